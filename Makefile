@@ -1,0 +1,51 @@
+# Lineup's front door. `make demo` and `make test` work on a fresh Debian machine:
+# each installs what is missing (scripts/setup.sh), builds, then runs.
+JOBS    ?= 2
+RELEASE := build/release
+ASAN    := build/asan
+LINEUP  := $(RELEASE)/lineup
+
+.PHONY: all setup models build build-asan demo test test-release test-asan bench calibrate eval-lfw clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+models:
+	@scripts/fetch_models.sh
+
+build: setup
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS)
+
+build-asan: setup
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLINEUP_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(LINEUP)
+
+# The whole suite, twice: the Release build, then under ASan+UBSan.
+test: test-release test-asan
+
+test-release: build
+	@cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L sanitize
+
+bench: build
+	@scripts/bench.sh $(RELEASE)
+
+# Regenerates calibration/ from all LFW impostor pairs (minutes).
+calibrate: build
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw
+
+eval-lfw: build
+	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \
+	  --root $${LINEUP_DATA:-../shared/data}/lfw/images --report out/eval-lfw
+
+clean:
+	rm -rf build

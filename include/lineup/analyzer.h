@@ -1,0 +1,90 @@
+// FaceAnalyzer: the recognition pipeline from photo to faces with identity vectors.
+//
+// decode -> detect -> landmarks -> align -> quality -> embed, each stage one component
+// named by a factory string in AnalyzerOptions. A FaceAnalyzer is not thread-safe;
+// AnalyzeFiles gives each worker thread its own, which is how Lineup keeps both cores
+// busy (one pipeline per core beats more threads per network on this hardware).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "lineup/detector.h"
+#include "lineup/embedder.h"
+#include "lineup/face.h"
+#include "lineup/image.h"
+#include "lineup/quality.h"
+#include "lineup/status.h"
+
+namespace lineup {
+
+struct AnalyzerOptions {
+  std::string model_dir;                          // empty: DefaultModelDir()
+  std::string detector = "pyramid";               // FaceDetector::Create spec
+  DetectorOptions detector_options;
+  std::string embedder;                           // empty: Embedder::DefaultSpec()
+  bool refine_landmarks = true;
+  QualityOptions quality;
+  DecodeOptions decode;
+};
+
+// Milliseconds spent per stage, summed over the photos analysed.
+struct StageTimes {
+  double decode = 0, detect = 0, landmarks = 0, align = 0, quality = 0, embed = 0;
+  int64_t photos = 0, faces = 0;
+  StageTimes& operator+=(const StageTimes& o);
+};
+
+// What one photo file gave.
+struct PhotoAnalysis {
+  std::string path;
+  Status status;          // not OK: the photo could not be read (faces is empty)
+  ImageInfo info;
+  int width = 0, height = 0;  // upright, after EXIF orientation
+  std::vector<Face> faces;    // largest first
+};
+
+class FaceAnalyzer {
+ public:
+  static Result<std::unique_ptr<FaceAnalyzer>> Create(const AnalyzerOptions& options);
+  ~FaceAnalyzer();
+
+  // Every face in `photo` (8-bit BGR), largest first, with landmarks and quality, and
+  // with embeddings if `embed`. An empty vector means no face was found.
+  Result<std::vector<Face>> Analyze(const cv::Mat& photo, bool embed);
+  // Reads and analyses one file; decoding problems land in PhotoAnalysis::status.
+  PhotoAnalysis AnalyzeFile(const std::string& path, bool embed);
+  // The aligned 112x112 face for drawing and thumbnails.
+  cv::Mat AlignedFace(const cv::Mat& photo, const Face& face) const;
+
+  const EmbeddingModel& Model() const;
+  std::string DetectorName() const;
+  const StageTimes& Times() const;
+
+ private:
+  struct Impl;
+  explicit FaceAnalyzer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Analyses `paths` on `workers` threads (0: one per core), each with its own
+// FaceAnalyzer. on_done is called once per photo, in completion order, from one
+// thread at a time. Fails only if the analyzers cannot be made (e.g. missing model).
+Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::string>& paths, bool embed, int workers,
+                    const std::function<void(size_t index, PhotoAnalysis&& result)>& on_done,
+                    StageTimes* times = nullptr);
+
+// Which face of a multi-face photo to use.
+enum class FacePick {
+  kLargest,  // the largest box (the default for people's photos)
+  kCentral,  // the largest box containing the photo's centre, else the largest
+             // (LFW's convention: the labelled person is centred)
+};
+// Index into faces, or -1 if there are none.
+int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick);
+
+}  // namespace lineup

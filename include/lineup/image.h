@@ -1,0 +1,58 @@
+// Image decoding: bytes or a file in, an upright 8-bit BGR picture out.
+//
+// The format is recognised from the content, never from the file name. JPEG, PNG,
+// WebP, BMP and TIFF are accepted. The header is read and the declared size checked
+// against DecodeOptions::max_pixels before any pixel is decoded, so a small hostile
+// file cannot make us allocate gigabytes. Truncated JPEGs and PNGs with a bad CRC are
+// refused rather than decoded into half a picture. EXIF orientation is applied;
+// greyscale, alpha and 16-bit pictures come out as 8-bit BGR.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "lineup/status.h"
+
+namespace lineup {
+
+struct DecodeOptions {
+  // Largest width*height accepted, as declared by the header. Default 100 megapixels.
+  int64_t max_pixels = 100'000'000;
+  // Largest file accepted by ReadImage, in bytes. Default 512 MiB.
+  int64_t max_bytes = int64_t{512} << 20;
+};
+
+// What the header of an image says, read without decoding pixels.
+struct ImageInfo {
+  std::string format;  // "jpeg", "png", "webp", "bmp" or "tiff"
+  int width = 0;       // as stored, before EXIF orientation
+  int height = 0;
+};
+
+struct Image {
+  cv::Mat bgr;      // CV_8UC3, upright
+  ImageInfo info;   // header facts of the original
+  int64_t bytes = 0;
+};
+
+// Reads the header only. InvalidArgument for anything that is not one of the
+// supported formats, or whose header is damaged or declares an impossible size.
+Result<ImageInfo> ProbeImage(std::span<const uint8_t> data);
+
+// Decodes a whole image. InvalidArgument for unsupported, damaged, truncated or
+// over-limit input; never aborts.
+Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& options = {});
+
+// Reads a file and decodes it. NotFound if the path does not exist; InvalidArgument
+// for a directory, an empty file, or any DecodeImage failure; IOError if unreadable.
+// Messages start with the path.
+Result<Image> ReadImage(const std::string& path, const DecodeOptions& options = {});
+
+// Reads a whole file into memory with the same checks (exists, regular, readable,
+// not larger than max_bytes).
+Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes);
+
+}  // namespace lineup

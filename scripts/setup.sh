@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Lineup builds with (only those missing), then fetches
+# the pinned models and sample photos. Run by `make demo`, `make test` and `make bench`.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+pkgs=(cmake g++ make pkg-config zlib1g-dev libssl-dev nlohmann-json3-dev
+      libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
+      libgtest-dev libgmock-dev libbenchmark-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+"$root/scripts/fetch_models.sh"

@@ -1,0 +1,100 @@
+#include "lineup/landmarker.h"
+
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "lineup/models.h"
+
+namespace lineup {
+
+namespace {
+constexpr int kSide = 64;
+// Mean of the 68 points of frontal LFW faces, as a fraction of the detector's square
+// (measured with `lineup detect --json` over 1,000 LFW photos; see docs/accuracy.md).
+constexpr float kMeanX = 0.5f, kMeanY = 0.55f;
+
+// The square the landmark network expects: side = box height, centred on the box.
+cv::Rect2f SquareOf(const cv::Rect2f& b) {
+  float side = b.height;
+  return {b.x + b.width / 2 - side / 2, b.y, side, side};
+}
+
+// The square crop of `sq` as a 64x64 grey image; parts outside the photo are black.
+cv::Mat Crop(const cv::Mat& grey, const cv::Rect2f& sq) {
+  float s = kSide / sq.width;
+  cv::Matx23f m(s, 0, -sq.x * s, 0, s, -sq.y * s);
+  cv::Mat out;
+  cv::warpAffine(grey, out, m, cv::Size(kSide, kSide), s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(0));
+  return out;
+}
+}  // namespace
+
+struct Landmarker::Impl {
+  cv::dnn::Net net;
+  bool refine;
+
+  std::vector<std::vector<cv::Point2f>> Pass(const cv::Mat& grey, const std::vector<cv::Rect2f>& squares) {
+    std::vector<std::vector<cv::Point2f>> out;
+    for (const auto& sq : squares) {
+      cv::Mat crop = Crop(grey, sq);
+      cv::Mat blob = cv::dnn::blobFromImage(crop, 1.0 / 256);
+      net.setInput(blob);
+      cv::Mat r = net.forward();
+      const float* v = r.ptr<float>();
+      std::vector<cv::Point2f> pts(68);
+      for (int i = 0; i < 68; ++i) pts[i] = {v[2 * i] * sq.width + sq.x, v[2 * i + 1] * sq.height + sq.y};
+      out.push_back(std::move(pts));
+    }
+    return out;
+  }
+};
+
+Landmarker::Landmarker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Landmarker::~Landmarker() = default;
+
+Result<std::unique_ptr<Landmarker>> Landmarker::Create(const std::string& model_dir, bool refine) {
+  auto net = LoadModel(model_dir, "fr_landmark.onnx");
+  if (!net.ok()) return net.status();
+  auto impl = std::make_unique<Impl>();
+  impl->net = std::move(*net);
+  impl->refine = refine;
+  return std::unique_ptr<Landmarker>(new Landmarker(std::move(impl)));
+}
+
+Result<std::vector<std::vector<cv::Point2f>>> Landmarker::Locate(const cv::Mat& photo,
+                                                                std::span<const cv::Rect2f> boxes) {
+  try {
+    cv::Mat grey;
+    cv::cvtColor(photo, grey, cv::COLOR_BGR2GRAY);
+    std::vector<cv::Rect2f> squares;
+    for (const auto& b : boxes) squares.push_back(SquareOf(b));
+    auto pts = impl_->Pass(grey, squares);
+    if (!impl_->refine) return pts;
+    // Re-centre each square on the first pass's points, keeping its size: the network
+    // was trained on crops centred like a frontal detector box.
+    for (size_t i = 0; i < squares.size(); ++i) {
+      cv::Point2f c(0, 0), c0(0, 0);
+      for (const auto& p : pts[i]) c += p;
+      c *= 1.0f / pts[i].size();
+      // Where a centred face's points would average, relative to the square.
+      c0 = {squares[i].x + squares[i].width * kMeanX, squares[i].y + squares[i].height * kMeanY};
+      squares[i].x += c.x - c0.x;
+      squares[i].y += c.y - c0.y;
+    }
+    return impl_->Pass(grey, squares);
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("landmark network failed: ") + e.err);
+  }
+}
+
+FivePoints FivePointsFrom68(std::span<const cv::Point2f> p) {
+  auto mean = [&](std::initializer_list<int> idx) {
+    cv::Point2f s(0, 0);
+    for (int i : idx) s += p[i];
+    return s * (1.0f / idx.size());
+  };
+  return {mean({36, 37, 38, 39, 40, 41}), mean({42, 43, 44, 45, 46, 47}), p[30], mean({48, 60}), mean({54, 64})};
+}
+
+}  // namespace lineup

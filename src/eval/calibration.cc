@@ -1,0 +1,131 @@
+#include "lineup/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace lineup {
+
+int HistogramBin(float s) {
+  int b = static_cast<int>(std::floor((s + 1.0f) * 0.5f * kHistogramBins));
+  return std::clamp(b, 0, kHistogramBins - 1);
+}
+float HistogramBinLow(int bin) { return -1.0f + 2.0f * bin / kHistogramBins; }
+
+Calibration Calibration::FromHistograms(const std::vector<int64_t>& imp, const std::vector<int64_t>& gen) {
+  Calibration c;
+  for (auto v : imp) c.impostor_comparisons += v;
+  for (auto v : gen) c.genuine_comparisons += v;
+  // FMR targets 10^(-k/4), from 1e-1 down to what was measured.
+  std::vector<int64_t> imp_above(kHistogramBins + 1, 0), gen_above(kHistogramBins + 1, 0);
+  for (int b = kHistogramBins - 1; b >= 0; --b) {
+    imp_above[b] = imp_above[b + 1] + imp[static_cast<size_t>(b)];
+    gen_above[b] = gen_above[b + 1] + gen[static_cast<size_t>(b)];
+  }
+  for (int k = 4; k <= 40; ++k) {
+    double fmr = std::pow(10.0, -k / 4.0);
+    if (fmr * c.impostor_comparisons < 1) break;
+    // The lowest bin edge whose share of impostors at or above it is <= fmr.
+    int b = kHistogramBins;
+    while (b > 0 && imp_above[b - 1] <= fmr * c.impostor_comparisons) --b;
+    c.points.push_back({fmr, HistogramBinLow(std::min(b, kHistogramBins - 1))});
+    c.tmr.push_back(c.genuine_comparisons ? double(gen_above[std::min(b, kHistogramBins)]) / c.genuine_comparisons : 0);
+  }
+  return c;
+}
+
+Result<float> Calibration::ThresholdFor(double fmr) const {
+  if (!(fmr > 0 && fmr < 1)) return Status::InvalidArgument("false-match rate must be between 0 and 1");
+  if (points.empty()) return Status::Corrupt("calibration has no points");
+  if (fmr >= points.front().first) return points.front().second;
+  for (size_t i = 1; i < points.size(); ++i) {
+    if (fmr >= points[i].first) {
+      double a = std::log(points[i - 1].first), b = std::log(points[i].first), t = (std::log(fmr) - a) / (b - a);
+      return static_cast<float>(points[i - 1].second + t * (points[i].second - points[i - 1].second));
+    }
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0e", points.back().first);
+  return Status::InvalidArgument("false-match rate below the lowest calibrated (" + std::string(buf) + ")");
+}
+
+double Calibration::FmrAt(float score) const {
+  if (points.empty()) return 1.0;
+  if (score <= points.front().second) {
+    // Above FMR 0.1 the exact shape hardly matters for a lead's ranking: interpolate to 1 at score -1.
+    double t = (score + 1.0) / (points.front().second + 1.0);
+    return std::exp(std::log(points.front().first) * std::clamp(t, 0.0, 1.0));
+  }
+  for (size_t i = 1; i < points.size(); ++i) {
+    if (score <= points[i].second) {
+      float lo = points[i - 1].second, hi = points[i].second;
+      double t = hi > lo ? (score - lo) / (hi - lo) : 1.0;
+      return std::exp(std::log(points[i - 1].first) + t * (std::log(points[i].first) - std::log(points[i - 1].first)));
+    }
+  }
+  return points.back().first;  // an upper bound: lower rates were not measured
+}
+
+Status Calibration::Save(const std::string& path) const {
+  nlohmann::json j;
+  j["model"] = model_id;
+  j["dataset"] = dataset;
+  j["command"] = command;
+  j["impostor_comparisons"] = impostor_comparisons;
+  j["genuine_comparisons"] = genuine_comparisons;
+  j["points"] = nlohmann::json::array();
+  for (size_t i = 0; i < points.size(); ++i)
+    j["points"].push_back({{"fmr", points[i].first}, {"threshold", points[i].second}, {"tmr", tmr[i]}});
+  std::ofstream out(path + ".tmp");
+  out << j.dump(2) << "\n";
+  out.close();
+  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Status::IOError(path + ": cannot write");
+  return Status::OK();
+}
+
+Result<Calibration> Calibration::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("calibration file " + path + " is missing; `make calibrate` regenerates it");
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    Calibration c;
+    c.model_id = j.at("model").get<std::string>();
+    c.dataset = j.at("dataset").get<std::string>();
+    c.command = j.value("command", "");
+    c.impostor_comparisons = j.at("impostor_comparisons").get<int64_t>();
+    c.genuine_comparisons = j.at("genuine_comparisons").get<int64_t>();
+    for (const auto& p : j.at("points")) {
+      c.points.push_back({p.at("fmr").get<double>(), p.at("threshold").get<float>()});
+      c.tmr.push_back(p.value("tmr", 0.0));
+    }
+    for (size_t i = 1; i < c.points.size(); ++i)
+      if (!(c.points[i].first < c.points[i - 1].first) || c.points[i].second < c.points[i - 1].second)
+        return Status::Corrupt(path + ": calibration points out of order");
+    if (c.points.empty() || c.impostor_comparisons <= 0) return Status::Corrupt(path + ": calibration is empty");
+    return c;
+  } catch (const std::exception& e) {
+    return Status::Corrupt(path + ": not a calibration file (" + e.what() + ")");
+  }
+}
+
+std::string Calibration::PathFor(const EmbeddingModel& model) {
+  std::string dir = LINEUP_SOURCE_DIR "/calibration";
+  if (const char* env = std::getenv("LINEUP_CALIBRATION"); env && *env) dir = env;
+  std::string id = model.Id();
+  std::replace(id.begin(), id.end(), '/', '_');
+  std::replace(id.begin(), id.end(), '@', '-');
+  return dir + "/" + id + ".json";
+}
+
+Result<Calibration> Calibration::ForModel(const EmbeddingModel& model) {
+  auto c = Load(PathFor(model));
+  if (!c.ok()) return c;
+  if (c->model_id != model.Id())
+    return Status::Corrupt(PathFor(model) + " calibrates " + c->model_id + ", not " + model.Id());
+  return c;
+}
+
+}  // namespace lineup

@@ -1,0 +1,223 @@
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "lineup/image.h"
+
+namespace lineup {
+
+namespace {
+
+using Bytes = std::span<const uint8_t>;
+
+uint32_t Be16(Bytes d, size_t o) { return (uint32_t{d[o]} << 8) | d[o + 1]; }
+uint32_t Be32(Bytes d, size_t o) { return (Be16(d, o) << 16) | Be16(d, o + 2); }
+uint32_t Le16(Bytes d, size_t o) { return (uint32_t{d[o + 1]} << 8) | d[o]; }
+uint32_t Le32(Bytes d, size_t o) { return (Le16(d, o + 2) << 16) | Le16(d, o); }
+uint32_t Le24(Bytes d, size_t o) { return (uint32_t{d[o + 2]} << 16) | (uint32_t{d[o + 1]} << 8) | d[o]; }
+
+bool StartsWith(Bytes d, std::initializer_list<uint8_t> magic, size_t at = 0) {
+  if (d.size() < at + magic.size()) return false;
+  size_t i = at;
+  for (uint8_t m : magic)
+    if (d[i++] != m) return false;
+  return true;
+}
+
+Status Damaged(const std::string& format, const std::string& why) {
+  return Status::InvalidArgument("damaged " + format + " (" + why + ")");
+}
+
+// JPEG: walk the marker segments up to the first start-of-frame. The image data
+// after start-of-scan must end with an end-of-image marker, or the file was cut.
+Result<ImageInfo> ProbeJpeg(Bytes d) {
+  size_t p = 2;
+  ImageInfo info{"jpeg", 0, 0};
+  size_t sos = 0;
+  while (p + 4 <= d.size()) {
+    if (d[p] != 0xFF) return Damaged("JPEG", "bad marker");
+    uint8_t m = d[p + 1];
+    if (m == 0xFF) { ++p; continue; }  // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { p += 2; continue; }
+    uint32_t len = Be16(d, p + 2);
+    if (len < 2 || p + 2 + len > d.size()) return Damaged("JPEG", "truncated header");
+    bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+    if (sof && info.width == 0) {
+      if (len < 7) return Damaged("JPEG", "short frame header");
+      info.height = static_cast<int>(Be16(d, p + 5));
+      info.width = static_cast<int>(Be16(d, p + 7));
+    }
+    if (m == 0xDA) { sos = p; break; }
+    p += 2 + len;
+  }
+  if (info.width == 0 || info.height == 0) return Damaged("JPEG", "no frame size");
+  if (sos == 0) return Damaged("JPEG", "truncated: no image data");
+  // Look for the end-of-image marker after the scan; real files may carry a few
+  // trailing bytes after it, so search backwards from the end.
+  for (size_t i = d.size() - 1; i > sos + 1; --i)
+    if (d[i - 1] == 0xFF && d[i] == 0xD9) return info;
+  return Damaged("JPEG", "truncated: no end-of-image marker");
+}
+
+// PNG: check every chunk's length and CRC up to IEND, so that libpng never sees a
+// file it would reject half way (and print to stderr about).
+Result<ImageInfo> ProbePng(Bytes d) {
+  if (d.size() < 33 || !StartsWith(d, {'I', 'H', 'D', 'R'}, 12)) return Damaged("PNG", "no IHDR");
+  ImageInfo info{"png", static_cast<int>(Be32(d, 16)), static_cast<int>(Be32(d, 20))};
+  if (Be32(d, 16) > 0x7FFFFFFF || Be32(d, 20) > 0x7FFFFFFF) return Damaged("PNG", "size out of range");
+  size_t p = 8;
+  while (true) {
+    if (p + 12 > d.size()) return Damaged("PNG", "truncated: no IEND chunk");
+    uint32_t len = Be32(d, p);
+    if (len > d.size() - p - 12) return Damaged("PNG", "truncated chunk");
+    uint32_t want = Be32(d, p + 8 + len);
+    uint32_t got = static_cast<uint32_t>(crc32(0L, d.data() + p + 4, len + 4));
+    if (want != got) return Damaged("PNG", "CRC mismatch in chunk " + std::string(reinterpret_cast<const char*>(d.data() + p + 4), 4));
+    if (StartsWith(d, {'I', 'E', 'N', 'D'}, p + 4)) return info;
+    p += 12 + len;
+  }
+}
+
+Result<ImageInfo> ProbeWebp(Bytes d) {
+  if (d.size() < 30) return Damaged("WebP", "too short");
+  ImageInfo info{"webp", 0, 0};
+  if (StartsWith(d, {'V', 'P', '8', ' '}, 12)) {
+    if (!StartsWith(d, {0x9D, 0x01, 0x2A}, 23)) return Damaged("WebP", "bad VP8 frame");
+    info.width = static_cast<int>(Le16(d, 26) & 0x3FFF);
+    info.height = static_cast<int>(Le16(d, 28) & 0x3FFF);
+  } else if (StartsWith(d, {'V', 'P', '8', 'L'}, 12)) {
+    if (d[20] != 0x2F) return Damaged("WebP", "bad VP8L signature");
+    uint32_t bits = Le32(d, 21);
+    info.width = static_cast<int>((bits & 0x3FFF) + 1);
+    info.height = static_cast<int>(((bits >> 14) & 0x3FFF) + 1);
+  } else if (StartsWith(d, {'V', 'P', '8', 'X'}, 12)) {
+    info.width = static_cast<int>(Le24(d, 24) + 1);
+    info.height = static_cast<int>(Le24(d, 27) + 1);
+  } else {
+    return Damaged("WebP", "unknown chunk");
+  }
+  return info;
+}
+
+Result<ImageInfo> ProbeBmp(Bytes d) {
+  if (d.size() < 26) return Damaged("BMP", "too short");
+  uint32_t dib = Le32(d, 14);
+  int64_t w, h;
+  if (dib == 12) {
+    w = Le16(d, 18);
+    h = Le16(d, 20);
+  } else {
+    w = static_cast<int32_t>(Le32(d, 18));
+    h = static_cast<int32_t>(Le32(d, 22));
+  }
+  if (h < 0) h = -h;
+  if (w <= 0 || h <= 0 || w > 0x7FFFFFFF || h > 0x7FFFFFFF) return Damaged("BMP", "bad size");
+  return ImageInfo{"bmp", static_cast<int>(w), static_cast<int>(h)};
+}
+
+Result<ImageInfo> ProbeTiff(Bytes d) {
+  bool le = d[0] == 'I';
+  auto u16 = [&](size_t o) { return le ? Le16(d, o) : Be16(d, o); };
+  auto u32 = [&](size_t o) { return le ? Le32(d, o) : Be32(d, o); };
+  if (d.size() < 8) return Damaged("TIFF", "too short");
+  size_t ifd = u32(4);
+  if (ifd < 8 || ifd + 2 > d.size()) return Damaged("TIFF", "bad directory offset");
+  size_t n = u16(ifd);
+  if (ifd + 2 + n * 12 > d.size()) return Damaged("TIFF", "truncated directory");
+  ImageInfo info{"tiff", 0, 0};
+  for (size_t i = 0; i < n; ++i) {
+    size_t e = ifd + 2 + i * 12;
+    uint32_t tag = u16(e), type = u16(e + 2);
+    uint32_t v = type == 3 ? u16(e + 8) : u32(e + 8);
+    if (tag == 256) info.width = static_cast<int>(std::min<uint32_t>(v, 0x7FFFFFFF));
+    if (tag == 257) info.height = static_cast<int>(std::min<uint32_t>(v, 0x7FFFFFFF));
+  }
+  if (info.width <= 0 || info.height <= 0) return Damaged("TIFF", "no image size");
+  return info;
+}
+
+const char* Guess(Bytes d) {
+  auto printable = [&] {
+    size_t n = std::min<size_t>(d.size(), 512), ok = 0;
+    for (size_t i = 0; i < n; ++i) ok += (d[i] >= 0x20 && d[i] < 0x7F) || d[i] == '\n' || d[i] == '\r' || d[i] == '\t';
+    return n > 0 && ok == n;
+  };
+  if (StartsWith(d, {'G', 'I', 'F', '8'})) return "GIF is not supported";
+  if (StartsWith(d, {'%', 'P', 'D', 'F'})) return "a PDF document";
+  if (printable()) return "text";
+  return "unknown format";
+}
+
+}  // namespace
+
+Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
+  if (d.empty()) return Status::InvalidArgument("empty file");
+  Result<ImageInfo> r = Status::InvalidArgument("");
+  if (StartsWith(d, {0xFF, 0xD8, 0xFF})) r = ProbeJpeg(d);
+  else if (StartsWith(d, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) r = ProbePng(d);
+  else if (StartsWith(d, {'R', 'I', 'F', 'F'}) && StartsWith(d, {'W', 'E', 'B', 'P'}, 8)) r = ProbeWebp(d);
+  else if (StartsWith(d, {'B', 'M'})) r = ProbeBmp(d);
+  else if (StartsWith(d, {'I', 'I', 42, 0}) || StartsWith(d, {'M', 'M', 0, 42})) r = ProbeTiff(d);
+  else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
+  if (r.ok() && (r->width <= 0 || r->height <= 0))
+    return Status::InvalidArgument("damaged " + r->format + " (zero size)");
+  return r;
+}
+
+Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& options) {
+  auto info = ProbeImage(data);
+  if (!info.ok()) return info.status();
+  int64_t pixels = int64_t{info->width} * info->height;
+  if (pixels > options.max_pixels)
+    return Status::InvalidArgument(info->format + " of " + std::to_string(info->width) + "x" +
+                                   std::to_string(info->height) + " exceeds the limit of " +
+                                   std::to_string(options.max_pixels) + " pixels");
+  Image img;
+  img.info = *info;
+  img.bytes = static_cast<int64_t>(data.size());
+  try {
+    // IMREAD_COLOR applies EXIF orientation and converts grey, alpha and 16-bit to 8-bit BGR.
+    cv::Mat buf(1, static_cast<int>(data.size()), CV_8U, const_cast<uint8_t*>(data.data()));
+    img.bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    return Status::InvalidArgument("damaged " + info->format + " (decoder: " + e.err + ")");
+  }
+  if (img.bgr.empty() || img.bgr.type() != CV_8UC3)
+    return Status::InvalidArgument("damaged " + info->format + " (the decoder could not read it)");
+  return img;
+}
+
+Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(path + ": no such file");
+    return Status::IOError(path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(path + ": is a directory, not a photo");
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
+  if (st.st_size > max_bytes)
+    return Status::InvalidArgument(path + ": file of " + std::to_string(st.st_size) + " bytes exceeds the limit of " +
+                                   std::to_string(max_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  in.read(bytes.data(), st.st_size);
+  if (in.gcount() != st.st_size) return Status::IOError(path + ": short read");
+  return bytes;
+}
+
+Result<Image> ReadImage(const std::string& path, const DecodeOptions& options) {
+  auto bytes = ReadFileBytes(path, options.max_bytes);
+  if (!bytes.ok()) return bytes.status();
+  auto img = DecodeImage({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()}, options);
+  if (!img.ok()) return img.status().WithContext(path);
+  return img;
+}
+
+}  // namespace lineup

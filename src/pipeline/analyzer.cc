@@ -1,0 +1,169 @@
+#include "lineup/analyzer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "lineup/aligner.h"
+#include "lineup/landmarker.h"
+#include "lineup/models.h"
+
+namespace lineup {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+}  // namespace
+
+StageTimes& StageTimes::operator+=(const StageTimes& o) {
+  decode += o.decode; detect += o.detect; landmarks += o.landmarks; align += o.align;
+  quality += o.quality; embed += o.embed; photos += o.photos; faces += o.faces;
+  return *this;
+}
+
+struct FaceAnalyzer::Impl {
+  AnalyzerOptions opt;
+  std::unique_ptr<FaceDetector> detector;
+  std::unique_ptr<Landmarker> landmarker;
+  std::unique_ptr<Embedder> embedder;
+  StageTimes times;
+};
+
+FaceAnalyzer::FaceAnalyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FaceAnalyzer::~FaceAnalyzer() = default;
+
+Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const AnalyzerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  if (impl->opt.model_dir.empty()) impl->opt.model_dir = DefaultModelDir();
+  if (impl->opt.embedder.empty()) impl->opt.embedder = Embedder::DefaultSpec();
+  auto det = FaceDetector::Create(impl->opt.detector, impl->opt.model_dir, impl->opt.detector_options);
+  if (!det.ok()) return det.status();
+  auto lm = Landmarker::Create(impl->opt.model_dir, impl->opt.refine_landmarks);
+  if (!lm.ok()) return lm.status();
+  auto emb = Embedder::Create(impl->opt.embedder, impl->opt.model_dir);
+  if (!emb.ok()) return emb.status();
+  impl->detector = std::move(*det);
+  impl->landmarker = std::move(*lm);
+  impl->embedder = std::move(*emb);
+  return std::unique_ptr<FaceAnalyzer>(new FaceAnalyzer(std::move(impl)));
+}
+
+const EmbeddingModel& FaceAnalyzer::Model() const { return impl_->embedder->Model(); }
+std::string FaceAnalyzer::DetectorName() const { return impl_->detector->Describe(); }
+const StageTimes& FaceAnalyzer::Times() const { return impl_->times; }
+
+cv::Mat FaceAnalyzer::AlignedFace(const cv::Mat& photo, const Face& face) const { return AlignFace(photo, face.five); }
+
+Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed) {
+  StageTimes& t = impl_->times;
+  auto t0 = Clock::now();
+  auto dets = impl_->detector->Detect(photo);
+  if (!dets.ok()) return dets.status();
+  t.detect += MsSince(t0);
+
+  std::vector<Face> faces(dets->size());
+  std::vector<cv::Rect2f> boxes;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    faces[i].box = (*dets)[i].box;
+    faces[i].confidence = (*dets)[i].confidence;
+    boxes.push_back(faces[i].box);
+  }
+  t0 = Clock::now();
+  auto lms = impl_->landmarker->Locate(photo, boxes);
+  if (!lms.ok()) return lms.status();
+  t.landmarks += MsSince(t0);
+
+  std::vector<cv::Mat> aligned(faces.size());
+  for (size_t i = 0; i < faces.size(); ++i) {
+    t0 = Clock::now();
+    faces[i].landmarks68 = std::move((*lms)[i]);
+    faces[i].five = FivePointsFrom68(faces[i].landmarks68);
+    aligned[i] = AlignFace(photo, faces[i].five);
+    t.align += MsSince(t0);
+    t0 = Clock::now();
+    AssessQuality(faces[i], aligned[i], photo.size(), impl_->opt.quality);
+    t.quality += MsSince(t0);
+  }
+  if (embed && !faces.empty()) {
+    t0 = Clock::now();
+    auto vecs = impl_->embedder->Embed(aligned);
+    if (!vecs.ok()) return vecs.status();
+    for (size_t i = 0; i < faces.size(); ++i) faces[i].embedding.assign(vecs->ptr<float>(int(i)), vecs->ptr<float>(int(i)) + vecs->cols);
+    t.embed += MsSince(t0);
+  }
+  std::stable_sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+  t.photos += 1;
+  t.faces += static_cast<int64_t>(faces.size());
+  return faces;
+}
+
+PhotoAnalysis FaceAnalyzer::AnalyzeFile(const std::string& path, bool embed) {
+  PhotoAnalysis out;
+  out.path = path;
+  auto t0 = Clock::now();
+  auto img = ReadImage(path, impl_->opt.decode);
+  impl_->times.decode += MsSince(t0);
+  if (!img.ok()) {
+    out.status = img.status();
+    return out;
+  }
+  out.info = img->info;
+  out.width = img->bgr.cols;
+  out.height = img->bgr.rows;
+  auto faces = Analyze(img->bgr, embed);
+  if (!faces.ok()) out.status = faces.status().WithContext(path);
+  else out.faces = std::move(*faces);
+  return out;
+}
+
+Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::string>& paths, bool embed, int workers,
+                    const std::function<void(size_t, PhotoAnalysis&&)>& on_done, StageTimes* times) {
+  if (workers <= 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(workers), std::max<size_t>(1, paths.size())));
+  std::vector<std::unique_ptr<FaceAnalyzer>> analyzers;
+  for (int i = 0; i < workers; ++i) {
+    auto a = FaceAnalyzer::Create(options);
+    if (!a.ok()) return a.status();
+    analyzers.push_back(std::move(*a));
+  }
+  // With several pipelines, each runs its networks on one thread: OpenCV's own
+  // thread pool would otherwise make the pipelines fight over the same cores.
+  const int saved_threads = cv::getNumThreads();
+  if (workers > 1) cv::setNumThreads(1);
+  std::atomic<size_t> next{0};
+  std::mutex done_mu;
+  auto work = [&](FaceAnalyzer* a) {
+    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      PhotoAnalysis r = a->AnalyzeFile(paths[i], embed);
+      std::lock_guard<std::mutex> lock(done_mu);
+      on_done(i, std::move(r));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < workers; ++i) threads.emplace_back(work, analyzers[static_cast<size_t>(i)].get());
+  work(analyzers[0].get());
+  for (auto& th : threads) th.join();
+  if (workers > 1) cv::setNumThreads(saved_threads);
+  if (times)
+    for (auto& a : analyzers) *times += a->Times();
+  return Status::OK();
+}
+
+int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick) {
+  if (faces.empty()) return -1;
+  int best = 0;
+  for (size_t i = 1; i < faces.size(); ++i)
+    if (faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()) best = static_cast<int>(i);
+  if (pick == FacePick::kLargest) return best;
+  cv::Point2f c(photo.width / 2.0f, photo.height / 2.0f);
+  int central = -1;
+  for (size_t i = 0; i < faces.size(); ++i)
+    if (faces[i].box.contains(c) && (central < 0 || faces[i].box.area() > faces[static_cast<size_t>(central)].box.area()))
+      central = static_cast<int>(i);
+  return central >= 0 ? central : best;
+}
+
+}  // namespace lineup

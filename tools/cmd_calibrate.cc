@@ -1,0 +1,98 @@
+// lineup calibrate: thresholds for chosen false-match rates from every impostor pair of
+// a labelled photo set (LFW: about 87 million comparisons).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "lineup/calibration.h"
+
+namespace lineup::cli {
+
+int CmdCalibrate(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--root", "--identities", "--out", "--limit"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (!args->Has("--root") || !args->positional.empty())
+    return Usage("usage: lineup calibrate --root DIR [--identities TSV] [--out FILE] [--limit N]\n"
+                 "  DIR holds images/ and identities.tsv (image_relpath<TAB>identity), as ../shared/data/lfw\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  auto threads = args->GetInt("--threads", 0, 1, 64);
+  auto limit = args->GetInt("--limit", 0, 2, 100000000);
+  if (!opts.ok()) return Fail(opts.status());
+  if (!threads.ok()) return Fail(threads.status());
+  if (!limit.ok()) return Fail(limit.status());
+  const std::string root = args->Get("--root");
+  const std::string ids_file = args->Get("--identities", root + "/identities.tsv");
+
+  std::ifstream in(ids_file);
+  if (!in) return Fail(Status::NotFound(ids_file + ": cannot open identities file"));
+  std::vector<std::string> paths;
+  std::vector<int> label;
+  std::map<std::string, int> ids;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
+      return Fail(Status::InvalidArgument(ids_file + ":" + std::to_string(n) + ": expected image_relpath<TAB>identity"));
+    std::string rel = line.substr(0, tab), who = line.substr(tab + 1);
+    if (n == 1 && (who == "identity" || rel == "image_relpath")) continue;
+    paths.push_back(root + "/" + rel);
+    label.push_back(ids.emplace(who, static_cast<int>(ids.size())).first->second);
+    if (*limit > 0 && static_cast<int>(paths.size()) >= *limit) break;
+  }
+  auto emb = EmbedPhotos(*opts, paths, *threads, FacePick::kCentral);
+  if (!emb.ok()) return Fail(emb.status());
+
+  // Every pair of photos with a face: same identity -> genuine, else impostor.
+  std::vector<int> keep;
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!emb->vectors[i].empty()) keep.push_back(static_cast<int>(i));
+  const int n = static_cast<int>(keep.size());
+  if (n < 2) return Fail(Status::InvalidArgument("fewer than two photos with a face"));
+  const int dim = static_cast<int>(emb->vectors[static_cast<size_t>(keep[0])].size());
+  cv::Mat e(n, dim, CV_32F);
+  for (int r = 0; r < n; ++r) std::memcpy(e.ptr<float>(r), emb->vectors[static_cast<size_t>(keep[static_cast<size_t>(r)])].data(), sizeof(float) * static_cast<size_t>(dim));
+  std::vector<int64_t> imp(kHistogramBins, 0), gen(kHistogramBins, 0);
+  const int block = 512;
+  for (int r0 = 0; r0 < n; r0 += block) {
+    int r1 = std::min(n, r0 + block);
+    cv::Mat s;
+    cv::gemm(e.rowRange(r0, r1), e.rowRange(r0, n), 1.0, cv::Mat(), 0.0, s, cv::GEMM_2_T);
+    for (int r = r0; r < r1; ++r) {
+      const float* row = s.ptr<float>(r - r0);
+      const int li = label[static_cast<size_t>(keep[static_cast<size_t>(r)])];
+      for (int c = r + 1; c < n; ++c) {
+        bool same = label[static_cast<size_t>(keep[static_cast<size_t>(c)])] == li;
+        (same ? gen : imp)[static_cast<size_t>(HistogramBin(row[c - r0]))]++;
+      }
+    }
+  }
+  Calibration cal = Calibration::FromHistograms(imp, gen);
+  cal.model_id = emb->model_id;
+  std::ostringstream ds;
+  ds << std::filesystem::path(root).filename().string() << " (" << ids_file.substr(ids_file.find_last_of('/') + 1) << ": "
+     << paths.size() << " photos, " << ids.size() << " identities, " << emb->failures << " without a face)";
+  cal.dataset = ds.str();
+  cal.command = "lineup calibrate --root " + root + (args->Has("--embedder") ? " --embedder " + args->Get("--embedder") : "");
+  std::string out = args->Get("--out");
+  if (out.empty()) {
+    EmbeddingModel m;
+    auto a = FaceAnalyzer::Create(*opts);
+    if (!a.ok()) return Fail(a.status());
+    out = Calibration::PathFor((*a)->Model());
+  }
+  Status w = cal.Save(out);
+  if (!w.ok()) return Fail(w);
+  Table t({"FMR", "threshold", "TMR (genuine pairs at or above)"});
+  for (size_t i = 0; i < cal.points.size(); ++i)
+    t.Add({Fmt("%.1e", cal.points[i].first), Fmt("%.4f", cal.points[i].second), Fmt("%.4f", cal.tmr[i])});
+  t.Print();
+  std::printf("%lld impostor and %lld genuine comparisons from %s\nwritten to %s\n",
+              static_cast<long long>(cal.impostor_comparisons), static_cast<long long>(cal.genuine_comparisons),
+              cal.dataset.c_str(), out.c_str());
+  return kExitOk;
+}
+
+}  // namespace lineup::cli

@@ -1,0 +1,105 @@
+// lineup detect: every face in each photo, as a table, JSON or annotated pictures.
+#include <filesystem>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace lineup::cli {
+
+namespace {
+// Green for usable faces, amber for doubtful, red for poor.
+cv::Scalar QualityColour(float q) {
+  if (q >= 0.5f) return {60, 190, 60};
+  if (q >= 0.2f) return {0, 170, 255};
+  return {40, 40, 230};
+}
+
+cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces) {
+  cv::Mat out = photo.clone();
+  const double s = std::max(1.0, std::max(photo.cols, photo.rows) / 900.0);
+  const int thick = std::max(1, static_cast<int>(std::lround(2 * s)));
+  for (size_t i = 0; i < faces.size(); ++i) {
+    const Face& f = faces[i];
+    cv::Scalar c = QualityColour(f.quality.score);
+    cv::rectangle(out, cv::Rect(f.box), c, thick, cv::LINE_AA);
+    for (const auto& p : f.five) cv::circle(out, p, std::max(2, thick + 1), {255, 255, 0}, cv::FILLED, cv::LINE_AA);
+    std::string label = Fmt("#%.0f q", double(i + 1));
+    label += Fmt("%.2f", f.quality.score);
+    if (!f.quality.reasons.empty()) label.append(" ").append(Reasons(f.quality));
+    double fs = 0.45 * s;
+    int base = 0;
+    cv::Size ts = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, fs, thick, &base);
+    cv::Point org(static_cast<int>(f.box.x), std::max(ts.height + 4, static_cast<int>(f.box.y) - 4));
+    cv::rectangle(out, cv::Rect(org.x, org.y - ts.height - 3, ts.width + 4, ts.height + base + 4), c, cv::FILLED);
+    cv::putText(out, label, {org.x + 2, org.y}, cv::FONT_HERSHEY_SIMPLEX, fs, {255, 255, 255}, thick, cv::LINE_AA);
+  }
+  return out;
+}
+}  // namespace
+
+int CmdDetect(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--draw"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional.empty()) return Usage("usage: lineup detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--json]\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  if (!opts.ok()) return Fail(opts.status());
+  const std::string draw = args->Get("--draw");
+  const bool draw_dir = !draw.empty() && (args->positional.size() > 1 || std::filesystem::is_directory(draw));
+  if (draw_dir) std::filesystem::create_directories(draw);
+  auto analyzer = FaceAnalyzer::Create(*opts);
+  if (!analyzer.ok()) return Fail(analyzer.status());
+
+  nlohmann::json photos = nlohmann::json::array();
+  int code = kExitOk;
+  bool any_face = false;
+  Table table({"photo", "face", "box (x,y,w,h)", "conf", "quality", "reasons"});
+  for (const auto& path : args->positional) {
+    nlohmann::json pj;
+    pj["path"] = path;
+    auto img = ReadImage(path, opts->decode);
+    if (!img.ok()) {
+      pj["error"] = img.status().message();
+      photos.push_back(pj);
+      if (!args->Has("--json")) std::fprintf(stderr, "lineup: %s\n", img.status().message().c_str());
+      code = kExitBad;
+      continue;
+    }
+    pj["width"] = img->bgr.cols;
+    pj["height"] = img->bgr.rows;
+    pj["format"] = img->info.format;
+    auto faces = (*analyzer)->Analyze(img->bgr, false);
+    if (!faces.ok()) return Fail(faces.status().WithContext(path));
+    pj["faces"] = nlohmann::json::array();
+    for (size_t i = 0; i < faces->size(); ++i) {
+      const Face& f = (*faces)[i];
+      pj["faces"].push_back(FaceJson(f));
+      table.Add({i == 0 ? path : "", Fmt("#%.0f", double(i + 1)),
+                 Fmt("%.0f", f.box.x) + "," + Fmt("%.0f", f.box.y) + "," + Fmt("%.0f", f.box.width) + "," +
+                     Fmt("%.0f", f.box.height),
+                 Fmt("%.2f", f.confidence), Fmt("%.2f", f.quality.score), Reasons(f.quality)});
+    }
+    if (faces->empty()) table.Add({path, "-", "no face found", "", "", ""});
+    any_face |= !faces->empty();
+    if (!draw.empty()) {
+      std::string out = draw;
+      if (draw_dir) out = (std::filesystem::path(draw) / (std::filesystem::path(path).stem().string() + ".png")).string();
+      if (!cv::imwrite(out, Draw(img->bgr, *faces))) return Fail(Status::IOError(out + ": cannot write picture"));
+      pj["drawing"] = out;
+    }
+    photos.push_back(pj);
+  }
+  if (args->Has("--json")) {
+    std::printf("%s\n", nlohmann::json{{"photos", photos}}.dump(2).c_str());
+  } else {
+    table.Print();
+    for (const auto& p : photos)
+      if (p.contains("drawing")) std::printf("drawing: %s\n", p["drawing"].get<std::string>().c_str());
+  }
+  if (code != kExitOk) return code;
+  return any_face ? kExitOk : kExitNo;
+}
+
+}  // namespace lineup::cli

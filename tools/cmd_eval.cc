@@ -1,0 +1,131 @@
+// lineup eval pairs: verification accuracy by the LFW protocol (docs/accuracy.md).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "lineup/evaluation.h"
+#include "lineup/plot.h"
+
+namespace lineup::cli {
+
+namespace {
+const char* kUsage =
+    "usage: lineup eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report OUT_DIR] [--json]\n"
+    "                         [--limit N] [--threads N] [--face largest|central]\n";
+
+float Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  float s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+}  // namespace
+
+int CmdEval(int argc, char** argv) {
+  if (argc < 3 || std::string(argv[2]) != "pairs") return Usage(kUsage);
+  auto args = ParseArgs(argc, argv, 3, {"--lfw-pairs", "--root", "--tsv", "--report", "--limit", "--face"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (!args->positional.empty()) return Usage(kUsage);
+  auto opts = AnalyzerOptionsFrom(*args);
+  auto threads = args->GetInt("--threads", 0, 1, 64);
+  auto limit = args->GetInt("--limit", 0, 1, 100000000);
+  if (!opts.ok()) return Fail(opts.status());
+  if (!threads.ok()) return Fail(threads.status());
+  if (!limit.ok()) return Fail(limit.status());
+  const std::string face = args->Get("--face", "central");
+  if (face != "central" && face != "largest") return Fail(Status::InvalidArgument("--face must be largest or central"));
+
+  Result<std::vector<LabelledPair>> pairs = Status::InvalidArgument("give --lfw-pairs FILE --root DIR, or --tsv FILE");
+  if (args->Has("--lfw-pairs") && args->Has("--root") && !args->Has("--tsv"))
+    pairs = ReadLfwPairs(args->Get("--lfw-pairs"), args->Get("--root"));
+  else if (args->Has("--tsv") && !args->Has("--lfw-pairs"))
+    pairs = ReadPairsTsv(args->Get("--tsv"));
+  if (!pairs.ok()) return Fail(pairs.status());
+  if (*limit > 0 && static_cast<size_t>(*limit) < pairs->size()) {
+    // A sample that keeps the genuine/impostor balance of every fold.
+    std::vector<LabelledPair> sample;
+    size_t step = pairs->size() / static_cast<size_t>(*limit);
+    for (size_t i = 0; i < pairs->size() && sample.size() < static_cast<size_t>(*limit); i += step) sample.push_back((*pairs)[i]);
+    *pairs = std::move(sample);
+  }
+
+  std::map<std::string, size_t> index;
+  std::vector<std::string> photos;
+  for (const auto& p : *pairs)
+    for (const auto* path : {&p.a, &p.b})
+      if (index.emplace(*path, photos.size()).second) photos.push_back(*path);
+  auto emb = EmbedPhotos(*opts, photos, *threads, face == "central" ? FacePick::kCentral : FacePick::kLargest);
+  if (!emb.ok()) return Fail(emb.status());
+
+  std::vector<float> scores;
+  for (const auto& p : *pairs) {
+    const auto& va = emb->vectors[index[p.a]];
+    const auto& vb = emb->vectors[index[p.b]];
+    scores.push_back(va.empty() || vb.empty() ? NAN : Dot(va, vb));
+  }
+  VerificationReport r = EvaluateVerification(*pairs, scores);
+  r.failures_to_enrol = emb->failures;
+
+  nlohmann::json j = {{"pairs", r.pairs},
+                      {"genuine", r.genuine},
+                      {"impostor", r.impostor},
+                      {"accuracy_mean", r.accuracy_mean},
+                      {"accuracy_std", r.accuracy_std},
+                      {"fold_accuracy", r.fold_accuracy},
+                      {"fold_threshold", r.fold_threshold},
+                      {"tar_at_far", r.tar_at_far},
+                      {"threshold_at_far", r.threshold_at_far},
+                      {"auc", r.auc},
+                      {"eer", r.eer},
+                      {"failures_to_enrol", r.failures_to_enrol},
+                      {"pairs_without_face", r.pairs_without_face},
+                      {"photos", photos.size()},
+                      {"model", emb->model_id},
+                      {"detector", opts->detector},
+                      {"face_choice", face}};
+  const std::string report = args->Get("--report");
+  if (!report.empty()) {
+    std::filesystem::create_directories(report);
+    Series roc{"TAR vs FAR (" + emb->model_id + ")", {}, {200, 80, 20}};
+    for (const auto& p : r.roc) roc.points.push_back({std::max(p.far, 1e-4), p.tar});
+    PlotOptions po;
+    po.title = "ROC: " + std::to_string(r.pairs) + " pairs, accuracy " + Fmt("%.2f%%", 100 * r.accuracy_mean);
+    po.x_label = "false accept rate";
+    po.y_label = "true accept rate";
+    po.log_x = true;
+    po.x_min = 1e-4;
+    po.y_min = std::max(0.0, std::floor(((r.roc.size() > 1 ? r.tar_at_far["0.001"] : 0) - 0.05) * 20) / 20);
+    std::string png = report + "/roc.png";
+    if (!cv::imwrite(png, PlotCurves({roc}, po))) return Fail(Status::IOError(png + ": cannot write"));
+    std::ofstream(report + "/report.json") << j.dump(2) << "\n";
+    std::ofstream tsv(report + "/scores.tsv");
+    tsv << "path_a\tpath_b\tsame\tfold\tscore\n";
+    for (size_t i = 0; i < pairs->size(); ++i)
+      tsv << (*pairs)[i].a << "\t" << (*pairs)[i].b << "\t" << (*pairs)[i].same << "\t" << (*pairs)[i].fold << "\t"
+          << scores[i] << "\n";
+    j["report"] = report;
+  }
+  if (args->Has("--json")) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    Table t({"measure", "value"});
+    t.Add({"pairs (genuine / impostor)", std::to_string(r.pairs) + " (" + std::to_string(r.genuine) + " / " + std::to_string(r.impostor) + ")"});
+    t.Add({"10-fold accuracy", Fmt("%.2f%%", 100 * r.accuracy_mean) + " ± " + Fmt("%.2f", 100 * r.accuracy_std)});
+    t.Add({"TAR at FAR 1e-2", Fmt("%.2f%%", 100 * r.tar_at_far["0.01"])});
+    t.Add({"TAR at FAR 1e-3", Fmt("%.2f%%", 100 * r.tar_at_far["0.001"])});
+    t.Add({"AUC", Fmt("%.5f", r.auc)});
+    t.Add({"EER", Fmt("%.2f%%", 100 * r.eer)});
+    t.Add({"failures to enrol (photos)", std::to_string(r.failures_to_enrol) + " of " + std::to_string(photos.size())});
+    t.Add({"pairs scored as non-match for that", std::to_string(r.pairs_without_face)});
+    t.Add({"model", emb->model_id});
+    t.Print();
+    if (!report.empty()) std::printf("report: %s/report.json, ROC curve: %s/roc.png\n", report.c_str(), report.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace lineup::cli

@@ -1,0 +1,10 @@
+// The subcommands of `lineup`; each returns the process exit code.
+#pragma once
+
+namespace lineup::cli {
+int CmdDetect(int argc, char** argv);
+int CmdVerify(int argc, char** argv);
+int CmdEmbed(int argc, char** argv);
+int CmdEval(int argc, char** argv);
+int CmdCalibrate(int argc, char** argv);
+}  // namespace lineup::cli

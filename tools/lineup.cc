@@ -1,0 +1,61 @@
+// lineup: the command-line front end of the Lineup library.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <opencv2/core/utils/logger.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+
+namespace {
+const char* kUsage =
+    "usage: lineup COMMAND [options]\n"
+    "\n"
+    "Every result is a lead for human review, never an identification.\n"
+    "\n"
+    "commands:\n"
+    "  detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--json]\n"
+    "      every face: box, five landmarks, confidence, quality and its reasons\n"
+    "  verify PHOTO_A PHOTO_B [--fmr 1e-3] [--face-a N] [--face-b N] [--json]\n"
+    "      similarity of two faces and the decision at the calibrated threshold\n"
+    "  embed PHOTO... --out FILE [--all-faces] [--json]\n"
+    "      identity vectors with photo, box and model (format: docs/formats.md)\n"
+    "  eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report DIR] [--json]\n"
+    "      verification accuracy by the LFW protocol\n"
+    "  calibrate --root LFW_DIR [--identities TSV] [--out FILE]\n"
+    "      thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set\n"
+    "\n"
+    "options for every command that reads photos:\n"
+    "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
+    "  --detector SPEC    pyramid (default) or single\n"
+    "  --embedder SPEC    fr_feature (default) or fr_feature+flip\n"
+    "  --min-face PX      smallest face height to look for (default 20)\n"
+    "  --max-pixels N     refuse images declaring more pixels (default 100000000)\n"
+    "  --threads N        worker pipelines for many photos (default: one per core)\n"
+    "\n"
+    "exit codes: 0 success, 1 no face / not the same person, 2 bad input or usage\n";
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Library problems reach the user as one clear line each, not as OpenCV's log.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? lineup::cli::kExitBad : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "detect") return lineup::cli::CmdDetect(argc, argv);
+    if (cmd == "verify") return lineup::cli::CmdVerify(argc, argv);
+    if (cmd == "embed") return lineup::cli::CmdEmbed(argc, argv);
+    if (cmd == "eval") return lineup::cli::CmdEval(argc, argv);
+    if (cmd == "calibrate") return lineup::cli::CmdCalibrate(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
+    return lineup::cli::kExitBad;
+  }
+  std::fprintf(stderr, "lineup: unknown command \"%s\"\n\n%s", cmd.c_str(), kUsage);
+  return lineup::cli::kExitBad;
+}
