@@ -48,7 +48,7 @@ Result<int> Args::GetInt(const std::string& k, int def, int lo, int hi) const {
 }
 
 Result<Args> ParseArgs(int argc, char** argv, int start, std::set<std::string> valued, std::set<std::string> boolean) {
-  for (const char* k : {"--models", "--detector", "--embedder", "--min-face", "--threads", "--max-pixels"}) valued.insert(k);
+  for (const char* k : {"--models", "--detector", "--embedder", "--min-face", "--threads", "--max-pixels", "--landmarks"}) valued.insert(k);
   Args a;
   bool only_positional = false;
   for (int i = start; i < argc; ++i) {
@@ -81,6 +81,11 @@ Result<AnalyzerOptions> AnalyzerOptionsFrom(const Args& a) {
   o.model_dir = a.Get("--models");
   o.detector = a.Get("--detector", "pyramid");
   o.embedder = a.Get("--embedder");
+  const std::string lm = a.Get("--landmarks", "refined");
+  if (lm != "refined" && lm != "single" && lm != "refined+mirror" && lm != "single+mirror")
+    return Status::InvalidArgument("--landmarks must be refined, single, refined+mirror or single+mirror");
+  o.refine_landmarks = lm.rfind("refined", 0) == 0;
+  o.mirror_landmarks = lm.find("+mirror") != std::string::npos;
   auto mf = a.GetDouble("--min-face", o.detector_options.min_face, 8, 10000);
   if (!mf.ok()) return mf.status();
   o.detector_options.min_face = static_cast<float>(*mf);

@@ -26,10 +26,15 @@ cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces) {
     cv::Scalar c = QualityColour(f.quality.score);
     cv::rectangle(out, cv::Rect(f.box), c, thick, cv::LINE_AA);
     for (const auto& p : f.five) cv::circle(out, p, std::max(2, thick + 1), {255, 255, 0}, cv::FILLED, cv::LINE_AA);
-    std::string label = Fmt("#%.0f q", double(i + 1));
-    label += Fmt("%.2f", f.quality.score);
-    if (!f.quality.reasons.empty()) label.append(" ").append(Reasons(f.quality));
-    double fs = 0.45 * s;
+    // Small faces get only their number, so that a crowd stays readable; the table
+    // and --json carry the rest.
+    const bool compact = f.box.height < 60 * s;
+    std::string label = Fmt("#%.0f", double(i + 1));
+    if (!compact) {
+      label += Fmt(" q%.2f", f.quality.score);
+      if (!f.quality.reasons.empty()) label.append(" ").append(Reasons(f.quality));
+    }
+    double fs = (compact ? 0.35 : 0.45) * s;
     int base = 0;
     cv::Size ts = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, fs, thick, &base);
     cv::Point org(static_cast<int>(f.box.x), std::max(ts.height + 4, static_cast<int>(f.box.y) - 4));

@@ -87,6 +87,12 @@ int CmdEval(int argc, char** argv) {
                       {"model", emb->model_id},
                       {"detector", opts->detector},
                       {"face_choice", face}};
+  {
+    const StageTimes& t = emb->times;
+    double n = std::max<double>(1, static_cast<double>(t.photos));
+    j["cpu_ms_per_photo"] = {{"decode", t.decode / n}, {"detect", t.detect / n}, {"landmarks", t.landmarks / n},
+                             {"align", t.align / n},   {"quality", t.quality / n}, {"embed", t.embed / n}};
+  }
   const std::string report = args->Get("--report");
   if (!report.empty()) {
     std::filesystem::create_directories(report);

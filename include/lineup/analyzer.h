@@ -28,6 +28,7 @@ struct AnalyzerOptions {
   DetectorOptions detector_options;
   std::string embedder;                           // empty: Embedder::DefaultSpec()
   bool refine_landmarks = true;
+  bool mirror_landmarks = false;
   QualityOptions quality;
   DecodeOptions decode;
 };
@@ -81,8 +82,9 @@ Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::strin
 // Which face of a multi-face photo to use.
 enum class FacePick {
   kLargest,  // the largest box (the default for people's photos)
-  kCentral,  // the largest box containing the photo's centre, else the largest
-             // (LFW's convention: the labelled person is centred)
+  kCentral,  // the box whose centre is nearest the photo's centre, among boxes at
+             // least half as tall as the largest (LFW's convention: the labelled
+             // person is centred)
 };
 // Index into faces, or -1 if there are none.
 int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick);

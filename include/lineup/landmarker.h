@@ -21,8 +21,10 @@ namespace lineup {
 
 class Landmarker {
  public:
-  // Loads fr_landmark.onnx from model_dir. `refine` adds the second, re-centred pass.
-  static Result<std::unique_ptr<Landmarker>> Create(const std::string& model_dir, bool refine = true);
+  // Loads fr_landmark.onnx from model_dir. `refine` adds the second, re-centred pass;
+  // `mirror` averages each pass with the points found on the mirrored crop.
+  static Result<std::unique_ptr<Landmarker>> Create(const std::string& model_dir, bool refine = true,
+                                                    bool mirror = false);
 
   // 68 points (photo pixels, iBUG 300-W order) for each box of `photo`.
   Result<std::vector<std::vector<cv::Point2f>>> Locate(const cv::Mat& photo, std::span<const cv::Rect2f> boxes);

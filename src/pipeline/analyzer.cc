@@ -41,7 +41,7 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const AnalyzerOptions
   if (impl->opt.embedder.empty()) impl->opt.embedder = Embedder::DefaultSpec();
   auto det = FaceDetector::Create(impl->opt.detector, impl->opt.model_dir, impl->opt.detector_options);
   if (!det.ok()) return det.status();
-  auto lm = Landmarker::Create(impl->opt.model_dir, impl->opt.refine_landmarks);
+  auto lm = Landmarker::Create(impl->opt.model_dir, impl->opt.refine_landmarks, impl->opt.mirror_landmarks);
   if (!lm.ok()) return lm.status();
   auto emb = Embedder::Create(impl->opt.embedder, impl->opt.model_dir);
   if (!emb.ok()) return emb.status();
@@ -158,12 +158,19 @@ int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick) {
   for (size_t i = 1; i < faces.size(); ++i)
     if (faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()) best = static_cast<int>(i);
   if (pick == FacePick::kLargest) return best;
-  cv::Point2f c(photo.width / 2.0f, photo.height / 2.0f);
-  int central = -1;
-  for (size_t i = 0; i < faces.size(); ++i)
-    if (faces[i].box.contains(c) && (central < 0 || faces[i].box.area() > faces[static_cast<size_t>(central)].box.area()))
-      central = static_cast<int>(i);
-  return central >= 0 ? central : best;
+  // Nearest to the centre, among faces at least half as tall as the largest: a large
+  // spurious box spanning two people must not win, nor a tiny face in the background.
+  const cv::Point2f c(photo.width / 2.0f, photo.height / 2.0f);
+  const float min_h = 0.5f * faces[static_cast<size_t>(best)].box.height;
+  int central = best;
+  float best_d = 1e30f;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    const cv::Rect2f& b = faces[i].box;
+    if (b.height < min_h) continue;
+    cv::Point2f d = cv::Point2f(b.x + b.width / 2, b.y + b.height / 2) - c;
+    if (d.dot(d) < best_d) { best_d = d.dot(d); central = static_cast<int>(i); }
+  }
+  return central;
 }
 
 }  // namespace lineup
