@@ -81,7 +81,7 @@ Result<AnalyzerOptions> AnalyzerOptionsFrom(const Args& a) {
   o.model_dir = a.Get("--models");
   o.detector = a.Get("--detector", "pyramid");
   o.embedder = a.Get("--embedder");
-  const std::string lm = a.Get("--landmarks", "refined");
+  const std::string lm = a.Get("--landmarks", "single");
   if (lm != "refined" && lm != "single" && lm != "refined+mirror" && lm != "single+mirror")
     return Status::InvalidArgument("--landmarks must be refined, single, refined+mirror or single+mirror");
   o.refine_landmarks = lm.rfind("refined", 0) == 0;

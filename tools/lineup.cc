@@ -31,7 +31,7 @@ const char* kUsage =
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
     "  --detector SPEC    pyramid (default) or single\n"
     "  --embedder SPEC    fr_feature (default) or fr_feature+flip\n"
-    "  --landmarks MODE   refined (default: a second pass re-centred on the first), single,\n"
+    "  --landmarks MODE   single (default), refined (a second pass re-centred on the first),\n"
     "                     refined+mirror or single+mirror (averaged with the mirrored crop)\n"
     "  --min-face PX      smallest face height to look for (default 20)\n"
     "  --max-pixels N     refuse images declaring more pixels (default 100000000)\n"

@@ -27,7 +27,7 @@ struct AnalyzerOptions {
   std::string detector = "pyramid";               // FaceDetector::Create spec
   DetectorOptions detector_options;
   std::string embedder;                           // empty: Embedder::DefaultSpec()
-  bool refine_landmarks = true;
+  bool refine_landmarks = false;  // measured: no gain on LFW for 1.3 ms (docs/accuracy.md)
   bool mirror_landmarks = false;
   QualityOptions quality;
   DecodeOptions decode;

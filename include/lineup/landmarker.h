@@ -2,9 +2,9 @@
 // alignment uses.
 //
 // The network sees a 64x64 greyscale crop of the square around the detector box.
-// Locate runs a second pass on the box re-centred on the first pass's points, which
-// makes the points steadier when the detector box is off-centre (profile faces,
-// tight crops). Not thread-safe; one per thread.
+// Optionally a second pass runs on the square re-centred on the first pass's points
+// ("refine"), and each pass is averaged with the points found on the mirrored crop
+// ("mirror"); docs/accuracy.md has what each measured. Not thread-safe; one per thread.
 #pragma once
 
 #include <memory>
@@ -23,7 +23,7 @@ class Landmarker {
  public:
   // Loads fr_landmark.onnx from model_dir. `refine` adds the second, re-centred pass;
   // `mirror` averages each pass with the points found on the mirrored crop.
-  static Result<std::unique_ptr<Landmarker>> Create(const std::string& model_dir, bool refine = true,
+  static Result<std::unique_ptr<Landmarker>> Create(const std::string& model_dir, bool refine = false,
                                                     bool mirror = false);
 
   // 68 points (photo pixels, iBUG 300-W order) for each box of `photo`.

@@ -4,7 +4,9 @@
 // sharpness (variance of the Laplacian of the aligned face), pose (yaw and pitch
 // estimated from the 68 landmarks) and detector confidence. Each factor below its
 // "fine" level names a reason: "small", "blurred", "turned away", "tilted",
-// "uncertain detection"; a face cut by the photo's edge is "cut off". A low score
+// "uncertain detection"; a face cut by the photo's edge is "cut off", and one whose
+// box touches three edges of the photo is a "tight crop" (both scale the score by 0.7).
+// A low score
 // never drops a face: it travels with it so that every result can say why it is weak.
 #pragma once
 

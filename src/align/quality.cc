@@ -73,8 +73,15 @@ void AssessQuality(Face& face, const cv::Mat& aligned, cv::Size photo_size, cons
   for (const auto& p : face.landmarks68)
     outside += p.x < -margin || p.y < -margin || p.x > photo_size.width + margin || p.y > photo_size.height + margin;
   if (outside > 6) q.reasons.push_back("cut off");
+  // A photo that is already a tight crop of the face: the box touches three or more
+  // edges, so the chin, forehead or cheeks are likely missing.
+  const float tol = 0.03f * face.box.height;
+  int edges = (face.box.x <= tol) + (face.box.y <= tol) + (face.box.x + face.box.width >= photo_size.width - tol) +
+              (face.box.y + face.box.height >= photo_size.height - tol);
+  if (edges >= 3) q.reasons.push_back("tight crop");
 
   q.score = q.size * q.sharpness * q.pose * q.confidence;
+  if (edges >= 3 || outside > 6) q.score *= 0.7f;
 }
 
 }  // namespace lineup
