@@ -1,0 +1,315 @@
+// Calibration (lineup/calibration.h): thresholds for target false-match rates built
+// from score histograms, interpolation, the JSON file, and the shipped calibration.
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "lineup/analyzer.h"
+#include "lineup/calibration.h"
+#include "test_util.h"
+
+namespace {
+
+using lineup::Calibration;
+using lineup::HistogramBin;
+using lineup::HistogramBinLow;
+using lineup::kHistogramBins;
+using lineup::Status;
+using lineup_test::TempDir;
+using lineup_test::WriteText;
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// 199,999 impostor scores in clusters: 180,000 at 0.0, 18,000 at 0.2, 1,800 at 0.3,
+// 180 at 0.4, 18 at 0.5 and 1 at 0.6. The share scoring above the 0.0 cluster is
+// 19,999/199,999 (just under 1e-1), above the 0.2 cluster just under 1e-2, and so on:
+// the lowest threshold holding FMR 10^-k is the upper edge of the bin of cluster k-1
+// (the lower edge of the next bin). Genuine: 1,000 at 0.35.
+struct KnownHistograms {
+  std::vector<int64_t> impostor = std::vector<int64_t>(kHistogramBins, 0);
+  std::vector<int64_t> genuine = std::vector<int64_t>(kHistogramBins, 0);
+  const std::vector<std::pair<float, int64_t>> clusters = {{0.0f, 180000}, {0.2f, 18000}, {0.3f, 1800},
+                                                           {0.4f, 180},    {0.5f, 18},    {0.6f, 1}};
+  KnownHistograms() {
+    for (const auto& [score, n] : clusters) impostor[static_cast<size_t>(HistogramBin(score))] += n;
+    genuine[static_cast<size_t>(HistogramBin(0.35f))] += 1000;
+  }
+  // The threshold for FMR 10^-k (k = 1..5).
+  float DecadeThreshold(int k) const {
+    return HistogramBinLow(HistogramBin(clusters[static_cast<size_t>(k - 1)].first) + 1);
+  }
+  // Impostors scoring at or above t.
+  int64_t ImpostorsFrom(float t) const {
+    int64_t n = 0;
+    for (const auto& [score, count] : clusters) n += score >= t ? count : 0;
+    return n;
+  }
+};
+
+// The point whose FMR is `fmr` (relative tolerance), or nullptr.
+const std::pair<double, float>* PointAt(const Calibration& c, double fmr) {
+  for (const auto& p : c.points)
+    if (std::abs(p.first - fmr) <= 1e-9 * fmr) return &p;
+  return nullptr;
+}
+
+Calibration ThreePoints() {
+  Calibration c;
+  c.model_id = "test@1+plain";
+  c.dataset = "synthetic";
+  c.impostor_comparisons = 100000;
+  c.genuine_comparisons = 1000;
+  c.points = {{1e-2, 0.3f}, {1e-3, 0.4f}, {1e-4, 0.5f}};
+  c.tmr = {0.99, 0.95, 0.9};
+  return c;
+}
+
+TEST(Histogram, BinsCoverMinusOneToOne) {
+  EXPECT_EQ(HistogramBin(-1.0f), 0);
+  EXPECT_EQ(HistogramBin(-5.0f), 0);
+  EXPECT_EQ(HistogramBin(1.0f), kHistogramBins - 1);
+  EXPECT_EQ(HistogramBin(3.0f), kHistogramBins - 1);
+  EXPECT_FLOAT_EQ(HistogramBinLow(0), -1.0f);
+  for (float s : {-0.73f, -0.001f, 0.0f, 0.25f, 0.5f, 0.9999f}) {
+    int b = HistogramBin(s);
+    EXPECT_LE(HistogramBinLow(b), s + 1e-6f) << s;
+    EXPECT_GT(HistogramBinLow(b + 1), s - 1e-6f) << s;
+  }
+}
+
+TEST(FromHistograms, DecadeThresholdsAreKnown) {
+  KnownHistograms h;
+  Calibration c = Calibration::FromHistograms(h.impostor, h.genuine);
+  EXPECT_EQ(c.impostor_comparisons, 199999);
+  EXPECT_EQ(c.genuine_comparisons, 1000);
+  ASSERT_EQ(c.tmr.size(), c.points.size());
+  for (int k = 1; k <= 5; ++k) {
+    double fmr = std::pow(10.0, -k);
+    const auto* p = PointAt(c, fmr);
+    ASSERT_NE(p, nullptr) << "no point for FMR " << fmr;
+    EXPECT_FLOAT_EQ(p->second, h.DecadeThreshold(k)) << "FMR " << fmr;
+  }
+  // Nothing below what 199,999 comparisons can measure (1 in 199,999 ~ 5e-6).
+  EXPECT_GE(c.points.back().first * c.impostor_comparisons, 1.0);
+  // FMR falling, threshold never falling.
+  for (size_t i = 1; i < c.points.size(); ++i) {
+    EXPECT_LT(c.points[i].first, c.points[i - 1].first);
+    EXPECT_GE(c.points[i].second, c.points[i - 1].second);
+  }
+  // The genuine scores (0.35) pass the 1e-3 threshold (~0.3) but not the 1e-4 one (~0.4).
+  for (size_t i = 0; i < c.points.size(); ++i) {
+    if (std::abs(c.points[i].first - 1e-3) < 1e-12) {
+      EXPECT_DOUBLE_EQ(c.tmr[i], 1.0);
+    }
+    if (std::abs(c.points[i].first - 1e-4) < 1e-12) {
+      EXPECT_DOUBLE_EQ(c.tmr[i], 0.0);
+    }
+  }
+  // The calibration holds what it promises on its own data: at each point's threshold,
+  // the share of impostors at or above it is at most the point's FMR.
+  for (const auto& [fmr, t] : c.points) {
+    int64_t above = h.ImpostorsFrom(t);
+    EXPECT_LE(static_cast<double>(above), fmr * static_cast<double>(c.impostor_comparisons)) << "FMR " << fmr;
+  }
+}
+
+TEST(FromHistograms, TooFewImpostorsGivesNoPoints) {
+  std::vector<int64_t> imp(kHistogramBins, 0), gen(kHistogramBins, 0);
+  imp[static_cast<size_t>(HistogramBin(0.1f))] = 5;  // FMR 0.1 needs at least 10 comparisons
+  Calibration c = Calibration::FromHistograms(imp, gen);
+  EXPECT_TRUE(c.points.empty());
+  EXPECT_FALSE(c.ThresholdFor(0.01).ok());
+}
+
+TEST(ThresholdFor, ExactAtPointsAndInterpolatedInLogFmr) {
+  Calibration c = ThreePoints();
+  auto at = [&](double fmr) {
+    auto t = c.ThresholdFor(fmr);
+    EXPECT_TRUE(t.ok()) << fmr << ": " << t.status().ToString();
+    return t.ok() ? *t : std::nanf("");
+  };
+  EXPECT_NEAR(at(1e-2), 0.3f, 1e-6);
+  EXPECT_NEAR(at(1e-3), 0.4f, 1e-6);
+  EXPECT_NEAR(at(1e-4), 0.5f, 1e-6);
+  EXPECT_NEAR(at(std::pow(10.0, -2.5)), 0.35f, 1e-6);
+  EXPECT_NEAR(at(std::pow(10.0, -3.25)), 0.425f, 1e-6);
+  // Above the highest measured rate the first threshold applies.
+  EXPECT_NEAR(at(0.2), 0.3f, 1e-6);
+}
+
+TEST(ThresholdFor, OutOfRangeTargetsAreInvalid) {
+  Calibration c = ThreePoints();
+  for (double bad : {0.0, 1.0, -0.1, 1.5, std::nan("")}) {
+    auto t = c.ThresholdFor(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().code(), Status::Code::kInvalidArgument) << bad;
+  }
+  auto below = c.ThresholdFor(1e-6);
+  ASSERT_FALSE(below.ok());
+  EXPECT_EQ(below.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(Contains(below.status().message(), "1e-04")) << below.status().message();
+}
+
+TEST(ThresholdFor, MonotonicOverTheCalibratedRange) {
+  KnownHistograms h;
+  Calibration c = Calibration::FromHistograms(h.impostor, h.genuine);
+  float prev = -2;
+  for (double e = 1.0; e <= 5.0; e += 0.05) {
+    auto t = c.ThresholdFor(std::pow(10.0, -e));
+    ASSERT_TRUE(t.ok()) << "FMR 1e-" << e << ": " << t.status().ToString();
+    EXPECT_GE(*t, prev) << "threshold fell at FMR 1e-" << e;
+    prev = *t;
+  }
+}
+
+TEST(FmrAt, MonotonicDecreasingInScore) {
+  for (const Calibration& c : {ThreePoints(), [] {
+         KnownHistograms h;
+         return Calibration::FromHistograms(h.impostor, h.genuine);
+       }()}) {
+    double prev = 2;
+    for (float s = -1.0f; s <= 1.0f; s += 0.001f) {
+      double f = c.FmrAt(s);
+      ASSERT_FALSE(std::isnan(f)) << s;
+      EXPECT_LE(f, prev + 1e-15) << "FMR rose at score " << s;
+      EXPECT_GT(f, 0) << s;
+      EXPECT_LE(f, 1) << s;
+      prev = f;
+    }
+  }
+}
+
+TEST(FmrAt, InvertsThresholdForAndNeverGoesBelowTheLowestPoint) {
+  Calibration c = ThreePoints();
+  for (double fmr : {1e-2, 3e-3, 1e-3, 2e-4, 1e-4}) {
+    auto t = c.ThresholdFor(fmr);
+    ASSERT_TRUE(t.ok());
+    EXPECT_NEAR(std::log10(c.FmrAt(*t)), std::log10(fmr), 1e-4) << fmr;
+  }
+  EXPECT_NEAR(c.FmrAt(0.6f), 1e-4, 1e-12);
+  EXPECT_NEAR(c.FmrAt(1.0f), 1e-4, 1e-12);
+  EXPECT_NEAR(c.FmrAt(-1.0f), 1.0, 1e-9);
+  EXPECT_DOUBLE_EQ(Calibration{}.FmrAt(0.5f), 1.0);
+}
+
+TEST(CalibrationFile, SaveLoadRoundTrip) {
+  TempDir tmp;
+  KnownHistograms h;
+  Calibration c = Calibration::FromHistograms(h.impostor, h.genuine);
+  c.model_id = "fr_feature@test+plain";
+  c.dataset = "synthetic \"quoted\" set";
+  c.command = "lineup calibrate --root x";
+  std::string path = tmp.File("cal.json");
+  ASSERT_TRUE(c.Save(path).ok());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto r = Calibration::Load(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->model_id, c.model_id);
+  EXPECT_EQ(r->dataset, c.dataset);
+  EXPECT_EQ(r->command, c.command);
+  EXPECT_EQ(r->impostor_comparisons, c.impostor_comparisons);
+  EXPECT_EQ(r->genuine_comparisons, c.genuine_comparisons);
+  ASSERT_EQ(r->points.size(), c.points.size());
+  for (size_t i = 0; i < c.points.size(); ++i) {
+    EXPECT_DOUBLE_EQ(r->points[i].first, c.points[i].first);
+    EXPECT_EQ(r->points[i].second, c.points[i].second);
+    EXPECT_DOUBLE_EQ(r->tmr[i], c.tmr[i]);
+  }
+  EXPECT_EQ(*r->ThresholdFor(1e-3), *c.ThresholdFor(1e-3));
+}
+
+TEST(CalibrationFile, SaveToMissingFolderIsAnError) {
+  TempDir tmp;
+  EXPECT_FALSE(ThreePoints().Save(tmp.File("no/such/dir/cal.json")).ok());
+}
+
+TEST(CalibrationFile, HostileFilesAreErrorsNotCrashes) {
+  TempDir tmp;
+  const std::string good_points = R"("points": [{"fmr": 0.01, "threshold": 0.3}, {"fmr": 0.001, "threshold": 0.4}])";
+  const std::string head = R"("model": "m", "dataset": "d", "impostor_comparisons": 1000, "genuine_comparisons": 10)";
+  struct Case { const char* name; std::string text; };
+  const std::vector<Case> cases = {
+      {"empty", ""},
+      {"not json", "this is not JSON at all"},
+      {"truncated json", "{\"model\": \"m\", \"points\": [{\"fmr\": 0.0"},
+      {"array", "[1, 2, 3]"},
+      {"missing model", R"({"dataset": "d", "impostor_comparisons": 1000, "genuine_comparisons": 10, )" + good_points + "}"},
+      {"missing points", "{" + head + "}"},
+      {"missing impostors", R"({"model": "m", "dataset": "d", "genuine_comparisons": 10, )" + good_points + "}"},
+      {"points not an array", "{" + head + R"(, "points": {"fmr": 0.01, "threshold": 0.3}})"},
+      {"point missing threshold", "{" + head + R"(, "points": [{"fmr": 0.01}]})"},
+      {"string threshold", "{" + head + R"(, "points": [{"fmr": 0.01, "threshold": "high"}]})"},
+      {"fmr rising", "{" + head + R"(, "points": [{"fmr": 0.001, "threshold": 0.3}, {"fmr": 0.01, "threshold": 0.4}]})"},
+      {"threshold falling", "{" + head + R"(, "points": [{"fmr": 0.01, "threshold": 0.4}, {"fmr": 0.001, "threshold": 0.3}]})"},
+      {"repeated fmr", "{" + head + R"(, "points": [{"fmr": 0.01, "threshold": 0.3}, {"fmr": 0.01, "threshold": 0.4}]})"},
+      {"no points", "{" + head + R"(, "points": []})"},
+      {"huge impostor count", R"({"model": "m", "dataset": "d", "impostor_comparisons": 1e300, "genuine_comparisons": 10, )" + good_points + "}"},
+      {"negative impostors", R"({"model": "m", "dataset": "d", "impostor_comparisons": -5, "genuine_comparisons": 10, )" + good_points + "}"},
+      {"zero impostors", R"({"model": "m", "dataset": "d", "impostor_comparisons": 0, "genuine_comparisons": 0, )" + good_points + "}"},
+      {"model not a string", R"({"model": 7, "dataset": "d", "impostor_comparisons": 1000, "genuine_comparisons": 10, )" + good_points + "}"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string path = tmp.File("hostile.json");
+    WriteText(path, c.text);
+    auto r = Calibration::Load(path);
+    ASSERT_FALSE(r.ok()) << "accepted: " << c.text;
+    EXPECT_EQ(r.status().code(), Status::Code::kCorrupt) << r.status().ToString();
+    EXPECT_TRUE(Contains(r.status().message(), path)) << r.status().message();
+  }
+  // The well-formed version of the same file loads.
+  std::string path = tmp.File("good.json");
+  WriteText(path, "{" + head + ", " + good_points + "}");
+  auto ok = Calibration::Load(path);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->points.size(), 2u);
+}
+
+TEST(CalibrationFile, MissingFileIsNotFoundAndSaysHowToMakeIt) {
+  TempDir tmp;
+  auto r = Calibration::Load(tmp.File("absent.json"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(Contains(r.status().message(), "make calibrate")) << r.status().message();
+}
+
+TEST(CalibrationFile, PathForNamesTheModelId) {
+  lineup::EmbeddingModel m{"fr_feature", "some-repo@1.2", "flip", 512};
+  std::string p = Calibration::PathFor(m);
+  EXPECT_TRUE(Contains(p, "fr_feature")) << p;
+  EXPECT_TRUE(Contains(p, "flip")) << p;
+  EXPECT_EQ(p.substr(p.size() - 5), ".json");
+  // No folder is made out of the model's version.
+  EXPECT_FALSE(Contains(p.substr(p.rfind('/') + 1), "@")) << p;
+}
+
+// The calibration shipped in calibration/ for the default embedder. It is produced by
+// `make calibrate`; until it is committed this test fails on purpose.
+TEST(ShippedCalibration, DefaultModelHasDecadePointsWithRisingThresholds) {
+  auto analyzer = lineup::FaceAnalyzer::Create(lineup::AnalyzerOptions{});
+  ASSERT_TRUE(analyzer.ok()) << analyzer.status().ToString();
+  const lineup::EmbeddingModel& model = (*analyzer)->Model();
+  auto c = Calibration::ForModel(model);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->model_id, model.Id());
+  EXPECT_FALSE(c->dataset.empty());
+  EXPECT_GE(c->impostor_comparisons, 100000) << "FMR 1e-5 needs at least 1e5 impostor comparisons";
+  EXPECT_GT(c->genuine_comparisons, 0);
+  float prev = -2;
+  for (double fmr : {1e-2, 1e-3, 1e-4, 1e-5}) {
+    const auto* p = PointAt(*c, fmr);
+    ASSERT_NE(p, nullptr) << "no point for FMR " << fmr;
+    EXPECT_GT(p->second, prev) << "threshold at FMR " << fmr << " is not above the previous one";
+    EXPECT_GT(p->second, -1.0f);
+    EXPECT_LT(p->second, 1.0f);
+    prev = p->second;
+    auto t = c->ThresholdFor(fmr);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_NEAR(*t, p->second, 1e-5);
+  }
+}
+
+}  // namespace

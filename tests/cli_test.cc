@@ -1,0 +1,406 @@
+// The `lineup` command line, run as a separate process: exit codes (0 success, 1 no
+// face / not the same person, 2 bad input or usage), one clear "lineup: " line on
+// stderr per problem, and the JSON and vector-file outputs.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "hostile.h"
+#include "lineup/analyzer.h"
+#include "lineup/vector_file.h"
+#include "test_util.h"
+
+namespace {
+
+using lineup_test::Bytes;
+using lineup_test::Lines;
+using lineup_test::RunCli;
+using lineup_test::RunResult;
+using lineup_test::TempDir;
+using lineup_test::WriteBytes;
+using lineup_test::WriteText;
+using nlohmann::json;
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string Describe(const RunResult& r) {
+  std::string s = "exit ";
+  s.append(std::to_string(r.exit_code)).append(", signal ").append(std::to_string(r.signal));
+  s.append("\n--- stderr ---\n").append(r.err).append("--- stdout (first 600) ---\n").append(r.out.substr(0, 600));
+  return s;
+}
+
+// The process ended by itself with `code`, and stderr is exactly one line starting
+// "lineup: " that contains `part`.
+void ExpectOneErrorLine(const RunResult& r, int code, const std::string& part) {
+  ASSERT_EQ(r.signal, 0) << "killed by a signal: " << Describe(r);
+  EXPECT_EQ(r.exit_code, code) << Describe(r);
+  auto lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 1u) << "stderr must be exactly one line: " << Describe(r);
+  EXPECT_EQ(lines[0].rfind("lineup: ", 0), 0u) << lines[0];
+  EXPECT_TRUE(Contains(lines[0], part)) << "expected \"" << part << "\" in: " << lines[0];
+}
+
+json ParseJson(const RunResult& r) {
+  json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << "stdout is not JSON: " << Describe(r);
+  return j;
+}
+
+std::string LfwPhoto(const std::string& data, const std::string& name, int i) {
+  char num[8];
+  std::snprintf(num, sizeof num, "%04d", i);
+  return data + "/lfw/images/" + name + "/" + name + "_" + num + ".jpg";
+}
+
+// --------------------------------------------------- bad input (fast; sanitize)
+
+class CliBadInput : public ::testing::Test {
+ protected:
+  std::string Put(const std::string& name, const Bytes& bytes) {
+    std::string p = tmp_.File(name);
+    WriteBytes(p, bytes);
+    return p;
+  }
+  void ExpectDetectRefuses(const std::string& path, const std::string& part) {
+    ExpectOneErrorLine(RunCli({"detect", path}), 2, part);
+  }
+  TempDir tmp_;
+};
+
+TEST_F(CliBadInput, EmptyFile) { ExpectDetectRefuses(Put("empty.jpg", {}), "empty"); }
+
+TEST_F(CliBadInput, TextFileNamedJpg) {
+  std::string p = tmp_.File("notes.jpg");
+  WriteText(p, "shopping list: milk, eggs\n");
+  ExpectDetectRefuses(p, "not an image");
+}
+
+TEST_F(CliBadInput, TruncatedJpeg) {
+  // A real LFW photo if there is one, else a JPEG made here: cut in half.
+  std::string why, data = lineup_test::DataDir("", &why);
+  Bytes full = data.empty() ? lineup_test::Encode(lineup_test::Pattern(250, 250), ".jpg")
+                            : lineup_test::ReadBytes(LfwPhoto(data, "Aaron_Peirsol", 1));
+  ASSERT_GT(full.size(), 100u);
+  full.resize(full.size() / 2);
+  ExpectDetectRefuses(Put("half.jpg", full), "truncated");
+}
+
+TEST_F(CliBadInput, BrokenCrcPng) { ExpectDetectRefuses(Put("crc.png", lineup_test::PngWithBrokenCrc()), "CRC"); }
+
+TEST_F(CliBadInput, HugePngHeader) {
+  RunResult r = RunCli({"detect", Put("huge.png", lineup_test::HugePng(60000, 60000))});
+  ExpectOneErrorLine(r, 2, "limit");
+  EXPECT_LT(r.seconds, 20) << "refusing a 3.6-gigapixel header must not decode it";
+}
+
+TEST_F(CliBadInput, HugeJpegHeader) {
+  ExpectDetectRefuses(Put("huge.jpg", lineup_test::JpegDeclaring(60000, 60000)), "limit");
+}
+
+TEST_F(CliBadInput, MaxPixelsOption) {
+  std::string p = Put("small.png", lineup_test::Encode(lineup_test::Pattern(100, 80), ".png"));
+  ExpectOneErrorLine(RunCli({"detect", p, "--max-pixels", "7999"}), 2, "limit");
+}
+
+TEST_F(CliBadInput, PathThatDoesNotExist) { ExpectDetectRefuses(tmp_.File("no_such_photo.jpg"), "no_such_photo.jpg"); }
+
+TEST_F(CliBadInput, Directory) { ExpectDetectRefuses(tmp_.path(), "is a directory"); }
+
+TEST_F(CliBadInput, UnreadableFile) {
+  if (lineup_test::CanReadMode000(tmp_.path()))
+    GTEST_SKIP() << "this process can read mode-000 files (running as root?), so no file is unreadable";
+  std::string p = Put("locked.png", lineup_test::Encode(lineup_test::Pattern(), ".png"));
+  ASSERT_EQ(::chmod(p.c_str(), 0), 0);
+  ExpectDetectRefuses(p, "locked.png");
+}
+
+TEST_F(CliBadInput, TruncatedBmp) {
+  // The header is intact, so only the decoder notices: its complaint must still reach
+  // the user as the one "lineup: " line, not as OpenCV's own stderr output.
+  Bytes bmp = lineup_test::Encode(lineup_test::Pattern(64, 48), ".bmp");
+  bmp.resize(bmp.size() / 2);
+  ExpectDetectRefuses(Put("half.bmp", bmp), "half.bmp");
+}
+
+TEST_F(CliBadInput, TwoBadFilesTwoLines) {
+  std::string a = Put("empty.jpg", {}), b = tmp_.File("missing.jpg");
+  RunResult r = RunCli({"detect", a, b});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  auto lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << Describe(r);
+  EXPECT_EQ(lines[0].rfind("lineup: " + a, 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1].rfind("lineup: " + b, 0), 0u) << lines[1];
+}
+
+TEST_F(CliBadInput, OneByOneImageHasNoFace) {
+  RunResult r = RunCli({"detect", Put("one.png", lineup_test::Encode(cv::Mat(1, 1, CV_8UC3, cv::Scalar::all(90)), ".png"))});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+}
+
+TEST_F(CliBadInput, MissingFileInJsonMode) {
+  std::string p = tmp_.File("gone.jpg");
+  RunResult r = RunCli({"detect", p, "--json"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  json j = ParseJson(r);
+  ASSERT_TRUE(j.contains("photos")) << j.dump();
+  ASSERT_EQ(j["photos"].size(), 1u);
+  ASSERT_TRUE(j["photos"][0].contains("error")) << j.dump();
+  EXPECT_TRUE(Contains(j["photos"][0]["error"].get<std::string>(), p)) << j.dump();
+  EXPECT_EQ(j["photos"][0]["path"], p);
+}
+
+TEST_F(CliBadInput, UnknownOption) {
+  ExpectOneErrorLine(RunCli({"detect", "--frobnicate", tmp_.File("x.jpg")}), 2, "--frobnicate");
+  ExpectOneErrorLine(RunCli({"verify", "a.jpg", "b.jpg", "--colour=blue"}), 2, "--colour");
+}
+
+TEST_F(CliBadInput, BadOptionValues) {
+  ExpectOneErrorLine(RunCli({"detect", "x.jpg", "--min-face", "tiny"}), 2, "--min-face");
+  ExpectOneErrorLine(RunCli({"detect", "x.jpg", "--min-face"}), 2, "--min-face");
+  ExpectOneErrorLine(RunCli({"verify", "a.jpg", "b.jpg", "--fmr", "2"}), 2, "--fmr");
+}
+
+TEST_F(CliBadInput, UsageErrorsExit2) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {}, {"frobnicate"}, {"detect"}, {"verify", "only_one.jpg"}, {"embed", "a.jpg"}, {"eval"}}) {
+    std::string what;
+    for (const auto& a : args) what.append(a).append(" ");
+    SCOPED_TRACE(what);
+    RunResult r = RunCli(args);
+    ASSERT_EQ(r.signal, 0) << Describe(r);
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_FALSE(r.err.empty()) << "a usage error must say something on stderr";
+  }
+  RunResult help = RunCli({"--help"});
+  EXPECT_EQ(help.exit_code, 0) << Describe(help);
+  EXPECT_TRUE(Contains(help.out, "usage: lineup")) << Describe(help);
+}
+
+TEST_F(CliBadInput, MissingModelDirNamesTheFileAndTheFix) {
+  for (const char* cmd : {"verify", "detect"}) {
+    SCOPED_TRACE(cmd);
+    std::vector<std::string> args = {cmd, "a.jpg"};
+    if (std::string(cmd) == "verify") args.push_back("b.jpg");
+    args.insert(args.end(), {"--models", "/nonexistent"});
+    RunResult r = RunCli(args);
+    ExpectOneErrorLine(r, 2, "make models");
+    EXPECT_TRUE(Contains(r.err, "/nonexistent/fr_")) << "the message must name the model file: " << r.err;
+    EXPECT_TRUE(Contains(r.err, ".onnx")) << r.err;
+  }
+}
+
+// ------------------------------------------------------ real photos (slower)
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { LINEUP_REQUIRE_DATA(data_, ""); }
+  std::string data_;
+  TempDir tmp_;
+};
+
+TEST_F(Cli, DogsPhotoDoesNotCrash) {
+  RunResult r = RunCli({"detect", data_ + "/detection/dogs.jpg"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << Describe(r);
+  EXPECT_TRUE(r.err.empty()) << Describe(r);
+}
+
+void ExpectFaceJson(const json& f) {
+  ASSERT_TRUE(f.contains("box")) << f.dump();
+  ASSERT_TRUE(f["box"].is_array());
+  ASSERT_EQ(f["box"].size(), 4u);
+  for (const auto& v : f["box"]) EXPECT_TRUE(v.is_number()) << f["box"].dump();
+  EXPECT_GT(f["box"][2].get<double>(), 0);
+  EXPECT_GT(f["box"][3].get<double>(), 0);
+  ASSERT_TRUE(f.contains("landmarks"));
+  ASSERT_EQ(f["landmarks"].size(), 5u) << f["landmarks"].dump();
+  for (const auto& p : f["landmarks"]) {
+    ASSERT_TRUE(p.is_array());
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_TRUE(p[0].is_number() && p[1].is_number()) << p.dump();
+  }
+  ASSERT_TRUE(f.contains("quality"));
+  ASSERT_TRUE(f["quality"].is_number());
+  EXPECT_GE(f["quality"].get<double>(), 0.0);
+  EXPECT_LE(f["quality"].get<double>(), 1.0);
+  ASSERT_TRUE(f.contains("quality_reasons"));
+  ASSERT_TRUE(f["quality_reasons"].is_array());
+  for (const auto& s : f["quality_reasons"]) EXPECT_TRUE(s.is_string());
+  ASSERT_TRUE(f.contains("confidence"));
+  EXPECT_GT(f["confidence"].get<double>(), 0.5);
+  EXPECT_LE(f["confidence"].get<double>(), 1.0);
+}
+
+TEST_F(Cli, DetectRealPhotoJson) {
+  std::string p = LfwPhoto(data_, "Aaron_Peirsol", 1);
+  RunResult r = RunCli({"detect", p, "--json"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(r.err.empty()) << Describe(r);
+  json j = ParseJson(r);
+  ASSERT_TRUE(j.contains("photos"));
+  ASSERT_EQ(j["photos"].size(), 1u);
+  const json& photo = j["photos"][0];
+  EXPECT_EQ(photo["path"], p);
+  EXPECT_FALSE(photo.contains("error")) << photo.dump();
+  EXPECT_EQ(photo["width"], 250);
+  EXPECT_EQ(photo["height"], 250);
+  EXPECT_EQ(photo["format"], "jpeg");
+  ASSERT_TRUE(photo.contains("faces"));
+  ASSERT_EQ(photo["faces"].size(), 1u) << photo.dump();
+  ExpectFaceJson(photo["faces"][0]);
+  // The box is around the centre of the 250x250 LFW photo.
+  const json& box = photo["faces"][0]["box"];
+  double cx = box[0].get<double>() + box[2].get<double>() / 2, cy = box[1].get<double>() + box[3].get<double>() / 2;
+  EXPECT_NEAR(cx, 125, 25);
+  EXPECT_NEAR(cy, 125, 30);
+}
+
+TEST_F(Cli, DetectBatchWithAMissingFileInJsonMode) {
+  std::string good = LfwPhoto(data_, "Colin_Powell", 1), missing = tmp_.File("missing.jpg");
+  RunResult r = RunCli({"detect", good, missing, data_ + "/deepface/couple.jpg", "--json"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  json j = ParseJson(r);
+  ASSERT_EQ(j["photos"].size(), 3u);
+  EXPECT_FALSE(j["photos"][0].contains("error"));
+  ASSERT_EQ(j["photos"][0]["faces"].size(), 1u);
+  ASSERT_TRUE(j["photos"][1].contains("error"));
+  EXPECT_TRUE(Contains(j["photos"][1]["error"].get<std::string>(), "missing.jpg"));
+  EXPECT_GE(j["photos"][2]["faces"].size(), 2u);
+  for (const auto& f : j["photos"][2]["faces"]) ExpectFaceJson(f);
+}
+
+TEST_F(Cli, DetectDrawWritesAnAnnotatedPicture) {
+  std::string out = tmp_.File("drawn.png");
+  RunResult r = RunCli({"detect", data_ + "/deepface/couple.jpg", "--draw", out});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  cv::Mat drawn = cv::imread(out, cv::IMREAD_COLOR), photo = cv::imread(data_ + "/deepface/couple.jpg", cv::IMREAD_COLOR);
+  ASSERT_FALSE(drawn.empty()) << "no picture at " << out;
+  EXPECT_EQ(drawn.size(), photo.size());
+  EXPECT_GT(cv::norm(drawn, photo, cv::NORM_L1), 0) << "nothing was drawn";
+}
+
+TEST_F(Cli, VerifySamePersonExits0) {
+  RunResult r = RunCli({"verify", LfwPhoto(data_, "Aaron_Peirsol", 1), LfwPhoto(data_, "Aaron_Peirsol", 2)});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "SAME PERSON")) << Describe(r);
+}
+
+TEST_F(Cli, VerifyDifferentPeopleExits1) {
+  RunResult r = RunCli({"verify", LfwPhoto(data_, "Serena_Williams", 1), LfwPhoto(data_, "George_W_Bush", 1)});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "NOT THE SAME PERSON")) << Describe(r);
+}
+
+TEST_F(Cli, VerifyJson) {
+  RunResult r = RunCli({"verify", LfwPhoto(data_, "Aaron_Peirsol", 1), LfwPhoto(data_, "Aaron_Peirsol", 2), "--json",
+                        "--fmr", "1e-4"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseJson(r);
+  for (const char* k : {"similarity", "threshold", "fmr", "same_person", "estimated_fmr_at_similarity", "model", "a", "b"})
+    EXPECT_TRUE(j.contains(k)) << "no \"" << k << "\" in " << j.dump();
+  EXPECT_TRUE(j["same_person"].get<bool>());
+  EXPECT_DOUBLE_EQ(j["fmr"].get<double>(), 1e-4);
+  EXPECT_GE(j["similarity"].get<double>(), j["threshold"].get<double>());
+  EXPECT_LE(j["similarity"].get<double>(), 1.0 + 1e-5);
+  EXPECT_LE(j["estimated_fmr_at_similarity"].get<double>(), 1e-4 * 1.0001);
+  ExpectFaceJson(j["a"]);
+  ExpectFaceJson(j["b"]);
+}
+
+TEST_F(Cli, VerifyPhotoWithoutAFaceExits1) {
+  std::string blank = tmp_.File("blank.png");
+  ASSERT_TRUE(cv::imwrite(blank, cv::Mat(200, 200, CV_8UC3, cv::Scalar::all(128))));
+  RunResult r = RunCli({"verify", LfwPhoto(data_, "Aaron_Peirsol", 1), blank});
+  ExpectOneErrorLine(r, 1, "no face");
+}
+
+TEST_F(Cli, EmbedTwoPhotosWritesAVectorFile) {
+  std::string out = tmp_.File("two.luvec");
+  std::string a = LfwPhoto(data_, "Aaron_Peirsol", 1), b = LfwPhoto(data_, "Colin_Powell", 1);
+  RunResult r = RunCli({"embed", a, b, "--out", out});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  auto f = lineup::VectorFile::Read(out);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto analyzer = lineup::FaceAnalyzer::Create(lineup::AnalyzerOptions{});
+  ASSERT_TRUE(analyzer.ok());
+  EXPECT_EQ(f->model_id, (*analyzer)->Model().Id());
+  EXPECT_EQ(f->dim, 512);
+  ASSERT_EQ(f->records.size(), 2u);
+  EXPECT_EQ(f->records[0].photo, a);
+  EXPECT_EQ(f->records[1].photo, b);
+  float dot = 0;
+  for (const auto& rec : f->records) {
+    EXPECT_EQ(rec.face, 1);
+    ASSERT_EQ(rec.vector.size(), 512u);
+    float n = 0;
+    for (float v : rec.vector) n += v * v;
+    EXPECT_NEAR(n, 1.0f, 2e-3f);
+  }
+  for (size_t k = 0; k < 512; ++k) dot += f->records[0].vector[k] * f->records[1].vector[k];
+  EXPECT_LT(dot, 0.4f) << "two different people";
+}
+
+TEST_F(Cli, EmbedAllFacesOfAGroupPhoto) {
+  std::string out = tmp_.File("group.luvec");
+  RunResult r = RunCli({"embed", data_ + "/deepface/couple.jpg", "--out", out, "--all-faces", "--json"});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseJson(r);
+  auto f = lineup::VectorFile::Read(out);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_GE(f->records.size(), 2u);
+  EXPECT_EQ(j["vectors"].get<size_t>(), f->records.size());
+  for (size_t i = 0; i < f->records.size(); ++i) EXPECT_EQ(f->records[i].face, static_cast<int>(i) + 1);
+}
+
+TEST_F(Cli, EmbedWithNoFaceWritesNothingAndExits1) {
+  std::string blank = tmp_.File("blank.png"), out = tmp_.File("none.luvec");
+  ASSERT_TRUE(cv::imwrite(blank, cv::Mat(200, 200, CV_8UC3, cv::Scalar::all(128))));
+  RunResult r = RunCli({"embed", blank, "--out", out});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST_F(Cli, EvalPairsTsvJson) {
+  // Ten pairs from LFW's first fold: five of one person, five of two people.
+  std::string tsv = tmp_.File("pairs.tsv");
+  std::string text = "path_a\tpath_b\tsame\n";
+  const char* people[] = {"Aaron_Peirsol", "Colin_Powell", "Tony_Blair", "Serena_Williams", "George_W_Bush"};
+  for (int i = 0; i < 5; ++i) {
+    text.append(LfwPhoto(data_, people[i], 1)).append("\t").append(LfwPhoto(data_, people[i], 2)).append("\t1\n");
+    text.append(LfwPhoto(data_, people[i], 1)).append("\t").append(LfwPhoto(data_, people[(i + 1) % 5], 2)).append("\t0\n");
+  }
+  WriteText(tsv, text);
+  RunResult r = RunCli({"eval", "pairs", "--tsv", tsv, "--json", "--report", tmp_.File("report")});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseJson(r);
+  EXPECT_EQ(j["pairs"], 10);
+  EXPECT_EQ(j["genuine"], 5);
+  EXPECT_EQ(j["impostor"], 5);
+  EXPECT_EQ(j["failures_to_enrol"], 0);
+  EXPECT_GE(j["auc"].get<double>(), 0.95);
+  EXPECT_TRUE(std::filesystem::exists(tmp_.File("report/roc.png")));
+  EXPECT_TRUE(std::filesystem::exists(tmp_.File("report/report.json")));
+}
+
+}  // namespace
