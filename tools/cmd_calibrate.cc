@@ -75,7 +75,9 @@ int CmdCalibrate(int argc, char** argv) {
   ds << std::filesystem::path(root).filename().string() << " (" << ids_file.substr(ids_file.find_last_of('/') + 1) << ": "
      << paths.size() << " photos, " << ids.size() << " identities, " << emb->failures << " without a face)";
   cal.dataset = ds.str();
-  cal.command = "lineup calibrate --root " + root + (args->Has("--embedder") ? " --embedder " + args->Get("--embedder") : "");
+  cal.command = "lineup calibrate --root " + root;
+  for (const char* k : {"--identities", "--limit", "--detector", "--embedder", "--landmarks", "--min-face", "--max-pixels"})
+    if (args->Has(k)) cal.command.append(" ").append(k).append(" ").append(args->Get(k));
   std::string out = args->Get("--out");
   if (out.empty()) {
     EmbeddingModel m;

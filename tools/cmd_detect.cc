@@ -99,7 +99,7 @@ int CmdDetect(int argc, char** argv) {
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"photos", photos}}.dump(2).c_str());
   } else {
-    table.Print();
+    if (any_face || code == kExitOk) table.Print();
     for (const auto& p : photos)
       if (p.contains("drawing")) std::printf("drawing: %s\n", p["drawing"].get<std::string>().c_str());
   }

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iostream>
+#include <streambuf>
 #include <string>
 
 #include <opencv2/core/utils/logger.hpp>
@@ -10,6 +12,10 @@
 #include "commands.h"
 
 namespace {
+struct NullBuffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
 const char* kUsage =
     "usage: lineup COMMAND [options]\n"
     "\n"
@@ -43,6 +49,10 @@ const char* kUsage =
 int main(int argc, char** argv) {
   // Library problems reach the user as one clear line each, not as OpenCV's log.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  // Some OpenCV decoders also write to std::cerr directly; our own messages go to
+  // stderr through stdio, so the stream is muted for the whole process.
+  static NullBuffer null_buffer;
+  std::cerr.rdbuf(&null_buffer);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? lineup::cli::kExitBad : 0;

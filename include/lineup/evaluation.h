@@ -25,6 +25,7 @@ struct LabelledPair {
 Result<std::vector<LabelledPair>> ReadLfwPairs(const std::string& pairs_file, const std::string& root);
 // TSV of path_a, path_b, same (1/0, true/false, same/different) and optional fold;
 // relative paths are taken from the TSV's folder; without folds, 10 by line position.
+// A first line "path_a<TAB>path_b<TAB>..." is a header and skipped.
 Result<std::vector<LabelledPair>> ReadPairsTsv(const std::string& tsv_file);
 
 struct RocPoint { double far, tar; float threshold; };
@@ -43,7 +44,7 @@ struct VerificationReport {
 };
 
 // Scores the pairs; scores[i] is the similarity of pairs[i], NaN where a photo had
-// no face (counted as a non-match).
+// no face (counted as a non-match, as is a pair beyond the end of `scores`).
 VerificationReport EvaluateVerification(const std::vector<LabelledPair>& pairs, const std::vector<float>& scores);
 
 }  // namespace lineup

@@ -59,6 +59,10 @@ Result<VectorFile> VectorFile::Read(const std::string& path) {
   try {
     auto h = nlohmann::json::parse(b.begin() + 12, b.begin() + 12 + static_cast<std::ptrdiff_t>(hlen));
     f.model_id = h.at("model").get<std::string>();
+    // Whole numbers only: a JSON 4.5 or 1e300 must not be truncated into something valid.
+    if (!h.at("dim").is_number_integer() || !h.at("count").is_number_integer()) return bad("dim and count must be whole numbers");
+    if (h.at("dim").get<int64_t>() <= 0 || h.at("dim").get<int64_t>() > 65536) return bad("dimension out of range");
+    if (h.at("count").get<int64_t>() < 0) return bad("negative count");
     f.dim = h.at("dim").get<int>();
     uint64_t count = h.at("count").get<uint64_t>();
     const auto& recs = h.at("records");
@@ -70,6 +74,7 @@ Result<VectorFile> VectorFile::Read(const std::string& path) {
       const auto& r = recs[i];
       VectorRecord v;
       v.photo = r.at("photo").get<std::string>();
+      if (!r.at("face").is_number_integer()) return bad("face must be a whole number");
       v.face = r.at("face").get<int>();
       auto box = r.at("box").get<std::vector<float>>();
       if (box.size() != 4) return bad("box must have 4 numbers");

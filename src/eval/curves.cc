@@ -33,8 +33,11 @@ float BestThreshold(const std::vector<LabelledPair>& pairs, const std::vector<fl
 }
 }  // namespace
 
-VerificationReport EvaluateVerification(const std::vector<LabelledPair>& pairs, const std::vector<float>& scores) {
+VerificationReport EvaluateVerification(const std::vector<LabelledPair>& pairs, const std::vector<float>& given) {
   VerificationReport r;
+  // A pair without a score is a pair without a face: a non-match.
+  std::vector<float> scores(given.begin(), given.begin() + static_cast<std::ptrdiff_t>(std::min(given.size(), pairs.size())));
+  scores.resize(pairs.size(), NAN);
   r.pairs = static_cast<int>(pairs.size());
   std::vector<float> gen, imp;
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -69,23 +72,25 @@ VerificationReport EvaluateVerification(const std::vector<LabelledPair>& pairs, 
   size_t gi = 0, ii = 0;
   r.roc.push_back({0, 0, 1.0f});
   double auc = 0, prev_far = 0, prev_tar = 0;
-  r.eer = 1;
   while (gi < gen.size() || ii < imp.size()) {
     float t = std::max(gi < gen.size() ? gen[gi] : -10.0f, ii < imp.size() ? imp[ii] : -10.0f);
     while (gi < gen.size() && gen[gi] >= t) ++gi;
     while (ii < imp.size() && imp[ii] >= t) ++ii;
     double far = double(ii) / imp.size(), tar = double(gi) / gen.size();
     auc += (far - prev_far) * (tar + prev_tar) / 2;
-    if (far <= 1 - tar || r.eer == 1) r.eer = std::min(r.eer, std::max(far, 1 - tar));
     prev_far = far;
     prev_tar = tar;
     r.roc.push_back({far, tar, t});
   }
   r.auc = auc;
-  // EER: where FAR crosses FRR.
+  // EER: where FAR - FRR changes sign, interpolated linearly between the two steps.
+  r.eer = 1;
   for (size_t k = 1; k < r.roc.size(); ++k) {
-    if (r.roc[k].far >= 1 - r.roc[k].tar) {
-      r.eer = (r.roc[k].far + 1 - r.roc[k - 1].tar) / 2;
+    double d1 = r.roc[k].far - (1 - r.roc[k].tar);
+    if (d1 >= 0) {
+      double d0 = r.roc[k - 1].far - (1 - r.roc[k - 1].tar);
+      double t = d1 > d0 ? -d0 / (d1 - d0) : 1;
+      r.eer = r.roc[k - 1].far + t * (r.roc[k].far - r.roc[k - 1].far);
       break;
     }
   }

@@ -66,6 +66,14 @@ Result<std::vector<LabelledPair>> ReadLfwPairs(const std::string& file, const st
       pairs.push_back(std::move(p));
     }
   }
+  // More pairs than the header announced means the header is wrong, not that the
+  // rest may be ignored.
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") != std::string::npos)
+      return Status::InvalidArgument(file + ":" + std::to_string(lineno) + ": more lines than the header's " +
+                                     std::to_string(folds) + " folds of " + std::to_string(2 * per) + " pairs");
+  }
   return pairs;
 }
 
@@ -86,7 +94,7 @@ Result<std::vector<LabelledPair>> ReadPairsTsv(const std::string& file) {
       return Status::InvalidArgument(file + ":" + std::to_string(lineno) + ": " + why);
     };
     if (f.size() < 3 || f.size() > 4) return bad("expected path_a<TAB>path_b<TAB>same[<TAB>fold]");
-    if (lineno == 1 && (f[2] == "same" || f[2] == "label")) continue;  // a header row
+    if (lineno == 1 && f[0] == "path_a" && f[1] == "path_b") continue;  // a header row
     LabelledPair p;
     for (int s = 0; s < 2; ++s) {
       if (f[s].empty()) return bad("empty path");

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -28,6 +29,12 @@ bool StartsWith(Bytes d, std::initializer_list<uint8_t> magic, size_t at = 0) {
   for (uint8_t m : magic)
     if (d[i++] != m) return false;
   return true;
+}
+
+// "jpeg" -> "JPEG", as people write format names.
+std::string Upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s == "WEBP" ? "WebP" : s;
 }
 
 Status Damaged(const std::string& format, const std::string& why) {
@@ -106,8 +113,11 @@ Result<ImageInfo> ProbeWebp(Bytes d) {
 }
 
 Result<ImageInfo> ProbeBmp(Bytes d) {
-  if (d.size() < 26) return Damaged("BMP", "too short");
+  if (d.size() < 30) return Damaged("BMP", "too short");
   uint32_t dib = Le32(d, 14);
+  if (dib != 12 && dib != 16 && dib != 40 && dib != 52 && dib != 56 && dib != 64 && dib != 108 && dib != 124)
+    return Status::InvalidArgument("not an image (\"BM\" but no bitmap header)");
+  if (Le16(d, dib == 12 ? 22 : 26) != 1) return Damaged("BMP", "bad plane count");
   int64_t w, h;
   if (dib == 12) {
     w = Le16(d, 18);
@@ -166,7 +176,7 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {'I', 'I', 42, 0}) || StartsWith(d, {'M', 'M', 0, 42})) r = ProbeTiff(d);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
-    return Status::InvalidArgument("damaged " + r->format + " (zero size)");
+    return Damaged(Upper(r->format), "zero size");
   return r;
 }
 
@@ -175,7 +185,7 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
   if (!info.ok()) return info.status();
   int64_t pixels = int64_t{info->width} * info->height;
   if (pixels > options.max_pixels)
-    return Status::InvalidArgument(info->format + " of " + std::to_string(info->width) + "x" +
+    return Status::InvalidArgument(Upper(info->format) + " of " + std::to_string(info->width) + "x" +
                                    std::to_string(info->height) + " exceeds the limit of " +
                                    std::to_string(options.max_pixels) + " pixels");
   Image img;
@@ -186,10 +196,10 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
     cv::Mat buf(1, static_cast<int>(data.size()), CV_8U, const_cast<uint8_t*>(data.data()));
     img.bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
-    return Status::InvalidArgument("damaged " + info->format + " (decoder: " + e.err + ")");
+    return Damaged(Upper(info->format), "decoder: " + e.err);
   }
   if (img.bgr.empty() || img.bgr.type() != CV_8UC3)
-    return Status::InvalidArgument("damaged " + info->format + " (the decoder could not read it)");
+    return Damaged(Upper(info->format), "the decoder could not read it");
   return img;
 }
 
