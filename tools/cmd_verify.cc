@@ -71,6 +71,7 @@ int CmdVerify(int argc, char** argv) {
   for (size_t i = 0; i < va.size(); ++i) sim += va[i] * vb[i];
   const bool same = sim >= *threshold;
   const double est_fmr = cal->FmrAt(sim);
+  const bool fmr_bound = sim >= cal->points.back().second;  // rarer than was measured
   std::vector<std::string> warnings;
   for (const Side* s : {&a, &b}) {
     const Face& f = s->photo.faces[static_cast<size_t>(s->face)];
@@ -83,6 +84,7 @@ int CmdVerify(int argc, char** argv) {
   if (args->Has("--json")) {
     nlohmann::json j = {{"similarity", sim},      {"threshold", *threshold},    {"fmr", *fmr},
                         {"same_person", same},    {"estimated_fmr_at_similarity", est_fmr},
+                        {"estimated_fmr_is_upper_bound", fmr_bound},
                         {"model", (*analyzer)->Model().Id()},
                         {"calibration", {{"dataset", cal->dataset}, {"impostor_comparisons", cal->impostor_comparisons}}},
                         {"a", SideJson(a)},       {"b", SideJson(b)},           {"warnings", warnings},
@@ -98,7 +100,8 @@ int CmdVerify(int argc, char** argv) {
     t.Print();
     std::printf("\nsimilarity %.4f, threshold %.4f at FMR %g (calibrated on %s, %lld impostor comparisons)\n", sim,
                 *threshold, *fmr, cal->dataset.c_str(), static_cast<long long>(cal->impostor_comparisons));
-    std::printf("estimated false-match rate at this similarity: %.2g\n", est_fmr);
+    std::printf("estimated false-match rate at this similarity: %s%.2g%s\n", fmr_bound ? "below " : "", est_fmr,
+                fmr_bound ? " (the lowest measured)" : "");
     std::printf("decision: %s\n", same ? "SAME PERSON (a lead for human review, not an identification)"
                                       : "NOT THE SAME PERSON at this false-match rate");
     for (const auto& w : warnings) std::printf("warning: %s\n", w.c_str());

@@ -4,7 +4,9 @@
 // Vectors from different models, or from the same model with different settings,
 // must never be compared: every Embedder names the model, its version and the setting
 // (EmbeddingModel::Id), and everything that stores a vector stores that id with it.
-// Not thread-safe; one per thread.
+// Embed takes a batch but runs one forward pass per face: with OpenCV 4.6 a batch of
+// 8 faces measured 14.3 ms per face against 10.3 ms one at a time (1 thread), so
+// throughput comes from one pipeline per core instead. Not thread-safe; one per thread.
 #pragma once
 
 #include <memory>

@@ -27,7 +27,7 @@ Calibration Calibration::FromHistograms(const std::vector<int64_t>& imp, const s
   }
   for (int k = 4; k <= 40; ++k) {
     double fmr = std::pow(10.0, -k / 4.0);
-    if (fmr * c.impostor_comparisons < 1) break;
+    if (fmr * c.impostor_comparisons < 10) break;  // fewer than 10 impostors above: not a measurement
     // The lowest bin edge whose share of impostors at or above it is <= fmr.
     int b = kHistogramBins;
     while (b > 0 && imp_above[b - 1] <= fmr * c.impostor_comparisons) --b;
