@@ -39,9 +39,10 @@ test-asan: build-asan
 bench: build
 	@scripts/bench.sh $(RELEASE)
 
-# Regenerates calibration/ from all LFW impostor pairs (minutes).
+# Regenerates calibration/ from all LFW impostor pairs, for both embedding settings (~10 min).
 calibrate: build
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+flip
 
 eval-lfw: build
 	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \

@@ -1,6 +1,7 @@
 #include "lineup/plot.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 
 #include <opencv2/imgproc.hpp>
@@ -9,7 +10,7 @@ namespace lineup {
 
 cv::Mat PlotCurves(const std::vector<Series>& series, const PlotOptions& o) {
   cv::Mat img(o.size, CV_8UC3, cv::Scalar::all(255));
-  const int left = 90, right = 30, top = 50, bottom = 70;
+  const int left = 90, right = 30, top = 70, bottom = 70;
   const cv::Rect area(left, top, o.size.width - left - right, o.size.height - top - bottom);
   auto fx = [&](double x) {
     double a = o.log_x ? std::log10(std::max(x, o.x_min)) : x;
@@ -45,11 +46,15 @@ cv::Mat PlotCurves(const std::vector<Series>& series, const PlotOptions& o) {
     cv::putText(img, buf, {area.x - 60, py + 5}, font, 0.5, ink, 1, cv::LINE_AA);
   }
   cv::rectangle(img, area, ink, 1);
-  cv::putText(img, o.title, {left, 32}, font, 0.7, ink, 2, cv::LINE_AA);
+  cv::putText(img, o.title, {left, 28}, font, 0.7, ink, 2, cv::LINE_AA);
   cv::putText(img, o.x_label, {area.x + area.width / 2 - 60, o.size.height - 20}, font, 0.6, ink, 1, cv::LINE_AA);
   cv::putText(img, o.y_label, {8, area.y - 12}, font, 0.55, ink, 1, cv::LINE_AA);
   // Curves, clipped to the plotting area.
-  int legend_y = area.y + 24;
+  // Legend in the lower right corner, sized to the longest label.
+  int legend_w = 0;
+  for (const auto& s : series) legend_w = std::max(legend_w, cv::getTextSize(s.label, font, 0.5, 1, nullptr).width);
+  const int legend_x = area.x + area.width - legend_w - 50;
+  int legend_y = area.y + area.height - 12 - 22 * (static_cast<int>(series.size()) - 1);
   for (const auto& s : series) {
     std::vector<cv::Point> pts;
     for (const auto& p : s.points) {
@@ -57,8 +62,8 @@ cv::Mat PlotCurves(const std::vector<Series>& series, const PlotOptions& o) {
       pts.push_back({static_cast<int>(fx(std::min(p.x, o.x_max))), static_cast<int>(fy(std::clamp(p.y, o.y_min, o.y_max)))});
     }
     if (pts.size() >= 2) cv::polylines(img, pts, false, s.colour, 2, cv::LINE_AA);
-    cv::line(img, {area.x + area.width - 260, legend_y - 5}, {area.x + area.width - 230, legend_y - 5}, s.colour, 3);
-    cv::putText(img, s.label, {area.x + area.width - 222, legend_y}, font, 0.5, ink, 1, cv::LINE_AA);
+    cv::line(img, {legend_x, legend_y - 5}, {legend_x + 30, legend_y - 5}, s.colour, 3);
+    cv::putText(img, s.label, {legend_x + 38, legend_y}, font, 0.5, ink, 1, cv::LINE_AA);
     legend_y += 22;
   }
   return img;
