@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   // Some OpenCV decoders also write to std::cerr directly; our own messages go to
   // stderr through stdio, so the stream is muted for the whole process.
-  static NullBuffer null_buffer;
-  std::cerr.rdbuf(&null_buffer);
+  // Never destroyed: the runtime flushes std::cerr after static objects are gone.
+  static NullBuffer* null_buffer = new NullBuffer;
+  std::cerr.rdbuf(null_buffer);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? lineup::cli::kExitBad : 0;
