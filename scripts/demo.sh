@@ -16,8 +16,8 @@ echo "== lineup verify samples/sample1.jpg samples/sample1.jpg --face-a 1 --face
 "$lineup" verify samples/sample1.jpg samples/sample1.jpg --face-a 1 --face-b 2
 echo "(exit $?: 0 same person, 1 not the same person)"
 echo
-echo "== lineup verify samples/sample6.jpg samples/sample6.jpg --face-a 1 --face-b 1  (a face against itself)"
-"$lineup" verify samples/sample6.jpg samples/sample6.jpg --face-a 1 --face-b 1
+echo "== lineup verify samples/sample2.jpg samples/sample3.jpg  (the largest usable face of each)"
+"$lineup" verify samples/sample2.jpg samples/sample3.jpg
 echo "(exit $?)"
 echo
 echo "demo: annotated pictures (boxes, five landmarks, quality and its reasons) are in $root/$out/:"

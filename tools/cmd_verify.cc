@@ -76,9 +76,10 @@ int CmdVerify(int argc, char** argv) {
   for (const Side* s : {&a, &b}) {
     const Face& f = s->photo.faces[static_cast<size_t>(s->face)];
     if (!f.quality.reasons.empty()) warnings.push_back(s->path + ": low-quality face (" + Reasons(f.quality) + ")");
-    if (s->photo.faces.size() > 1)
+    const bool chosen = (s == &a ? *fa : *fb) > 0;
+    if (s->photo.faces.size() > 1 && !chosen)
       warnings.push_back(s->path + ": " + std::to_string(s->photo.faces.size()) + " faces; used #" +
-                         std::to_string(s->face + 1) + " (largest); choose with --face-" + (s == &a ? "a" : "b"));
+                         std::to_string(s->face + 1) + " (the largest usable); choose with --face-" + (s == &a ? "a" : "b"));
   }
 
   if (args->Has("--json")) {

@@ -1,5 +1,7 @@
 #include "lineup/landmarker.h"
 
+#include <cmath>
+
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -20,12 +22,30 @@ cv::Rect2f SquareOf(const cv::Rect2f& b) {
 }
 
 // The square crop of `sq` as a 64x64 grey image; parts outside the photo are black.
-cv::Mat Crop(const cv::Mat& grey, const cv::Rect2f& sq) {
-  float s = kSide / sq.width;
-  cv::Matx23f m(s, 0, -sq.x * s, 0, s, -sq.y * s);
+// Only the square's pixels are converted to grey, and a large face is shrunk with
+// area averaging first: a bilinear warp straight to 64x64 would alias.
+cv::Mat Crop(const cv::Mat& photo, const cv::Rect2f& sq) {
+  const float s = kSide / sq.width;
+  const cv::Rect roi = cv::Rect(static_cast<int>(std::floor(sq.x)) - 2, static_cast<int>(std::floor(sq.y)) - 2,
+                                static_cast<int>(std::ceil(sq.width)) + 5, static_cast<int>(std::ceil(sq.height)) + 5) &
+                       cv::Rect(0, 0, photo.cols, photo.rows);
+  if (roi.empty()) return cv::Mat::zeros(kSide, kSide, CV_8U);
+  cv::Mat grey;
+  cv::cvtColor(photo(roi), grey, cv::COLOR_BGR2GRAY);
+  float sx = 1, sy = 1;
+  if (s < 1) {
+    cv::Mat small;
+    cv::resize(grey, small, cv::Size(std::max(1, static_cast<int>(std::lround(roi.width * s))),
+                                     std::max(1, static_cast<int>(std::lround(roi.height * s)))),
+               0, 0, cv::INTER_AREA);
+    sx = static_cast<float>(small.cols) / roi.width;
+    sy = static_cast<float>(small.rows) / roi.height;
+    grey = small;
+  }
+  // crop = (photo - sq.origin) * s, with photo = roi.origin + pixel / (sx, sy).
+  cv::Matx23f m(s / sx, 0, (roi.x - sq.x) * s, 0, s / sy, (roi.y - sq.y) * s);
   cv::Mat out;
-  cv::warpAffine(grey, out, m, cv::Size(kSide, kSide), s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar(0));
+  cv::warpAffine(grey, out, m, cv::Size(kSide, kSide), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
   return out;
 }
 }  // namespace
@@ -53,10 +73,10 @@ struct Landmarker::Impl {
     return pts;
   }
 
-  std::vector<std::vector<cv::Point2f>> Pass(const cv::Mat& grey, const std::vector<cv::Rect2f>& squares) {
+  std::vector<std::vector<cv::Point2f>> Pass(const cv::Mat& photo, const std::vector<cv::Rect2f>& squares) {
     std::vector<std::vector<cv::Point2f>> out;
     for (const auto& sq : squares) {
-      cv::Mat crop = Crop(grey, sq);
+      cv::Mat crop = Crop(photo, sq);
       std::vector<cv::Point2f> pts = Run(crop);
       if (mirror) {
         // Average with the points found on the mirrored crop: halves the network's
@@ -89,11 +109,9 @@ Result<std::unique_ptr<Landmarker>> Landmarker::Create(const std::string& model_
 Result<std::vector<std::vector<cv::Point2f>>> Landmarker::Locate(const cv::Mat& photo,
                                                                 std::span<const cv::Rect2f> boxes) {
   try {
-    cv::Mat grey;
-    cv::cvtColor(photo, grey, cv::COLOR_BGR2GRAY);
     std::vector<cv::Rect2f> squares;
     for (const auto& b : boxes) squares.push_back(SquareOf(b));
-    auto pts = impl_->Pass(grey, squares);
+    auto pts = impl_->Pass(photo, squares);
     if (!impl_->refine) return pts;
     // Re-centre each square on the first pass's points, keeping its size: the network
     // was trained on crops centred like a frontal detector box.
@@ -106,7 +124,7 @@ Result<std::vector<std::vector<cv::Point2f>>> Landmarker::Locate(const cv::Mat& 
       squares[i].x += c.x - c0.x;
       squares[i].y += c.y - c0.y;
     }
-    return impl_->Pass(grey, squares);
+    return impl_->Pass(photo, squares);
   } catch (const cv::Exception& e) {
     return Status::Internal(std::string("landmark network failed: ") + e.err);
   }

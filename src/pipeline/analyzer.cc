@@ -153,10 +153,16 @@ Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::strin
 }
 
 int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick) {
+  constexpr float kUsableQuality = 0.1f;
   if (faces.empty()) return -1;
-  int best = 0;
-  for (size_t i = 1; i < faces.size(); ++i)
-    if (faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()) best = static_cast<int>(i);
+  // The largest usable face: a large box of quality near 0 is more often a blurred
+  // false detection (a knee, a pattern) than the person the photo is about.
+  int best = -1;
+  for (int pass = 0; pass < 2 && best < 0; ++pass)
+    for (size_t i = 0; i < faces.size(); ++i)
+      if ((pass == 1 || faces[i].quality.score >= kUsableQuality) &&
+          (best < 0 || faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()))
+        best = static_cast<int>(i);
   if (pick == FacePick::kLargest) return best;
   // Nearest to the centre, among faces at least half as tall as the largest: a large
   // spurious box spanning two people must not win, nor a tiny face in the background.
