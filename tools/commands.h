@@ -7,4 +7,9 @@ int CmdVerify(int argc, char** argv);
 int CmdEmbed(int argc, char** argv);
 int CmdEval(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
+int CmdInit(int argc, char** argv);
+int CmdSource(int argc, char** argv);
+int CmdEnroll(int argc, char** argv);
+int CmdSearch(int argc, char** argv);
+int CmdInfo(int argc, char** argv);
 }  // namespace lineup::cli

@@ -33,6 +33,14 @@ const char* kUsage =
     "  calibrate --root LFW_DIR [--identities TSV] [--out FILE]\n"
     "      thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set\n"
     "\n"
+    "gallery (--gallery DIR, default $LINEUP_GALLERY or ./lineup-data):\n"
+    "  init [DIR]                                   create an empty gallery\n"
+    "  source add NAME --legal-basis TEXT [...]     register a photo collection and its legal basis\n"
+    "  source list                                  the sources and their legal bases\n"
+    "  enroll PATH... --source NAME                 find and enrol every face (directories recursively)\n"
+    "  search PROBE [--top K] [--fmr 1e-3] [--all]  ranked candidates with score, FPIR and provenance\n"
+    "  info                                         counts per source, disk and memory use\n"
+    "\n"
     "options for every command that reads photos:\n"
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
     "  --detector SPEC    pyramid (default) or single\n"
@@ -65,6 +73,11 @@ int main(int argc, char** argv) {
     if (cmd == "embed") return lineup::cli::CmdEmbed(argc, argv);
     if (cmd == "eval") return lineup::cli::CmdEval(argc, argv);
     if (cmd == "calibrate") return lineup::cli::CmdCalibrate(argc, argv);
+    if (cmd == "init") return lineup::cli::CmdInit(argc, argv);
+    if (cmd == "source") return lineup::cli::CmdSource(argc, argv);
+    if (cmd == "enroll") return lineup::cli::CmdEnroll(argc, argv);
+    if (cmd == "search") return lineup::cli::CmdSearch(argc, argv);
+    if (cmd == "info") return lineup::cli::CmdInfo(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
     return lineup::cli::kExitBad;

@@ -1,0 +1,97 @@
+// Catalog: the gallery's records of sources, images and faces, in one SQLite file.
+//
+// Every image belongs to a source that names its legal basis; every face belongs to an
+// image and carries the id of its vector in the VectorLog. Writes are transactions: an
+// image and all its faces appear together or not at all. The schema is versioned
+// (table schema_version) and migrated forward on open. The file runs in WAL mode, so
+// readers never block the single writer. A Catalog is used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "lineup/face.h"
+#include "lineup/status.h"
+
+namespace lineup {
+
+struct SourceRecord {
+  int64_t id = 0;
+  std::string name;             // unique, e.g. "case-1234-seized-phone"
+  std::string description;
+  std::string legal_basis;      // required: why Lineup may hold these photos
+  std::string collected_by;
+  std::string collected_at;     // ISO 8601 date
+  std::string retention_until;  // ISO 8601 date, empty: until erased
+  std::string created_at;       // set by the catalog
+};
+
+struct ImageRecord {
+  int64_t id = 0;
+  std::string sha256;  // of the file's bytes; unique
+  std::string uri;     // original path or URI
+  int64_t bytes = 0;
+  std::string format;
+  int width = 0, height = 0;
+  int64_t source_id = 0;
+  std::string enrolled_at;  // set by the catalog
+};
+
+struct FaceRecord {
+  int64_t id = 0;  // also the vector's id
+  int64_t image_id = 0;
+  cv::Rect2f box;
+  FivePoints landmarks{};
+  float confidence = 0;
+  float quality = 0;
+  std::vector<std::string> quality_reasons;
+};
+
+struct CatalogCounts {
+  int64_t sources = 0, images = 0, faces = 0, subjects = 0;
+};
+
+class Catalog {
+ public:
+  // Opens (and with `create`, makes) the catalog at `path`, migrating its schema.
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& path, bool create);
+  ~Catalog();
+
+  static constexpr int kSchemaVersion = 1;
+
+  // InvalidArgument if the name is taken or the legal basis is empty.
+  Status AddSource(SourceRecord* source);
+  // NotFound if there is no such source.
+  Result<SourceRecord> FindSource(const std::string& name);
+  Result<std::vector<SourceRecord>> Sources();
+
+  // The image with this content hash, if enrolled.
+  Result<std::optional<ImageRecord>> FindImageBySha256(const std::string& sha256);
+  // Adds an image and its faces in one transaction and fills in the image id. The
+  // faces arrive with their ids already set (MaxFaceId()+1 upward), because their
+  // vectors are made durable before the catalog commits (see Gallery).
+  Status AddImage(ImageRecord* image, std::vector<FaceRecord>* faces);
+  // The largest face id ever used, 0 for none.
+  Result<int64_t> MaxFaceId();
+
+  Result<FaceRecord> GetFace(int64_t face_id);
+  Result<ImageRecord> GetImage(int64_t image_id);
+  Result<SourceRecord> GetSource(int64_t source_id);
+  // Ids of every face in the catalog, ascending.
+  Result<std::vector<int64_t>> FaceIds();
+  Result<CatalogCounts> Counts();
+  // Faces and images per source name.
+  Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> CountsBySource();
+
+ private:
+  struct Impl;
+  explicit Catalog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lineup

@@ -1,0 +1,71 @@
+// Gallery: a directory of enrolled faces that can be searched by face.
+//
+// A gallery directory holds catalog.sqlite (sources, images, faces; see catalog.h) and
+// vectors.log (the identity vectors; see vector_log.h). Enrolment writes each image's
+// vectors durably first and then commits its catalog rows in one transaction, so killing
+// the process at any moment loses at most the image being written, and enrolling the
+// same files again skips what is there (same SHA-256) and finishes the job. Search is an
+// exact inner-product search (FAISS) over every catalogued face. A Gallery is used from
+// one thread at a time; enrolment itself runs one analysis pipeline per core.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lineup/analyzer.h"
+#include "lineup/catalog.h"
+#include "lineup/status.h"
+
+namespace lineup {
+
+struct EnrollReport {
+  int64_t files = 0;           // photo files considered
+  int64_t enrolled = 0;        // images added with at least one face
+  int64_t duplicates = 0;      // skipped: already in the gallery (same SHA-256)
+  int64_t faces = 0;           // faces added
+  std::vector<std::pair<std::string, std::string>> problems;  // path, reason (unreadable, no face, ...)
+};
+
+struct Candidate {
+  int64_t face_id = 0;
+  float score = 0;  // dot product of unit vectors
+  FaceRecord face;
+  ImageRecord image;
+  SourceRecord source;
+};
+
+class Gallery {
+ public:
+  // Creates the directory and an empty catalog. InvalidArgument if a gallery is there.
+  static Status Init(const std::string& dir);
+  // Opens an existing gallery; vectors are checked against the analyzer's model.
+  static Result<std::unique_ptr<Gallery>> Open(const std::string& dir, const AnalyzerOptions& options);
+  ~Gallery();
+
+  Catalog& catalog();
+  const EmbeddingModel& model() const;
+  int64_t size() const;  // searchable faces
+
+  // Enrols photo files (directories must be expanded by the caller, see ListPhotos)
+  // into the named source, on `workers` pipelines. progress(done, total) is called
+  // after each photo.
+  Result<EnrollReport> Enroll(const std::vector<std::string>& files, const std::string& source, int workers,
+                              const std::function<void(int64_t, int64_t)>& progress = {});
+
+  // The k most similar faces to each probe (rows of dim floats), best first.
+  Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
+
+ private:
+  struct Impl;
+  explicit Gallery(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Regular files under each path (directories recursively, sorted), or an error naming
+// a path that does not exist.
+Result<std::vector<std::string>> ListPhotos(const std::vector<std::string>& paths);
+
+}  // namespace lineup

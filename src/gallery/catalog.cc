@@ -1,0 +1,308 @@
+#include "lineup/catalog.h"
+
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lineup {
+
+namespace {
+
+// Version 1. Later versions append statements to kMigrations; never edit old ones.
+const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE sources (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  legal_basis TEXT NOT NULL CHECK (length(legal_basis) > 0),
+  collected_by TEXT NOT NULL DEFAULT '',
+  collected_at TEXT NOT NULL DEFAULT '',
+  retention_until TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL UNIQUE,
+  uri TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  enrolled_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE INDEX images_source ON images(source_id);
+CREATE TABLE faces (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+  landmarks TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  quality REAL NOT NULL,
+  quality_reasons TEXT NOT NULL);
+CREATE INDEX faces_image ON faces(image_id);
+CREATE TABLE subjects (
+  id INTEGER PRIMARY KEY,
+  label TEXT NOT NULL UNIQUE,
+  notes TEXT NOT NULL DEFAULT '');
+CREATE TABLE face_subjects (
+  face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+  subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+  PRIMARY KEY (face_id, subject_id));
+CREATE TABLE erasures (
+  id INTEGER PRIMARY KEY,
+  what TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  faces INTEGER NOT NULL,
+  images INTEGER NOT NULL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+CREATE TABLE optouts (
+  id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL DEFAULT '',
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+)sql",
+};
+
+// A prepared statement that finalises itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  int Step() { return sqlite3_step(s_); }
+  int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
+  double Real(int c) { return sqlite3_column_double(s_, c); }
+  std::string Text(int c) {
+    const unsigned char* t = sqlite3_column_text(s_, c);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+SourceRecord ReadSource(Stmt& s) {
+  return {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)};
+}
+constexpr const char* kSourceCols =
+    "SELECT id, name, description, legal_basis, collected_by, collected_at, retention_until, created_at FROM sources";
+
+}  // namespace
+
+struct Catalog::Impl {
+  sqlite3* db = nullptr;
+  std::string path;
+  ~Impl() { sqlite3_close(db); }
+
+  Status Error(const std::string& what) const {
+    return Status::IOError(path + ": " + what + ": " + sqlite3_errmsg(db));
+  }
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Status::IOError(path + ": " + m);
+    }
+    return Status::OK();
+  }
+};
+
+Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Catalog::~Catalog() = default;
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, bool create) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK)
+    return create ? impl->Error("cannot create catalog")
+                  : Status::NotFound(path + ": no catalog here (run `lineup init` first)");
+  sqlite3_busy_timeout(impl->db, 10000);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    Status s = impl->Exec(pragma);
+    if (!s.ok()) return Status::Corrupt(path + ": not a Lineup catalog (" + s.message() + ")");
+  }
+  Status s = impl->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  if (!s.ok()) return s;
+  int64_t version = 0;
+  {
+    Stmt q(impl->db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return impl->Error("cannot read schema version");
+    version = q.Int(0);
+  }
+  constexpr int64_t known = sizeof(kMigrations) / sizeof(kMigrations[0]);
+  if (version > known)
+    return Status::Corrupt(path + ": catalog schema version " + std::to_string(version) +
+                           " is newer than this lineup understands (" + std::to_string(known) + ")");
+  for (int64_t v = version; v < known; ++v) {
+    std::string sql = "BEGIN IMMEDIATE;";
+    sql += kMigrations[v];
+    sql += "INSERT INTO schema_version VALUES (" + std::to_string(v + 1) + "); COMMIT;";
+    Status m = impl->Exec(sql.c_str());
+    if (!m.ok()) {
+      impl->Exec("ROLLBACK");
+      return m.WithContext("schema migration to version " + std::to_string(v + 1));
+    }
+  }
+  return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
+}
+
+Status Catalog::AddSource(SourceRecord* src) {
+  if (src->name.empty()) return Status::InvalidArgument("a source needs a name");
+  if (src->legal_basis.empty())
+    return Status::InvalidArgument("source \"" + src->name + "\" needs a legal basis (--legal-basis TEXT)");
+  Stmt q(impl_->db,
+         "INSERT INTO sources (name, description, legal_basis, collected_by, collected_at, retention_until) "
+         "VALUES (?, ?, ?, ?, ?, ?)");
+  q.Bind(1, src->name).Bind(2, src->description).Bind(3, src->legal_basis).Bind(4, src->collected_by);
+  q.Bind(5, src->collected_at).Bind(6, src->retention_until);
+  int rc = q.Step();
+  if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("source \"" + src->name + "\" already exists");
+  if (rc != SQLITE_DONE) return impl_->Error("cannot add source");
+  src->id = sqlite3_last_insert_rowid(impl_->db);
+  auto back = GetSource(src->id);
+  if (back.ok()) *src = *back;
+  return Status::OK();
+}
+
+Result<SourceRecord> Catalog::FindSource(const std::string& name) {
+  Stmt q(impl_->db, (std::string(kSourceCols) + " WHERE name = ?").c_str());
+  q.Bind(1, name);
+  if (q.Step() != SQLITE_ROW) return Status::NotFound("no source \"" + name + "\" (add it with `lineup source add`)");
+  return ReadSource(q);
+}
+
+Result<SourceRecord> Catalog::GetSource(int64_t id) {
+  Stmt q(impl_->db, (std::string(kSourceCols) + " WHERE id = ?").c_str());
+  q.Bind(1, id);
+  if (q.Step() != SQLITE_ROW) return Status::NotFound("no source " + std::to_string(id));
+  return ReadSource(q);
+}
+
+Result<std::vector<SourceRecord>> Catalog::Sources() {
+  Stmt q(impl_->db, (std::string(kSourceCols) + " ORDER BY name").c_str());
+  std::vector<SourceRecord> out;
+  while (q.Step() == SQLITE_ROW) out.push_back(ReadSource(q));
+  return out;
+}
+
+namespace {
+constexpr const char* kImageCols =
+    "SELECT id, sha256, uri, bytes, format, width, height, source_id, enrolled_at FROM images";
+ImageRecord ReadImageRow(Stmt& q) {
+  return {q.Int(0), q.Text(1), q.Text(2), q.Int(3), q.Text(4), static_cast<int>(q.Int(5)), static_cast<int>(q.Int(6)),
+          q.Int(7), q.Text(8)};
+}
+}  // namespace
+
+Result<std::optional<ImageRecord>> Catalog::FindImageBySha256(const std::string& sha256) {
+  Stmt q(impl_->db, (std::string(kImageCols) + " WHERE sha256 = ?").c_str());
+  q.Bind(1, sha256);
+  if (q.Step() != SQLITE_ROW) return std::optional<ImageRecord>();
+  return std::optional<ImageRecord>(ReadImageRow(q));
+}
+
+Result<ImageRecord> Catalog::GetImage(int64_t id) {
+  Stmt q(impl_->db, (std::string(kImageCols) + " WHERE id = ?").c_str());
+  q.Bind(1, id);
+  if (q.Step() != SQLITE_ROW) return Status::NotFound("no image " + std::to_string(id));
+  return ReadImageRow(q);
+}
+
+Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces) {
+  Status s = impl_->Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  auto fail = [&](const std::string& what) {
+    Status e = impl_->Error(what);
+    impl_->Exec("ROLLBACK");
+    return e;
+  };
+  {
+    Stmt q(impl_->db, "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id) VALUES (?,?,?,?,?,?,?)");
+    q.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
+    q.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
+    if (q.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
+    image->id = sqlite3_last_insert_rowid(impl_->db);
+  }
+  for (auto& f : *faces) {
+    f.image_id = image->id;
+    nlohmann::json lm = nlohmann::json::array();
+    for (const auto& p : f.landmarks) lm.push_back({p.x, p.y});
+    Stmt one(impl_->db,
+             "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?)");
+    one.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
+    one.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
+    one.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
+    if (one.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
+  }
+  s = impl_->Exec("COMMIT");
+  if (!s.ok()) {
+    impl_->Exec("ROLLBACK");
+    return s;
+  }
+  return Status::OK();
+}
+
+Result<int64_t> Catalog::MaxFaceId() {
+  Stmt q(impl_->db, "SELECT COALESCE(MAX(id), 0) FROM faces");
+  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot read faces");
+  return q.Int(0);
+}
+
+Result<FaceRecord> Catalog::GetFace(int64_t id) {
+  Stmt q(impl_->db, "SELECT id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons FROM faces WHERE id = ?");
+  q.Bind(1, id);
+  if (q.Step() != SQLITE_ROW) return Status::NotFound("no face " + std::to_string(id));
+  FaceRecord f;
+  f.id = q.Int(0);
+  f.image_id = q.Int(1);
+  f.box = cv::Rect2f(static_cast<float>(q.Real(2)), static_cast<float>(q.Real(3)), static_cast<float>(q.Real(4)),
+                     static_cast<float>(q.Real(5)));
+  try {
+    auto lm = nlohmann::json::parse(q.Text(6));
+    for (size_t i = 0; i < 5 && i < lm.size(); ++i) f.landmarks[i] = {lm[i][0].get<float>(), lm[i][1].get<float>()};
+    f.quality_reasons = nlohmann::json::parse(q.Text(9)).get<std::vector<std::string>>();
+  } catch (const std::exception& e) {
+    return Status::Corrupt(impl_->path + ": face " + std::to_string(id) + " has a damaged record");
+  }
+  f.confidence = static_cast<float>(q.Real(7));
+  f.quality = static_cast<float>(q.Real(8));
+  return f;
+}
+
+Result<std::vector<int64_t>> Catalog::FaceIds() {
+  Stmt q(impl_->db, "SELECT id FROM faces ORDER BY id");
+  std::vector<int64_t> ids;
+  while (q.Step() == SQLITE_ROW) ids.push_back(q.Int(0));
+  return ids;
+}
+
+Result<CatalogCounts> Catalog::Counts() {
+  Stmt q(impl_->db,
+         "SELECT (SELECT COUNT(*) FROM sources), (SELECT COUNT(*) FROM images), (SELECT COUNT(*) FROM faces), "
+         "(SELECT COUNT(*) FROM subjects)");
+  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot count");
+  return CatalogCounts{q.Int(0), q.Int(1), q.Int(2), q.Int(3)};
+}
+
+Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> Catalog::CountsBySource() {
+  Stmt q(impl_->db,
+         "SELECT s.name, (SELECT COUNT(*) FROM images i WHERE i.source_id = s.id), "
+         "(SELECT COUNT(*) FROM faces f JOIN images i ON f.image_id = i.id WHERE i.source_id = s.id) "
+         "FROM sources s ORDER BY s.name");
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> out;
+  while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), {q.Int(1), q.Int(2)}});
+  return out;
+}
+
+}  // namespace lineup

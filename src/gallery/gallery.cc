@@ -1,0 +1,232 @@
+#include "lineup/gallery.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <unordered_set>
+
+#include "lineup/models.h"
+#include "lineup/vector_log.h"
+
+namespace lineup {
+
+namespace fs = std::filesystem;
+using idx_t = faiss::Index::idx_t;  // FAISS 1.7.3 (Debian 12) keeps it inside Index
+
+namespace {
+constexpr const char* kCatalogFile = "catalog.sqlite";
+constexpr const char* kVectorFile = "vectors.log";
+}  // namespace
+
+struct Gallery::Impl {
+  std::string dir;
+  AnalyzerOptions options;
+  EmbeddingModel model;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<VectorLog> log;
+  std::unique_ptr<faiss::IndexIDMap> index;
+};
+
+Gallery::Gallery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gallery::~Gallery() = default;
+Catalog& Gallery::catalog() { return *impl_->catalog; }
+const EmbeddingModel& Gallery::model() const { return impl_->model; }
+int64_t Gallery::size() const { return impl_->index->ntotal; }
+
+Status Gallery::Init(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / kCatalogFile, ec)) return Status::InvalidArgument(dir + ": a gallery is already there");
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError(dir + ": cannot create (" + ec.message() + ")");
+  auto c = Catalog::Open((fs::path(dir) / kCatalogFile).string(), true);
+  return c.status();
+}
+
+Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const AnalyzerOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+  if (!fs::exists(fs::path(dir) / kCatalogFile))
+    return Status::NotFound(dir + ": no gallery here (create one with `lineup init " + dir + "`)");
+  auto cat = Catalog::Open((fs::path(dir) / kCatalogFile).string(), false);
+  if (!cat.ok()) return cat.status();
+  impl->catalog = std::move(*cat);
+  {
+    // The model's identity without running anything: the embedder names it.
+    auto emb = Embedder::Create(options.embedder.empty() ? Embedder::DefaultSpec() : options.embedder,
+                                options.model_dir.empty() ? DefaultModelDir() : options.model_dir);
+    if (!emb.ok()) return emb.status();
+    impl->model = (*emb)->Model();
+  }
+  auto log = VectorLog::Open((fs::path(dir) / kVectorFile).string(), impl->model.Id(), impl->model.dim);
+  if (!log.ok()) return log.status();
+  impl->log = std::move(*log);
+  // Only vectors whose faces the catalog holds are searchable: a vector written just
+  // before a crash, whose catalog transaction never committed, stays invisible.
+  auto ids = impl->catalog->FaceIds();
+  if (!ids.ok()) return ids.status();
+  std::unordered_set<int64_t> known(ids->begin(), ids->end());
+  impl->index = std::make_unique<faiss::IndexIDMap>(new faiss::IndexFlatIP(impl->model.dim));
+  impl->index->own_fields = true;
+  const auto& lids = impl->log->ids();
+  const auto& vecs = impl->log->vectors();
+  std::vector<idx_t> keep_ids;
+  std::vector<float> keep;
+  std::unordered_set<int64_t> seen;
+  for (size_t i = 0; i < lids.size(); ++i) {
+    if (!known.count(lids[i]) || !seen.insert(lids[i]).second) continue;
+    keep_ids.push_back(lids[i]);
+    keep.insert(keep.end(), vecs.begin() + static_cast<std::ptrdiff_t>(i * impl->model.dim),
+                vecs.begin() + static_cast<std::ptrdiff_t>((i + 1) * impl->model.dim));
+  }
+  if (seen.size() != known.size())
+    return Status::Corrupt(dir + ": " + std::to_string(known.size() - seen.size()) +
+                           " catalogued face(s) have no vector in " + kVectorFile);
+  if (!keep_ids.empty()) impl->index->add_with_ids(static_cast<idx_t>(keep_ids.size()), keep.data(), keep_ids.data());
+  return std::unique_ptr<Gallery>(new Gallery(std::move(impl)));
+}
+
+Result<std::vector<std::string>> ListPhotos(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    auto st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) return Status::NotFound(p + ": no such file or directory");
+    if (fs::is_directory(st)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec)) found.push_back(it->path().string());
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, const std::string& source_name, int workers,
+                                     const std::function<void(int64_t, int64_t)>& progress) {
+  auto source = impl_->catalog->FindSource(source_name);
+  if (!source.ok()) return source.status();
+  EnrollReport report;
+  report.files = static_cast<int64_t>(files.size());
+  // Skip what is already enrolled before spending any analysis on it.
+  std::vector<std::string> todo;
+  std::vector<std::string> hashes;
+  std::map<std::string, std::string> first_path_of_hash;
+  for (const auto& f : files) {
+    auto bytes = ReadFileBytes(f, impl_->options.decode.max_bytes);
+    if (!bytes.ok()) {
+      report.problems.push_back({f, bytes.status().message()});
+      continue;
+    }
+    std::string h = Sha256Hex(bytes->data(), bytes->size());
+    auto have = impl_->catalog->FindImageBySha256(h);
+    if (!have.ok()) return have.status();
+    if (*have || !first_path_of_hash.emplace(h, f).second) {
+      ++report.duplicates;
+      continue;
+    }
+    todo.push_back(f);
+    hashes.push_back(h);
+  }
+  auto max_id = impl_->catalog->MaxFaceId();
+  if (!max_id.ok()) return max_id.status();
+  // Ids already in the log (from an interrupted run) are never reused.
+  int64_t next_id = *max_id;
+  for (int64_t id : impl_->log->ids()) next_id = std::max(next_id, id);
+  ++next_id;
+  Status failed;
+  int64_t done = report.duplicates + static_cast<int64_t>(report.problems.size());
+  Status s = AnalyzeFiles(impl_->options, todo, true, workers, [&](size_t i, PhotoAnalysis&& r) {
+    if (progress) progress(++done, report.files);
+    if (!failed.ok()) return;
+    if (!r.status.ok()) {
+      report.problems.push_back({r.path, r.status.message()});
+      return;
+    }
+    if (r.faces.empty()) {
+      report.problems.push_back({r.path, r.path + ": no face found"});
+      return;
+    }
+    std::vector<int64_t> ids;
+    std::vector<float> vecs;
+    std::vector<FaceRecord> recs;
+    for (const Face& f : r.faces) {
+      ids.push_back(next_id++);
+      vecs.insert(vecs.end(), f.embedding.begin(), f.embedding.end());
+      FaceRecord fr;
+      fr.id = ids.back();
+      fr.box = f.box;
+      fr.landmarks = f.five;
+      fr.confidence = f.confidence;
+      fr.quality = f.quality.score;
+      fr.quality_reasons = f.quality.reasons;
+      recs.push_back(std::move(fr));
+    }
+    Status w = impl_->log->Append(ids, vecs);
+    ImageRecord img;
+    img.sha256 = hashes[i];
+    img.uri = fs::absolute(r.path).lexically_normal().string();
+    img.bytes = static_cast<int64_t>(fs::file_size(r.path));
+    img.format = r.info.format;
+    img.width = r.width;
+    img.height = r.height;
+    img.source_id = source->id;
+    if (w.ok()) w = impl_->catalog->AddImage(&img, &recs);
+    if (!w.ok()) {
+      failed = w;
+      return;
+    }
+    impl_->index->add_with_ids(static_cast<idx_t>(ids.size()), vecs.data(), ids.data());
+    ++report.enrolled;
+    report.faces += static_cast<int64_t>(ids.size());
+  });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
+  return report;
+}
+
+Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const float> probes, int k) {
+  const int dim = impl_->model.dim;
+  if (probes.empty() || probes.size() % static_cast<size_t>(dim) != 0)
+    return Status::InvalidArgument("probe vectors must have " + std::to_string(dim) + " values each");
+  if (k <= 0) return Status::InvalidArgument("top-k must be positive");
+  const idx_t n = static_cast<idx_t>(probes.size() / static_cast<size_t>(dim));
+  const idx_t kk = std::min<idx_t>(k, std::max<idx_t>(1, impl_->index->ntotal));
+  std::vector<float> dist(static_cast<size_t>(n * kk));
+  std::vector<idx_t> labels(static_cast<size_t>(n * kk));
+  if (impl_->index->ntotal > 0) impl_->index->search(n, probes.data(), kk, dist.data(), labels.data());
+  std::vector<std::vector<Candidate>> out(static_cast<size_t>(n));
+  std::map<int64_t, SourceRecord> sources;
+  for (idx_t q = 0; q < n && impl_->index->ntotal > 0; ++q) {
+    for (idx_t j = 0; j < kk; ++j) {
+      idx_t id = labels[static_cast<size_t>(q * kk + j)];
+      if (id < 0) continue;
+      Candidate c;
+      c.face_id = id;
+      c.score = dist[static_cast<size_t>(q * kk + j)];
+      auto face = impl_->catalog->GetFace(id);
+      if (!face.ok()) return face.status();
+      c.face = *face;
+      auto img = impl_->catalog->GetImage(c.face.image_id);
+      if (!img.ok()) return img.status();
+      c.image = *img;
+      if (!sources.count(c.image.source_id)) {
+        auto src = impl_->catalog->GetSource(c.image.source_id);
+        if (!src.ok()) return src.status();
+        sources[c.image.source_id] = *src;
+      }
+      c.source = sources[c.image.source_id];
+      out[static_cast<size_t>(q)].push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace lineup

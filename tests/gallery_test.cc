@@ -1,0 +1,255 @@
+// Gallery: catalog, vector log, enrolment (idempotent, resumable after kill -9) and search.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lineup/catalog.h"
+#include "lineup/gallery.h"
+#include "lineup/vector_log.h"
+#include "test_util.h"
+
+namespace {
+
+using lineup::Catalog;
+using lineup::Gallery;
+using lineup::SourceRecord;
+using lineup::Status;
+using lineup::VectorLog;
+using lineup_test::TempDir;
+namespace fs = std::filesystem;
+
+std::vector<float> Vec(int dim, float seed) {
+  std::vector<float> v(static_cast<size_t>(dim));
+  for (int i = 0; i < dim; ++i) v[static_cast<size_t>(i)] = std::sin(seed * (i + 1));
+  return v;
+}
+
+TEST(VectorLog, AppendsReopensAndRefusesAnotherModel) {
+  TempDir t;
+  const std::string p = t.File("v.log");
+  {
+    auto log = VectorLog::Open(p, "m@1+plain", 4);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    std::vector<int64_t> ids = {1, 2};
+    auto a = Vec(4, 1), b = Vec(4, 2);
+    a.insert(a.end(), b.begin(), b.end());
+    ASSERT_TRUE((*log)->Append(ids, a).ok());
+    EXPECT_FALSE((*log)->Append(ids, b).ok()) << "2 ids need 8 floats";
+  }
+  auto log = VectorLog::Open(p, "m@1+plain", 4);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->ids(), (std::vector<int64_t>{1, 2}));
+  EXPECT_FLOAT_EQ((*log)->vectors()[4], Vec(4, 2)[0]);
+  EXPECT_EQ((*log)->recovered_bytes(), 0);
+  auto other = VectorLog::Open(p, "other@2+plain", 4);
+  EXPECT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(VectorLog, TornTailIsCutAndDamagedMiddleIsCorruption) {
+  TempDir t;
+  const std::string p = t.File("v.log");
+  {
+    auto log = VectorLog::Open(p, "m", 8);
+    ASSERT_TRUE(log.ok());
+    for (int64_t id = 1; id <= 3; ++id) ASSERT_TRUE((*log)->Append(std::vector<int64_t>{id}, Vec(8, float(id))).ok());
+  }
+  const auto full = fs::file_size(p);
+  fs::resize_file(p, full - 5);  // a crash in the middle of writing record 3
+  {
+    auto log = VectorLog::Open(p, "m", 8);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    EXPECT_EQ((*log)->ids(), (std::vector<int64_t>{1, 2}));
+    EXPECT_GT((*log)->recovered_bytes(), 0);
+    ASSERT_TRUE((*log)->Append(std::vector<int64_t>{4}, Vec(8, 4)).ok());
+  }
+  {
+    auto log = VectorLog::Open(p, "m", 8);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ((*log)->ids(), (std::vector<int64_t>{1, 2, 4}));
+  }
+  // Flip a byte inside record 1: later records are fine, so this is damage, not a tear.
+  {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(16 + 1 + 12);
+    f.put('\x55');
+  }
+  auto log = VectorLog::Open(p, "m", 8);
+  EXPECT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), Status::Code::kCorrupt);
+}
+
+TEST(Catalog, SourcesNeedALegalBasisAndUniqueNames) {
+  TempDir t;
+  auto cat = Catalog::Open(t.File("c.sqlite"), true);
+  ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+  SourceRecord s;
+  s.name = "case-1";
+  EXPECT_FALSE((*cat)->AddSource(&s).ok()) << "no legal basis";
+  s.legal_basis = "warrant 2026/17";
+  s.description = "it's a \"quoted\"; DROP TABLE sources; --";
+  ASSERT_TRUE((*cat)->AddSource(&s).ok());
+  EXPECT_GT(s.id, 0);
+  EXPECT_FALSE(s.created_at.empty());
+  SourceRecord again = s;
+  EXPECT_FALSE((*cat)->AddSource(&again).ok()) << "duplicate name";
+  auto found = (*cat)->FindSource("case-1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->description, s.description);
+  EXPECT_EQ((*cat)->FindSource("nope").status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(Catalog::Open(t.File("missing.sqlite"), false).ok());
+}
+
+class GalleryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    data_ = lineup_test::DataDir("face_recognition/examples/knn_examples", &why);
+    if (data_.empty()) {
+      if (lineup_test::InCi()) FAIL() << why;
+      GTEST_SKIP() << why;
+    }
+  }
+  std::string data_;
+};
+
+TEST_F(GalleryTest, EnrolIsIdempotentAndSearchFindsTheSamePhotoFirst) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  EXPECT_FALSE(Gallery::Init(dir).ok()) << "a gallery is already there";
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  SourceRecord s;
+  s.name = "knn";
+  s.legal_basis = "test data";
+  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  auto files = lineup::ListPhotos({data_});
+  ASSERT_TRUE(files.ok());
+  auto r = (*g)->Enroll(*files, "knn", 2);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files, static_cast<int64_t>(files->size()));
+  EXPECT_GE(r->enrolled, 10);
+  EXPECT_EQ((*g)->size(), r->faces);
+  auto again = (*g)->Enroll(*files, "knn", 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->enrolled, 0);
+  EXPECT_EQ(again->duplicates, r->enrolled + r->duplicates);
+  EXPECT_EQ((*g)->size(), r->faces);
+  EXPECT_FALSE((*g)->Enroll(*files, "no-such-source", 1).ok());
+
+  // Reopened, the same faces are searchable; a face's own vector ranks it first.
+  g->reset();
+  auto g2 = Gallery::Open(dir, {});
+  ASSERT_TRUE(g2.ok());
+  EXPECT_EQ((*g2)->size(), r->faces);
+  auto analyzer = lineup::FaceAnalyzer::Create({});
+  ASSERT_TRUE(analyzer.ok());
+  const std::string probe = (*files)[0];
+  auto pa = (*analyzer)->AnalyzeFile(probe, true);
+  ASSERT_FALSE(pa.faces.empty());
+  auto res = (*g2)->Search(pa.faces[0].embedding, 5);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  ASSERT_FALSE(res->front().empty());
+  EXPECT_NEAR(res->front()[0].score, 1.0f, 1e-3);
+  EXPECT_EQ(fs::path(res->front()[0].image.uri).filename(), fs::path(probe).filename());
+  EXPECT_EQ(res->front()[0].source.name, "knn");
+  EXPECT_EQ(res->front()[0].source.legal_basis, "test data");
+  for (size_t i = 1; i < res->front().size(); ++i) EXPECT_LE(res->front()[i].score, res->front()[i - 1].score);
+}
+
+TEST_F(GalleryTest, VectorsWithoutCatalogRowsStayInvisibleAndIdsAreNotReused) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  int dim = 0;
+  std::string model;
+  {
+    auto g = Gallery::Open(dir, {});
+    ASSERT_TRUE(g.ok());
+    dim = (*g)->model().dim;
+    model = (*g)->model().Id();
+  }
+  {
+    // What a crash between the vector append and the catalog commit leaves behind.
+    auto log = VectorLog::Open(dir + "/vectors.log", model, dim);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append(std::vector<int64_t>{1, 2}, std::vector<float>(static_cast<size_t>(2 * dim), 0.1f)).ok());
+  }
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ((*g)->size(), 0);
+  SourceRecord s;
+  s.name = "knn";
+  s.legal_basis = "test data";
+  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  auto files = lineup::ListPhotos({data_});
+  ASSERT_TRUE(files.ok());
+  std::vector<std::string> one(files->begin(), files->begin() + 1);
+  ASSERT_TRUE((*g)->Enroll(one, "knn", 1).ok());
+  auto ids = (*g)->catalog().FaceIds();
+  ASSERT_TRUE(ids.ok());
+  ASSERT_FALSE(ids->empty());
+  EXPECT_GT(ids->front(), 2) << "ids 1 and 2 belong to orphan vectors and must not be reused";
+}
+
+// Kills `lineup enroll` with SIGKILL at random moments, then lets it finish, and checks
+// that catalog, vector log and index agree with an enrolment that was never interrupted.
+TEST_F(GalleryTest, KilledEnrolmentResumesWithNothingLostOrDuplicated) {
+  TempDir t;
+  const std::string clean = t.File("clean"), killed = t.File("killed");
+  for (const auto& d : {clean, killed}) {
+    ASSERT_EQ(lineup_test::RunCli({"init", d}).exit_code, 0);
+    ASSERT_EQ(lineup_test::RunCli({"source", "add", "knn", "--legal-basis", "test", "--gallery", d}).exit_code, 0);
+  }
+  auto full = lineup_test::RunCli({"enroll", data_, "--source", "knn", "--gallery", clean, "--json"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  const auto want = nlohmann::json::parse(full.out);
+
+  std::mt19937 rng(20261127);
+  std::uniform_int_distribution<int> delay_ms(50, 1500);
+  int kills = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      const std::string cli = lineup_test::CliPath();
+      execl(cli.c_str(), cli.c_str(), "enroll", data_.c_str(), "--source", "knn", "--gallery", killed.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    usleep(static_cast<useconds_t>(delay_ms(rng)) * 1000);
+    kills += ::kill(pid, SIGKILL) == 0;
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_GT(kills, 0);
+  auto finish = lineup_test::RunCli({"enroll", data_, "--source", "knn", "--gallery", killed, "--json"});
+  ASSERT_EQ(finish.exit_code, 0) << finish.err;
+  const auto got = nlohmann::json::parse(finish.out);
+  EXPECT_EQ(got["gallery_size"], want["gallery_size"]);
+
+  auto info_clean = nlohmann::json::parse(lineup_test::RunCli({"info", "--gallery", clean, "--json"}).out);
+  auto info_killed = nlohmann::json::parse(lineup_test::RunCli({"info", "--gallery", killed, "--json"}).out);
+  EXPECT_EQ(info_killed["faces"], info_clean["faces"]);
+  EXPECT_EQ(info_killed["images"], info_clean["images"]);
+  // Every catalogued face has exactly one vector, and the index holds exactly those.
+  auto g = Gallery::Open(killed, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  auto ids = (*g)->catalog().FaceIds();
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(static_cast<int64_t>(ids->size()), (*g)->size());
+}
+
+}  // namespace

@@ -1,0 +1,245 @@
+// Gallery commands: init, source, enroll, search, info.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "lineup/calibration.h"
+#include "lineup/gallery.h"
+#include "lineup/vector_file.h"
+
+namespace lineup::cli {
+
+namespace {
+std::string GalleryDir(const Args& a) {
+  if (a.Has("--gallery")) return a.Get("--gallery");
+  if (const char* env = std::getenv("LINEUP_GALLERY"); env && *env) return env;
+  return "lineup-data";
+}
+
+std::string BoxText(const cv::Rect2f& b) {
+  return Fmt("%.0f", b.x) + "," + Fmt("%.0f", b.y) + "," + Fmt("%.0f", b.width) + "," + Fmt("%.0f", b.height);
+}
+}  // namespace
+
+int CmdInit(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional.size() > 1) return Usage("usage: lineup init [DIR]\n");
+  std::string dir = args->positional.empty() ? GalleryDir(*args) : args->positional[0];
+  Status s = Gallery::Init(dir);
+  if (!s.ok()) return Fail(s);
+  if (args->Has("--json")) std::printf("%s\n", nlohmann::json{{"gallery", dir}}.dump().c_str());
+  else std::printf("created an empty gallery in %s\nnext: lineup source add NAME --legal-basis TEXT --gallery %s\n", dir.c_str(), dir.c_str());
+  return kExitOk;
+}
+
+int CmdSource(int argc, char** argv) {
+  const char* usage =
+      "usage: lineup source add NAME --legal-basis TEXT [--description T] [--collected-by T] [--collected-at DATE]\n"
+      "                            [--retention-until DATE] [--gallery DIR]\n"
+      "       lineup source list [--gallery DIR] [--json]\n";
+  if (argc < 3) return Usage(usage);
+  std::string verb = argv[2];
+  auto args = ParseArgs(argc, argv, 3,
+                        {"--gallery", "--legal-basis", "--description", "--collected-by", "--collected-at", "--retention-until"},
+                        {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  auto cat = Catalog::Open((std::filesystem::path(GalleryDir(*args)) / "catalog.sqlite").string(), false);
+  if (!cat.ok()) return Fail(cat.status());
+  if (verb == "add") {
+    if (args->positional.size() != 1) return Usage(usage);
+    SourceRecord s;
+    s.name = args->positional[0];
+    s.legal_basis = args->Get("--legal-basis");
+    s.description = args->Get("--description");
+    s.collected_by = args->Get("--collected-by");
+    s.collected_at = args->Get("--collected-at");
+    s.retention_until = args->Get("--retention-until");
+    Status st = (*cat)->AddSource(&s);
+    if (!st.ok()) return Fail(st);
+    std::printf("source \"%s\" added (legal basis: %s)\n", s.name.c_str(), s.legal_basis.c_str());
+    return kExitOk;
+  }
+  if (verb == "list") {
+    auto list = (*cat)->Sources();
+    if (!list.ok()) return Fail(list.status());
+    nlohmann::json j = nlohmann::json::array();
+    Table t({"source", "legal basis", "collected by", "collected at", "retention until", "created"});
+    for (const auto& s : *list) {
+      j.push_back({{"name", s.name}, {"description", s.description}, {"legal_basis", s.legal_basis},
+                   {"collected_by", s.collected_by}, {"collected_at", s.collected_at},
+                   {"retention_until", s.retention_until}, {"created_at", s.created_at}});
+      t.Add({s.name, s.legal_basis, s.collected_by, s.collected_at, s.retention_until, s.created_at});
+    }
+    if (args->Has("--json")) std::printf("%s\n", j.dump(2).c_str());
+    else t.Print();
+    return kExitOk;
+  }
+  return Usage(usage);
+}
+
+int CmdEnroll(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--source"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional.empty() || !args->Has("--source"))
+    return Usage("usage: lineup enroll PATH... --source NAME [--gallery DIR] [--threads N] [--json]\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  auto threads = args->GetInt("--threads", 0, 1, 64);
+  if (!opts.ok()) return Fail(opts.status());
+  if (!threads.ok()) return Fail(threads.status());
+  auto files = ListPhotos(args->positional);
+  if (!files.ok()) return Fail(files.status());
+  auto g = Gallery::Open(GalleryDir(*args), *opts);
+  if (!g.ok()) return Fail(g.status());
+  Progress progress("files", files->size());
+  auto r = (*g)->Enroll(*files, args->Get("--source"), *threads,
+                        [&](int64_t done, int64_t) { progress.Tick(static_cast<size_t>(done)); });
+  progress.Finish();
+  if (!r.ok()) return Fail(r.status());
+  if (args->Has("--json")) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& [path, why] : r->problems) problems.push_back({{"path", path}, {"reason", why}});
+    std::printf("%s\n", nlohmann::json{{"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
+                                       {"duplicates_skipped", r->duplicates}, {"problems", problems},
+                                       {"gallery_size", (*g)->size()}}.dump(2).c_str());
+  } else {
+    for (const auto& [path, why] : r->problems) std::fprintf(stderr, "lineup: %s\n", why.c_str());
+    std::printf("%lld file(s): %lld image(s) enrolled with %lld face(s), %lld already in the gallery, %zu problem(s); "
+                "gallery now holds %lld face(s)\n",
+                static_cast<long long>(r->files), static_cast<long long>(r->enrolled), static_cast<long long>(r->faces),
+                static_cast<long long>(r->duplicates), r->problems.size(), static_cast<long long>((*g)->size()));
+  }
+  return kExitOk;
+}
+
+int CmdSearch(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector"}, {"--json", "--all"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional.size() != (args->Has("--vector") ? 0u : 1u))
+    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--json] [--gallery DIR]\n"
+                 "       lineup search --vector FILE [...]\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  auto top = args->GetInt("--top", 10, 1, 10000);
+  auto fmr = args->GetDouble("--fmr", 1e-3, 1e-9, 0.5);
+  auto face_n = args->GetInt("--face", 0, 1, 100000);
+  for (const Status& s : {opts.status(), top.status(), fmr.status(), face_n.status()})
+    if (!s.ok()) return Fail(s);
+  auto g = Gallery::Open(GalleryDir(*args), *opts);
+  if (!g.ok()) return Fail(g.status());
+  auto cal = Calibration::ForModel((*g)->model());
+  if (!cal.ok()) return Fail(cal.status());
+  auto threshold = cal->ThresholdFor(*fmr);
+  if (!threshold.ok()) return Fail(threshold.status());
+
+  nlohmann::json probe;
+  std::vector<float> vec;
+  std::vector<std::string> warnings;
+  if (args->Has("--vector")) {
+    auto vf = VectorFile::Read(args->Get("--vector"));
+    if (!vf.ok()) return Fail(vf.status());
+    if (vf->model_id != (*g)->model().Id())
+      return Fail(Status::InvalidArgument(args->Get("--vector") + ": vectors of " + vf->model_id + ", gallery holds " +
+                                          (*g)->model().Id()));
+    if (vf->records.empty()) return Fail(Status::InvalidArgument(args->Get("--vector") + ": no vectors"));
+    vec = vf->records[0].vector;
+    probe = {{"vector_file", args->Get("--vector")}, {"photo", vf->records[0].photo}};
+  } else {
+    auto analyzer = FaceAnalyzer::Create(*opts);
+    if (!analyzer.ok()) return Fail(analyzer.status());
+    PhotoAnalysis p = (*analyzer)->AnalyzeFile(args->positional[0], true);
+    if (!p.status.ok()) return Fail(p.status);
+    if (p.faces.empty()) return Fail(Status::NoFace(args->positional[0] + ": no face found"));
+    int k = *face_n > 0 ? *face_n - 1 : PickFace(p.faces, {p.width, p.height}, FacePick::kLargest);
+    if (k >= static_cast<int>(p.faces.size()))
+      return Fail(Status::InvalidArgument(args->positional[0] + ": has " + std::to_string(p.faces.size()) + " face(s)"));
+    const Face& f = p.faces[static_cast<size_t>(k)];
+    vec = f.embedding;
+    probe = FaceJson(f);
+    probe["path"] = args->positional[0];
+    probe["face"] = k + 1;
+    probe["faces_in_photo"] = p.faces.size();
+    if (!f.quality.reasons.empty())
+      warnings.push_back("LOW-QUALITY PROBE (" + Reasons(f.quality) + "): expect missed and false candidates");
+    if (p.faces.size() > 1 && *face_n == 0)
+      warnings.push_back(std::to_string(p.faces.size()) + " faces in the probe photo; searched #" + std::to_string(k + 1) +
+                         " (the largest usable); choose with --face N");
+  }
+  const int64_t n = (*g)->size();
+  auto res = (*g)->Search(vec, *top);
+  if (!res.ok()) return Fail(res.status());
+  nlohmann::json cands = nlohmann::json::array();
+  Table t({"rank", "score", "FPIR", "face", "image", "source", "box", "quality"});
+  int rank = 0;
+  for (const Candidate& c : res->front()) {
+    ++rank;
+    // FPIR of a search of N faces at this score: 1 - (1 - FMR(score))^N.
+    const double fpir = -std::expm1(static_cast<double>(n) * std::log1p(-std::min(cal->FmrAt(c.score), 1.0 - 1e-12)));
+    if (c.score < *threshold && !args->Has("--all")) continue;
+    cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
+                     {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"source", c.source.name},
+                     {"legal_basis", c.source.legal_basis}, {"subject", nullptr},
+                     {"box", {c.face.box.x, c.face.box.y, c.face.box.width, c.face.box.height}},
+                     {"quality", c.face.quality}, {"quality_reasons", c.face.quality_reasons},
+                     {"above_threshold", c.score >= *threshold}});
+    t.Add({std::to_string(rank), Fmt("%.4f", c.score), Fmt("%.2g", fpir), std::to_string(c.face_id), c.image.uri,
+           c.source.name, BoxText(c.face.box), Fmt("%.2f", c.face.quality)});
+  }
+  if (args->Has("--json")) {
+    std::printf("%s\n", nlohmann::json{{"probe", probe}, {"gallery_size", n}, {"threshold", *threshold}, {"fmr", *fmr},
+                                       {"model", (*g)->model().Id()}, {"candidates", cands}, {"warnings", warnings},
+                                       {"note", "candidates are leads for human review, not identifications; "
+                                                "fpir = 1 - (1 - FMR(score))^gallery_size"}}.dump(2).c_str());
+  } else {
+    for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
+    std::printf("gallery: %lld faces; threshold %.4f at FMR %g per comparison; FPIR = 1 - (1 - FMR(score))^%lld\n",
+                static_cast<long long>(n), *threshold, *fmr, static_cast<long long>(n));
+    if (cands.empty()) std::printf("no candidate at or above the threshold%s\n", args->Has("--all") ? "" : " (--all shows the nearest)");
+    else t.Print();
+    std::printf("candidates are leads for human review, never identifications\n");
+  }
+  return cands.empty() ? kExitNo : kExitOk;
+}
+
+int CmdInfo(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  auto opts = AnalyzerOptionsFrom(*args);
+  if (!opts.ok()) return Fail(opts.status());
+  const std::string dir = GalleryDir(*args);
+  auto g = Gallery::Open(dir, *opts);
+  if (!g.ok()) return Fail(g.status());
+  auto counts = (*g)->catalog().Counts();
+  auto by = (*g)->catalog().CountsBySource();
+  if (!counts.ok()) return Fail(counts.status());
+  if (!by.ok()) return Fail(by.status());
+  int64_t disk = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) disk += static_cast<int64_t>(e.file_size(ec));
+  nlohmann::json sources = nlohmann::json::array();
+  Table t({"source", "images", "faces"});
+  for (const auto& [name, c] : *by) {
+    sources.push_back({{"name", name}, {"images", c.first}, {"faces", c.second}});
+    t.Add({name, std::to_string(c.first), std::to_string(c.second)});
+  }
+  const int64_t index_bytes = (*g)->size() * (*g)->model().dim * 4;
+  if (args->Has("--json")) {
+    std::printf("%s\n", nlohmann::json{{"gallery", dir}, {"faces", counts->faces}, {"images", counts->images},
+                                       {"subjects", counts->subjects}, {"sources", sources}, {"disk_bytes", disk},
+                                       {"index", "exact inner product (FAISS IndexFlatIP)"},
+                                       {"index_memory_bytes", index_bytes}, {"model", (*g)->model().Id()},
+                                       {"schema_version", Catalog::kSchemaVersion}}.dump(2).c_str());
+  } else {
+    std::printf("gallery %s: %lld faces in %lld images, %lld subjects, %lld sources\n", dir.c_str(),
+                static_cast<long long>(counts->faces), static_cast<long long>(counts->images),
+                static_cast<long long>(counts->subjects), static_cast<long long>(counts->sources));
+    std::printf("disk %.1f MB, index in memory %.1f MB (exact inner product), model %s\n\n", disk / 1e6,
+                index_bytes / 1e6, (*g)->model().Id().c_str());
+    t.Print();
+  }
+  return kExitOk;
+}
+
+}  // namespace lineup::cli
