@@ -134,17 +134,22 @@ TEST_F(GalleryTest, EnrolIsIdempotentAndSearchFindsTheSamePhotoFirst) {
   ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
   auto files = lineup::ListPhotos({data_});
   ASSERT_TRUE(files.ok());
-  auto r = (*g)->Enroll(*files, "knn", 2);
+  lineup::EnrollOptions eo;
+  eo.source = "knn";
+  eo.workers = 2;
+  auto r = (*g)->Enroll(*files, eo);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->files, static_cast<int64_t>(files->size()));
   EXPECT_GE(r->enrolled, 10);
   EXPECT_EQ((*g)->size(), r->faces);
-  auto again = (*g)->Enroll(*files, "knn", 2);
+  auto again = (*g)->Enroll(*files, eo);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->enrolled, 0);
   EXPECT_EQ(again->duplicates, r->enrolled + r->duplicates);
   EXPECT_EQ((*g)->size(), r->faces);
-  EXPECT_FALSE((*g)->Enroll(*files, "no-such-source", 1).ok());
+  lineup::EnrollOptions bad = eo;
+  bad.source = "no-such-source";
+  EXPECT_FALSE((*g)->Enroll(*files, bad).ok());
 
   // Reopened, the same faces are searchable; a face's own vector ranks it first.
   g->reset();
@@ -194,11 +199,125 @@ TEST_F(GalleryTest, VectorsWithoutCatalogRowsStayInvisibleAndIdsAreNotReused) {
   auto files = lineup::ListPhotos({data_});
   ASSERT_TRUE(files.ok());
   std::vector<std::string> one(files->begin(), files->begin() + 1);
-  ASSERT_TRUE((*g)->Enroll(one, "knn", 1).ok());
+  lineup::EnrollOptions eo;
+  eo.source = "knn";
+  eo.workers = 1;
+  ASSERT_TRUE((*g)->Enroll(one, eo).ok());
   auto ids = (*g)->catalog().FaceIds();
   ASSERT_TRUE(ids.ok());
   ASSERT_FALSE(ids->empty());
   EXPECT_GT(ids->front(), 2) << "ids 1 and 2 belong to orphan vectors and must not be reused";
+}
+
+
+// Reads every file under `dir` and says whether `needle` occurs in any of them.
+bool BytesOccurUnder(const std::string& dir, const std::string& needle) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  SourceRecord s;
+  s.name = "train";
+  s.legal_basis = "test data";
+  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  auto train = lineup::ListPhotos({data_ + "/train"});
+  ASSERT_TRUE(train.ok());
+  lineup::EnrollOptions eo;
+  eo.source = "train";
+  eo.subject_from_dir = true;
+  auto r = (*g)->Enroll(*train, eo);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto obama_faces = (*g)->catalog().FacesOfSubject("obama");
+  ASSERT_TRUE(obama_faces.ok());
+  ASSERT_EQ(obama_faces->size(), 2u) << "one linked face per photo of train/obama/";
+
+  auto analyzer = lineup::FaceAnalyzer::Create({});
+  ASSERT_TRUE(analyzer.ok());
+  auto probe = (*analyzer)->AnalyzeFile(data_ + "/test/obama1.jpg", true);
+  ASSERT_FALSE(probe.faces.empty());
+  const auto& pv = probe.faces[static_cast<size_t>(lineup::PickFace(probe.faces, {probe.width, probe.height},
+                                                                      lineup::FacePick::kLargest))].embedding;
+  auto before = (*g)->Search(pv, 3);
+  ASSERT_TRUE(before.ok());
+  ASSERT_FALSE(before->front().empty());
+  EXPECT_EQ(before->front()[0].subject, "obama");
+
+  // The bytes of one of Obama's stored vectors, to look for on disk later.
+  std::string needle;
+  {
+    auto log = VectorLog::Open(dir + "/vectors.log", (*g)->model().Id(), (*g)->model().dim);
+    ASSERT_TRUE(log.ok());
+    for (size_t i = 0; i < (*log)->ids().size(); ++i)
+      if ((*log)->ids()[i] == obama_faces->front())
+        needle.assign(reinterpret_cast<const char*>((*log)->vectors().data() + i * static_cast<size_t>((*log)->dim())),
+                      static_cast<size_t>((*log)->dim()) * 4);
+  }
+  ASSERT_FALSE(needle.empty());
+  ASSERT_TRUE(BytesOccurUnder(dir, needle)) << "the scan must see the vector before compaction";
+
+  auto plan = (*g)->Erase("subject", "obama", "subject's request 2026-11-27");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->face_ids.size(), 2u);
+  auto after = (*g)->Search(pv, 10);
+  ASSERT_TRUE(after.ok());
+  for (const auto& c : after->front()) {
+    EXPECT_NE(c.subject, "obama");
+    EXPECT_NE(c.face_id, obama_faces->front());
+  }
+  EXPECT_FALSE((*g)->Erase("subject", "obama", "again").ok()) << "nothing left to erase";
+  ASSERT_TRUE((*g)->Compact().ok());
+  EXPECT_FALSE(BytesOccurUnder(dir, needle)) << "an erased vector survived compaction";
+  auto erasures = (*g)->catalog().Erasures();
+  ASSERT_TRUE(erasures.ok());
+  ASSERT_EQ(erasures->size(), 1u);
+  EXPECT_EQ(erasures->front().what, "subject:obama");
+  EXPECT_EQ(erasures->front().faces, 2);
+  EXPECT_EQ(erasures->front().reason, "subject's request 2026-11-27");
+
+  // Reopened after compaction: the same live faces.
+  const int64_t live = (*g)->size();
+  g->reset();
+  g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ((*g)->size(), live);
+
+  // Opt-out: Biden asks not to be found. His enrolled faces stop being returned and
+  // a new photo of him is refused.
+  auto biden = (*analyzer)->AnalyzeFile(data_ + "/train/biden/biden.jpg", true);
+  ASSERT_FALSE(biden.faces.empty());
+  const auto& bv = biden.faces[static_cast<size_t>(lineup::PickFace(biden.faces, {biden.width, biden.height},
+                                                                      lineup::FacePick::kLargest))].embedding;
+  auto found = (*g)->Search(bv, 1);
+  ASSERT_TRUE(found.ok());
+  ASSERT_FALSE(found->front().empty());
+  EXPECT_EQ(found->front()[0].subject, "biden");
+  ASSERT_TRUE((*g)->OptOut(bv, "request by letter").ok());
+  EXPECT_TRUE((*g)->IsOptedOut(bv));
+  auto hidden = (*g)->Search(bv, 5);
+  ASSERT_TRUE(hidden.ok());
+  for (const auto& c : hidden->front()) EXPECT_NE(c.subject, "biden");
+  SourceRecord s2;
+  s2.name = "test";
+  s2.legal_basis = "test data";
+  ASSERT_TRUE((*g)->catalog().AddSource(&s2).ok());
+  lineup::EnrollOptions eo2;
+  eo2.source = "test";
+  auto refused = (*g)->Enroll({data_ + "/test/obama_and_biden.jpg"}, eo2);
+  ASSERT_TRUE(refused.ok());
+  bool reported = false;
+  for (const auto& [path, why] : refused->problems) reported |= why.find("opted out") != std::string::npos;
+  EXPECT_TRUE(reported) << "Biden's face in obama_and_biden.jpg must be refused and reported";
 }
 
 // Kills `lineup enroll` with SIGKILL at random moments, then lets it finish, and checks

@@ -16,7 +16,8 @@ namespace lineup::cli {
 namespace {
 const char* kUsage =
     "usage: lineup eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report OUT_DIR] [--json]\n"
-    "                         [--limit N] [--threads N] [--face largest|central]\n";
+    "                         [--limit N] [--threads N] [--face largest|central]\n"
+    "       lineup eval ident --root DIR [--identities TSV] [--report OUT_DIR] [--json] (open-set 1:N)\n";
 
 float Dot(const std::vector<float>& a, const std::vector<float>& b) {
   float s = 0;
@@ -26,6 +27,7 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 int CmdEval(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[2]) == "ident") return CmdEvalIdent(argc, argv);
   if (argc < 3 || std::string(argv[2]) != "pairs") return Usage(kUsage);
   auto args = ParseArgs(argc, argv, 3, {"--lfw-pairs", "--root", "--tsv", "--report", "--limit", "--face"}, {"--json"});
   if (!args.ok()) return Fail(args.status());

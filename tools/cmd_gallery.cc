@@ -81,10 +81,11 @@ int CmdSource(int argc, char** argv) {
 }
 
 int CmdEnroll(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--source"}, {"--json"});
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--source", "--subject"}, {"--json", "--subject-from-dir"});
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.empty() || !args->Has("--source"))
-    return Usage("usage: lineup enroll PATH... --source NAME [--gallery DIR] [--threads N] [--json]\n");
+  if (args->positional.empty() || !args->Has("--source") || (args->Has("--subject") && args->Has("--subject-from-dir")))
+    return Usage("usage: lineup enroll PATH... --source NAME [--subject NAME | --subject-from-dir] [--gallery DIR]\n"
+                 "                     [--threads N] [--json]\n");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   if (!opts.ok()) return Fail(opts.status());
@@ -94,7 +95,12 @@ int CmdEnroll(int argc, char** argv) {
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
   Progress progress("files", files->size());
-  auto r = (*g)->Enroll(*files, args->Get("--source"), *threads,
+  EnrollOptions eo;
+  eo.source = args->Get("--source");
+  eo.subject = args->Get("--subject");
+  eo.subject_from_dir = args->Has("--subject-from-dir");
+  eo.workers = *threads;
+  auto r = (*g)->Enroll(*files, eo,
                         [&](int64_t done, int64_t) { progress.Tick(static_cast<size_t>(done)); });
   progress.Finish();
   if (!r.ok()) return Fail(r.status());
@@ -170,7 +176,7 @@ int CmdSearch(int argc, char** argv) {
   auto res = (*g)->Search(vec, *top);
   if (!res.ok()) return Fail(res.status());
   nlohmann::json cands = nlohmann::json::array();
-  Table t({"rank", "score", "FPIR", "face", "image", "source", "box", "quality"});
+  Table t({"rank", "score", "FPIR", "face", "subject", "image", "source", "box", "quality"});
   int rank = 0;
   for (const Candidate& c : res->front()) {
     ++rank;
@@ -179,11 +185,13 @@ int CmdSearch(int argc, char** argv) {
     if (c.score < *threshold && !args->Has("--all")) continue;
     cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
                      {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"source", c.source.name},
-                     {"legal_basis", c.source.legal_basis}, {"subject", nullptr},
+                     {"legal_basis", c.source.legal_basis},
+                     {"subject", c.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.subject)},
                      {"box", {c.face.box.x, c.face.box.y, c.face.box.width, c.face.box.height}},
                      {"quality", c.face.quality}, {"quality_reasons", c.face.quality_reasons},
                      {"above_threshold", c.score >= *threshold}});
-    t.Add({std::to_string(rank), Fmt("%.4f", c.score), Fmt("%.2g", fpir), std::to_string(c.face_id), c.image.uri,
+    t.Add({std::to_string(rank), Fmt("%.4f", c.score), Fmt("%.2g", fpir), std::to_string(c.face_id),
+           c.subject.empty() ? "-" : c.subject, c.image.uri,
            c.source.name, BoxText(c.face.box), Fmt("%.2f", c.face.quality)});
   }
   if (args->Has("--json")) {
@@ -239,6 +247,68 @@ int CmdInfo(int argc, char** argv) {
                 index_bytes / 1e6, (*g)->model().Id().c_str());
     t.Print();
   }
+  return kExitOk;
+}
+
+int CmdErase(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--subject", "--source", "--image", "--reason"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  int given = args->Has("--subject") + args->Has("--source") + args->Has("--image");
+  if (given != 1 || !args->positional.empty())
+    return Usage("usage: lineup erase --subject NAME | --source NAME | --image SHA256 [--reason TEXT] [--gallery DIR]\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  if (!opts.ok()) return Fail(opts.status());
+  auto g = Gallery::Open(GalleryDir(*args), *opts);
+  if (!g.ok()) return Fail(g.status());
+  const char* kind = args->Has("--subject") ? "subject" : args->Has("--source") ? "source" : "image";
+  auto plan = (*g)->Erase(kind, args->Get(std::string("--") + kind), args->Get("--reason"));
+  if (!plan.ok()) return Fail(plan.status());
+  if (args->Has("--json"))
+    std::printf("%s\n", nlohmann::json{{"erased", plan->what}, {"faces", plan->face_ids.size()}, {"images", plan->images},
+                                       {"gallery_size", (*g)->size()}}.dump(2).c_str());
+  else
+    std::printf("erased %s: %zu face(s), %lld image(s); they are no longer searchable. Run `lineup compact` to remove "
+                "their vector bytes from disk.\n",
+                plan->what.c_str(), plan->face_ids.size(), static_cast<long long>(plan->images));
+  return kExitOk;
+}
+
+int CmdCompact(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  auto opts = AnalyzerOptionsFrom(*args);
+  if (!opts.ok()) return Fail(opts.status());
+  auto g = Gallery::Open(GalleryDir(*args), *opts);
+  if (!g.ok()) return Fail(g.status());
+  Status s = (*g)->Compact();
+  if (!s.ok()) return Fail(s);
+  std::printf("compacted: %lld live face(s) kept; erased faces' vectors are gone from disk\n",
+              static_cast<long long>((*g)->size()));
+  return kExitOk;
+}
+
+int CmdOptOut(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--reason"}, {"--json"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->positional.size() != 1) return Usage("usage: lineup optout PHOTO [--face N] [--reason TEXT] [--gallery DIR]\n");
+  auto opts = AnalyzerOptionsFrom(*args);
+  auto face_n = args->GetInt("--face", 0, 1, 100000);
+  if (!opts.ok()) return Fail(opts.status());
+  if (!face_n.ok()) return Fail(face_n.status());
+  auto g = Gallery::Open(GalleryDir(*args), *opts);
+  if (!g.ok()) return Fail(g.status());
+  auto analyzer = FaceAnalyzer::Create(*opts);
+  if (!analyzer.ok()) return Fail(analyzer.status());
+  PhotoAnalysis p = (*analyzer)->AnalyzeFile(args->positional[0], true);
+  if (!p.status.ok()) return Fail(p.status);
+  if (p.faces.empty()) return Fail(Status::NoFace(args->positional[0] + ": no face found"));
+  int k = *face_n > 0 ? *face_n - 1 : PickFace(p.faces, {p.width, p.height}, FacePick::kLargest);
+  if (k >= static_cast<int>(p.faces.size()))
+    return Fail(Status::InvalidArgument(args->positional[0] + ": has " + std::to_string(p.faces.size()) + " face(s)"));
+  Status s = (*g)->OptOut(p.faces[static_cast<size_t>(k)].embedding, args->Get("--reason"));
+  if (!s.ok()) return Fail(s);
+  std::printf("opted out face #%d of %s: search will not return this person and enrolment will refuse them\n", k + 1,
+              args->positional[0].c_str());
   return kExitOk;
 }
 

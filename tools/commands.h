@@ -6,10 +6,14 @@ int CmdDetect(int argc, char** argv);
 int CmdVerify(int argc, char** argv);
 int CmdEmbed(int argc, char** argv);
 int CmdEval(int argc, char** argv);
+int CmdEvalIdent(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
 int CmdInit(int argc, char** argv);
 int CmdSource(int argc, char** argv);
 int CmdEnroll(int argc, char** argv);
 int CmdSearch(int argc, char** argv);
 int CmdInfo(int argc, char** argv);
+int CmdErase(int argc, char** argv);
+int CmdCompact(int argc, char** argv);
+int CmdOptOut(int argc, char** argv);
 }  // namespace lineup::cli

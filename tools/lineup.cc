@@ -30,6 +30,8 @@ const char* kUsage =
     "      identity vectors with photo, box and model (format: docs/formats.md)\n"
     "  eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report DIR] [--json]\n"
     "      verification accuracy by the LFW protocol\n"
+    "  eval ident --root DIR [--identities TSV] [--report DIR] [--json]\n"
+    "      open-set 1:N identification (rank-1, FNIR at FPIR) by the LFW 1:N protocol\n"
     "  calibrate --root LFW_DIR [--identities TSV] [--out FILE]\n"
     "      thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set\n"
     "\n"
@@ -37,9 +39,14 @@ const char* kUsage =
     "  init [DIR]                                   create an empty gallery\n"
     "  source add NAME --legal-basis TEXT [...]     register a photo collection and its legal basis\n"
     "  source list                                  the sources and their legal bases\n"
-    "  enroll PATH... --source NAME                 find and enrol every face (directories recursively)\n"
+    "  enroll PATH... --source NAME [--subject NAME | --subject-from-dir]\n"
+    "                                               find and enrol every face (directories recursively)\n"
     "  search PROBE [--top K] [--fmr 1e-3] [--all]  ranked candidates with score, FPIR and provenance\n"
     "  info                                         counts per source, disk and memory use\n"
+    "  erase --subject X | --source S | --image SHA256 [--reason TEXT]\n"
+    "                                               remove faces now; `compact` removes their bytes\n"
+    "  compact                                      rewrite the vector file without erased faces\n"
+    "  optout PHOTO [--reason TEXT]                 never return or enrol this person again\n"
     "\n"
     "options for every command that reads photos:\n"
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
@@ -78,6 +85,9 @@ int main(int argc, char** argv) {
     if (cmd == "enroll") return lineup::cli::CmdEnroll(argc, argv);
     if (cmd == "search") return lineup::cli::CmdSearch(argc, argv);
     if (cmd == "info") return lineup::cli::CmdInfo(argc, argv);
+    if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
+    if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
+    if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
     return lineup::cli::kExitBad;

@@ -74,8 +74,39 @@ class Catalog {
   Result<std::optional<ImageRecord>> FindImageBySha256(const std::string& sha256);
   // Adds an image and its faces in one transaction and fills in the image id. The
   // faces arrive with their ids already set (MaxFaceId()+1 upward), because their
-  // vectors are made durable before the catalog commits (see Gallery).
-  Status AddImage(ImageRecord* image, std::vector<FaceRecord>* faces);
+  // vectors are made durable before the catalog commits (see Gallery). If `subject`
+  // is not empty, face number `subject_face` (index into faces) is linked to that
+  // subject, which is created if new, in the same transaction.
+  Status AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, const std::string& subject = "",
+                  int subject_face = -1);
+
+  // The subject linked to a face, or "" if none.
+  Result<std::string> SubjectOfFace(int64_t face_id);
+  // Face ids linked to a subject label (empty if the subject is unknown).
+  Result<std::vector<int64_t>> FacesOfSubject(const std::string& label);
+
+  // What an erasure removes, found before it happens.
+  struct ErasePlan {
+    std::string what;  // "subject:NAME", "source:NAME" or "image:SHA256"
+    std::vector<int64_t> face_ids;
+    int64_t images = 0;
+  };
+  // NotFound if nothing matches. kind is "subject", "source" or "image".
+  Result<ErasePlan> PlanErase(const std::string& kind, const std::string& key);
+  // Deletes the plan's faces (and, for a source or image, the images; for a source or
+  // subject, that record too) and writes an erasure record holding only what was
+  // erased, how much, when and why: no face data. One transaction.
+  Status Erase(const ErasePlan& plan, const std::string& reason);
+  struct ErasureRecord {
+    int64_t id = 0;
+    std::string what, reason, at;
+    int64_t faces = 0, images = 0;
+  };
+  Result<std::vector<ErasureRecord>> Erasures();
+  // Records an opt-out (reason and time only; the vector lives in optouts.log).
+  Result<int64_t> AddOptOut(const std::string& reason);
+  // Rewrites the catalog file so that deleted rows leave no trace on disk.
+  Status Vacuum();
   // The largest face id ever used, 0 for none.
   Result<int64_t> MaxFaceId();
 

@@ -1,7 +1,8 @@
 // Gallery: a directory of enrolled faces that can be searched by face.
 //
-// A gallery directory holds catalog.sqlite (sources, images, faces; see catalog.h) and
-// vectors.log (the identity vectors; see vector_log.h). Enrolment writes each image's
+// A gallery directory holds catalog.sqlite (sources, images, faces; see catalog.h),
+// vectors.log (the identity vectors; see vector_log.h) and optouts.log (vectors of
+// people who opted out, kept apart from the faces). Enrolment writes each image's
 // vectors durably first and then commits its catalog rows in one transaction, so killing
 // the process at any moment loses at most the image being written, and enrolling the
 // same files again skips what is there (same SHA-256) and finishes the job. Search is an
@@ -29,12 +30,20 @@ struct EnrollReport {
   std::vector<std::pair<std::string, std::string>> problems;  // path, reason (unreadable, no face, ...)
 };
 
+struct EnrollOptions {
+  std::string source;           // must exist (Catalog::AddSource)
+  std::string subject;          // link the largest usable face of each photo to this person
+  bool subject_from_dir = false;  // ... to the person named by the photo's folder
+  int workers = 0;              // analysis pipelines; 0: one per core
+};
+
 struct Candidate {
   int64_t face_id = 0;
   float score = 0;  // dot product of unit vectors
   FaceRecord face;
   ImageRecord image;
   SourceRecord source;
+  std::string subject;  // "" if the face is not linked to a known person
 };
 
 class Gallery {
@@ -50,13 +59,29 @@ class Gallery {
   int64_t size() const;  // searchable faces
 
   // Enrols photo files (directories must be expanded by the caller, see ListPhotos)
-  // into the named source, on `workers` pipelines. progress(done, total) is called
-  // after each photo.
-  Result<EnrollReport> Enroll(const std::vector<std::string>& files, const std::string& source, int workers,
+  // into options.source, on options.workers pipelines. progress(done, total) is called
+  // after each photo. Faces that match an opted-out person are not enrolled and are
+  // listed as problems.
+  Result<EnrollReport> Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
                               const std::function<void(int64_t, int64_t)>& progress = {});
 
-  // The k most similar faces to each probe (rows of dim floats), best first.
+  // The k most similar faces to each probe (rows of dim floats), best first. Faces
+  // matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
+
+  // Removes every face of a subject, a source or an image ("subject", "source",
+  // "image" with the label, name or SHA-256) from the catalog and the search index at
+  // once, and records the erasure. Their vector bytes leave the disk at Compact().
+  Result<Catalog::ErasePlan> Erase(const std::string& kind, const std::string& key, const std::string& reason);
+  // Rewrites vectors.log with only the live faces and vacuums the catalog, so that no
+  // byte of an erased face's vector remains in the gallery directory.
+  Status Compact();
+
+  // Stores the vector of a person who opted out (in optouts.log, apart from the
+  // faces) and records when and why.
+  Status OptOut(std::span<const float> vector, const std::string& reason);
+  // True if the vector matches an opted-out person at FMR 1e-4.
+  bool IsOptedOut(std::span<const float> vector) const;
 
  private:
   struct Impl;

@@ -218,7 +218,8 @@ Result<ImageRecord> Catalog::GetImage(int64_t id) {
   return ReadImageRow(q);
 }
 
-Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces) {
+Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, const std::string& subject,
+                         int subject_face) {
   Status s = impl_->Exec("BEGIN IMMEDIATE");
   if (!s.ok()) return s;
   auto fail = [&](const std::string& what) {
@@ -244,6 +245,14 @@ Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces) {
     one.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
     one.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
     if (one.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
+  }
+  if (!subject.empty() && subject_face >= 0 && subject_face < static_cast<int>(faces->size())) {
+    Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
+    add.Bind(1, subject);
+    if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + subject);
+    Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
+    link.Bind(1, (*faces)[static_cast<size_t>(subject_face)].id).Bind(2, subject);
+    if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + subject);
   }
   s = impl_->Exec("COMMIT");
   if (!s.ok()) {
@@ -303,6 +312,111 @@ Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> Catalog
   std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> out;
   while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), {q.Int(1), q.Int(2)}});
   return out;
+}
+
+Result<std::string> Catalog::SubjectOfFace(int64_t face_id) {
+  Stmt q(impl_->db, "SELECT s.label FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE fs.face_id = ?");
+  q.Bind(1, face_id);
+  return q.Step() == SQLITE_ROW ? q.Text(0) : std::string();
+}
+
+Result<std::vector<int64_t>> Catalog::FacesOfSubject(const std::string& label) {
+  Stmt q(impl_->db,
+         "SELECT fs.face_id FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE s.label = ? "
+         "ORDER BY fs.face_id");
+  q.Bind(1, label);
+  std::vector<int64_t> ids;
+  while (q.Step() == SQLITE_ROW) ids.push_back(q.Int(0));
+  return ids;
+}
+
+Result<Catalog::ErasePlan> Catalog::PlanErase(const std::string& kind, const std::string& key) {
+  ErasePlan plan;
+  plan.what = kind + ":" + key;
+  const char* faces_sql = nullptr;
+  const char* images_sql = nullptr;
+  if (kind == "subject") {
+    Stmt q(impl_->db, "SELECT COUNT(*) FROM subjects WHERE label = ?");
+    q.Bind(1, key);
+    if (q.Step() != SQLITE_ROW || q.Int(0) == 0) return Status::NotFound("no subject \"" + key + "\"");
+    faces_sql = "SELECT fs.face_id FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE s.label = ?";
+  } else if (kind == "source") {
+    Stmt q(impl_->db, "SELECT COUNT(*) FROM sources WHERE name = ?");
+    q.Bind(1, key);
+    if (q.Step() != SQLITE_ROW || q.Int(0) == 0) return Status::NotFound("no source \"" + key + "\"");
+    faces_sql = "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id JOIN sources s ON s.id = i.source_id WHERE s.name = ?";
+    images_sql = "SELECT COUNT(*) FROM images i JOIN sources s ON s.id = i.source_id WHERE s.name = ?";
+  } else if (kind == "image") {
+    faces_sql = "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id WHERE i.sha256 = ?";
+    images_sql = "SELECT COUNT(*) FROM images WHERE sha256 = ?";
+  } else {
+    return Status::InvalidArgument("erase what? (subject, source or image)");
+  }
+  Stmt f(impl_->db, faces_sql);
+  f.Bind(1, key);
+  while (f.Step() == SQLITE_ROW) plan.face_ids.push_back(f.Int(0));
+  if (images_sql) {
+    Stmt i(impl_->db, images_sql);
+    i.Bind(1, key);
+    if (i.Step() == SQLITE_ROW) plan.images = i.Int(0);
+  }
+  if (kind == "image" && plan.images == 0) return Status::NotFound("no image with SHA-256 " + key);
+  return plan;
+}
+
+Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
+  Status s = impl_->Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  auto fail = [&](const std::string& what) {
+    Status e = impl_->Error(what);
+    impl_->Exec("ROLLBACK");
+    return e;
+  };
+  const std::string kind = plan.what.substr(0, plan.what.find(':'));
+  const std::string key = plan.what.substr(plan.what.find(':') + 1);
+  for (int64_t id : plan.face_ids) {
+    Stmt d(impl_->db, "DELETE FROM faces WHERE id = ?");
+    d.Bind(1, id);
+    if (d.Step() != SQLITE_DONE) return fail("cannot erase face");
+  }
+  const char* extra = kind == "source"    ? "DELETE FROM images WHERE source_id = (SELECT id FROM sources WHERE name = ?1);"
+                      : kind == "image"   ? "DELETE FROM images WHERE sha256 = ?1;"
+                                          : "DELETE FROM subjects WHERE label = ?1;";
+  {
+    Stmt d(impl_->db, extra);
+    d.Bind(1, key);
+    if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
+  }
+  if (kind == "source") {
+    Stmt d(impl_->db, "DELETE FROM sources WHERE name = ?");
+    d.Bind(1, key);
+    if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
+  }
+  Stmt rec(impl_->db, "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
+  rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
+  if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
+  s = impl_->Exec("COMMIT");
+  if (!s.ok()) impl_->Exec("ROLLBACK");
+  return s;
+}
+
+Result<std::vector<Catalog::ErasureRecord>> Catalog::Erasures() {
+  Stmt q(impl_->db, "SELECT id, what, reason, at, faces, images FROM erasures ORDER BY id");
+  std::vector<ErasureRecord> out;
+  while (q.Step() == SQLITE_ROW) out.push_back({q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4), q.Int(5)});
+  return out;
+}
+
+Result<int64_t> Catalog::AddOptOut(const std::string& reason) {
+  Stmt q(impl_->db, "INSERT INTO optouts (reason) VALUES (?)");
+  q.Bind(1, reason);
+  if (q.Step() != SQLITE_DONE) return impl_->Error("cannot record the opt-out");
+  return sqlite3_last_insert_rowid(impl_->db);
+}
+
+Status Catalog::Vacuum() {
+  Status s = impl_->Exec("PRAGMA secure_delete=ON; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+  return s;
 }
 
 }  // namespace lineup

@@ -2,12 +2,15 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/impl/IDSelector.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
+#include "lineup/calibration.h"
 #include "lineup/models.h"
 #include "lineup/vector_log.h"
 
@@ -19,6 +22,14 @@ using idx_t = faiss::Index::idx_t;  // FAISS 1.7.3 (Debian 12) keeps it inside I
 namespace {
 constexpr const char* kCatalogFile = "catalog.sqlite";
 constexpr const char* kVectorFile = "vectors.log";
+constexpr const char* kOptOutFile = "optouts.log";
+constexpr double kOptOutFmr = 1e-4;
+
+float Dot(const float* a, const float* b, int n) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
 }  // namespace
 
 struct Gallery::Impl {
@@ -27,7 +38,22 @@ struct Gallery::Impl {
   EmbeddingModel model;
   std::unique_ptr<Catalog> catalog;
   std::unique_ptr<VectorLog> log;
+  std::unique_ptr<VectorLog> optouts;
+  float optout_threshold = 2;  // above any similarity until calibrated
   std::unique_ptr<faiss::IndexIDMap> index;
+  std::unordered_map<int64_t, size_t> row;  // face id -> its record in log->vectors()
+
+  const float* VectorOf(int64_t id) const {
+    return log->vectors().data() + row.at(id) * static_cast<size_t>(model.dim);
+  }
+
+  bool OptedOut(const float* v) const {
+    const int d = model.dim;
+    const auto& o = optouts->vectors();
+    for (size_t i = 0; i + static_cast<size_t>(d) <= o.size(); i += static_cast<size_t>(d))
+      if (Dot(v, o.data() + i, d) >= optout_threshold) return true;
+    return false;
+  }
 };
 
 Gallery::Gallery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -64,6 +90,16 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   auto log = VectorLog::Open((fs::path(dir) / kVectorFile).string(), impl->model.Id(), impl->model.dim);
   if (!log.ok()) return log.status();
   impl->log = std::move(*log);
+  auto optouts = VectorLog::Open((fs::path(dir) / kOptOutFile).string(), impl->model.Id(), impl->model.dim);
+  if (!optouts.ok()) return optouts.status();
+  impl->optouts = std::move(*optouts);
+  // Opt-outs are matched at a strict false-match rate; without a calibration for this
+  // model nothing could be matched safely, so the gallery does not open.
+  auto cal = Calibration::ForModel(impl->model);
+  if (!cal.ok()) return cal.status();
+  auto t = cal->ThresholdFor(kOptOutFmr);
+  if (!t.ok()) return t.status();
+  impl->optout_threshold = *t;
   // Only vectors whose faces the catalog holds are searchable: a vector written just
   // before a crash, whose catalog transaction never committed, stays invisible.
   auto ids = impl->catalog->FaceIds();
@@ -78,6 +114,7 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   std::unordered_set<int64_t> seen;
   for (size_t i = 0; i < lids.size(); ++i) {
     if (!known.count(lids[i]) || !seen.insert(lids[i]).second) continue;
+    impl->row[lids[i]] = i;
     keep_ids.push_back(lids[i]);
     keep.insert(keep.end(), vecs.begin() + static_cast<std::ptrdiff_t>(i * impl->model.dim),
                 vecs.begin() + static_cast<std::ptrdiff_t>((i + 1) * impl->model.dim));
@@ -109,9 +146,9 @@ Result<std::vector<std::string>> ListPhotos(const std::vector<std::string>& path
   return out;
 }
 
-Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, const std::string& source_name, int workers,
+Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
                                      const std::function<void(int64_t, int64_t)>& progress) {
-  auto source = impl_->catalog->FindSource(source_name);
+  auto source = impl_->catalog->FindSource(options.source);
   if (!source.ok()) return source.status();
   EnrollReport report;
   report.files = static_cast<int64_t>(files.size());
@@ -143,7 +180,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   ++next_id;
   Status failed;
   int64_t done = report.duplicates + static_cast<int64_t>(report.problems.size());
-  Status s = AnalyzeFiles(impl_->options, todo, true, workers, [&](size_t i, PhotoAnalysis&& r) {
+  Status s = AnalyzeFiles(impl_->options, todo, true, options.workers, [&](size_t i, PhotoAnalysis&& r) {
     if (progress) progress(++done, report.files);
     if (!failed.ok()) return;
     if (!r.status.ok()) {
@@ -154,10 +191,26 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       report.problems.push_back({r.path, r.path + ": no face found"});
       return;
     }
+    // Faces of people who opted out are never enrolled.
+    std::vector<Face> faces;
+    for (Face& f : r.faces) {
+      if (impl_->OptedOut(f.embedding.data())) {
+        report.problems.push_back({r.path, r.path + ": a face matches a person who opted out; not enrolled"});
+        continue;
+      }
+      faces.push_back(std::move(f));
+    }
+    if (faces.empty()) return;
+    std::string subject = options.subject;
+    if (options.subject_from_dir) subject = fs::path(r.path).parent_path().filename().string();
+    const int subject_face = subject.empty() ? -1 : PickFace(faces, {r.width, r.height}, FacePick::kLargest);
+    if (subject_face >= 0 && faces.size() > 1)
+      report.problems.push_back({r.path, r.path + ": " + std::to_string(faces.size()) + " faces; only #" +
+                                             std::to_string(subject_face + 1) + " (the largest usable) linked to " + subject});
     std::vector<int64_t> ids;
     std::vector<float> vecs;
     std::vector<FaceRecord> recs;
-    for (const Face& f : r.faces) {
+    for (const Face& f : faces) {
       ids.push_back(next_id++);
       vecs.insert(vecs.end(), f.embedding.begin(), f.embedding.end());
       FaceRecord fr;
@@ -169,6 +222,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       fr.quality_reasons = f.quality.reasons;
       recs.push_back(std::move(fr));
     }
+    const size_t first_row = impl_->log->ids().size();
     Status w = impl_->log->Append(ids, vecs);
     ImageRecord img;
     img.sha256 = hashes[i];
@@ -178,12 +232,13 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     img.width = r.width;
     img.height = r.height;
     img.source_id = source->id;
-    if (w.ok()) w = impl_->catalog->AddImage(&img, &recs);
+    if (w.ok()) w = impl_->catalog->AddImage(&img, &recs, subject, subject_face);
     if (!w.ok()) {
       failed = w;
       return;
     }
     impl_->index->add_with_ids(static_cast<idx_t>(ids.size()), vecs.data(), ids.data());
+    for (size_t k = 0; k < ids.size(); ++k) impl_->row[ids[k]] = first_row + k;
     ++report.enrolled;
     report.faces += static_cast<int64_t>(ids.size());
   });
@@ -198,7 +253,9 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
     return Status::InvalidArgument("probe vectors must have " + std::to_string(dim) + " values each");
   if (k <= 0) return Status::InvalidArgument("top-k must be positive");
   const idx_t n = static_cast<idx_t>(probes.size() / static_cast<size_t>(dim));
-  const idx_t kk = std::min<idx_t>(k, std::max<idx_t>(1, impl_->index->ntotal));
+  // Ask for more than k when opt-outs may remove some of the nearest faces.
+  const idx_t want = impl_->optouts->ids().empty() ? k : 2 * static_cast<idx_t>(k) + 16;
+  const idx_t kk = std::min<idx_t>(want, std::max<idx_t>(1, impl_->index->ntotal));
   std::vector<float> dist(static_cast<size_t>(n * kk));
   std::vector<idx_t> labels(static_cast<size_t>(n * kk));
   if (impl_->index->ntotal > 0) impl_->index->search(n, probes.data(), kk, dist.data(), labels.data());
@@ -207,7 +264,8 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
   for (idx_t q = 0; q < n && impl_->index->ntotal > 0; ++q) {
     for (idx_t j = 0; j < kk; ++j) {
       idx_t id = labels[static_cast<size_t>(q * kk + j)];
-      if (id < 0) continue;
+      if (id < 0 || static_cast<int>(out[static_cast<size_t>(q)].size()) >= k) continue;
+      if (!impl_->optouts->ids().empty() && impl_->OptedOut(impl_->VectorOf(id))) continue;
       Candidate c;
       c.face_id = id;
       c.score = dist[static_cast<size_t>(q * kk + j)];
@@ -223,10 +281,73 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
         sources[c.image.source_id] = *src;
       }
       c.source = sources[c.image.source_id];
+      auto subject = impl_->catalog->SubjectOfFace(id);
+      if (!subject.ok()) return subject.status();
+      c.subject = *subject;
       out[static_cast<size_t>(q)].push_back(std::move(c));
     }
   }
   return out;
+}
+
+Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::string& key, const std::string& reason) {
+  auto plan = impl_->catalog->PlanErase(kind, key);
+  if (!plan.ok()) return plan.status();
+  Status s = impl_->catalog->Erase(*plan, reason);
+  if (!s.ok()) return s;
+  if (!plan->face_ids.empty()) {
+    std::vector<idx_t> ids(plan->face_ids.begin(), plan->face_ids.end());
+    faiss::IDSelectorArray sel(ids.size(), ids.data());
+    impl_->index->remove_ids(sel);
+    for (int64_t id : plan->face_ids) impl_->row.erase(id);
+  }
+  return plan;
+}
+
+Status Gallery::Compact() {
+  // Write the live vectors to a new log, make it durable, then swap it in.
+  const fs::path dir(impl_->dir);
+  const std::string tmp = (dir / (std::string(kVectorFile) + ".compact")).string();
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  std::vector<int64_t> ids;
+  std::vector<float> vecs;
+  for (int64_t id : impl_->log->ids()) {
+    if (!impl_->row.count(id)) continue;
+    if (!ids.empty() && ids.back() == id) continue;
+    const float* v = impl_->VectorOf(id);
+    ids.push_back(id);
+    vecs.insert(vecs.end(), v, v + impl_->model.dim);
+  }
+  {
+    auto fresh = VectorLog::Open(tmp, impl_->model.Id(), impl_->model.dim);
+    if (!fresh.ok()) return fresh.status();
+    if (!ids.empty()) {
+      Status s = (*fresh)->Append(ids, vecs);
+      if (!s.ok()) return s;
+    }
+  }
+  impl_->log.reset();
+  fs::rename(tmp, dir / kVectorFile, ec);
+  if (ec) return Status::IOError(tmp + ": cannot replace " + kVectorFile + " (" + ec.message() + ")");
+  auto log = VectorLog::Open((dir / kVectorFile).string(), impl_->model.Id(), impl_->model.dim);
+  if (!log.ok()) return log.status();
+  impl_->log = std::move(*log);
+  impl_->row.clear();
+  for (size_t i = 0; i < impl_->log->ids().size(); ++i) impl_->row[impl_->log->ids()[i]] = i;
+  return impl_->catalog->Vacuum();
+}
+
+Status Gallery::OptOut(std::span<const float> vector, const std::string& reason) {
+  if (static_cast<int>(vector.size()) != impl_->model.dim) return Status::InvalidArgument("opt-out vector of the wrong size");
+  Status s = impl_->optouts->Append(std::vector<int64_t>{static_cast<int64_t>(impl_->optouts->ids().size()) + 1}, vector);
+  if (!s.ok()) return s;
+  auto r = impl_->catalog->AddOptOut(reason);
+  return r.status();
+}
+
+bool Gallery::IsOptedOut(std::span<const float> vector) const {
+  return static_cast<int>(vector.size()) == impl_->model.dim && impl_->OptedOut(vector.data());
 }
 
 }  // namespace lineup
