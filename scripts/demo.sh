@@ -20,5 +20,20 @@ echo "== lineup verify samples/sample2.jpg samples/sample3.jpg  (the largest usa
 "$lineup" verify samples/sample2.jpg samples/sample3.jpg
 echo "(exit $?)"
 echo
+gallery=lineup-data
+echo "== gallery: lineup init $gallery; lineup source add; lineup enroll samples/ (skips photos already enrolled)"
+[ -f "$gallery/catalog.sqlite" ] || "$lineup" init "$gallery" >/dev/null || exit 2
+"$lineup" source list --gallery "$gallery" --json | grep -q '"face-api-samples"' ||
+  "$lineup" source add face-api-samples --gallery "$gallery" \
+    --legal-basis "demonstration photos shipped with @vladmandic/face-api 1.7.15 (MIT licence)" \
+    --description "the six sample photos of the face-api package" || exit 2
+"$lineup" enroll samples --source face-api-samples --gallery "$gallery" || exit 2
+echo
+echo "== lineup search samples/sample6.jpg --top 5 --all --html $out/search.html"
+"$lineup" search samples/sample6.jpg --top 5 --all --gallery "$gallery" --html "$out/search.html"
+echo "(exit $?: 0 candidates at or above the threshold, 1 none)"
+"$lineup" info --gallery "$gallery"
+echo
+echo "demo: search report (probe beside each candidate, with score, FPIR and provenance): $root/$out/search.html"
 echo "demo: annotated pictures (boxes, five landmarks, quality and its reasons) are in $root/$out/:"
 ls -1 "$out"/*.png | sed 's/^/  /'

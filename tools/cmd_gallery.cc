@@ -8,6 +8,7 @@
 #include "lineup/calibration.h"
 #include "lineup/gallery.h"
 #include "lineup/vector_file.h"
+#include "search_report.h"
 
 namespace lineup::cli {
 
@@ -121,10 +122,11 @@ int CmdEnroll(int argc, char** argv) {
 }
 
 int CmdSearch(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector"}, {"--json", "--all"});
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector", "--html"}, {"--json", "--all"});
   if (!args.ok()) return Fail(args.status());
   if (args->positional.size() != (args->Has("--vector") ? 0u : 1u))
-    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--json] [--gallery DIR]\n"
+    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--json] [--html REPORT.html]\n"
+                 "                     [--gallery DIR]\n"
                  "       lineup search --vector FILE [...]\n");
   auto opts = AnalyzerOptionsFrom(*args);
   auto top = args->GetInt("--top", 10, 1, 10000);
@@ -139,6 +141,7 @@ int CmdSearch(int argc, char** argv) {
   auto threshold = cal->ThresholdFor(*fmr);
   if (!threshold.ok()) return Fail(threshold.status());
 
+  SearchReport report;
   nlohmann::json probe;
   std::vector<float> vec;
   std::vector<std::string> warnings;
@@ -162,6 +165,10 @@ int CmdSearch(int argc, char** argv) {
       return Fail(Status::InvalidArgument(args->positional[0] + ": has " + std::to_string(p.faces.size()) + " face(s)"));
     const Face& f = p.faces[static_cast<size_t>(k)];
     vec = f.embedding;
+    report.probe_path = args->positional[0];
+    report.probe_box = f.box;
+    report.probe_quality = f.quality.score;
+    report.probe_reasons = f.quality.reasons;
     probe = FaceJson(f);
     probe["path"] = args->positional[0];
     probe["face"] = k + 1;
@@ -183,6 +190,7 @@ int CmdSearch(int argc, char** argv) {
     // FPIR of a search of N faces at this score: 1 - (1 - FMR(score))^N.
     const double fpir = -std::expm1(static_cast<double>(n) * std::log1p(-std::min(cal->FmrAt(c.score), 1.0 - 1e-12)));
     if (c.score < *threshold && !args->Has("--all")) continue;
+    report.candidates.push_back({c, fpir, c.score >= *threshold});
     cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
                      {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"source", c.source.name},
                      {"legal_basis", c.source.legal_basis},
@@ -194,8 +202,17 @@ int CmdSearch(int argc, char** argv) {
            c.subject.empty() ? "-" : c.subject, c.image.uri,
            c.source.name, BoxText(c.face.box), Fmt("%.2f", c.face.quality)});
   }
+  if (args->Has("--html")) {
+    report.warnings = warnings;
+    report.gallery_size = n;
+    report.fmr = *fmr;
+    report.threshold = *threshold;
+    report.model = (*g)->model().Id();
+    Status w = WriteSearchReport(args->Get("--html"), report);
+    if (!w.ok()) return Fail(w);
+  }
   if (args->Has("--json")) {
-    std::printf("%s\n", nlohmann::json{{"probe", probe}, {"gallery_size", n}, {"threshold", *threshold}, {"fmr", *fmr},
+    std::printf("%s\n", nlohmann::json{{"probe", probe}, {"gallery_size", n}, {"html", args->Get("--html")}, {"threshold", *threshold}, {"fmr", *fmr},
                                        {"model", (*g)->model().Id()}, {"candidates", cands}, {"warnings", warnings},
                                        {"note", "candidates are leads for human review, not identifications; "
                                                 "fpir = 1 - (1 - FMR(score))^gallery_size"}}.dump(2).c_str());
@@ -206,6 +223,7 @@ int CmdSearch(int argc, char** argv) {
     if (cands.empty()) std::printf("no candidate at or above the threshold%s\n", args->Has("--all") ? "" : " (--all shows the nearest)");
     else t.Print();
     std::printf("candidates are leads for human review, never identifications\n");
+    if (args->Has("--html")) std::printf("report: %s\n", args->Get("--html").c_str());
   }
   return cands.empty() ? kExitNo : kExitOk;
 }

@@ -1,0 +1,115 @@
+#include "search_report.h"
+
+#include <openssl/evp.h>
+
+#include <ctime>
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cli_util.h"
+#include "lineup/image.h"
+
+namespace lineup::cli {
+
+namespace {
+std::string Escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+// The face with some context, as a JPEG data URI; "" if the photo cannot be read.
+std::string FaceDataUri(const std::string& photo_path, const cv::Rect2f& box) {
+  auto img = ReadImage(photo_path);
+  if (!img.ok()) return "";
+  const float m = 0.3f * std::max(box.width, box.height);
+  cv::Rect r = cv::Rect(cv::Rect2f(box.x - m, box.y - m, box.width + 2 * m, box.height + 2 * m)) &
+               cv::Rect(0, 0, img->bgr.cols, img->bgr.rows);
+  if (r.empty()) return "";
+  cv::Mat crop;
+  const double s = 200.0 / r.height;
+  cv::resize(img->bgr(r), crop, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
+  std::vector<uchar> jpg;
+  if (!cv::imencode(".jpg", crop, jpg, {cv::IMWRITE_JPEG_QUALITY, 88})) return "";
+  std::string b64(4 * ((jpg.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), jpg.data(), static_cast<int>(jpg.size()));
+  b64.resize(static_cast<size_t>(n));
+  return "data:image/jpeg;base64," + b64;
+}
+
+std::string Picture(const std::string& uri, const std::string& alt) {
+  if (uri.empty()) return "<div class=missing>photo not available</div>";
+  return "<img src=\"" + uri + "\" alt=\"" + Escape(alt) + "\">";
+}
+}  // namespace
+
+Status WriteSearchReport(const std::string& path, const SearchReport& r) {
+  std::string h;
+  h += "<!doctype html><html lang=en><meta charset=utf-8><title>Lineup search report</title><style>"
+       "body{font:15px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}"
+       ".lead{background:#fff3cd;border:2px solid #e0a800;padding:12px 16px;font-weight:600;margin-bottom:16px}"
+       ".warn{background:#f8d7da;border:2px solid #c82333;padding:12px 16px;font-weight:700;margin-bottom:16px}"
+       ".probe,.card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:10px;display:inline-block;"
+       "vertical-align:top;margin:6px;width:230px}.probe{border:2px solid #0056b3}"
+       "img{height:200px;max-width:220px;display:block;margin:auto}.missing{height:200px;line-height:200px;"
+       "text-align:center;color:#888;background:#eee}.score{font-size:20px;font-weight:700}"
+       ".below{opacity:.55}.small{font-size:12px;color:#555;word-break:break-all}table{border-collapse:collapse}"
+       "td{padding:2px 8px 2px 0}</style><body>";
+  h += "<h1>Lineup search report</h1>";
+  h += "<div class=lead>Every candidate below is an investigative lead for human review, never an identification. "
+       "A similarity score says how alike two faces look to a model that makes mistakes; confirm with other "
+       "evidence before acting.</div>";
+  for (const auto& w : r.warnings) h += "<div class=warn>" + Escape(w) + "</div>";
+  char when[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+  h += "<table><tr><td>made</td><td>" + std::string(when) + "</td></tr><tr><td>gallery</td><td>" +
+       std::to_string(r.gallery_size) + " faces</td></tr><tr><td>threshold</td><td>" + Fmt("%.4f", r.threshold) +
+       " (false-match rate " + Fmt("%g", r.fmr) + " per comparison)</td></tr><tr><td>model</td><td>" + Escape(r.model) +
+       "</td></tr><tr><td>FPIR</td><td>the estimated chance that a search of this gallery size returns a "
+       "non-matching face at this score or higher: 1 &minus; (1 &minus; FMR(score))<sup>N</sup></td></tr></table>";
+  h += "<h2>Probe</h2><div class=probe>";
+  if (!r.probe_path.empty()) {
+    h += Picture(FaceDataUri(r.probe_path, r.probe_box), "probe face");
+    h += "<div>quality " + Fmt("%.2f", r.probe_quality);
+    for (const auto& q : r.probe_reasons) h += " &middot; " + Escape(q);
+    h += "</div><div class=small>" + Escape(r.probe_path) + "</div>";
+  } else {
+    h += "<div class=missing>search by vector</div>";
+  }
+  h += "</div><h2>Candidates</h2>";
+  if (r.candidates.empty()) h += "<p>No candidate at or above the threshold.</p>";
+  for (const auto& rc : r.candidates) {
+    const Candidate& c = rc.candidate;
+    h += std::string("<div class=\"card") + (rc.above_threshold ? "" : " below") + "\">";
+    h += Picture(FaceDataUri(c.image.uri, c.face.box), "candidate face " + std::to_string(c.face_id));
+    h += "<div class=score>" + Fmt("%.4f", c.score) + "</div>";
+    h += "<div>FPIR " + Fmt("%.2g", rc.fpir) + (rc.above_threshold ? "" : " &middot; below threshold") + "</div>";
+    h += "<div>quality " + Fmt("%.2f", c.face.quality);
+    for (const auto& q : c.face.quality_reasons) h += " &middot; " + Escape(q);
+    h += "</div>";
+    if (!c.subject.empty()) h += "<div>subject: <b>" + Escape(c.subject) + "</b></div>";
+    h += "<div class=small>source <b>" + Escape(c.source.name) + "</b> (legal basis: " + Escape(c.source.legal_basis) +
+         ")<br>" + Escape(c.image.uri) + "<br>face " + std::to_string(c.face_id) + ", SHA-256 " +
+         Escape(c.image.sha256.substr(0, 16)) + "&hellip;</div></div>";
+  }
+  h += "</body></html>\n";
+  std::ofstream out(path + ".tmp", std::ios::binary);
+  out << h;
+  out.close();
+  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Status::IOError(path + ": cannot write");
+  return Status::OK();
+}
+
+}  // namespace lineup::cli
