@@ -54,6 +54,13 @@ Series DetSeries(const IdentificationReport& r, const std::string& label, cv::Sc
   return s;
 }
 
+// The smallest of 0.05, 0.1, 0.2, 0.5, 1 that covers v: axis spans with round ticks.
+double NiceSpan(double v) {
+  for (double s : {0.05, 0.1, 0.2, 0.5})
+    if (v <= s) return s;
+  return 1.0;
+}
+
 std::string Pct(double v) { return std::isfinite(v) ? Fmt("%.2f%%", 100 * v) : std::string("-"); }
 std::string Thr(float t) { return std::isfinite(t) ? Fmt("%.4f", t) : std::string("any"); }
 }  // namespace
@@ -168,7 +175,7 @@ int CmdEvalIdent(int argc, char** argv) {
     cp.x_max = static_cast<double>(r.cmc.size());
     double lowest = std::isfinite(r.rank1) ? r.rank1 : 0;
     if (normed.ok() && std::isfinite(normed->rank1)) lowest = std::min(lowest, normed->rank1);
-    cp.y_min = std::max(0.0, std::floor((lowest - 0.01) * 50) / 50);
+    cp.y_min = 1 - NiceSpan(1 - lowest + 0.005);
     PlotOptions dp;
     dp.title = "DET: FNIR vs FPIR, ";
     dp.title.append(std::to_string(r.non_mated_searches)).append(" non-mated searches");
@@ -178,10 +185,11 @@ int CmdEvalIdent(int argc, char** argv) {
     dp.x_min = std::pow(10.0, std::floor(std::log10(1.0 / std::max(1, r.non_mated_searches))));
     dp.x_max = 1;
     double worst = 0;
-    for (const auto* rep : {&r, normed.ok() ? &*normed : nullptr})
-      if (rep)
-        for (const auto& p : rep->det) worst = std::max(worst, p.fnir);
-    dp.y_max = std::min(1.0, std::max(0.05, std::ceil(worst * 20) / 20));
+    std::vector<const IdentificationReport*> shown{&r};
+    if (normed.ok()) shown.push_back(&*normed);
+    for (const auto* rep : shown)
+      for (const auto& p : rep->det) worst = std::max(worst, p.fnir);
+    dp.y_max = NiceSpan(worst);
     for (const auto& [name, image] : {std::pair{"cmc.png", PlotCurves(cmc, cp)}, std::pair{"det.png", PlotCurves(det, dp)}}) {
       std::string png = report + "/" + name;
       if (!cv::imwrite(png, image)) return Fail(Status::IOError(png + ": cannot write"));
@@ -222,8 +230,8 @@ int CmdEvalIdent(int argc, char** argv) {
   row("rank-1 identification rate", Pct(r.rank1), n ? Pct(n->rank1) : "");
   row("rank-5 identification rate", Pct(r.rank5), n ? Pct(n->rank5) : "");
   if (r.cmc.size() >= 10) row("rank-10 identification rate", Pct(r.cmc[9]), n ? Pct(n->cmc[9]) : "");
-  for (const auto& [key, v] : r.fnir_at_fpir) {
-    row("FNIR at FPIR " + key, Pct(v), n ? Pct(n->fnir_at_fpir.at(key)) : "");
+  for (const std::string key : {"0.1", "0.01", "0.001"}) {  // IdentificationOptions' default targets
+    row("FNIR at FPIR " + key, Pct(r.fnir_at_fpir.at(key)), n ? Pct(n->fnir_at_fpir.at(key)) : "");
     row("  threshold (FPIR reached)", Thr(r.threshold_at_fpir.at(key)) + " (" + Pct(r.fpir_actual.at(key)) + ")",
         n ? Thr(n->threshold_at_fpir.at(key)) + " (" + Pct(n->fpir_actual.at(key)) + ")" : "");
   }

@@ -134,7 +134,8 @@ Result<IdentificationSplit> BuildIdentificationSplit(const std::vector<LabelledP
   std::sort(s.gallery.begin(), s.gallery.end(),
             [&](size_t a, size_t b) { return s.labels[a] != s.labels[b] ? s.labels[a] < s.labels[b] : a < b; });
   if (s.mated.empty() || s.non_mated.empty()) {
-    std::string m = "the identities give ";
+    std::string m = limit_people > 0 ? "the first " + std::to_string(s.identities.size()) + " people by name include "
+                                     : std::string("the identities give ");
     m.append(std::to_string(multi.size()))
         .append(" people with two or more photos; the 1:N protocol needs at least two (one enrolled and searched, one only searched)");
     return Status::InvalidArgument(m);
