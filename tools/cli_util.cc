@@ -126,7 +126,7 @@ std::string Fmt(const char* f, double v) {
 Progress::Progress(std::string what, size_t total)
     : what_(std::move(what)), total_(total), tty_(isatty(2) != 0), start_(std::chrono::steady_clock::now()), last_(start_) {}
 
-void Progress::Tick(size_t done) {
+void Progress::Tick(size_t done, const std::string& extra) {
   if (!tty_) return;
   auto now = std::chrono::steady_clock::now();
   if (done < total_ && now - last_ < std::chrono::milliseconds(200)) return;
@@ -135,8 +135,9 @@ void Progress::Tick(size_t done) {
   double rate = secs > 0 ? done / secs : 0;
   double eta = rate > 0 ? (total_ - done) / rate : 0;
   int width = 30, filled = total_ ? static_cast<int>(width * done / total_) : width;
-  std::fprintf(stderr, "\r[%s%s] %zu/%zu %s  %.1f/s  ETA %d:%02d ", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), done, total_, what_.c_str(), rate, int(eta) / 60, int(eta) % 60);
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu %s%s  %.1f/s  ETA %d:%02d ", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), done, total_, what_.c_str(), extra.c_str(), rate, int(eta) / 60,
+               int(eta) % 60);
   std::fflush(stderr);
 }
 

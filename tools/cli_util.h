@@ -59,7 +59,7 @@ std::string Fmt(const char* f, double v);
 class Progress {
  public:
   Progress(std::string what, size_t total);
-  void Tick(size_t done);
+  void Tick(size_t done, const std::string& extra = "");
   void Finish();
 
  private:

@@ -1,5 +1,8 @@
 // Gallery commands: init, source, enroll, search, info.
+#include <chrono>
 #include <cmath>
+#include <ctime>
+#include <fstream>
 #include <cstdlib>
 #include <filesystem>
 
@@ -96,15 +99,40 @@ int CmdEnroll(int argc, char** argv) {
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
   Progress progress("files", files->size());
+  // With --json, a progress line every few seconds for machines; the bar is for people.
+  auto last_line = std::chrono::steady_clock::now();
+  const auto started = last_line;
   EnrollOptions eo;
   eo.source = args->Get("--source");
   eo.subject = args->Get("--subject");
   eo.subject_from_dir = args->Has("--subject-from-dir");
   eo.workers = *threads;
   auto r = (*g)->Enroll(*files, eo,
-                        [&](int64_t done, int64_t) { progress.Tick(static_cast<size_t>(done)); });
+                        [&](int64_t done, const EnrollReport& so_far) {
+                          progress.Tick(static_cast<size_t>(done), ", " + std::to_string(so_far.faces) + " faces");
+                          auto now = std::chrono::steady_clock::now();
+                          if (args->Has("--json") && now - last_line > std::chrono::seconds(2)) {
+                            last_line = now;
+                            double secs = std::chrono::duration<double>(now - started).count();
+                            std::printf("%s\n", nlohmann::json{{"progress", {{"files_done", done},
+                                                                              {"files", so_far.files},
+                                                                              {"faces", so_far.faces},
+                                                                              {"photos_per_s", done / std::max(secs, 1e-3)}}}}
+                                                    .dump()
+                                                    .c_str());
+                            std::fflush(stdout);
+                          }
+                        });
   progress.Finish();
   if (!r.ok()) return Fail(r.status());
+  // Problems also go to a log file in the gallery, so they outlive the terminal.
+  if (!r->problems.empty()) {
+    std::ofstream log(std::filesystem::path(GalleryDir(*args)) / "enroll-problems.log", std::ios::app);
+    std::time_t t = std::time(nullptr);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    for (const auto& [path, why] : r->problems) log << when << "\t" << path << "\t" << why << "\n";
+  }
   if (args->Has("--json")) {
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& [path, why] : r->problems) problems.push_back({{"path", path}, {"reason", why}});
@@ -117,6 +145,8 @@ int CmdEnroll(int argc, char** argv) {
                 "gallery now holds %lld face(s)\n",
                 static_cast<long long>(r->files), static_cast<long long>(r->enrolled), static_cast<long long>(r->faces),
                 static_cast<long long>(r->duplicates), r->problems.size(), static_cast<long long>((*g)->size()));
+    if (!r->problems.empty())
+      std::printf("problems listed above and in %s/enroll-problems.log\n", GalleryDir(*args).c_str());
   }
   return kExitOk;
 }

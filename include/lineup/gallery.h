@@ -59,11 +59,11 @@ class Gallery {
   int64_t size() const;  // searchable faces
 
   // Enrols photo files (directories must be expanded by the caller, see ListPhotos)
-  // into options.source, on options.workers pipelines. progress(done, total) is called
-  // after each photo. Faces that match an opted-out person are not enrolled and are
+  // into options.source, on options.workers pipelines. progress(done, report so far)
+  // is called after each photo (done counts files, of report.files). Faces that match an opted-out person are not enrolled and are
   // listed as problems.
   Result<EnrollReport> Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
-                              const std::function<void(int64_t, int64_t)>& progress = {});
+                              const std::function<void(int64_t, const EnrollReport&)>& progress = {});
 
   // The k most similar faces to each probe (rows of dim floats), best first. Faces
   // matching an opted-out person (at FMR 1e-4) are never returned.

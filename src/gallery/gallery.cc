@@ -147,7 +147,7 @@ Result<std::vector<std::string>> ListPhotos(const std::vector<std::string>& path
 }
 
 Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
-                                     const std::function<void(int64_t, int64_t)>& progress) {
+                                     const std::function<void(int64_t, const EnrollReport&)>& progress) {
   auto source = impl_->catalog->FindSource(options.source);
   if (!source.ok()) return source.status();
   EnrollReport report;
@@ -181,7 +181,14 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   Status failed;
   int64_t done = report.duplicates + static_cast<int64_t>(report.problems.size());
   Status s = AnalyzeFiles(impl_->options, todo, true, options.workers, [&](size_t i, PhotoAnalysis&& r) {
-    if (progress) progress(++done, report.files);
+    ++done;
+    // Reported after this photo is settled, so that the counts include it.
+    struct Tick {
+      const std::function<void(int64_t, const EnrollReport&)>& f;
+      int64_t done;
+      const EnrollReport& r;
+      ~Tick() { if (f) f(done, r); }
+    } tick{progress, done, report};
     if (!failed.ok()) return;
     if (!r.status.ok()) {
       report.problems.push_back({r.path, r.status.message()});
