@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <cstdlib>
 #include <filesystem>
 
@@ -152,10 +153,12 @@ int CmdEnroll(int argc, char** argv) {
 }
 
 int CmdSearch(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector", "--html"}, {"--json", "--all"});
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector", "--html"},
+                        {"--json", "--all", "--subjects"});
   if (!args.ok()) return Fail(args.status());
   if (args->positional.size() != (args->Has("--vector") ? 0u : 1u))
-    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--json] [--html REPORT.html]\n"
+    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--subjects] [--json]\n"
+                 "                     [--html REPORT.html]\n"
                  "                     [--gallery DIR]\n"
                  "       lineup search --vector FILE [...]\n");
   auto opts = AnalyzerOptionsFrom(*args);
@@ -210,15 +213,48 @@ int CmdSearch(int argc, char** argv) {
                          " (the largest usable); choose with --face N");
   }
   const int64_t n = (*g)->size();
-  auto res = (*g)->Search(vec, *top);
+  const bool by_subject = args->Has("--subjects");
+  // Grouping by subject looks deeper, so that a known person's other faces are seen.
+  auto res = (*g)->Search(vec, by_subject ? std::max(*top * 5, 50) : *top);
   if (!res.ok()) return Fail(res.status());
+  auto fpir_at = [&](float score) {
+    // FPIR of a search of N faces at this score: 1 - (1 - FMR(score))^N.
+    return -std::expm1(static_cast<double>(n) * std::log1p(-std::min(cal->FmrAt(score), 1.0 - 1e-12)));
+  };
+  nlohmann::json subjects = nlohmann::json::array();
+  Table st({"subject", "score (best face)", "FPIR", "faces seen", "best face", "image"});
+  if (by_subject) {
+    // A known person scores as their best-matching face; unlabelled faces follow.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const Candidate*>> of;
+    for (const Candidate& c : res->front()) {
+      if (c.subject.empty()) continue;
+      if (!of.count(c.subject)) order.push_back(c.subject);
+      of[c.subject].push_back(&c);
+    }
+    for (const auto& name : order) {
+      const Candidate& best = *of[name].front();  // results come best first
+      if (best.score < *threshold && !args->Has("--all")) continue;
+      if (static_cast<int>(subjects.size()) >= *top) break;
+      nlohmann::json faces = nlohmann::json::array();
+      for (const Candidate* c : of[name]) faces.push_back({{"face_id", c->face_id}, {"score", c->score}});
+      subjects.push_back({{"subject", name}, {"score", best.score}, {"fpir", fpir_at(best.score)},
+                          {"best_face_id", best.face_id}, {"image", best.image.uri}, {"source", best.source.name},
+                          {"faces", faces}, {"above_threshold", best.score >= *threshold}});
+      st.Add({name, Fmt("%.4f", best.score), Fmt("%.2g", fpir_at(best.score)), std::to_string(of[name].size()),
+              std::to_string(best.face_id), best.image.uri});
+    }
+    std::vector<Candidate> unlabelled;
+    for (const Candidate& c : res->front())
+      if (c.subject.empty() && static_cast<int>(unlabelled.size()) < *top) unlabelled.push_back(c);
+    res->front() = std::move(unlabelled);
+  }
   nlohmann::json cands = nlohmann::json::array();
   Table t({"rank", "score", "FPIR", "face", "subject", "image", "source", "box", "quality"});
   int rank = 0;
   for (const Candidate& c : res->front()) {
     ++rank;
-    // FPIR of a search of N faces at this score: 1 - (1 - FMR(score))^N.
-    const double fpir = -std::expm1(static_cast<double>(n) * std::log1p(-std::min(cal->FmrAt(c.score), 1.0 - 1e-12)));
+    const double fpir = fpir_at(c.score);
     if (c.score < *threshold && !args->Has("--all")) continue;
     report.candidates.push_back({c, fpir, c.score >= *threshold});
     cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
@@ -244,18 +280,25 @@ int CmdSearch(int argc, char** argv) {
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"probe", probe}, {"gallery_size", n}, {"html", args->Get("--html")}, {"threshold", *threshold}, {"fmr", *fmr},
                                        {"model", (*g)->model().Id()}, {"candidates", cands}, {"warnings", warnings},
+                                       {"subjects", by_subject ? subjects : nlohmann::json(nullptr)},
                                        {"note", "candidates are leads for human review, not identifications; "
                                                 "fpir = 1 - (1 - FMR(score))^gallery_size"}}.dump(2).c_str());
   } else {
     for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
     std::printf("gallery: %lld faces; threshold %.4f at FMR %g per comparison; FPIR = 1 - (1 - FMR(score))^%lld\n",
                 static_cast<long long>(n), *threshold, *fmr, static_cast<long long>(n));
+    if (by_subject) {
+      std::printf("\nknown subjects (scored by their best-matching face):\n");
+      if (subjects.empty()) std::printf("none at or above the threshold\n");
+      else st.Print();
+      std::printf("\nunlabelled faces:\n");
+    }
     if (cands.empty()) std::printf("no candidate at or above the threshold%s\n", args->Has("--all") ? "" : " (--all shows the nearest)");
     else t.Print();
     std::printf("candidates are leads for human review, never identifications\n");
     if (args->Has("--html")) std::printf("report: %s\n", args->Get("--html").c_str());
   }
-  return cands.empty() ? kExitNo : kExitOk;
+  return cands.empty() && subjects.empty() ? kExitNo : kExitOk;
 }
 
 int CmdInfo(int argc, char** argv) {
