@@ -320,6 +320,41 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
   EXPECT_TRUE(reported) << "Biden's face in obama_and_biden.jpg must be refused and reported";
 }
 
+TEST_F(GalleryTest, CliSearchGroupsBySubjectAndWritesAnHtmlReport) {
+  TempDir t;
+  const std::string g = t.File("g");
+  ASSERT_EQ(lineup_test::RunCli({"init", g}).exit_code, 0);
+  auto no_basis = lineup_test::RunCli({"source", "add", "train", "--gallery", g});
+  EXPECT_EQ(no_basis.exit_code, 2) << "a source without a legal basis is refused";
+  ASSERT_EQ(lineup_test::RunCli({"source", "add", "train", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  auto e = lineup_test::RunCli({"enroll", data_ + "/train", "--source", "train", "--subject-from-dir", "--gallery", g});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const std::string html = t.File("report.html");
+  auto r = lineup_test::RunCli(
+      {"search", data_ + "/test/obama1.jpg", "--subjects", "--json", "--html", html, "--gallery", g});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["subjects"].empty());
+  EXPECT_EQ(j["subjects"][0]["subject"], "obama");
+  EXPECT_GT(j["subjects"][0]["score"].get<double>(), j["threshold"].get<double>());
+  EXPECT_GE(j["subjects"][0]["faces"].size(), 1u);
+  EXPECT_GT(j["gallery_size"].get<int>(), 0);
+  std::ifstream in(html);
+  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("never an identification"), std::string::npos);
+  EXPECT_NE(page.find("data:image/jpeg;base64,"), std::string::npos) << "faces are embedded, not linked";
+  // Hostile text from the catalog is escaped in the page.
+  auto q = lineup_test::RunCli({"source", "add", "<script>alert(1)</script>", "--legal-basis", "<b>x</b>", "--gallery", g});
+  ASSERT_EQ(q.exit_code, 0);
+  ASSERT_EQ(lineup_test::RunCli({"enroll", data_ + "/test/obama_and_biden.jpg", "--source", "<script>alert(1)</script>",
+                                 "--gallery", g}).exit_code, 0);
+  ASSERT_EQ(lineup_test::RunCli({"search", data_ + "/test/obama1.jpg", "--all", "--html", html, "--gallery", g}).exit_code, 0);
+  std::ifstream in2(html);
+  std::string page2((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(page2.find("<script>"), std::string::npos);
+  EXPECT_NE(page2.find("&lt;script&gt;"), std::string::npos);
+}
+
 // Kills `lineup enroll` with SIGKILL at random moments, then lets it finish, and checks
 // that catalog, vector log and index agree with an enrolment that was never interrupted.
 TEST_F(GalleryTest, KilledEnrolmentResumesWithNothingLostOrDuplicated) {
