@@ -324,18 +324,26 @@ int CmdInfo(int argc, char** argv) {
     t.Add({name, std::to_string(c.first), std::to_string(c.second)});
   }
   const int64_t index_bytes = (*g)->size() * (*g)->model().dim * 4;
+  // Resident memory of this process with the gallery open (from /proc).
+  int64_t rss = 0;
+  {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmRSS:", 0) == 0) rss = std::atoll(line.c_str() + 6) * 1024;
+  }
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"gallery", dir}, {"faces", counts->faces}, {"images", counts->images},
                                        {"subjects", counts->subjects}, {"sources", sources}, {"disk_bytes", disk},
                                        {"index", "exact inner product (FAISS IndexFlatIP)"},
-                                       {"index_memory_bytes", index_bytes}, {"model", (*g)->model().Id()},
+                                       {"index_memory_bytes", index_bytes}, {"process_rss_bytes", rss},
+                                       {"model", (*g)->model().Id()},
                                        {"schema_version", Catalog::kSchemaVersion}}.dump(2).c_str());
   } else {
     std::printf("gallery %s: %lld faces in %lld images, %lld subjects, %lld sources\n", dir.c_str(),
                 static_cast<long long>(counts->faces), static_cast<long long>(counts->images),
                 static_cast<long long>(counts->subjects), static_cast<long long>(counts->sources));
-    std::printf("disk %.1f MB, index in memory %.1f MB (exact inner product), model %s\n\n", disk / 1e6,
-                index_bytes / 1e6, (*g)->model().Id().c_str());
+    std::printf("disk %.1f MB, index in memory %.1f MB (exact inner product), process memory %.1f MB, model %s\n\n",
+                disk / 1e6, index_bytes / 1e6, rss / 1e6, (*g)->model().Id().c_str());
     t.Print();
   }
   return kExitOk;
