@@ -160,6 +160,18 @@ nlohmann::json FaceJson(const Face& f) {
   return j;
 }
 
+Result<ChosenFace> AnalyzeAndChoose(FaceAnalyzer& analyzer, const std::string& path, int wanted) {
+  ChosenFace c;
+  c.photo = analyzer.AnalyzeFile(path, true);
+  if (!c.photo.status.ok()) return c.photo.status;
+  const int n = static_cast<int>(c.photo.faces.size());
+  if (n == 0) return Status::NoFace(path + ": no face found");
+  if (wanted > n)
+    return Status::InvalidArgument(path + ": has " + std::to_string(n) + " face(s), no face #" + std::to_string(wanted));
+  c.index = wanted > 0 ? wanted - 1 : PickFace(c.photo.faces, {c.photo.width, c.photo.height}, FacePick::kLargest);
+  return c;
+}
+
 std::string Reasons(const Quality& q) {
   std::string s;
   for (const auto& r : q.reasons) s += (s.empty() ? "" : ", ") + r;

@@ -70,6 +70,16 @@ class Progress {
 };
 
 nlohmann::json FaceJson(const Face& f);
+
+// Analyses a photo (with embeddings) and chooses face number `wanted` (1-based) or,
+// if 0, the largest usable one. NoFace if none was found; InvalidArgument if there is
+// no face #wanted; the photo's own read errors otherwise.
+struct ChosenFace {
+  PhotoAnalysis photo;
+  int index = -1;  // into photo.faces
+  const Face& face() const { return photo.faces[static_cast<size_t>(index)]; }
+};
+Result<ChosenFace> AnalyzeAndChoose(FaceAnalyzer& analyzer, const std::string& path, int wanted);
 std::string Reasons(const Quality& q);
 
 }  // namespace lineup::cli

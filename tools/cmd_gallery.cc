@@ -190,13 +190,11 @@ int CmdSearch(int argc, char** argv) {
   } else {
     auto analyzer = FaceAnalyzer::Create(*opts);
     if (!analyzer.ok()) return Fail(analyzer.status());
-    PhotoAnalysis p = (*analyzer)->AnalyzeFile(args->positional[0], true);
-    if (!p.status.ok()) return Fail(p.status);
-    if (p.faces.empty()) return Fail(Status::NoFace(args->positional[0] + ": no face found"));
-    int k = *face_n > 0 ? *face_n - 1 : PickFace(p.faces, {p.width, p.height}, FacePick::kLargest);
-    if (k >= static_cast<int>(p.faces.size()))
-      return Fail(Status::InvalidArgument(args->positional[0] + ": has " + std::to_string(p.faces.size()) + " face(s)"));
-    const Face& f = p.faces[static_cast<size_t>(k)];
+    auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);
+    if (!chosen.ok()) return Fail(chosen.status());
+    const PhotoAnalysis& p = chosen->photo;
+    const int k = chosen->index;
+    const Face& f = chosen->face();
     vec = f.embedding;
     report.probe_path = args->positional[0];
     report.probe_box = f.box;
@@ -398,13 +396,10 @@ int CmdOptOut(int argc, char** argv) {
   if (!g.ok()) return Fail(g.status());
   auto analyzer = FaceAnalyzer::Create(*opts);
   if (!analyzer.ok()) return Fail(analyzer.status());
-  PhotoAnalysis p = (*analyzer)->AnalyzeFile(args->positional[0], true);
-  if (!p.status.ok()) return Fail(p.status);
-  if (p.faces.empty()) return Fail(Status::NoFace(args->positional[0] + ": no face found"));
-  int k = *face_n > 0 ? *face_n - 1 : PickFace(p.faces, {p.width, p.height}, FacePick::kLargest);
-  if (k >= static_cast<int>(p.faces.size()))
-    return Fail(Status::InvalidArgument(args->positional[0] + ": has " + std::to_string(p.faces.size()) + " face(s)"));
-  Status s = (*g)->OptOut(p.faces[static_cast<size_t>(k)].embedding, args->Get("--reason"));
+  auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);
+  if (!chosen.ok()) return Fail(chosen.status());
+  const int k = chosen->index;
+  Status s = (*g)->OptOut(chosen->face().embedding, args->Get("--reason"));
   if (!s.ok()) return Fail(s);
   std::printf("opted out face #%d of %s: search will not return this person and enrolment will refuse them\n", k + 1,
               args->positional[0].c_str());

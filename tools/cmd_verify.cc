@@ -14,17 +14,10 @@ struct Side {
 
 Status Prepare(FaceAnalyzer& a, const std::string& path, int wanted, Side* s) {
   s->path = path;
-  s->photo = a.AnalyzeFile(path, true);
-  if (!s->photo.status.ok()) return s->photo.status;
-  if (s->photo.faces.empty()) return Status::NoFace(path + ": no face found");
-  if (wanted > 0) {
-    if (wanted > static_cast<int>(s->photo.faces.size()))
-      return Status::InvalidArgument(path + ": has " + std::to_string(s->photo.faces.size()) + " face(s), no face #" +
-                                     std::to_string(wanted));
-    s->face = wanted - 1;
-  } else {
-    s->face = PickFace(s->photo.faces, {s->photo.width, s->photo.height}, FacePick::kLargest);
-  }
+  auto c = AnalyzeAndChoose(a, path, wanted);
+  if (!c.ok()) return c.status();
+  s->photo = std::move(c->photo);
+  s->face = c->index;
   return Status::OK();
 }
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 namespace lineup {
@@ -104,6 +106,16 @@ struct Catalog::Impl {
 
   Status Error(const std::string& what) const {
     return Status::IOError(path + ": " + what + ": " + sqlite3_errmsg(db));
+  }
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; any failure rolls everything back.
+  // body reports a failed statement by returning Error(what).
+  Status InTransaction(const std::function<Status()>& body) {
+    Status s = Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    s = body();
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok()) Exec("ROLLBACK");
+    return s;
   }
   Status Exec(const char* sql) {
     char* err = nullptr;
@@ -220,46 +232,37 @@ Result<ImageRecord> Catalog::GetImage(int64_t id) {
 
 Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, const std::string& subject,
                          int subject_face) {
-  Status s = impl_->Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  auto fail = [&](const std::string& what) {
-    Status e = impl_->Error(what);
-    impl_->Exec("ROLLBACK");
-    return e;
-  };
-  {
-    Stmt q(impl_->db, "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id) VALUES (?,?,?,?,?,?,?)");
-    q.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
-    q.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
-    if (q.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
-    image->id = sqlite3_last_insert_rowid(impl_->db);
-  }
-  for (auto& f : *faces) {
-    f.image_id = image->id;
-    nlohmann::json lm = nlohmann::json::array();
-    for (const auto& p : f.landmarks) lm.push_back({p.x, p.y});
-    Stmt one(impl_->db,
-             "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?)");
-    one.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
-    one.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
-    one.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
-    if (one.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
-  }
-  if (!subject.empty() && subject_face >= 0 && subject_face < static_cast<int>(faces->size())) {
-    Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
-    add.Bind(1, subject);
-    if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + subject);
-    Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
-    link.Bind(1, (*faces)[static_cast<size_t>(subject_face)].id).Bind(2, subject);
-    if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + subject);
-  }
-  s = impl_->Exec("COMMIT");
-  if (!s.ok()) {
-    impl_->Exec("ROLLBACK");
-    return s;
-  }
-  return Status::OK();
+  return impl_->InTransaction([&]() -> Status {
+    auto fail = [&](const std::string& what) { return impl_->Error(what); };
+    {
+      Stmt q(impl_->db, "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id) VALUES (?,?,?,?,?,?,?)");
+      q.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
+      q.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
+      if (q.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
+      image->id = sqlite3_last_insert_rowid(impl_->db);
+    }
+    for (auto& f : *faces) {
+      f.image_id = image->id;
+      nlohmann::json lm = nlohmann::json::array();
+      for (const auto& p : f.landmarks) lm.push_back({p.x, p.y});
+      Stmt one(impl_->db,
+               "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?)");
+      one.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
+      one.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
+      one.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
+      if (one.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
+    }
+    if (!subject.empty() && subject_face >= 0 && subject_face < static_cast<int>(faces->size())) {
+      Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
+      add.Bind(1, subject);
+      if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + subject);
+      Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
+      link.Bind(1, (*faces)[static_cast<size_t>(subject_face)].id).Bind(2, subject);
+      if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + subject);
+    }
+    return Status::OK();
+  });
 }
 
 Result<int64_t> Catalog::MaxFaceId() {
@@ -365,39 +368,33 @@ Result<Catalog::ErasePlan> Catalog::PlanErase(const std::string& kind, const std
 }
 
 Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
-  Status s = impl_->Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  auto fail = [&](const std::string& what) {
-    Status e = impl_->Error(what);
-    impl_->Exec("ROLLBACK");
-    return e;
-  };
-  const std::string kind = plan.what.substr(0, plan.what.find(':'));
-  const std::string key = plan.what.substr(plan.what.find(':') + 1);
-  for (int64_t id : plan.face_ids) {
-    Stmt d(impl_->db, "DELETE FROM faces WHERE id = ?");
-    d.Bind(1, id);
-    if (d.Step() != SQLITE_DONE) return fail("cannot erase face");
-  }
-  const char* extra = kind == "source"    ? "DELETE FROM images WHERE source_id = (SELECT id FROM sources WHERE name = ?1);"
-                      : kind == "image"   ? "DELETE FROM images WHERE sha256 = ?1;"
-                                          : "DELETE FROM subjects WHERE label = ?1;";
-  {
-    Stmt d(impl_->db, extra);
-    d.Bind(1, key);
-    if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
-  }
-  if (kind == "source") {
-    Stmt d(impl_->db, "DELETE FROM sources WHERE name = ?");
-    d.Bind(1, key);
-    if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
-  }
-  Stmt rec(impl_->db, "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
-  rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
-  if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
-  s = impl_->Exec("COMMIT");
-  if (!s.ok()) impl_->Exec("ROLLBACK");
-  return s;
+  return impl_->InTransaction([&]() -> Status {
+    auto fail = [&](const std::string& what) { return impl_->Error(what); };
+    const std::string kind = plan.what.substr(0, plan.what.find(':'));
+    const std::string key = plan.what.substr(plan.what.find(':') + 1);
+    for (int64_t id : plan.face_ids) {
+      Stmt d(impl_->db, "DELETE FROM faces WHERE id = ?");
+      d.Bind(1, id);
+      if (d.Step() != SQLITE_DONE) return fail("cannot erase face");
+    }
+    const char* extra = kind == "source"    ? "DELETE FROM images WHERE source_id = (SELECT id FROM sources WHERE name = ?1);"
+                        : kind == "image"   ? "DELETE FROM images WHERE sha256 = ?1;"
+                                            : "DELETE FROM subjects WHERE label = ?1;";
+    {
+      Stmt d(impl_->db, extra);
+      d.Bind(1, key);
+      if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
+    }
+    if (kind == "source") {
+      Stmt d(impl_->db, "DELETE FROM sources WHERE name = ?");
+      d.Bind(1, key);
+      if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
+    }
+    Stmt rec(impl_->db, "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
+    rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
+    if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
+    return Status::OK();
+  });
 }
 
 Result<std::vector<Catalog::ErasureRecord>> Catalog::Erasures() {
