@@ -355,6 +355,20 @@ TEST_F(GalleryTest, CliSearchGroupsBySubjectAndWritesAnHtmlReport) {
   EXPECT_NE(page2.find("&lt;script&gt;"), std::string::npos);
 }
 
+TEST_F(GalleryTest, OneProcessAtATime) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  auto first = Gallery::Open(dir, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Another process is refused at once, with a clear message.
+  auto r = lineup_test::RunCli({"info", "--gallery", dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+  first->reset();
+  EXPECT_EQ(lineup_test::RunCli({"info", "--gallery", dir}).exit_code, 0);
+}
+
 // Kills `lineup enroll` with SIGKILL at random moments, then lets it finish, and checks
 // that catalog, vector log and index agree with an enrolment that was never interrupted.
 TEST_F(GalleryTest, KilledEnrolmentResumesWithNothingLostOrDuplicated) {
@@ -366,7 +380,8 @@ TEST_F(GalleryTest, KilledEnrolmentResumesWithNothingLostOrDuplicated) {
   }
   auto full = lineup_test::RunCli({"enroll", data_, "--source", "knn", "--gallery", clean, "--json"});
   ASSERT_EQ(full.exit_code, 0) << full.err;
-  const auto want = nlohmann::json::parse(full.out);
+  // --json prints JSON lines: progress lines, then the summary last.
+  const auto want = nlohmann::json::parse(lineup_test::Lines(full.out).back());
 
   std::mt19937 rng(20261127);
   std::uniform_int_distribution<int> delay_ms(50, 1500);
@@ -391,7 +406,7 @@ TEST_F(GalleryTest, KilledEnrolmentResumesWithNothingLostOrDuplicated) {
   EXPECT_GT(kills, 0);
   auto finish = lineup_test::RunCli({"enroll", data_, "--source", "knn", "--gallery", killed, "--json"});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  const auto got = nlohmann::json::parse(finish.out);
+  const auto got = nlohmann::json::parse(lineup_test::Lines(finish.out).back());
   EXPECT_EQ(got["gallery_size"], want["gallery_size"]);
 
   auto info_clean = nlohmann::json::parse(lineup_test::RunCli({"info", "--gallery", clean, "--json"}).out);

@@ -139,7 +139,7 @@ int CmdEnroll(int argc, char** argv) {
     for (const auto& [path, why] : r->problems) problems.push_back({{"path", path}, {"reason", why}});
     std::printf("%s\n", nlohmann::json{{"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
                                        {"duplicates_skipped", r->duplicates}, {"problems", problems},
-                                       {"gallery_size", (*g)->size()}}.dump(2).c_str());
+                                       {"gallery_size", (*g)->size()}}.dump().c_str());
   } else {
     for (const auto& [path, why] : r->problems) std::fprintf(stderr, "lineup: %s\n", why.c_str());
     std::printf("%lld file(s): %lld image(s) enrolled with %lld face(s), %lld already in the gallery, %zu problem(s); "
@@ -362,7 +362,7 @@ int CmdErase(int argc, char** argv) {
   if (!plan.ok()) return Fail(plan.status());
   if (args->Has("--json"))
     std::printf("%s\n", nlohmann::json{{"erased", plan->what}, {"faces", plan->face_ids.size()}, {"images", plan->images},
-                                       {"gallery_size", (*g)->size()}}.dump(2).c_str());
+                                       {"gallery_size", (*g)->size()}}.dump().c_str());
   else
     std::printf("erased %s: %zu face(s), %lld image(s); they are no longer searchable. Run `lineup compact` to remove "
                 "their vector bytes from disk.\n",

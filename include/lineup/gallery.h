@@ -50,7 +50,9 @@ class Gallery {
  public:
   // Creates the directory and an empty catalog. InvalidArgument if a gallery is there.
   static Status Init(const std::string& dir);
-  // Opens an existing gallery; vectors are checked against the analyzer's model.
+  // Opens an existing gallery; vectors are checked against the analyzer's model. One
+  // process at a time may hold a gallery (a lock file in the directory, like LevelDB's):
+  // a second open fails at once with an error saying it is in use.
   static Result<std::unique_ptr<Gallery>> Open(const std::string& dir, const AnalyzerOptions& options);
   ~Gallery();
 

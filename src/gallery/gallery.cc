@@ -4,7 +4,13 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/impl/IDSelector.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <unordered_map>
@@ -32,7 +38,28 @@ float Dot(const float* a, const float* b, int n) {
 }
 }  // namespace
 
+// An exclusive flock on <dir>/LOCK, held while the gallery is open. The kernel drops it
+// when the process dies, so a killed enrolment never leaves a stale lock behind.
+class DirLock {
+ public:
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Acquire(const std::string& dir) {
+    const std::string path = (fs::path(dir) / "LOCK").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Status::IOError(path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      return Status::IOError(dir + ": the gallery is in use by another lineup process; try again when it has finished");
+    return Status::OK();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 struct Gallery::Impl {
+  DirLock lock;
   std::string dir;
   AnalyzerOptions options;
   EmbeddingModel model;
@@ -77,6 +104,8 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   impl->options = options;
   if (!fs::exists(fs::path(dir) / kCatalogFile))
     return Status::NotFound(dir + ": no gallery here (create one with `lineup init " + dir + "`)");
+  Status locked = impl->lock.Acquire(dir);
+  if (!locked.ok()) return locked;
   auto cat = Catalog::Open((fs::path(dir) / kCatalogFile).string(), false);
   if (!cat.ok()) return cat.status();
   impl->catalog = std::move(*cat);
