@@ -241,6 +241,7 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
   auto obama_faces = (*g)->catalog().FacesOfSubject("obama");
   ASSERT_TRUE(obama_faces.ok());
   ASSERT_EQ(obama_faces->size(), 2u) << "one linked face per photo of train/obama/";
+  for (int64_t id : *obama_faces) EXPECT_NE((*g)->ThumbnailPath(id), "") << "every enrolled face has a thumbnail";
 
   auto analyzer = lineup::FaceAnalyzer::Create({});
   ASSERT_TRUE(analyzer.ok());
@@ -275,6 +276,7 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
     EXPECT_NE(c.subject, "obama");
     EXPECT_NE(c.face_id, obama_faces->front());
   }
+  for (int64_t id : *obama_faces) EXPECT_EQ((*g)->ThumbnailPath(id), "") << "an erased face's thumbnail remains";
   EXPECT_FALSE((*g)->Erase("subject", "obama", "again").ok()) << "nothing left to erase";
   ASSERT_TRUE((*g)->Compact().ok());
   EXPECT_FALSE(BytesOccurUnder(dir, needle)) << "an erased vector survived compaction";

@@ -254,7 +254,7 @@ int CmdSearch(int argc, char** argv) {
     ++rank;
     const double fpir = fpir_at(c.score);
     if (c.score < *threshold && !args->Has("--all")) continue;
-    report.candidates.push_back({c, fpir, c.score >= *threshold});
+    report.candidates.push_back({c, (*g)->ThumbnailPath(c.face_id), fpir, c.score >= *threshold});
     cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
                      {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"source", c.source.name},
                      {"legal_basis", c.source.legal_basis},

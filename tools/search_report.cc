@@ -48,6 +48,17 @@ std::string FaceDataUri(const std::string& photo_path, const cv::Rect2f& box) {
   return "data:image/jpeg;base64," + b64;
 }
 
+// A stored thumbnail as a data URI, "" if unreadable.
+std::string FileDataUri(const std::string& path) {
+  auto bytes = ReadFileBytes(path, 8 << 20);
+  if (!bytes.ok()) return "";
+  std::string b64(4 * ((bytes->size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                          reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()));
+  b64.resize(static_cast<size_t>(n));
+  return "data:image/jpeg;base64," + b64;
+}
+
 std::string Picture(const std::string& uri, const std::string& alt) {
   if (uri.empty()) return "<div class=missing>photo not available</div>";
   return "<img src=\"" + uri + "\" alt=\"" + Escape(alt) + "\">";
@@ -93,7 +104,10 @@ Status WriteSearchReport(const std::string& path, const SearchReport& r) {
   for (const auto& rc : r.candidates) {
     const Candidate& c = rc.candidate;
     h += std::string("<div class=\"card") + (rc.above_threshold ? "" : " below") + "\">";
-    h += Picture(FaceDataUri(c.image.uri, c.face.box), "candidate face " + std::to_string(c.face_id));
+    // The gallery's own thumbnail first: the original file may have moved or be gone.
+    std::string pic = rc.thumbnail.empty() ? "" : FileDataUri(rc.thumbnail);
+    if (pic.empty()) pic = FaceDataUri(c.image.uri, c.face.box);
+    h += Picture(pic, "candidate face " + std::to_string(c.face_id));
     h += "<div class=score>" + Fmt("%.4f", c.score) + "</div>";
     h += "<div>FPIR " + Fmt("%.2g", rc.fpir) + (rc.above_threshold ? "" : " &middot; below threshold") + "</div>";
     h += "<div>quality " + Fmt("%.2f", c.face.quality);

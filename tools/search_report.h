@@ -14,6 +14,7 @@ namespace lineup::cli {
 
 struct ReportCandidate {
   Candidate candidate;
+  std::string thumbnail;  // the gallery's thumbnail of the face, "" to crop the original
   double fpir = 0;
   bool above_threshold = false;
 };

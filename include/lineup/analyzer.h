@@ -31,6 +31,8 @@ struct AnalyzerOptions {
   bool mirror_landmarks = false;
   QualityOptions quality;
   DecodeOptions decode;
+  // If > 0, each Face carries a thumbnail this many pixels tall: the box with 30% margin.
+  int thumbnail_px = 0;
 };
 
 // Milliseconds spent per stage, summed over the photos analysed.

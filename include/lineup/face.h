@@ -34,6 +34,7 @@ struct Face {
   FivePoints five{};
   Quality quality;
   std::vector<float> embedding;  // L2-normalised; empty if not embedded
+  cv::Mat thumbnail;             // the face with some context, if AnalyzerOptions asked for one
 };
 
 }  // namespace lineup

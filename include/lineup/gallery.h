@@ -1,8 +1,9 @@
 // Gallery: a directory of enrolled faces that can be searched by face.
 //
 // A gallery directory holds catalog.sqlite (sources, images, faces; see catalog.h),
-// vectors.log (the identity vectors; see vector_log.h) and optouts.log (vectors of
-// people who opted out, kept apart from the faces). Enrolment writes each image's
+// vectors.log (the identity vectors; see vector_log.h), thumbnails/ (a small picture
+// of each face, for reports) and optouts.log (vectors of people who opted out, kept
+// apart from the faces). Enrolment writes each image's
 // vectors durably first and then commits its catalog rows in one transaction, so killing
 // the process at any moment loses at most the image being written, and enrolling the
 // same files again skips what is there (same SHA-256) and finishes the job. Search is an
@@ -82,6 +83,8 @@ class Gallery {
   // Stores the vector of a person who opted out (in optouts.log, apart from the
   // faces) and records when and why.
   Status OptOut(std::span<const float> vector, const std::string& reason);
+  // The face's thumbnail (thumbnails/<id>.jpg, 160 px tall), or "" if there is none.
+  std::string ThumbnailPath(int64_t face_id) const;
   // True if the vector matches an opted-out person at FMR 1e-4.
   bool IsOptedOut(std::span<const float> vector) const;
 

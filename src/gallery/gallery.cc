@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -18,6 +19,8 @@
 
 #include "lineup/calibration.h"
 #include "lineup/models.h"
+
+#include <opencv2/imgcodecs.hpp>
 #include "lineup/vector_log.h"
 
 namespace lineup {
@@ -29,6 +32,8 @@ namespace {
 constexpr const char* kCatalogFile = "catalog.sqlite";
 constexpr const char* kVectorFile = "vectors.log";
 constexpr const char* kOptOutFile = "optouts.log";
+constexpr const char* kThumbDir = "thumbnails";
+constexpr int kThumbPx = 160;
 constexpr double kOptOutFmr = 1e-4;
 
 float Dot(const float* a, const float* b, int n) {
@@ -61,6 +66,9 @@ class DirLock {
 struct Gallery::Impl {
   DirLock lock;
   std::string dir;
+  std::string ThumbPath(int64_t id) const {
+    return (fs::path(dir) / kThumbDir / (std::to_string(id) + ".jpg")).string();
+  }
   AnalyzerOptions options;
   EmbeddingModel model;
   std::unique_ptr<Catalog> catalog;
@@ -102,6 +110,7 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->options = options;
+  impl->options.thumbnail_px = kThumbPx;
   if (!fs::exists(fs::path(dir) / kCatalogFile))
     return Status::NotFound(dir + ": no gallery here (create one with `lineup init " + dir + "`)");
   Status locked = impl->lock.Acquire(dir);
@@ -268,6 +277,14 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     img.width = r.width;
     img.height = r.height;
     img.source_id = source->id;
+    // Thumbnails before the catalog commit: a crash leaves orphans, which Compact removes.
+    if (w.ok()) {
+      std::error_code ec;
+      fs::create_directories(fs::path(impl_->dir) / kThumbDir, ec);
+      for (size_t k = 0; k < faces.size() && w.ok(); ++k)
+        if (!faces[k].thumbnail.empty() && !cv::imwrite(impl_->ThumbPath(ids[k]), faces[k].thumbnail))
+          w = Status::IOError(impl_->ThumbPath(ids[k]) + ": cannot write thumbnail");
+    }
     if (w.ok()) w = impl_->catalog->AddImage(&img, &recs, subject, subject_face);
     if (!w.ok()) {
       failed = w;
@@ -335,7 +352,11 @@ Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::st
     std::vector<idx_t> ids(plan->face_ids.begin(), plan->face_ids.end());
     faiss::IDSelectorArray sel(ids.size(), ids.data());
     impl_->index->remove_ids(sel);
-    for (int64_t id : plan->face_ids) impl_->row.erase(id);
+    for (int64_t id : plan->face_ids) {
+      impl_->row.erase(id);
+      std::error_code ec;
+      fs::remove(impl_->ThumbPath(id), ec);
+    }
   }
   return plan;
 }
@@ -371,7 +392,21 @@ Status Gallery::Compact() {
   impl_->log = std::move(*log);
   impl_->row.clear();
   for (size_t i = 0; i < impl_->log->ids().size(); ++i) impl_->row[impl_->log->ids()[i]] = i;
+  // Thumbnails of faces that are not live (erased, or written just before a crash).
+  ec.clear();
+  for (auto it = fs::directory_iterator(dir / kThumbDir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string stem = it->path().stem().string();
+    char* end = nullptr;
+    const long long id = std::strtoll(stem.c_str(), &end, 10);
+    if (end == stem.c_str() || *end || !impl_->row.count(id)) fs::remove(it->path(), ec);
+  }
   return impl_->catalog->Vacuum();
+}
+
+std::string Gallery::ThumbnailPath(int64_t face_id) const {
+  std::string p = impl_->ThumbPath(face_id);
+  std::error_code ec;
+  return fs::exists(p, ec) ? p : "";
 }
 
 Status Gallery::OptOut(std::span<const float> vector, const std::string& reason) {
