@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkgs=(cmake g++ make pkg-config zlib1g-dev libssl-dev nlohmann-json3-dev
       libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-      libfaiss-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+      libfaiss-dev libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -480,3 +480,23 @@ TEST_F(DecodeTest, ShortHeadersBehindEveryMagicNeverCrash) {
 }
 
 }  // namespace
+
+TEST(ExifCaptureTime, RealPhotoAndHostileBytes) {
+  std::string dir;
+  LINEUP_REQUIRE_DATA(dir, "face_recognition/examples/knn_examples/train/obama");
+  auto bytes = lineup_test::ReadBytes(dir + "/obama.jpg");
+  EXPECT_EQ(lineup::ExifCaptureTime(bytes), "2012-12-06T15:46:01");
+  EXPECT_EQ(lineup::ExifCaptureTime({}), "");
+  // Damaged EXIF must never crash or invent a date with non-digits in it.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    auto b = bytes;
+    b.resize(std::min<size_t>(b.size(), 4096));
+    for (int k = 0; k < 8; ++k) b[rng() % b.size()] = static_cast<uint8_t>(rng());
+    const std::string t = lineup::ExifCaptureTime(b);
+    if (!t.empty()) {
+      ASSERT_EQ(t.size(), 19u);
+      for (size_t k : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u, 11u, 12u, 14u, 15u, 17u, 18u}) ASSERT_TRUE(isdigit(t[k])) << t;
+    }
+  }
+}

@@ -13,6 +13,7 @@
 
 #include "lineup/catalog.h"
 #include "lineup/gallery.h"
+#include "lineup/models.h"
 #include "lineup/vector_log.h"
 #include "test_util.h"
 
@@ -168,6 +169,12 @@ TEST_F(GalleryTest, EnrolIsIdempotentAndSearchFindsTheSamePhotoFirst) {
   EXPECT_EQ(fs::path(res->front()[0].image.uri).filename(), fs::path(probe).filename());
   EXPECT_EQ(res->front()[0].source.name, "knn");
   EXPECT_EQ(res->front()[0].source.legal_basis, "test data");
+  auto obama = (*g2)->catalog().FindImageBySha256(lineup::Sha256Hex(
+      lineup_test::ReadBytes(data_ + "/train/obama/obama.jpg").data(),
+      lineup_test::ReadBytes(data_ + "/train/obama/obama.jpg").size()));
+  ASSERT_TRUE(obama.ok());
+  ASSERT_TRUE(obama->has_value());
+  EXPECT_EQ((*obama)->captured_at, "2012-12-06T15:46:01") << "EXIF capture time recorded";
   for (size_t i = 1; i < res->front().size(); ++i) EXPECT_LE(res->front()[i].score, res->front()[i - 1].score);
 }
 

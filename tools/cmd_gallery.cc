@@ -256,7 +256,8 @@ int CmdSearch(int argc, char** argv) {
     if (c.score < *threshold && !args->Has("--all")) continue;
     report.candidates.push_back({c, (*g)->ThumbnailPath(c.face_id), fpir, c.score >= *threshold});
     cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
-                     {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"source", c.source.name},
+                     {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"captured_at", c.image.captured_at},
+                     {"source", c.source.name},
                      {"legal_basis", c.source.legal_basis},
                      {"subject", c.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.subject)},
                      {"box", {c.face.box.x, c.face.box.y, c.face.box.width, c.face.box.height}},

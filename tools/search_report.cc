@@ -115,7 +115,8 @@ Status WriteSearchReport(const std::string& path, const SearchReport& r) {
     h += "</div>";
     if (!c.subject.empty()) h += "<div>subject: <b>" + Escape(c.subject) + "</b></div>";
     h += "<div class=small>source <b>" + Escape(c.source.name) + "</b> (legal basis: " + Escape(c.source.legal_basis) +
-         ")<br>" + Escape(c.image.uri) + "<br>face " + std::to_string(c.face_id) + ", SHA-256 " +
+         ")<br>" + Escape(c.image.uri) + (c.image.captured_at.empty() ? "" : "<br>taken " + Escape(c.image.captured_at)) +
+         "<br>face " + std::to_string(c.face_id) + ", SHA-256 " +
          Escape(c.image.sha256.substr(0, 16)) + "&hellip;</div></div>";
   }
   h += "</body></html>\n";

@@ -40,6 +40,7 @@ struct ImageRecord {
   int width = 0, height = 0;
   int64_t source_id = 0;
   std::string enrolled_at;  // set by the catalog
+  std::string captured_at;  // EXIF capture time, "" if unknown
 };
 
 struct FaceRecord {
@@ -62,7 +63,7 @@ class Catalog {
   static Result<std::unique_ptr<Catalog>> Open(const std::string& path, bool create);
   ~Catalog();
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // InvalidArgument if the name is taken or the legal basis is empty.
   Status AddSource(SourceRecord* source);

@@ -51,6 +51,11 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
 // Messages start with the path.
 Result<Image> ReadImage(const std::string& path, const DecodeOptions& options = {});
 
+// The EXIF capture time (DateTimeOriginal, else DateTime) as "YYYY-MM-DDTHH:MM:SS",
+// or "" if the image has none or it is not a valid date. Never fails: EXIF is optional
+// and often damaged.
+std::string ExifCaptureTime(std::span<const uint8_t> data);
+
 // Reads a whole file into memory with the same checks (exists, regular, readable,
 // not larger than max_bytes).
 Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes);

@@ -62,6 +62,8 @@ CREATE TABLE optouts (
   reason TEXT NOT NULL DEFAULT '',
   at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
 )sql",
+    // Version 2: when the photo was taken, from its EXIF data.
+    "ALTER TABLE images ADD COLUMN captured_at TEXT NOT NULL DEFAULT '';",
 };
 
 // A prepared statement that finalises itself.
@@ -209,10 +211,10 @@ Result<std::vector<SourceRecord>> Catalog::Sources() {
 
 namespace {
 constexpr const char* kImageCols =
-    "SELECT id, sha256, uri, bytes, format, width, height, source_id, enrolled_at FROM images";
+    "SELECT id, sha256, uri, bytes, format, width, height, source_id, enrolled_at, captured_at FROM images";
 ImageRecord ReadImageRow(Stmt& q) {
   return {q.Int(0), q.Text(1), q.Text(2), q.Int(3), q.Text(4), static_cast<int>(q.Int(5)), static_cast<int>(q.Int(6)),
-          q.Int(7), q.Text(8)};
+          q.Int(7), q.Text(8), q.Text(9)};
 }
 }  // namespace
 
@@ -235,9 +237,12 @@ Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, con
   return impl_->InTransaction([&]() -> Status {
     auto fail = [&](const std::string& what) { return impl_->Error(what); };
     {
-      Stmt q(impl_->db, "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id) VALUES (?,?,?,?,?,?,?)");
+      Stmt q(impl_->db,
+             "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
+             "VALUES (?,?,?,?,?,?,?,?)");
       q.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
       q.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
+      q.Bind(8, image->captured_at);
       if (q.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
       image->id = sqlite3_last_insert_rowid(impl_->db);
     }

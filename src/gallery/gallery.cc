@@ -193,6 +193,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   // Skip what is already enrolled before spending any analysis on it.
   std::vector<std::string> todo;
   std::vector<std::string> hashes;
+  std::vector<std::string> captured_at;
   std::map<std::string, std::string> first_path_of_hash;
   for (const auto& f : files) {
     auto bytes = ReadFileBytes(f, impl_->options.decode.max_bytes);
@@ -201,6 +202,8 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       continue;
     }
     std::string h = Sha256Hex(bytes->data(), bytes->size());
+    const std::string captured =
+        ExifCaptureTime({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
     auto have = impl_->catalog->FindImageBySha256(h);
     if (!have.ok()) return have.status();
     if (*have || !first_path_of_hash.emplace(h, f).second) {
@@ -209,6 +212,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     }
     todo.push_back(f);
     hashes.push_back(h);
+    captured_at.push_back(captured);
   }
   auto max_id = impl_->catalog->MaxFaceId();
   if (!max_id.ok()) return max_id.status();
@@ -271,6 +275,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     Status w = impl_->log->Append(ids, vecs);
     ImageRecord img;
     img.sha256 = hashes[i];
+    img.captured_at = captured_at[i];
     img.uri = fs::absolute(r.path).lexically_normal().string();
     img.bytes = static_cast<int64_t>(fs::file_size(r.path));
     img.format = r.info.format;

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <libexif/exif-data.h>
 #include <zlib.h>
 
 #include <cctype>
@@ -201,6 +202,33 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
   if (img.bgr.empty() || img.bgr.type() != CV_8UC3)
     return Damaged(Upper(info->format), "the decoder could not read it");
   return img;
+}
+
+std::string ExifCaptureTime(std::span<const uint8_t> data) {
+  if (data.size() < 4 || data.size() > (size_t{1} << 31)) return "";
+  ExifData* ed = exif_data_new_from_data(data.data(), static_cast<unsigned int>(data.size()));
+  if (!ed) return "";
+  std::string out;
+  for (ExifTag tag : {EXIF_TAG_DATE_TIME_ORIGINAL, EXIF_TAG_DATE_TIME}) {
+    ExifEntry* e = exif_data_get_entry(ed, tag);
+    if (!e) continue;
+    char buf[64] = {0};
+    exif_entry_get_value(e, buf, sizeof buf);
+    // "YYYY:MM:DD HH:MM:SS", checked digit by digit.
+    const char* pat = "dddd:dd:dd dd:dd:dd";
+    bool ok = std::strlen(buf) >= 19;
+    for (int i = 0; ok && i < 19; ++i)
+      ok = pat[i] == 'd' ? (buf[i] >= '0' && buf[i] <= '9') : buf[i] == pat[i];
+    if (ok && std::strncmp(buf, "0000", 4) != 0) {
+      out.assign(buf, 19);
+      out[4] = '-';
+      out[7] = '-';
+      out[10] = 'T';
+      break;
+    }
+  }
+  exif_data_unref(ed);
+  return out;
 }
 
 Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes) {
