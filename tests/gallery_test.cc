@@ -217,6 +217,13 @@ TEST_F(GalleryTest, VectorsWithoutCatalogRowsStayInvisibleAndIdsAreNotReused) {
 }
 
 
+// The vector of the largest usable face in a photo, empty if there is none.
+std::vector<float> LargestFaceVector(lineup::FaceAnalyzer& analyzer, const std::string& path) {
+  auto p = analyzer.AnalyzeFile(path, true);
+  int k = lineup::PickFace(p.faces, {p.width, p.height}, lineup::FacePick::kLargest);
+  return k < 0 ? std::vector<float>() : p.faces[static_cast<size_t>(k)].embedding;
+}
+
 // Reads every file under `dir` and says whether `needle` occurs in any of them.
 bool BytesOccurUnder(const std::string& dir, const std::string& needle) {
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
@@ -252,10 +259,8 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
 
   auto analyzer = lineup::FaceAnalyzer::Create({});
   ASSERT_TRUE(analyzer.ok());
-  auto probe = (*analyzer)->AnalyzeFile(data_ + "/test/obama1.jpg", true);
-  ASSERT_FALSE(probe.faces.empty());
-  const auto& pv = probe.faces[static_cast<size_t>(lineup::PickFace(probe.faces, {probe.width, probe.height},
-                                                                      lineup::FacePick::kLargest))].embedding;
+  const std::vector<float> pv = LargestFaceVector(**analyzer, data_ + "/test/obama1.jpg");
+  ASSERT_FALSE(pv.empty());
   auto before = (*g)->Search(pv, 3);
   ASSERT_TRUE(before.ok());
   ASSERT_FALSE(before->front().empty());
@@ -303,10 +308,8 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
 
   // Opt-out: Biden asks not to be found. His enrolled faces stop being returned and
   // a new photo of him is refused.
-  auto biden = (*analyzer)->AnalyzeFile(data_ + "/train/biden/biden.jpg", true);
-  ASSERT_FALSE(biden.faces.empty());
-  const auto& bv = biden.faces[static_cast<size_t>(lineup::PickFace(biden.faces, {biden.width, biden.height},
-                                                                      lineup::FacePick::kLargest))].embedding;
+  const std::vector<float> bv = LargestFaceVector(**analyzer, data_ + "/train/biden/biden.jpg");
+  ASSERT_FALSE(bv.empty());
   auto found = (*g)->Search(bv, 1);
   ASSERT_TRUE(found.ok());
   ASSERT_FALSE(found->front().empty());
