@@ -127,6 +127,17 @@ double ProcessCpuMs() {
   return ms(r.ru_utime) + ms(r.ru_stime);
 }
 
+int FinishJson(const Flags& flags, const nlohmann::json& report, const char* program) {
+  if (!flags.Has("--json")) return 0;
+  std::string err;
+  if (!WriteJson(flags.Get("--json"), report, &err)) {
+    std::fprintf(stderr, "%s: %s\n", program, err.c_str());
+    return 1;
+  }
+  std::printf("wrote %s\n", flags.Get("--json").c_str());
+  return 0;
+}
+
 bool WriteJson(const std::string& path, const nlohmann::json& j, std::string* error) {
   std::error_code ec;
   fs::path p(path);

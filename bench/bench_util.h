@@ -51,6 +51,10 @@ double ProcessCpuMs();
 // Writes `j` (pretty) to `path`, creating parent folders. False with *error on failure.
 bool WriteJson(const std::string& path, const nlohmann::json& j, std::string* error);
 
+// Writes `report` to the file named by --json, if given, saying where; prints the
+// error as "<program>: ..." and returns 1 on failure, else 0 (a main's exit code).
+int FinishJson(const Flags& flags, const nlohmann::json& report, const char* program);
+
 // printf-style formatting into a std::string.
 std::string Fmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 

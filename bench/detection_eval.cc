@@ -591,14 +591,7 @@ int Main(int argc, char** argv) {
     report["drawings"] = draw;
     std::printf("drawings in %s\n", draw.c_str());
   }
-  if (flags.Has("--json")) {
-    if (!WriteJson(flags.Get("--json"), report, &err)) {
-      std::fprintf(stderr, "lineup_bench_detection: %s\n", err.c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", flags.Get("--json").c_str());
-  }
-  return 0;
+  return FinishJson(flags, report, "lineup_bench_detection");
 }
 
 }  // namespace

@@ -800,14 +800,7 @@ int Main(int argc, char** argv) {
     auto l = LoadAverages();
     return json{l[0], l[1], l[2]};
   }();
-  if (flags.Has("--json")) {
-    if (!WriteJson(flags.Get("--json"), report, &err)) {
-      std::fprintf(stderr, "lineup_bench_pipeline: %s\n", err.c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", flags.Get("--json").c_str());
-  }
-  return 0;
+  return FinishJson(flags, report, "lineup_bench_pipeline");
 }
 
 }  // namespace

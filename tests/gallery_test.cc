@@ -109,6 +109,14 @@ TEST(Catalog, SourcesNeedALegalBasisAndUniqueNames) {
   EXPECT_FALSE(Catalog::Open(t.File("missing.sqlite"), false).ok());
 }
 
+// Registers a source with a test legal basis; true on success.
+bool AddTestSource(Catalog& catalog, const std::string& name) {
+  SourceRecord s;
+  s.name = name;
+  s.legal_basis = "test data";
+  return catalog.AddSource(&s).ok();
+}
+
 class GalleryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -129,10 +137,7 @@ TEST_F(GalleryTest, EnrolIsIdempotentAndSearchFindsTheSamePhotoFirst) {
   EXPECT_FALSE(Gallery::Init(dir).ok()) << "a gallery is already there";
   auto g = Gallery::Open(dir, {});
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  SourceRecord s;
-  s.name = "knn";
-  s.legal_basis = "test data";
-  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  ASSERT_TRUE(AddTestSource((*g)->catalog(), "knn"));
   auto files = lineup::ListPhotos({data_});
   ASSERT_TRUE(files.ok());
   lineup::EnrollOptions eo;
@@ -199,10 +204,7 @@ TEST_F(GalleryTest, VectorsWithoutCatalogRowsStayInvisibleAndIdsAreNotReused) {
   auto g = Gallery::Open(dir, {});
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ((*g)->size(), 0);
-  SourceRecord s;
-  s.name = "knn";
-  s.legal_basis = "test data";
-  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  ASSERT_TRUE(AddTestSource((*g)->catalog(), "knn"));
   auto files = lineup::ListPhotos({data_});
   ASSERT_TRUE(files.ok());
   std::vector<std::string> one(files->begin(), files->begin() + 1);
@@ -241,10 +243,7 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
   ASSERT_TRUE(Gallery::Init(dir).ok());
   auto g = Gallery::Open(dir, {});
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  SourceRecord s;
-  s.name = "train";
-  s.legal_basis = "test data";
-  ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  ASSERT_TRUE(AddTestSource((*g)->catalog(), "train"));
   auto train = lineup::ListPhotos({data_ + "/train"});
   ASSERT_TRUE(train.ok());
   lineup::EnrollOptions eo;
@@ -319,10 +318,7 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
   auto hidden = (*g)->Search(bv, 5);
   ASSERT_TRUE(hidden.ok());
   for (const auto& c : hidden->front()) EXPECT_NE(c.subject, "biden");
-  SourceRecord s2;
-  s2.name = "test";
-  s2.legal_basis = "test data";
-  ASSERT_TRUE((*g)->catalog().AddSource(&s2).ok());
+  ASSERT_TRUE(AddTestSource((*g)->catalog(), "test"));
   lineup::EnrollOptions eo2;
   eo2.source = "test";
   auto refused = (*g)->Enroll({data_ + "/test/obama_and_biden.jpg"}, eo2);
