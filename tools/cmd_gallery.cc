@@ -108,6 +108,7 @@ int CmdEnroll(int argc, char** argv) {
   eo.subject = args->Get("--subject");
   eo.subject_from_dir = args->Has("--subject-from-dir");
   eo.workers = *threads;
+  eo.note = [](const std::string& what) { std::fprintf(stderr, "lineup: %s\n", what.c_str()); };
   auto r = (*g)->Enroll(*files, eo,
                         [&](int64_t done, const EnrollReport& so_far) {
                           progress.Tick(static_cast<size_t>(done), ", " + std::to_string(so_far.faces) + " faces");
@@ -322,7 +323,7 @@ int CmdInfo(int argc, char** argv) {
     sources.push_back({{"name", name}, {"images", c.first}, {"faces", c.second}});
     t.Add({name, std::to_string(c.first), std::to_string(c.second)});
   }
-  const int64_t index_bytes = (*g)->size() * (*g)->model().dim * 4;
+  const int64_t index_bytes = (*g)->IndexMemoryBytes();
   // Resident memory of this process with the gallery open (from /proc).
   int64_t rss = 0;
   {
@@ -333,7 +334,7 @@ int CmdInfo(int argc, char** argv) {
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"gallery", dir}, {"faces", counts->faces}, {"images", counts->images},
                                        {"subjects", counts->subjects}, {"sources", sources}, {"disk_bytes", disk},
-                                       {"index", "exact inner product (FAISS IndexFlatIP)"},
+                                       {"index", (*g)->IndexSpec()},
                                        {"index_memory_bytes", index_bytes}, {"process_rss_bytes", rss},
                                        {"model", (*g)->model().Id()},
                                        {"schema_version", Catalog::kSchemaVersion}}.dump(2).c_str());
@@ -341,8 +342,8 @@ int CmdInfo(int argc, char** argv) {
     std::printf("gallery %s: %lld faces in %lld images, %lld subjects, %lld sources\n", dir.c_str(),
                 static_cast<long long>(counts->faces), static_cast<long long>(counts->images),
                 static_cast<long long>(counts->subjects), static_cast<long long>(counts->sources));
-    std::printf("disk %.1f MB, index in memory %.1f MB (exact inner product), process memory %.1f MB, model %s\n\n",
-                disk / 1e6, index_bytes / 1e6, rss / 1e6, (*g)->model().Id().c_str());
+    std::printf("disk %.1f MB, index %s in memory %.1f MB, process memory %.1f MB, model %s\n\n", disk / 1e6,
+                (*g)->IndexSpec().c_str(), index_bytes / 1e6, rss / 1e6, (*g)->model().Id().c_str());
     t.Print();
   }
   return kExitOk;
@@ -372,16 +373,26 @@ int CmdErase(int argc, char** argv) {
 }
 
 int CmdCompact(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--index"}, {"--json"});
   if (!args.ok()) return Fail(args.status());
+  if (!args->positional.empty()) return Usage("usage: lineup compact [--index SPEC] [--gallery DIR] [--json]\n");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
-  Status s = (*g)->Compact();
+  const auto t0 = std::chrono::steady_clock::now();
+  Status s = (*g)->Compact(args->Get("--index"), [](const std::string& what) {
+    std::fprintf(stderr, "lineup: %s\n", what.c_str());
+  });
   if (!s.ok()) return Fail(s);
-  std::printf("compacted: %lld live face(s) kept; erased faces' vectors are gone from disk\n",
-              static_cast<long long>((*g)->size()));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (args->Has("--json")) {
+    std::printf("%s\n", nlohmann::json{{"faces", (*g)->size()}, {"index", (*g)->IndexSpec()},
+                                       {"index_memory_bytes", (*g)->IndexMemoryBytes()}, {"seconds", secs}}.dump().c_str());
+  } else {
+    std::printf("compacted in %.1f s: %lld live face(s) kept, index %s; erased faces' vectors are gone from disk\n", secs,
+                static_cast<long long>((*g)->size()), (*g)->IndexSpec().c_str());
+  }
   return kExitOk;
 }
 

@@ -16,4 +16,5 @@ int CmdInfo(int argc, char** argv);
 int CmdErase(int argc, char** argv);
 int CmdCompact(int argc, char** argv);
 int CmdOptOut(int argc, char** argv);
+int CmdBench(int argc, char** argv);
 }  // namespace lineup::cli

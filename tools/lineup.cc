@@ -45,8 +45,14 @@ const char* kUsage =
     "  info                                         counts per source, disk and memory use\n"
     "  erase --subject X | --source S | --image SHA256 [--reason TEXT]\n"
     "                                               remove faces now; `compact` removes their bytes\n"
-    "  compact                                      rewrite the vector file without erased faces\n"
+    "  compact [--index SPEC]                       rewrite the vector file without erased faces and\n"
+    "                                               rebuild the index (exact, ivfpq,...: docs/gallery.md)\n"
     "  optout PHOTO [--reason TEXT]                 never return or enrol this person again\n"
+    "\n"
+    "measurements:\n"
+    "  bench scale --faces N [--index SPEC]... [--json OUT]\n"
+    "      the gallery index on N synthetic faces with identity structure: build time,\n"
+    "      RAM and disk per face, p50/p99 search latency, recall against exact search\n"
     "\n"
     "options for every command that reads photos:\n"
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
@@ -88,6 +94,7 @@ int main(int argc, char** argv) {
     if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
     if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
     if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
+    if (cmd == "bench") return lineup::cli::CmdBench(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
     return lineup::cli::kExitBad;

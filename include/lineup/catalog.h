@@ -114,8 +114,10 @@ class Catalog {
   Result<FaceRecord> GetFace(int64_t face_id);
   Result<ImageRecord> GetImage(int64_t image_id);
   Result<SourceRecord> GetSource(int64_t source_id);
-  // Ids of every face in the catalog, ascending.
-  Result<std::vector<int64_t>> FaceIds();
+  // Ids of the catalogued faces above `above` (all of them by default), ascending.
+  Result<std::vector<int64_t>> FaceIds(int64_t above = 0);
+  // Erasures recorded so far (changes whenever faces are erased).
+  Result<int64_t> ErasureCount();
   Result<CatalogCounts> Counts();
   // Faces and images per source name.
   Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> CountsBySource();

@@ -1,14 +1,21 @@
 // Gallery: a directory of enrolled faces that can be searched by face.
 //
 // A gallery directory holds catalog.sqlite (sources, images, faces; see catalog.h),
-// vectors.log (the identity vectors; see vector_log.h), thumbnails/ (a small picture
-// of each face, for reports) and optouts.log (vectors of people who opted out, kept
-// apart from the faces). Enrolment writes each image's
+// vectors.log (the identity vectors, memory-mapped; see vector_log.h), the search
+// index's snapshot (INDEX naming index-<n>.lux and index-<n>.ids; see vector_index.h),
+// thumbnails/ (a small picture of each face, for reports) and optouts.log (vectors of
+// people who opted out, kept apart from the faces). Enrolment writes each image's
 // vectors durably first and then commits its catalog rows in one transaction, so killing
 // the process at any moment loses at most the image being written, and enrolling the
-// same files again skips what is there (same SHA-256) and finishes the job. Search is an
-// exact inner-product search (FAISS) over every catalogued face. A Gallery is used from
-// one thread at a time; enrolment itself runs one analysis pipeline per core.
+// same files again skips what is there (same SHA-256) and finishes the job.
+//
+// Search goes through a VectorIndex: exact while the gallery is small, a compressed
+// index with exact re-ranking above VectorIndex::DefaultSpec's limit (built when
+// enrolment crosses it, or by Compact). Opening reads the index snapshot and replays
+// only the vectors logged after it, so a large gallery opens in seconds; the catalog
+// decides which faces are live, so a snapshot that missed an erasure is corrected on
+// open. A Gallery is used from one thread at a time; enrolment itself runs one
+// analysis pipeline per core.
 #pragma once
 
 #include <functional>
@@ -36,6 +43,9 @@ struct EnrollOptions {
   std::string subject;          // link the largest usable face of each photo to this person
   bool subject_from_dir = false;  // ... to the person named by the photo's folder
   int workers = 0;              // analysis pipelines; 0: one per core
+  // Hears about long work after the photos (building a compressed index when the
+  // gallery outgrows exact search).
+  std::function<void(const std::string&)> note;
 };
 
 struct Candidate {
@@ -76,9 +86,15 @@ class Gallery {
   // "image" with the label, name or SHA-256) from the catalog and the search index at
   // once, and records the erasure. Their vector bytes leave the disk at Compact().
   Result<Catalog::ErasePlan> Erase(const std::string& kind, const std::string& key, const std::string& reason);
-  // Rewrites vectors.log with only the live faces and vacuums the catalog, so that no
-  // byte of an erased face's vector remains in the gallery directory.
-  Status Compact();
+  // Rewrites vectors.log with only the live faces, rebuilds the search index (with
+  // `index_spec`, or VectorIndex::DefaultSpec for the gallery's size if empty) and
+  // vacuums the catalog, so that no byte of an erased face's vector remains in the
+  // gallery directory. `note` hears what is happening (rebuilding takes minutes at
+  // millions of faces).
+  Status Compact(const std::string& index_spec = "", const std::function<void(const std::string&)>& note = {});
+  // The search index's spec (see vector_index.h) and the RAM it holds.
+  std::string IndexSpec() const;
+  int64_t IndexMemoryBytes() const;
 
   // Stores the vector of a person who opted out (in optouts.log, apart from the
   // faces) and records when and why.

@@ -3,9 +3,14 @@
 //
 // Append makes records durable (fdatasync) before it returns, so the catalog can commit
 // the faces afterwards: a crash between the two leaves vectors without catalog rows,
-// which the gallery ignores, never catalog rows without vectors. Open replays the file;
-// a torn last record (a crash mid-write) is cut off, while a damaged record followed by
-// good ones is reported as corruption. Not thread-safe.
+// which the gallery ignores, never catalog rows without vectors. Open checks every
+// record it has not been told is good; a torn last record (a crash mid-write) is cut
+// off, while a damaged record followed by good ones is reported as corruption.
+//
+// The vectors stay on disk, memory-mapped: RAM holds only the ids (8 bytes a record),
+// and the page cache keeps the vectors that searches re-read. Ids must be appended in
+// increasing order (the gallery's face ids are), so Find is a binary search. Not
+// thread-safe for writers; a pointer from vector()/Find() is valid until the next Append.
 #pragma once
 
 #include <cstdint>
@@ -15,24 +20,45 @@
 #include <vector>
 
 #include "lineup/status.h"
+#include "lineup/vector_index.h"
 
 namespace lineup {
 
-class VectorLog {
+class VectorLog : public ExactVectors {
  public:
-  // Opens `path`, creating it for `model_id`/`dim` if absent. InvalidArgument if the
-  // file holds vectors of another model or dimension.
-  static Result<std::unique_ptr<VectorLog>> Open(const std::string& path, const std::string& model_id, int dim);
-  ~VectorLog();
+  // A prefix of the file already checked (by an earlier Open, recorded in the gallery's
+  // index snapshot): its length, the checksum of its last record and its ids. Open
+  // trusts it only if the record ending there still has that checksum.
+  struct Prefix {
+    int64_t bytes = 0;
+    uint32_t last_crc = 0;
+    std::vector<int64_t> ids;
+  };
 
-  // Appends one record per id (vectors: ids.size() * dim floats) and syncs.
+  // Opens `path`, creating it for `model_id`/`dim` if absent. InvalidArgument if the
+  // file holds vectors of another model or dimension. With `trusted`, records inside
+  // that prefix are not re-read (moved from, when used).
+  static Result<std::unique_ptr<VectorLog>> Open(const std::string& path, const std::string& model_id, int dim,
+                                                 Prefix* trusted = nullptr);
+  ~VectorLog() override;
+
+  // Appends one record per id (vectors: ids.size() * dim floats) and syncs. Ids must be
+  // greater than every id already in the log (InvalidArgument otherwise).
   Status Append(std::span<const int64_t> ids, std::span<const float> vectors);
 
   int dim() const;
   const std::string& model_id() const;
-  // Every record read at Open or appended since, in file order.
+  // The id of every record, in file order (ascending).
   const std::vector<int64_t>& ids() const;
-  const std::vector<float>& vectors() const;  // ids().size() * dim() floats
+  // The vector of record `row` (< ids().size()).
+  const float* vector(size_t row) const;
+  // The vector of face `id`, or nullptr.
+  const float* Find(int64_t id) const override;
+  // The file's length and the checksum of its last record: a Prefix for the next Open.
+  int64_t bytes() const;
+  uint32_t last_crc() const;
+  // True if Open used the trusted prefix rather than re-reading it.
+  bool used_trusted_prefix() const;
   // Bytes cut from a torn tail when the log was opened (0 if it was clean).
   int64_t recovered_bytes() const;
 

@@ -297,11 +297,18 @@ Result<FaceRecord> Catalog::GetFace(int64_t id) {
   return f;
 }
 
-Result<std::vector<int64_t>> Catalog::FaceIds() {
-  Stmt q(impl_->db, "SELECT id FROM faces ORDER BY id");
+Result<std::vector<int64_t>> Catalog::FaceIds(int64_t above) {
+  Stmt q(impl_->db, "SELECT id FROM faces WHERE id > ? ORDER BY id");
+  q.Bind(1, above);
   std::vector<int64_t> ids;
   while (q.Step() == SQLITE_ROW) ids.push_back(q.Int(0));
   return ids;
+}
+
+Result<int64_t> Catalog::ErasureCount() {
+  Stmt q(impl_->db, "SELECT COUNT(*) FROM erasures");
+  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot count erasures");
+  return q.Int(0);
 }
 
 Result<CatalogCounts> Catalog::Counts() {

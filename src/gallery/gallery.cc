@@ -1,9 +1,5 @@
 #include "lineup/gallery.h"
 
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexIDMap.h>
-#include <faiss/impl/IDSelector.h>
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -13,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -21,18 +19,19 @@
 #include "lineup/models.h"
 
 #include <opencv2/imgcodecs.hpp>
+#include "lineup/vector_index.h"
 #include "lineup/vector_log.h"
 
 namespace lineup {
 
 namespace fs = std::filesystem;
-using idx_t = faiss::Index::idx_t;  // FAISS 1.7.3 (Debian 12) keeps it inside Index
 
 namespace {
 constexpr const char* kCatalogFile = "catalog.sqlite";
 constexpr const char* kVectorFile = "vectors.log";
 constexpr const char* kOptOutFile = "optouts.log";
 constexpr const char* kThumbDir = "thumbnails";
+constexpr const char* kIndexMeta = "INDEX";
 constexpr int kThumbPx = 160;
 constexpr double kOptOutFmr = 1e-4;
 
@@ -75,19 +74,239 @@ struct Gallery::Impl {
   std::unique_ptr<VectorLog> log;
   std::unique_ptr<VectorLog> optouts;
   float optout_threshold = 2;  // above any similarity until calibrated
-  std::unique_ptr<faiss::IndexIDMap> index;
-  std::unordered_map<int64_t, size_t> row;  // face id -> its record in log->vectors()
-
-  const float* VectorOf(int64_t id) const {
-    return log->vectors().data() + row.at(id) * static_cast<size_t>(model.dim);
-  }
+  std::unique_ptr<VectorIndex> index;
+  // What the last snapshot covers: log records, and the largest face id among them.
+  int64_t snapshot_rows = 0;
+  int64_t snapshot_gen = 0;
 
   bool OptedOut(const float* v) const {
     const int d = model.dim;
-    const auto& o = optouts->vectors();
-    for (size_t i = 0; i + static_cast<size_t>(d) <= o.size(); i += static_cast<size_t>(d))
-      if (Dot(v, o.data() + i, d) >= optout_threshold) return true;
+    for (size_t i = 0; i < optouts->ids().size(); ++i)
+      if (Dot(v, optouts->vector(i), d) >= optout_threshold) return true;
     return false;
+  }
+
+  std::string SnapshotFile(int64_t gen, const char* ext) const {
+    return (fs::path(dir) / ("index-" + std::to_string(gen) + ext)).string();
+  }
+
+  // Adds the live faces among log rows [from, to) to the index, in chunks.
+  Status AddRows(size_t from, size_t to, const std::vector<int64_t>& live) {
+    const size_t chunk = 8192;
+    const int d = model.dim;
+    std::vector<int64_t> ids;
+    std::vector<float> vecs;
+    for (size_t r = from; r < to; ++r) {
+      const int64_t id = log->ids()[r];
+      if (!std::binary_search(live.begin(), live.end(), id)) continue;
+      ids.push_back(id);
+      vecs.insert(vecs.end(), log->vector(r), log->vector(r) + d);
+      if (ids.size() == chunk || r + 1 == to) {
+        Status s = index->Add(ids, vecs);
+        if (!s.ok()) return s;
+        ids.clear();
+        vecs.clear();
+      }
+    }
+    if (!ids.empty()) return index->Add(ids, vecs);
+    return Status::OK();
+  }
+
+  // A new index of `spec` holding every live face, trained on an even sample of them.
+  Status BuildIndex(const std::string& spec, const std::vector<int64_t>& live,
+                    const std::function<void(const std::string&)>& note) {
+    auto made = VectorIndex::Create(spec, model.dim);
+    if (!made.ok()) return made.status();
+    index = std::move(*made);
+    if (!index->is_trained()) {
+      const size_t want = std::min<size_t>(live.size(), 262144);
+      if (note) note("training index " + spec + " on " + std::to_string(want) + " of " + std::to_string(live.size()) + " faces");
+      std::vector<float> sample;
+      sample.reserve(want * static_cast<size_t>(model.dim));
+      for (size_t i = 0; i < want; ++i) {
+        const float* v = log->Find(live[i * live.size() / want]);
+        if (!v) return Status::Corrupt(dir + ": face " + std::to_string(live[i * live.size() / want]) + " has no vector");
+        sample.insert(sample.end(), v, v + model.dim);
+      }
+      Status s = index->Train(sample);
+      if (!s.ok()) return s;
+    }
+    if (note) note("adding " + std::to_string(live.size()) + " faces to index " + index->spec());
+    return AddRows(0, log->ids().size(), live);
+  }
+
+  // Writes the snapshot: the index, the ids of the log records it covers, then INDEX
+  // naming them (the commit point), then removes the previous generation.
+  Status SaveSnapshot(int64_t erasures) {
+    const int64_t gen = snapshot_gen + 1;
+    const std::string ids_path = SnapshotFile(gen, ".ids"), lux = SnapshotFile(gen, ".lux");
+    {
+      const auto& ids = log->ids();
+      std::FILE* f = std::fopen(ids_path.c_str(), "wb");
+      if (!f) return Status::IOError(ids_path + ": " + std::strerror(errno));
+      bool ok = ids.empty() || std::fwrite(ids.data(), 8, ids.size(), f) == ids.size();
+      ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && ok;
+      ok = std::fclose(f) == 0 && ok;
+      if (!ok) return Status::IOError(ids_path + ": cannot write");
+    }
+    Status s = index->Save(lux);
+    if (!s.ok()) return s;
+    const nlohmann::json meta{{"generation", gen},
+                              {"model", model.Id()},
+                              {"spec", index->spec()},
+                              {"faces", index->size()},
+                              {"log_bytes", log->bytes()},
+                              {"log_last_crc", log->last_crc()},
+                              {"log_rows", log->ids().size()},
+                              {"max_face_id", log->ids().empty() ? 0 : log->ids().back()},
+                              {"erasures", erasures}};
+    s = WriteFileAtomic((fs::path(dir) / kIndexMeta).string(), meta.dump(2) + "\n");
+    if (!s.ok()) return s;
+    std::error_code ec;
+    for (int64_t g = snapshot_gen; g > 0 && g >= snapshot_gen - 1; --g) {
+      fs::remove(SnapshotFile(g, ".ids"), ec);
+      fs::remove(SnapshotFile(g, ".lux"), ec);
+    }
+    snapshot_gen = gen;
+    snapshot_rows = static_cast<int64_t>(log->ids().size());
+    return Status::OK();
+  }
+
+  // Removes snapshot files that INDEX does not name (left by a crash mid-save).
+  void RemoveStraySnapshots() {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.rfind("index-", 0) != 0) continue;
+      const std::string keep = "index-" + std::to_string(snapshot_gen) + ".";
+      if (name.rfind(keep, 0) != 0) fs::remove(it->path(), ec);
+    }
+  }
+
+  static Status WriteFileAtomic(const std::string& path, const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return Status::IOError(tmp + ": " + std::strerror(errno));
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && ok;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError(path + ": cannot write");
+    return Status::OK();
+  }
+
+  // After enrolment: moves to a compressed index when the gallery outgrows exact search,
+  // and writes a snapshot when enough has been logged since the last one that
+  // replaying it at every open would show.
+  Status AfterGrowth(const std::function<void(const std::string&)>& note) {
+    auto erasures = catalog->ErasureCount();
+    if (!erasures.ok()) return erasures.status();
+    const int64_t n = index->size();
+    const std::string want = VectorIndex::DefaultSpec(n);
+    if (!index->compressed() && want != "exact") {
+      auto live = catalog->FaceIds();
+      if (!live.ok()) return live.status();
+      Status s = BuildIndex(want, *live, note);
+      if (!s.ok()) return s;
+      return SaveSnapshot(*erasures);
+    }
+    const int64_t since = static_cast<int64_t>(log->ids().size()) - snapshot_rows;
+    if (since > 0 && (!index->persistent() || since >= 20000 || since * 20 >= n)) return SaveSnapshot(*erasures);
+    return Status::OK();
+  }
+
+  // Opens vectors.log and the index: from the snapshot plus the records logged after
+  // it when the snapshot is sound, else rebuilt from the log. The catalog decides
+  // which faces are live.
+  Status OpenVectors(const std::function<void(const std::string&)>& note) {
+    const std::string log_path = (fs::path(dir) / kVectorFile).string();
+    nlohmann::json meta;
+    VectorLog::Prefix prefix;
+    bool have_meta = false;
+    {
+      std::ifstream in(fs::path(dir) / kIndexMeta);
+      if (in) {
+        meta = nlohmann::json::parse(in, nullptr, false);
+        have_meta = meta.is_object() && meta["generation"].is_number_integer() && meta["model"] == model.Id() &&
+                    meta["spec"].is_string() && meta["log_bytes"].is_number_integer() &&
+                    meta["log_last_crc"].is_number_unsigned() && meta["log_rows"].is_number_unsigned() &&
+                    meta["max_face_id"].is_number_integer() && meta["erasures"].is_number_integer();
+      }
+    }
+    if (have_meta) {
+      snapshot_gen = meta["generation"].get<int64_t>();
+      const std::string ids_path = SnapshotFile(snapshot_gen, ".ids");
+      std::error_code ec;
+      const uint64_t rows = meta["log_rows"].get<uint64_t>();
+      if (fs::file_size(ids_path, ec) == rows * 8 && !ec) {
+        prefix.ids.resize(rows);
+        std::FILE* f = std::fopen(ids_path.c_str(), "rb");
+        const bool ok = f && (rows == 0 || std::fread(prefix.ids.data(), 8, rows, f) == rows);
+        if (f) std::fclose(f);
+        if (ok) {
+          prefix.bytes = meta["log_bytes"].get<int64_t>();
+          prefix.last_crc = meta["log_last_crc"].get<uint32_t>();
+        } else {
+          prefix.ids.clear();
+        }
+      }
+    }
+    RemoveStraySnapshots();
+    auto log_or = VectorLog::Open(log_path, model.Id(), model.dim, prefix.bytes > 0 ? &prefix : nullptr);
+    if (!log_or.ok()) return log_or.status();
+    log = std::move(*log_or);
+    auto counts = catalog->Counts();
+    if (!counts.ok()) return counts.status();
+    auto erasures = catalog->ErasureCount();
+    if (!erasures.ok()) return erasures.status();
+
+    // Fast path: a compressed index from the snapshot, plus the faces logged after it.
+    if (have_meta && (log->used_trusted_prefix() || meta["log_rows"].get<uint64_t>() == 0)) {
+      auto loaded = VectorIndex::Load(SnapshotFile(snapshot_gen, ".lux"), model.dim);
+      if (loaded.ok() && (*loaded)->persistent()) {
+        index = std::move(*loaded);
+        const int64_t max_id = meta["max_face_id"].get<int64_t>();
+        auto tail = catalog->FaceIds(max_id);
+        if (!tail.ok()) return tail.status();
+        snapshot_rows = static_cast<int64_t>(meta["log_rows"].get<uint64_t>());
+        Status s = AddRows(static_cast<size_t>(snapshot_rows), log->ids().size(), *tail);
+        if (!s.ok()) return s;
+        if (meta["erasures"].get<int64_t>() != *erasures || index->size() != counts->faces) {
+          // Faces erased after the snapshot was written: drop what the catalog no longer has.
+          auto live = catalog->FaceIds();
+          if (!live.ok()) return live.status();
+          std::vector<int64_t> gone;
+          for (size_t r = 0; r < static_cast<size_t>(snapshot_rows); ++r)
+            if (!std::binary_search(live->begin(), live->end(), log->ids()[r])) gone.push_back(log->ids()[r]);
+          s = index->Remove(gone);
+          if (!s.ok()) return s;
+          if (index->size() == counts->faces) return SaveSnapshot(*erasures);
+          index.reset();  // still inconsistent: rebuild below
+        } else {
+          return Status::OK();
+        }
+      } else if (loaded.ok() || loaded.status().code() == Status::Code::kCorrupt) {
+        // An exact index (never saved with its vectors), or a damaged file: rebuild.
+      } else {
+        return loaded.status();
+      }
+    }
+    // Rebuild from the log: exact for a small gallery, else the snapshot's kind.
+    auto live = catalog->FaceIds();
+    if (!live.ok()) return live.status();
+    std::string spec = have_meta ? meta["spec"].get<std::string>() : "exact";
+    if (static_cast<int64_t>(live->size()) < 1000) spec = "exact";
+    Status s = BuildIndex(spec, *live, note);
+    if (!s.ok()) return s;
+    if (index->size() != static_cast<int64_t>(live->size()))
+      return Status::Corrupt(dir + ": " + std::to_string(static_cast<int64_t>(live->size()) - index->size()) +
+                             " catalogued face(s) have no vector in " + kVectorFile);
+    // An exact index is always rebuilt like this; its snapshot only spares re-checking
+    // the log, so it is rewritten only when it no longer covers the log.
+    if (!index->persistent() && have_meta && log->used_trusted_prefix()) {
+      snapshot_rows = static_cast<int64_t>(meta["log_rows"].get<uint64_t>());
+      return Status::OK();
+    }
+    return SaveSnapshot(*erasures);
   }
 };
 
@@ -95,7 +314,9 @@ Gallery::Gallery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gallery::~Gallery() = default;
 Catalog& Gallery::catalog() { return *impl_->catalog; }
 const EmbeddingModel& Gallery::model() const { return impl_->model; }
-int64_t Gallery::size() const { return impl_->index->ntotal; }
+int64_t Gallery::size() const { return impl_->index->size(); }
+std::string Gallery::IndexSpec() const { return impl_->index->spec(); }
+int64_t Gallery::IndexMemoryBytes() const { return impl_->index->MemoryBytes(); }
 
 Status Gallery::Init(const std::string& dir) {
   std::error_code ec;
@@ -125,9 +346,6 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
     if (!emb.ok()) return emb.status();
     impl->model = (*emb)->Model();
   }
-  auto log = VectorLog::Open((fs::path(dir) / kVectorFile).string(), impl->model.Id(), impl->model.dim);
-  if (!log.ok()) return log.status();
-  impl->log = std::move(*log);
   auto optouts = VectorLog::Open((fs::path(dir) / kOptOutFile).string(), impl->model.Id(), impl->model.dim);
   if (!optouts.ok()) return optouts.status();
   impl->optouts = std::move(*optouts);
@@ -140,27 +358,8 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   impl->optout_threshold = *t;
   // Only vectors whose faces the catalog holds are searchable: a vector written just
   // before a crash, whose catalog transaction never committed, stays invisible.
-  auto ids = impl->catalog->FaceIds();
-  if (!ids.ok()) return ids.status();
-  std::unordered_set<int64_t> known(ids->begin(), ids->end());
-  impl->index = std::make_unique<faiss::IndexIDMap>(new faiss::IndexFlatIP(impl->model.dim));
-  impl->index->own_fields = true;
-  const auto& lids = impl->log->ids();
-  const auto& vecs = impl->log->vectors();
-  std::vector<idx_t> keep_ids;
-  std::vector<float> keep;
-  std::unordered_set<int64_t> seen;
-  for (size_t i = 0; i < lids.size(); ++i) {
-    if (!known.count(lids[i]) || !seen.insert(lids[i]).second) continue;
-    impl->row[lids[i]] = i;
-    keep_ids.push_back(lids[i]);
-    keep.insert(keep.end(), vecs.begin() + static_cast<std::ptrdiff_t>(i * impl->model.dim),
-                vecs.begin() + static_cast<std::ptrdiff_t>((i + 1) * impl->model.dim));
-  }
-  if (seen.size() != known.size())
-    return Status::Corrupt(dir + ": " + std::to_string(known.size() - seen.size()) +
-                           " catalogued face(s) have no vector in " + kVectorFile);
-  if (!keep_ids.empty()) impl->index->add_with_ids(static_cast<idx_t>(keep_ids.size()), keep.data(), keep_ids.data());
+  Status s = impl->OpenVectors({});
+  if (!s.ok()) return s;
   return std::unique_ptr<Gallery>(new Gallery(std::move(impl)));
 }
 
@@ -271,7 +470,6 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       fr.quality_reasons = f.quality.reasons;
       recs.push_back(std::move(fr));
     }
-    const size_t first_row = impl_->log->ids().size();
     Status w = impl_->log->Append(ids, vecs);
     ImageRecord img;
     img.sha256 = hashes[i];
@@ -295,13 +493,19 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       failed = w;
       return;
     }
-    impl_->index->add_with_ids(static_cast<idx_t>(ids.size()), vecs.data(), ids.data());
-    for (size_t k = 0; k < ids.size(); ++k) impl_->row[ids[k]] = first_row + k;
+    // Searchable now; durable through the log until the next snapshot.
+    w = impl_->index->Add(ids, vecs);
+    if (!w.ok()) {
+      failed = w;
+      return;
+    }
     ++report.enrolled;
     report.faces += static_cast<int64_t>(ids.size());
   });
   if (!s.ok()) return s;
   if (!failed.ok()) return failed;
+  s = impl_->AfterGrowth(options.note);
+  if (!s.ok()) return s;
   return report;
 }
 
@@ -310,24 +514,24 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
   if (probes.empty() || probes.size() % static_cast<size_t>(dim) != 0)
     return Status::InvalidArgument("probe vectors must have " + std::to_string(dim) + " values each");
   if (k <= 0) return Status::InvalidArgument("top-k must be positive");
-  const idx_t n = static_cast<idx_t>(probes.size() / static_cast<size_t>(dim));
   // Ask for more than k when opt-outs may remove some of the nearest faces.
-  const idx_t want = impl_->optouts->ids().empty() ? k : 2 * static_cast<idx_t>(k) + 16;
-  const idx_t kk = std::min<idx_t>(want, std::max<idx_t>(1, impl_->index->ntotal));
-  std::vector<float> dist(static_cast<size_t>(n * kk));
-  std::vector<idx_t> labels(static_cast<size_t>(n * kk));
-  if (impl_->index->ntotal > 0) impl_->index->search(n, probes.data(), kk, dist.data(), labels.data());
-  std::vector<std::vector<Candidate>> out(static_cast<size_t>(n));
+  const int want = impl_->optouts->ids().empty() ? k : 2 * k + 16;
+  std::vector<std::vector<IndexHit>> hits;
+  Status s = impl_->index->Search(probes, want, impl_->log.get(), &hits);
+  if (!s.ok()) return s;
+  std::vector<std::vector<Candidate>> out(hits.size());
   std::map<int64_t, SourceRecord> sources;
-  for (idx_t q = 0; q < n && impl_->index->ntotal > 0; ++q) {
-    for (idx_t j = 0; j < kk; ++j) {
-      idx_t id = labels[static_cast<size_t>(q * kk + j)];
-      if (id < 0 || static_cast<int>(out[static_cast<size_t>(q)].size()) >= k) continue;
-      if (!impl_->optouts->ids().empty() && impl_->OptedOut(impl_->VectorOf(id))) continue;
+  for (size_t q = 0; q < hits.size(); ++q) {
+    for (const IndexHit& h : hits[q]) {
+      if (static_cast<int>(out[q].size()) >= k) break;
+      if (!impl_->optouts->ids().empty()) {
+        const float* v = impl_->log->Find(h.id);
+        if (!v || impl_->OptedOut(v)) continue;
+      }
       Candidate c;
-      c.face_id = id;
-      c.score = dist[static_cast<size_t>(q * kk + j)];
-      auto face = impl_->catalog->GetFace(id);
+      c.face_id = h.id;
+      c.score = h.score;
+      auto face = impl_->catalog->GetFace(h.id);
       if (!face.ok()) return face.status();
       c.face = *face;
       auto img = impl_->catalog->GetImage(c.face.image_id);
@@ -339,10 +543,10 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
         sources[c.image.source_id] = *src;
       }
       c.source = sources[c.image.source_id];
-      auto subject = impl_->catalog->SubjectOfFace(id);
+      auto subject = impl_->catalog->SubjectOfFace(h.id);
       if (!subject.ok()) return subject.status();
       c.subject = *subject;
-      out[static_cast<size_t>(q)].push_back(std::move(c));
+      out[q].push_back(std::move(c));
     }
   }
   return out;
@@ -353,57 +557,74 @@ Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::st
   if (!plan.ok()) return plan.status();
   Status s = impl_->catalog->Erase(*plan, reason);
   if (!s.ok()) return s;
-  if (!plan->face_ids.empty()) {
-    std::vector<idx_t> ids(plan->face_ids.begin(), plan->face_ids.end());
-    faiss::IDSelectorArray sel(ids.size(), ids.data());
-    impl_->index->remove_ids(sel);
-    for (int64_t id : plan->face_ids) {
-      impl_->row.erase(id);
-      std::error_code ec;
-      fs::remove(impl_->ThumbPath(id), ec);
-    }
+  // The catalog has committed: from here on the faces are gone even if we crash, since
+  // opening drops index entries the catalog no longer has.
+  s = impl_->index->Remove(plan->face_ids);
+  if (!s.ok()) return s;
+  for (int64_t id : plan->face_ids) {
+    std::error_code ec;
+    fs::remove(impl_->ThumbPath(id), ec);
   }
+  // A compressed index file holds codes of the erased vectors: rewrite it now.
+  auto erasures = impl_->catalog->ErasureCount();
+  if (!erasures.ok()) return erasures.status();
+  s = impl_->SaveSnapshot(*erasures);
+  if (!s.ok()) return s;
   return plan;
 }
 
-Status Gallery::Compact() {
-  // Write the live vectors to a new log, make it durable, then swap it in.
+Status Gallery::Compact(const std::string& index_spec, const std::function<void(const std::string&)>& note) {
   const fs::path dir(impl_->dir);
+  auto live = impl_->catalog->FaceIds();
+  if (!live.ok()) return live.status();
+  const std::string spec = index_spec.empty() ? VectorIndex::DefaultSpec(static_cast<int64_t>(live->size())) : index_spec;
+  // Refuse a bad spec before touching anything.
+  auto probe = VectorIndex::Create(spec, impl_->model.dim);
+  if (!probe.ok()) return probe.status();
+  // Write the live vectors to a new log, make it durable, then swap it in.
   const std::string tmp = (dir / (std::string(kVectorFile) + ".compact")).string();
   std::error_code ec;
   fs::remove(tmp, ec);
-  std::vector<int64_t> ids;
-  std::vector<float> vecs;
-  for (int64_t id : impl_->log->ids()) {
-    if (!impl_->row.count(id)) continue;
-    if (!ids.empty() && ids.back() == id) continue;
-    const float* v = impl_->VectorOf(id);
-    ids.push_back(id);
-    vecs.insert(vecs.end(), v, v + impl_->model.dim);
-  }
+  if (note) note("rewriting " + std::string(kVectorFile) + " with " + std::to_string(live->size()) + " live faces");
   {
     auto fresh = VectorLog::Open(tmp, impl_->model.Id(), impl_->model.dim);
     if (!fresh.ok()) return fresh.status();
-    if (!ids.empty()) {
-      Status s = (*fresh)->Append(ids, vecs);
-      if (!s.ok()) return s;
+    std::vector<int64_t> ids;
+    std::vector<float> vecs;
+    const auto& all = impl_->log->ids();
+    for (size_t r = 0; r < all.size(); ++r) {
+      if (std::binary_search(live->begin(), live->end(), all[r]) && (ids.empty() || ids.back() != all[r])) {
+        ids.push_back(all[r]);
+        vecs.insert(vecs.end(), impl_->log->vector(r), impl_->log->vector(r) + impl_->model.dim);
+      }
+      if (ids.size() == 8192 || (r + 1 == all.size() && !ids.empty())) {
+        Status s = (*fresh)->Append(ids, vecs);
+        if (!s.ok()) return s;
+        ids.clear();
+        vecs.clear();
+      }
     }
   }
+  impl_->index.reset();
   impl_->log.reset();
   fs::rename(tmp, dir / kVectorFile, ec);
   if (ec) return Status::IOError(tmp + ": cannot replace " + kVectorFile + " (" + ec.message() + ")");
   auto log = VectorLog::Open((dir / kVectorFile).string(), impl_->model.Id(), impl_->model.dim);
   if (!log.ok()) return log.status();
   impl_->log = std::move(*log);
-  impl_->row.clear();
-  for (size_t i = 0; i < impl_->log->ids().size(); ++i) impl_->row[impl_->log->ids()[i]] = i;
+  Status s = impl_->BuildIndex(spec, *live, note);
+  if (!s.ok()) return s;
+  auto erasures = impl_->catalog->ErasureCount();
+  if (!erasures.ok()) return erasures.status();
+  s = impl_->SaveSnapshot(*erasures);
+  if (!s.ok()) return s;
   // Thumbnails of faces that are not live (erased, or written just before a crash).
   ec.clear();
   for (auto it = fs::directory_iterator(dir / kThumbDir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string stem = it->path().stem().string();
     char* end = nullptr;
     const long long id = std::strtoll(stem.c_str(), &end, 10);
-    if (end == stem.c_str() || *end || !impl_->row.count(id)) fs::remove(it->path(), ec);
+    if (end == stem.c_str() || *end || !std::binary_search(live->begin(), live->end(), id)) fs::remove(it->path(), ec);
   }
   return impl_->catalog->Vacuum();
 }

@@ -1,0 +1,84 @@
+// VectorIndex: finds the identity vectors most similar (by inner product) to a probe,
+// behind one small interface with implementations named by a spec string, like
+// faiss::index_factory. The gallery keeps one; `lineup bench scale` measures them.
+//
+//   "exact"   every vector in RAM (2 KB per 512-d face), brute force: exact scores.
+//   "ivfpq,nlist=4096,m=64,nprobe=64,rerank=512"
+//             compressed: an inverted file of product-quantised codes (m bytes + 8 per
+//             face in RAM). A search scans the nprobe nearest lists, keeps the `rerank`
+//             best approximate candidates and re-scores them with the exact vectors
+//             (ExactVectors, e.g. the memory-mapped vector log), so returned scores are
+//             always exact; only the shortlist is approximate.
+//   "faiss=<factory string>[,nprobe=..][,efSearch=..][,rerank=..]"
+//             any other FAISS index, for measurements.
+//
+// Ids are the caller's int64 ids (face ids). Add and Remove are incremental; a
+// compressed index must be trained (Train, on a sample of the vectors it will hold)
+// before Add. Search may be called from several threads at once; Add, Remove, Train
+// and Save need the caller to exclude everything else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lineup/status.h"
+
+namespace lineup {
+
+struct IndexHit {
+  int64_t id = -1;
+  float score = 0;
+};
+
+// Where a compressed index re-reads exact vectors for re-ranking.
+class ExactVectors {
+ public:
+  virtual ~ExactVectors() = default;
+  // The vector of `id` (dim floats), or nullptr if there is none. Valid until the
+  // owner next changes.
+  virtual const float* Find(int64_t id) const = 0;
+};
+
+class VectorIndex {
+ public:
+  // InvalidArgument naming the problem if the spec is malformed.
+  static Result<std::unique_ptr<VectorIndex>> Create(const std::string& spec, int dim);
+  // Reads an index written by Save. Corrupt if the file is not one, or its dimension is
+  // not `dim`.
+  static Result<std::unique_ptr<VectorIndex>> Load(const std::string& path, int dim);
+  // The spec the gallery uses for `faces` vectors when none is asked for: exact search
+  // while it stays within a few tens of milliseconds on two cores, compressed above.
+  static std::string DefaultSpec(int64_t faces);
+
+  virtual ~VectorIndex() = default;
+  virtual std::string spec() const = 0;
+  virtual int dim() const = 0;
+  virtual int64_t size() const = 0;
+  // False until Train has been called, for indexes that need training.
+  virtual bool is_trained() const = 0;
+  // True if shortlist scores are approximate (Search then needs ExactVectors).
+  virtual bool compressed() const = 0;
+  // True if Save writes the vectors' codes; an exact index is instead rebuilt from the
+  // exact vectors (Save writes only its spec).
+  virtual bool persistent() const = 0;
+  // Bytes of RAM the index holds (codes, ids, centroids, graph).
+  virtual int64_t MemoryBytes() const = 0;
+
+  // sample: n * dim floats, n >= the index's training minimum (InvalidArgument if not).
+  virtual Status Train(std::span<const float> sample) = 0;
+  // vectors: ids.size() * dim floats. An id already present is the caller's error.
+  virtual Status Add(std::span<const int64_t> ids, std::span<const float> vectors) = 0;
+  // Ids not present are ignored.
+  virtual Status Remove(std::span<const int64_t> ids) = 0;
+  // The k best hits of each query (queries: n * dim floats), best first; fewer when the
+  // index holds fewer. A compressed index needs `exact` (InvalidArgument otherwise).
+  virtual Status Search(std::span<const float> queries, int k, const ExactVectors* exact,
+                        std::vector<std::vector<IndexHit>>* out) const = 0;
+  // Writes the index (atomically: a temporary file renamed into place, synced).
+  virtual Status Save(const std::string& path) const = 0;
+};
+
+}  // namespace lineup

@@ -1,0 +1,215 @@
+// VectorIndex: specs, exact and compressed search (re-ranked scores are exact), removal,
+// save/load, and hostile index files.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "lineup/vector_index.h"
+#include "test_util.h"
+
+namespace {
+
+using lineup::ExactVectors;
+using lineup::IndexHit;
+using lineup::Status;
+using lineup::VectorIndex;
+using lineup_test::TempDir;
+
+constexpr int kDim = 64;
+
+// Clustered unit vectors ("identities" of ten samples each), held in RAM.
+struct Data : ExactVectors {
+  std::vector<float> v;
+  size_t n = 0;
+  explicit Data(size_t count, unsigned seed = 7) : n(count) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> g(0.f, 1.f);
+    std::vector<float> centre(kDim);
+    v.resize(n * kDim);
+    for (size_t i = 0; i < n; ++i) {
+      if (i % 10 == 0)
+        for (auto& c : centre) c = g(rng);
+      double norm = 0;
+      for (int j = 0; j < kDim; ++j) {
+        v[i * kDim + j] = centre[static_cast<size_t>(j)] + 0.6f * g(rng);
+        norm += v[i * kDim + j] * v[i * kDim + j];
+      }
+      for (int j = 0; j < kDim; ++j) v[i * kDim + j] /= static_cast<float>(std::sqrt(norm));
+    }
+  }
+  const float* Find(int64_t id) const override {
+    return id >= 0 && static_cast<size_t>(id) < n ? &v[static_cast<size_t>(id) * kDim] : nullptr;
+  }
+  std::vector<int64_t> Ids() const {
+    std::vector<int64_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(i);
+    return ids;
+  }
+  float Dot(const float* q, int64_t id) const {
+    float s = 0;
+    for (int j = 0; j < kDim; ++j) s += q[j] * Find(id)[j];
+    return s;
+  }
+};
+
+std::vector<IndexHit> BruteForce(const Data& d, const float* q, int k, const std::set<int64_t>& skip = {}) {
+  std::vector<IndexHit> all;
+  for (size_t i = 0; i < d.n; ++i)
+    if (!skip.count(static_cast<int64_t>(i))) all.push_back({static_cast<int64_t>(i), d.Dot(q, static_cast<int64_t>(i))});
+  std::sort(all.begin(), all.end(), [](const IndexHit& a, const IndexHit& b) { return a.score > b.score; });
+  all.resize(std::min<size_t>(all.size(), static_cast<size_t>(k)));
+  return all;
+}
+
+TEST(VectorIndexSpec, BadSpecsAreRefusedWithTheReason) {
+  for (const char* bad : {"", "nearest", "exact,nprobe=3", "ivfpq,m=7", "ivfpq,nlist=abc", "ivfpq,nlist=0",
+                          "ivfpq,nlist", "ivfpq,colour=blue", "faiss=", "faiss=NoSuchIndex42"}) {
+    auto r = VectorIndex::Create(bad, kDim);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_FALSE(VectorIndex::Create("exact", 0).ok());
+  auto ok = VectorIndex::Create("ivfpq,nlist=16,m=8", kDim);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)->spec(), "ivfpq,nlist=16,m=8,nprobe=64,rerank=512") << "the spec is stored complete";
+  EXPECT_EQ(VectorIndex::DefaultSpec(1000), "exact");
+  EXPECT_NE(VectorIndex::DefaultSpec(10'000'000).find("ivfpq"), std::string::npos);
+}
+
+TEST(VectorIndexExact, MatchesBruteForceAndForgetsRemovedIds) {
+  Data d(3000);
+  auto idx = VectorIndex::Create("exact", kDim);
+  ASSERT_TRUE(idx.ok());
+  EXPECT_FALSE((*idx)->compressed());
+  ASSERT_TRUE((*idx)->Add(d.Ids(), d.v).ok());
+  EXPECT_EQ((*idx)->size(), 3000);
+  EXPECT_GE((*idx)->MemoryBytes(), 3000 * kDim * 4);
+  std::vector<std::vector<IndexHit>> out;
+  ASSERT_TRUE((*idx)->Search({d.Find(5), kDim}, 10, nullptr, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  auto truth = BruteForce(d, d.Find(5), 10);
+  ASSERT_EQ(out[0].size(), 10u);
+  for (size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(out[0][i].id, truth[i].id);
+    EXPECT_NEAR(out[0][i].score, truth[i].score, 1e-5);
+  }
+  std::vector<int64_t> gone = {out[0][0].id, out[0][1].id, 999999};
+  ASSERT_TRUE((*idx)->Remove(gone).ok());
+  EXPECT_EQ((*idx)->size(), 2998);
+  ASSERT_TRUE((*idx)->Search({d.Find(5), kDim}, 10, nullptr, &out).ok());
+  for (const auto& h : out[0]) EXPECT_TRUE(h.id != gone[0] && h.id != gone[1]);
+  // More asked for than held.
+  auto small = VectorIndex::Create("exact", kDim);
+  ASSERT_TRUE((*small)->Add(std::vector<int64_t>{4}, {d.Find(4), kDim}).ok());
+  ASSERT_TRUE((*small)->Search({d.Find(5), kDim}, 10, nullptr, &out).ok());
+  EXPECT_EQ(out[0].size(), 1u);
+  EXPECT_FALSE((*small)->Search({d.Find(5), kDim - 1}, 10, nullptr, &out).ok()) << "not whole vectors";
+  EXPECT_FALSE((*small)->Search({d.Find(5), kDim}, 0, nullptr, &out).ok()) << "k must be positive";
+}
+
+TEST(VectorIndexCompressed, ReRankedScoresAreExactAndRecallIsHigh) {
+  Data d(20000);
+  auto idx = VectorIndex::Create("ivfpq,nlist=64,m=16,nprobe=16,rerank=200", kDim);
+  ASSERT_TRUE(idx.ok());
+  EXPECT_TRUE((*idx)->compressed());
+  EXPECT_FALSE((*idx)->is_trained());
+  EXPECT_FALSE((*idx)->Add(std::vector<int64_t>{1}, {d.Find(1), kDim}).ok()) << "must be trained first";
+  EXPECT_FALSE((*idx)->Train({d.v.data(), 10 * kDim}).ok()) << "too few training vectors";
+  ASSERT_TRUE((*idx)->Train({d.v.data(), 8000 * kDim}).ok());
+  ASSERT_TRUE((*idx)->Add(d.Ids(), d.v).ok());
+  EXPECT_LT((*idx)->MemoryBytes(), 20000 * kDim * 4 / 4) << "compressed: well under the exact vectors' size";
+  std::vector<std::vector<IndexHit>> out;
+  EXPECT_FALSE((*idx)->Search({d.Find(3), kDim}, 10, nullptr, &out).ok()) << "re-ranking needs the exact vectors";
+  double hit = 0;
+  const int queries = 50;
+  std::vector<float> qs;
+  for (int q = 0; q < queries; ++q) qs.insert(qs.end(), d.Find(q * 397), d.Find(q * 397) + kDim);
+  ASSERT_TRUE((*idx)->Search(qs, 10, &d, &out).ok());
+  ASSERT_EQ(out.size(), static_cast<size_t>(queries));
+  for (int q = 0; q < queries; ++q) {
+    auto truth = BruteForce(d, &qs[static_cast<size_t>(q) * kDim], 10);
+    for (const auto& h : out[static_cast<size_t>(q)]) {
+      EXPECT_NEAR(h.score, d.Dot(&qs[static_cast<size_t>(q) * kDim], h.id), 1e-5) << "scores are exact";
+      for (const auto& t : truth) hit += t.id == h.id;
+    }
+    EXPECT_EQ(out[static_cast<size_t>(q)][0].id, q * 397) << "a vector finds itself first";
+  }
+  EXPECT_GE(hit / (queries * 10), 0.9) << "recall@10 against exact search";
+
+  // Removed ids are never returned; save and load give the same answers.
+  std::vector<int64_t> gone;
+  for (const auto& h : out[0]) gone.push_back(h.id);
+  ASSERT_TRUE((*idx)->Remove(gone).ok());
+  EXPECT_EQ((*idx)->size(), 20000 - 10);
+  TempDir t;
+  ASSERT_TRUE((*idx)->Save(t.File("i.lux")).ok());
+  auto back = VectorIndex::Load(t.File("i.lux"), kDim);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ((*back)->spec(), (*idx)->spec());
+  EXPECT_EQ((*back)->size(), (*idx)->size());
+  std::vector<std::vector<IndexHit>> a, b;
+  ASSERT_TRUE((*idx)->Search(qs, 10, &d, &a).ok());
+  ASSERT_TRUE((*back)->Search(qs, 10, &d, &b).ok());
+  for (size_t q = 0; q < a.size(); ++q) {
+    ASSERT_EQ(a[q].size(), b[q].size());
+    for (size_t i = 0; i < a[q].size(); ++i) EXPECT_EQ(a[q][i].id, b[q][i].id);
+  }
+  for (const auto& h : a[0]) EXPECT_EQ(std::count(gone.begin(), gone.end(), h.id), 0);
+  // Loading with the wrong dimension is refused.
+  EXPECT_EQ(VectorIndex::Load(t.File("i.lux"), kDim * 2).status().code(), Status::Code::kCorrupt);
+}
+
+TEST(VectorIndexFile, HostileFilesAreRefusedNotCrashedOn) {
+  Data d(2000);
+  auto idx = VectorIndex::Create("ivfpq,nlist=8,m=8,nprobe=8,rerank=50", kDim);
+  ASSERT_TRUE((*idx)->Train(d.v).ok());
+  ASSERT_TRUE((*idx)->Add(d.Ids(), d.v).ok());
+  TempDir t;
+  ASSERT_TRUE((*idx)->Save(t.File("good.lux")).ok());
+  std::string good;
+  {
+    std::ifstream in(t.File("good.lux"), std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(good.size(), 1000u);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(t.File(name), std::ios::binary) << bytes;
+    return t.File(name);
+  };
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"empty", ""},
+      {"magic only", good.substr(0, 8)},
+      {"truncated", good.substr(0, good.size() / 2)},
+      {"one byte short", good.substr(0, good.size() - 1)},
+      {"trailing junk", good + "junk"},
+      {"not an index", std::string(4096, 'x')},
+  };
+  std::string flipped = good;
+  flipped[flipped.size() - 100] ^= 0x5a;
+  cases.push_back({"bit flip in the body", flipped});
+  std::string huge_header = good;
+  huge_header[8] = '\xff';
+  huge_header[9] = '\xff';
+  huge_header[10] = '\xff';
+  huge_header[11] = '\x7f';
+  cases.push_back({"header length past the end", huge_header});
+  std::string bad_json = good;
+  bad_json[12] = '[';
+  cases.push_back({"header not JSON", bad_json});
+  for (const auto& [what, bytes] : cases) {
+    auto r = VectorIndex::Load(write("bad.lux", bytes), kDim);
+    EXPECT_FALSE(r.ok()) << what;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kCorrupt) << what << ": " << r.status().ToString();
+    }
+  }
+  EXPECT_EQ(VectorIndex::Load(t.File("missing.lux"), kDim).status().code(), Status::Code::kIOError);
+}
+
+}  // namespace
