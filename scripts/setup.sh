@@ -5,7 +5,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkgs=(cmake g++ make pkg-config zlib1g-dev libssl-dev nlohmann-json3-dev
       libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-      libfaiss-dev libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev)
+      libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev)
+# libopenblas0-pthread replaces the reference BLAS that libfaiss-dev pulls in (through
+# update-alternatives): FAISS's k-means, PQ training and batched searches run on BLAS,
+# measured 18x faster with OpenBLAS here (k-means, 65536x512 to 1024 centroids: 4.4 s
+# against 80 s with the reference BLAS; docs/benchmarks.md).
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
