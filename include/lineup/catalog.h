@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,14 @@ class Catalog {
   // subject, which is created if new, in the same transaction.
   Status AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, const std::string& subject = "",
                   int subject_face = -1);
+  // The same for many images in one transaction (all or none): bulk imports.
+  struct NewImage {
+    ImageRecord image;
+    std::vector<FaceRecord> faces;
+    std::string subject;
+    int subject_face = -1;
+  };
+  Status AddImages(std::span<NewImage> images);
 
   // The subject linked to a face, or "" if none.
   Result<std::string> SubjectOfFace(int64_t face_id);

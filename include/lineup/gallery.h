@@ -78,6 +78,16 @@ class Gallery {
   Result<EnrollReport> Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
                               const std::function<void(int64_t, const EnrollReport&)>& progress = {});
 
+  // Adds faces whose vectors were computed elsewhere with this gallery's model, with
+  // their images' records (source_id set, unique sha256): vectors first (durable), then
+  // the catalog rows in one transaction, then the index, as Enroll does per photo.
+  // Face ids are assigned here. vectors: one row of dim floats per face, in order.
+  // Faces matching an opted-out person are refused (InvalidArgument, nothing added).
+  Status AddFaces(std::span<Catalog::NewImage> images, std::span<const float> vectors);
+  // What Enroll does at its end, for callers of AddFaces: moves to a compressed index if
+  // the gallery has outgrown exact search, and writes the index snapshot when due.
+  Status Checkpoint(const std::function<void(const std::string&)>& note = {});
+
   // The k most similar faces to each probe (rows of dim floats), best first. Faces
   // matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
@@ -99,6 +109,9 @@ class Gallery {
   // Stores the vector of a person who opted out (in optouts.log, apart from the
   // faces) and records when and why.
   Status OptOut(std::span<const float> vector, const std::string& reason);
+  // The stored vector of a live face (model().dim floats), or nullptr; valid until
+  // the gallery next changes.
+  const float* StoredVector(int64_t face_id);
   // The face's thumbnail (thumbnails/<id>.jpg, 160 px tall), or "" if there is none.
   std::string ThumbnailPath(int64_t face_id) const;
   // True if the vector matches an opted-out person at FMR 1e-4.

@@ -81,6 +81,11 @@ class Stmt {
     return *this;
   }
   int Step() { return sqlite3_step(s_); }
+  // Ready to run again with new bindings.
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
   int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
   double Real(int c) { return sqlite3_column_double(s_, c); }
   std::string Text(int c) {
@@ -234,37 +239,49 @@ Result<ImageRecord> Catalog::GetImage(int64_t id) {
 
 Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, const std::string& subject,
                          int subject_face) {
+  NewImage one{std::move(*image), std::move(*faces), subject, subject_face};
+  Status s = AddImages(std::span<NewImage>(&one, 1));
+  *image = std::move(one.image);
+  *faces = std::move(one.faces);
+  return s;
+}
+
+Status Catalog::AddImages(std::span<NewImage> batch) {
   return impl_->InTransaction([&]() -> Status {
     auto fail = [&](const std::string& what) { return impl_->Error(what); };
-    {
-      Stmt q(impl_->db,
+    // Prepared once for the whole batch.
+    Stmt img(impl_->db,
              "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
              "VALUES (?,?,?,?,?,?,?,?)");
-      q.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
-      q.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
-      q.Bind(8, image->captured_at);
-      if (q.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
+    Stmt face(impl_->db,
+              "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?)");
+    for (NewImage& n : batch) {
+      ImageRecord* image = &n.image;
+      img.Reset();
+      img.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
+      img.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
+      img.Bind(8, image->captured_at);
+      if (img.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
       image->id = sqlite3_last_insert_rowid(impl_->db);
-    }
-    for (auto& f : *faces) {
-      f.image_id = image->id;
-      nlohmann::json lm = nlohmann::json::array();
-      for (const auto& p : f.landmarks) lm.push_back({p.x, p.y});
-      Stmt one(impl_->db,
-               "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?)");
-      one.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
-      one.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
-      one.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
-      if (one.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
-    }
-    if (!subject.empty() && subject_face >= 0 && subject_face < static_cast<int>(faces->size())) {
-      Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
-      add.Bind(1, subject);
-      if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + subject);
-      Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
-      link.Bind(1, (*faces)[static_cast<size_t>(subject_face)].id).Bind(2, subject);
-      if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + subject);
+      for (auto& f : n.faces) {
+        f.image_id = image->id;
+        nlohmann::json lm = nlohmann::json::array();
+        for (const auto& p : f.landmarks) lm.push_back({p.x, p.y});
+        face.Reset();
+        face.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
+        face.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
+        face.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
+        if (face.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
+      }
+      if (!n.subject.empty() && n.subject_face >= 0 && n.subject_face < static_cast<int>(n.faces.size())) {
+        Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
+        add.Bind(1, n.subject);
+        if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + n.subject);
+        Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
+        link.Bind(1, n.faces[static_cast<size_t>(n.subject_face)].id).Bind(2, n.subject);
+        if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + n.subject);
+      }
     }
     return Status::OK();
   });

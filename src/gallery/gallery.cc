@@ -509,6 +509,32 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   return report;
 }
 
+Status Gallery::Checkpoint(const std::function<void(const std::string&)>& note) { return impl_->AfterGrowth(note); }
+
+Status Gallery::AddFaces(std::span<Catalog::NewImage> images, std::span<const float> vectors) {
+  const size_t d = static_cast<size_t>(impl_->model.dim);
+  size_t n = 0;
+  for (const auto& im : images) n += im.faces.size();
+  if (vectors.size() != n * d) return Status::InvalidArgument("AddFaces: " + std::to_string(n) + " faces need " + std::to_string(n * d) + " values");
+  for (size_t i = 0; i < n; ++i)
+    if (impl_->OptedOut(vectors.data() + i * d)) return Status::InvalidArgument("a face matches a person who opted out");
+  auto max_id = impl_->catalog->MaxFaceId();
+  if (!max_id.ok()) return max_id.status();
+  int64_t next = std::max(*max_id, impl_->log->ids().empty() ? int64_t{0} : impl_->log->ids().back()) + 1;
+  std::vector<int64_t> ids;
+  ids.reserve(n);
+  for (auto& im : images)
+    for (auto& f : im.faces) {
+      f.id = next++;
+      ids.push_back(f.id);
+    }
+  Status s = impl_->log->Append(ids, vectors);
+  if (!s.ok()) return s;
+  s = impl_->catalog->AddImages(images);
+  if (!s.ok()) return s;
+  return impl_->index->Add(ids, vectors);
+}
+
 Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const float> probes, int k) {
   const int dim = impl_->model.dim;
   if (probes.empty() || probes.size() % static_cast<size_t>(dim) != 0)
@@ -627,6 +653,12 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
     if (end == stem.c_str() || *end || !std::binary_search(live->begin(), live->end(), id)) fs::remove(it->path(), ec);
   }
   return impl_->catalog->Vacuum();
+}
+
+const float* Gallery::StoredVector(int64_t face_id) {
+  // Erased faces keep their log records until Compact; they are not returned.
+  if (!impl_->catalog->GetFace(face_id).ok()) return nullptr;
+  return impl_->log->Find(face_id);
 }
 
 std::string Gallery::ThumbnailPath(int64_t face_id) const {
