@@ -1,5 +1,8 @@
 // lineup: the command-line front end of the Lineup library.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -68,6 +71,12 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // FAISS parallelises short loops with OpenMP, whose threads spin between them by
+  // default; with two cores shared with OpenBLAS and other processes, spinning made
+  // index training 7x slower (245 s against 35 s for 30,000 faces, docs/benchmarks.md).
+  // The wait policy is read when libgomp loads, so it is set by running again.
+  if (!std::getenv("OMP_WAIT_POLICY") && ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0)
+    ::execv("/proc/self/exe", argv);  // returns only on failure: carry on as we are
   // Library problems reach the user as one clear line each, not as OpenCV's log.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   // Some OpenCV decoders also write to std::cerr directly; our own messages go to
@@ -94,6 +103,7 @@ int main(int argc, char** argv) {
     if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
     if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
     if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
+    if (cmd == "bench" && argc > 2 && !std::strcmp(argv[2], "open")) return lineup::cli::BenchGalleryOpen(argc, argv);
     if (cmd == "bench") return lineup::cli::CmdBench(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
