@@ -629,3 +629,55 @@ TEST(GalleryIndex, CompressedIndexSnapshotTailAndCrashAfterErase) {
     for (const auto& c : r->front()) EXPECT_NE(c.face_id, victim_face);
   }
 }
+
+// Damaged snapshot files never stop a gallery from opening with the right faces: the
+// catalog and the vector log are the truth, and the index is rebuilt from them.
+TEST_F(GalleryTest, DamagedIndexSnapshotIsRebuiltFromTheLog) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  int64_t faces = 0;
+  std::vector<float> probe;
+  int64_t best = 0;
+  {
+    auto g = Gallery::Open(dir, {});
+    ASSERT_TRUE(g.ok());
+    ASSERT_TRUE(AddTestSource((*g)->catalog(), "knn"));
+    auto files = lineup::ListPhotos({data_});
+    ASSERT_TRUE(files.ok());
+    lineup::EnrollOptions eo;
+    eo.source = "knn";
+    ASSERT_TRUE((*g)->Enroll(*files, eo).ok());
+    faces = (*g)->size();
+    ASSERT_GT(faces, 3);
+    auto ids = (*g)->catalog().FaceIds();
+    ASSERT_TRUE(ids.ok());
+    const float* v = (*g)->StoredVector((*ids)[2]);
+    ASSERT_NE(v, nullptr);
+    probe.assign(v, v + (*g)->model().dim);
+    best = (*ids)[2];
+  }
+  auto snapshot_file = [&](const std::string& ext) {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ext) return e.path().string();
+    return std::string();
+  };
+  const std::vector<std::pair<std::string, std::string>> damage = {
+      {"INDEX", "{not json"},
+      {"INDEX", R"({"generation": 1, "model": "x", "spec": "exact"})"},
+      {".ids", "short"},
+      {".lux", std::string(100, '\x01')},
+  };
+  for (const auto& [which, bytes] : damage) {
+    const std::string path = which == "INDEX" ? dir + "/INDEX" : snapshot_file(which);
+    ASSERT_FALSE(path.empty()) << which;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    auto g = Gallery::Open(dir, {});
+    ASSERT_TRUE(g.ok()) << which << ": " << g.status().ToString();
+    EXPECT_EQ((*g)->size(), faces) << which;
+    auto r = (*g)->Search(probe, 1);
+    ASSERT_TRUE(r.ok());
+    ASSERT_FALSE(r->front().empty());
+    EXPECT_EQ(r->front()[0].face_id, best) << which;
+  }
+}
