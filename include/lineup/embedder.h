@@ -1,11 +1,14 @@
-// Embedder: turns aligned 112x112 faces into L2-normalised identity vectors whose dot
-// product is their similarity.
+// Embedder: turns faces into L2-normalised identity vectors whose dot product is their
+// similarity.
 //
 // Vectors from different models, or from the same model with different settings,
 // must never be compared: every Embedder names the model, its version and the setting
 // (EmbeddingModel::Id), and everything that stores a vector stores that id with it.
-// Embed takes a batch but runs one forward pass per face: with OpenCV 4.6 a batch of
-// 8 faces measured 14.3 ms per face against 10.3 ms one at a time (1 thread), so
+// Each model aligns faces the way it was trained: EmbedFaces takes the photo and the
+// faces' landmarks, so a model can make its own crop (fr_feature uses the 112x112
+// five-point crop of AlignFace, faceapi_resnet dlib's 150x150 chip of AlignDlibChip).
+// Embedding takes a batch but runs one forward pass per face: with OpenCV 4.6 a batch
+// of 8 faces measured 14.3 ms per face against 10.3 ms one at a time (1 thread), so
 // throughput comes from one pipeline per core instead. Not thread-safe; one per thread.
 #pragma once
 
@@ -16,6 +19,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "lineup/face.h"
 #include "lineup/status.h"
 
 namespace lineup {
@@ -23,7 +27,7 @@ namespace lineup {
 struct EmbeddingModel {
   std::string name;     // "fr_feature"
   std::string version;  // where the weights come from, e.g. "faceplugin-face-recognition-js@0.0.1"
-  std::string setting;  // "plain" or "flip" (averaged with the mirrored face)
+  std::string setting;  // "plain" or "flip" (averaged with the mirrored face); fusions name their weight
   int dim = 0;
   // "name@version+setting": the key under which vectors and calibrations are filed.
   std::string Id() const { return name + "@" + version + "+" + setting; }
@@ -33,14 +37,35 @@ class Embedder {
  public:
   virtual ~Embedder() = default;
 
-  // One row of dim floats per aligned face (CV_32F, rows L2-normalised).
+  // One row of dim floats per face of `photo` (8-bit BGR), CV_32F, rows L2-normalised.
+  // Each face must carry its 68 landmarks and five points (as FaceAnalyzer fills them).
+  // `aligned` is either empty or, for each face, AlignFace(photo, faces[i].five): the
+  // crop the caller already made, passed so that models using it need not make it again.
+  // InvalidArgument if a face lacks what the model aligns with. The default makes the
+  // 112x112 crops if not given and calls Embed.
+  virtual Result<cv::Mat> EmbedFaces(const cv::Mat& photo, std::span<const Face> faces,
+                                     std::span<const cv::Mat> aligned);
+
+  // One row per face already aligned the model's way (8-bit BGR): 112x112 AlignFace
+  // crops for fr_feature, 150x150 AlignDlibChip chips for faceapi_resnet. A fusion of
+  // models with different alignments has no single crop and returns InvalidArgument:
+  // use EmbedFaces.
   virtual Result<cv::Mat> Embed(std::span<const cv::Mat> aligned_faces) = 0;
   virtual const EmbeddingModel& Model() const = 0;
 
-  // Factory: "fr_feature" (default) or "fr_feature+flip". Models come from model_dir.
+  // Factory. Models come from model_dir; a missing or altered model file is NotFound /
+  // Corrupt, naming the file and `make models`.
+  //   "fr_feature"          (default) 512 values, faceplugin-face-recognition-js
+  //   "fr_feature+flip"     the same averaged with the mirrored face
+  //   "faceapi_resnet"      128 values, the dlib ResNet of @vladmandic/face-api
+  //   "fr_feature+faceapi"  both, fused: the similarity is w * cosine(fr_feature) +
+  //                         (1 - w) * cosine(faceapi_resnet), w = kDefaultFusionWeight;
+  //   "fr_feature+faceapi:W" the same with weight W in (0, 1), at most two decimals.
   static Result<std::unique_ptr<Embedder>> Create(const std::string& spec, const std::string& model_dir);
   // The spec used when none is given, chosen from measurements (docs/accuracy.md).
   static const char* DefaultSpec();
+  // w of "fr_feature+faceapi", chosen on LFW's pairsDevTrain.txt (docs/accuracy.md).
+  static constexpr double kDefaultFusionWeight = 0.25;
 };
 
 }  // namespace lineup

@@ -103,7 +103,9 @@ Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed
   }
   if (embed && !faces.empty()) {
     t0 = Clock::now();
-    auto vecs = impl_->embedder->Embed(aligned);
+    // The embedder gets the photo and landmarks too: a model trained on another
+    // alignment than the 112x112 crop makes its own.
+    auto vecs = impl_->embedder->EmbedFaces(photo, faces, aligned);
     if (!vecs.ok()) return vecs.status();
     for (size_t i = 0; i < faces.size(); ++i) faces[i].embedding.assign(vecs->ptr<float>(int(i)), vecs->ptr<float>(int(i)) + vecs->cols);
     t.embed += MsSince(t0);
