@@ -48,5 +48,19 @@ eval-lfw: build
 	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \
 	  --root $${LINEUP_DATA:-../shared/data}/lfw/images --report out/eval-lfw
 
+# The gallery index on synthetic faces shaped like LFW's (bench/lfw_spectra.json) at 1M and
+# 10M faces: build time, RAM and disk per face, p50/p99 latency, recall and mates found
+# against exact search (docs/benchmarks.md). FACES=N runs one size. 10M needs ~22 GB of
+# scratch disk under $TMPDIR (or /tmp) and 45-90 minutes (1M: 8 minutes).
+FACES ?= 1000000 10000000
+.PHONY: bench-scale
+bench-scale: build
+	@mkdir -p out/bench
+	@for n in $(FACES); do \
+	  if [ $$((n % 1000000)) -eq 0 ]; then size=$$((n / 1000000))m; \
+	  elif [ $$((n % 1000)) -eq 0 ]; then size=$$((n / 1000))k; else size=$$n; fi; \
+	  $(LINEUP) bench scale --faces $$n --queries 1000 --json out/bench/scale_$$size.json || exit $$?; \
+	done
+
 clean:
 	rm -rf build
