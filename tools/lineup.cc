@@ -56,6 +56,8 @@ const char* kUsage =
     "  bench scale --faces N [--index SPEC]... [--json OUT]\n"
     "      the gallery index on N synthetic faces with identity structure: build time,\n"
     "      RAM and disk per face, p50/p99 search latency, recall against exact search\n"
+    "  bench open --faces N [--json OUT]\n"
+    "      a gallery of N synthetic faces built through the library, opened cold and warm\n"
     "\n"
     "options for every command that reads photos:\n"
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
