@@ -39,10 +39,12 @@ test-asan: build-asan
 bench: build
 	@scripts/bench.sh $(RELEASE)
 
-# Regenerates calibration/ from all LFW impostor pairs, for both embedding settings (~10 min).
+# Regenerates calibration/ from all LFW impostor pairs, for the default embedding, its
+# flip setting and the fused two-model embedding (~30 min).
 calibrate: build
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+flip
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+faceapi
 
 eval-lfw: build
 	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \

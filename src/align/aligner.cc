@@ -16,21 +16,7 @@ const FivePoints& AlignmentTemplate() {
 }
 
 cv::Matx23d SimilarityTransform(const FivePoints& from, const FivePoints& to) {
-  // Closed form for 2-D: with centred points, the best a = s*cos, b = s*sin are
-  // sum(x'u' + y'v') / sum(x'^2 + y'^2) and sum(x'v' - y'u') / sum(x'^2 + y'^2).
-  cv::Point2d mf(0, 0), mt(0, 0);
-  for (int i = 0; i < 5; ++i) { mf += cv::Point2d(from[i]); mt += cv::Point2d(to[i]); }
-  mf *= 0.2; mt *= 0.2;
-  double sxx = 0, num_a = 0, num_b = 0;
-  for (int i = 0; i < 5; ++i) {
-    cv::Point2d p = cv::Point2d(from[i]) - mf, q = cv::Point2d(to[i]) - mt;
-    sxx += p.x * p.x + p.y * p.y;
-    num_a += p.x * q.x + p.y * q.y;
-    num_b += p.x * q.y - p.y * q.x;
-  }
-  if (sxx < 1e-12) return cv::Matx23d(1, 0, mt.x - mf.x, 0, 1, mt.y - mf.y);
-  double a = num_a / sxx, b = num_b / sxx;
-  return cv::Matx23d(a, -b, mt.x - (a * mf.x - b * mf.y), b, a, mt.y - (b * mf.x + a * mf.y));
+  return SimilarityTransform(std::span<const cv::Point2f>(from), std::span<const cv::Point2f>(to));
 }
 
 namespace {
@@ -93,11 +79,15 @@ bool UsedForDlibChip(int i) { return (i >= 27 && i <= 54) || (i >= 60 && i <= 64
 }  // namespace
 
 cv::Matx23d SimilarityTransform(std::span<const cv::Point2f> from, std::span<const cv::Point2f> to) {
+  // Closed form for 2-D: with centred points, the best a = s*cos, b = s*sin are
+  // sum(x'u' + y'v') / sum(x'^2 + y'^2) and sum(x'v' - y'u') / sum(x'^2 + y'^2).
   const size_t n = std::min(from.size(), to.size());
   if (n == 0) return cv::Matx23d(1, 0, 0, 0, 1, 0);
   cv::Point2d mf(0, 0), mt(0, 0);
   for (size_t i = 0; i < n; ++i) { mf += cv::Point2d(from[i]); mt += cv::Point2d(to[i]); }
-  mf /= static_cast<double>(n); mt /= static_cast<double>(n);
+  // Multiplied by 1/n (0.2 for five points, as the 112x112 alignment always did).
+  const double inv = 1.0 / static_cast<double>(n);
+  mf *= inv; mt *= inv;
   double sxx = 0, num_a = 0, num_b = 0;
   for (size_t i = 0; i < n; ++i) {
     cv::Point2d p = cv::Point2d(from[i]) - mf, q = cv::Point2d(to[i]) - mt;
