@@ -680,4 +680,12 @@ TEST_F(GalleryTest, DamagedIndexSnapshotIsRebuiltFromTheLog) {
     ASSERT_FALSE(r->front().empty());
     EXPECT_EQ(r->front()[0].face_id, best) << which;
   }
+  // Rebuilding with a spec that is malformed, or needs more faces than the gallery has
+  // to train, is refused before anything changes.
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ((*g)->Compact("bogus").code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ((*g)->Compact("ivfpq").code(), Status::Code::kInvalidArgument) << "4096 lists need 4096 faces";
+  EXPECT_EQ((*g)->IndexSpec(), "exact");
+  EXPECT_EQ((*g)->size(), faces);
 }

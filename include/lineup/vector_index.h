@@ -67,7 +67,9 @@ class VectorIndex {
   // Bytes of RAM the index holds (codes, ids, centroids, graph).
   virtual int64_t MemoryBytes() const = 0;
 
-  // sample: n * dim floats, n >= the index's training minimum (InvalidArgument if not).
+  // How many vectors Train needs at least (0 for an index that needs no training).
+  virtual int64_t MinTrainingVectors() const = 0;
+  // sample: n * dim floats, n >= MinTrainingVectors() (InvalidArgument if not).
   virtual Status Train(std::span<const float> sample) = 0;
   // vectors: ids.size() * dim floats. An id already present is the caller's error.
   virtual Status Add(std::span<const int64_t> ids, std::span<const float> vectors) = 0;

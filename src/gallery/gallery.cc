@@ -607,6 +607,10 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
   // Refuse a bad spec before touching anything.
   auto probe = VectorIndex::Create(spec, impl_->model.dim);
   if (!probe.ok()) return probe.status();
+  if (static_cast<int64_t>(live->size()) < (*probe)->MinTrainingVectors())
+    return Status::InvalidArgument("index " + spec + " must be trained on at least " +
+                                   std::to_string((*probe)->MinTrainingVectors()) + " faces; the gallery has " +
+                                   std::to_string(live->size()) + " (use a smaller nlist, or exact)");
   // Write the live vectors to a new log, make it durable, then swap it in.
   const std::string tmp = (dir / (std::string(kVectorFile) + ".compact")).string();
   std::error_code ec;

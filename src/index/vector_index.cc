@@ -135,6 +135,8 @@ class FaissIndex : public VectorIndex {
     return static_cast<int64_t>(n * dim_ * sizeof(float));
   }
 
+  int64_t MinTrainingVectors() const override { return index_->is_trained ? 0 : MinTraining(); }
+
   Status Train(std::span<const float> sample) override {
     if (sample.size() % static_cast<size_t>(dim_) != 0) return Status::InvalidArgument("training sample is not whole vectors");
     const idx_t n = static_cast<idx_t>(sample.size() / static_cast<size_t>(dim_));
