@@ -17,6 +17,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "measure.h"
 #include "lineup/gallery.h"
 #include "lineup/vector_index.h"
 
@@ -27,14 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int64_t StatusKb(const char* key) {
-  std::ifstream f("/proc/self/status");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind(key, 0) == 0) return std::atoll(line.c_str() + std::strlen(key));
-  return 0;
-}
+int64_t StatusBytes(const char* key) { return ProcBytes("/proc/self/status", key); }
 
 // Drops the page cache so that the next open reads from disk; false if not allowed.
 bool DropCaches() {
@@ -45,11 +39,6 @@ bool DropCaches() {
   return static_cast<bool>(f);
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1)];
-}
 
 
 // The child of BenchGalleryOpen: opens `dir` cold and warm, searches, prints JSON.
@@ -57,12 +46,12 @@ int MeasureOpen(const std::string& dir, const AnalyzerOptions& opts, int64_t n, 
   std::vector<int64_t> probe_ids;
   for (int q = 0; q < queries; ++q) probe_ids.push_back(1 + (static_cast<int64_t>(q) * 7919 * 1013) % n);
   const bool cold = DropCaches();
-  const int64_t anon0 = StatusKb("RssAnon:");
+  const int64_t anon0 = StatusBytes("RssAnon");
   auto t2 = Clock::now();
   auto g = Gallery::Open(dir, opts);
   if (!g.ok()) return Fail(g.status());
-  const double open_cold = Since(t2);
-  const int64_t anon1 = StatusKb("RssAnon:");
+  const double open_cold = SecondsSince(t2);
+  const int64_t anon1 = StatusBytes("RssAnon");
   const int dim = (*g)->model().dim;
   std::vector<float> probe(static_cast<size_t>(dim));
   std::vector<double> lat[2];
@@ -74,21 +63,21 @@ int MeasureOpen(const std::string& dir, const AnalyzerOptions& opts, int64_t n, 
       std::copy(v, v + dim, probe.begin());
       auto t = Clock::now();
       auto r = (*g)->Search(probe, 50);
-      lat[pass].push_back(Since(t) * 1e3);
+      lat[pass].push_back(SecondsSince(t) * 1e3);
       if (!r.ok()) return Fail(r.status());
       if (pass == 1) found += !r->front().empty() && r->front().front().face_id == id;
     }
-  const int64_t rss2 = StatusKb("VmRSS:"), anon2 = StatusKb("RssAnon:");
+  const int64_t rss2 = StatusBytes("VmRSS"), anon2 = StatusBytes("RssAnon");
   g->reset();  // closes the gallery (releases its lock)
   auto t3 = Clock::now();
   auto again = Gallery::Open(dir, opts);
   if (!again.ok()) return Fail(again.status());
-  const double open_warm = Since(t3);
+  const double open_warm = SecondsSince(t3);
   nlohmann::json j{{"open_seconds_cold", cold ? nlohmann::json(open_cold) : nlohmann::json(nullptr)},
                    {"open_seconds_warm", open_warm},
-                   {"ram_anon_bytes_after_open", (anon1 - anon0) * 1024},
-                   {"rss_bytes_after_searches", rss2 * 1024},
-                   {"anon_bytes_after_searches", anon2 * 1024},
+                   {"ram_anon_bytes_after_open", anon1 - anon0},
+                   {"rss_bytes_after_searches", rss2},
+                   {"anon_bytes_after_searches", anon2},
                    {"search_p50_ms", Percentile(lat[0], 0.5)},
                    {"search_p99_ms", Percentile(lat[0], 0.99)},
                    {"search_warm_p50_ms", Percentile(lat[1], 0.5)},
@@ -138,7 +127,6 @@ int BenchGalleryOpen(int argc, char** argv) {
   double fill_s = 0, index_s = 0;
   int dim = 0;
   std::string spec;
-  (void)dim;
   {
     auto g = Gallery::Open(dir, *opts);
     if (!g.ok()) return Fail(g.status());
@@ -204,7 +192,7 @@ int BenchGalleryOpen(int argc, char** argv) {
       progress.Tick(static_cast<size_t>(face));
     }
     progress.Finish();
-    fill_s = Since(t0);
+    fill_s = SecondsSince(t0);
     auto t1 = Clock::now();
     s = (*g)->Checkpoint([](const std::string& what) { std::fprintf(stderr, "lineup: %s\n", what.c_str()); });
     if (!s.ok()) return Fail(s);
@@ -212,7 +200,7 @@ int BenchGalleryOpen(int argc, char** argv) {
       s = (*g)->Compact(args->Get("--index"), [](const std::string& what) { std::fprintf(stderr, "lineup: %s\n", what.c_str()); });
       if (!s.ok()) return Fail(s);
     }
-    index_s = Since(t1);
+    index_s = SecondsSince(t1);
     spec = (*g)->IndexSpec();
   }
   int64_t disk = 0;

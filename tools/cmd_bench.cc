@@ -42,6 +42,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "measure.h"
 #include "lineup/models.h"
 #include "lineup/vector_file.h"
 #include "lineup/vector_index.h"
@@ -57,6 +58,7 @@ using Json = nlohmann::ordered_json;
 const char* kUsage =
     "usage: lineup bench scale --faces N [--index SPEC]... [--json OUT] [options]\n"
     "       lineup bench spectra VECFILE --out FILE\n"
+    "       lineup bench open --faces N [--json OUT]   (a real gallery of N synthetic faces, opened cold and warm)\n"
     "\n"
     "bench scale: the gallery index on N synthetic faces shaped like real ones (bench/lfw_spectra.json)\n"
     "  --index SPEC         an index to measure (repeatable; default: exact, the gallery's default for N,\n"
@@ -89,8 +91,6 @@ const char* const kCandidates[] = {
 // Targets from the issue, for 10M faces on this 2-core machine.
 constexpr double kTargetP99Ms = 20, kTargetRecall = 0.99, kTargetRamPerFace = 400, kTargetMates = 0.995;
 
-double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 std::string CommandLine(int argc, char** argv) {
   std::string s = "lineup";
   for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
@@ -104,23 +104,9 @@ double Round6(double v) {
   return std::strtod(buf, nullptr);
 }
 
-// A "Key:   123 kB" line of /proc/self/status (or /proc/meminfo), in bytes; -1 if absent.
-int64_t ProcBytes(const char* file, const std::string& key) {
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1) * 1024;
-  return -1;
-}
 int64_t RssAnon() {
   ::malloc_trim(0);  // freed memory goes back to the system, so deltas measure what is held
   return ProcBytes("/proc/self/status", "RssAnon");
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank > 0 ? rank - 1 : 0)];
 }
 
 struct MeanSd {
@@ -1430,6 +1416,7 @@ int CmdScale(int argc, char** argv) {
 int CmdBench(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[2]) == "spectra") return CmdSpectra(argc, argv);
   if (argc >= 3 && std::string(argv[2]) == "scale") return CmdScale(argc, argv);
+  if (argc >= 3 && std::string(argv[2]) == "open") return BenchGalleryOpen(argc, argv);
   return Usage(kUsage);
 }
 

@@ -17,6 +17,6 @@ int CmdErase(int argc, char** argv);
 int CmdCompact(int argc, char** argv);
 int CmdOptOut(int argc, char** argv);
 int CmdBench(int argc, char** argv);
-// `lineup bench open` (tools/bench_open.cc), dispatched by CmdBench.
+// `lineup bench open` (tools/bench_open.cc), one of CmdBench's subcommands.
 int BenchGalleryOpen(int argc, char** argv);
 }  // namespace lineup::cli

@@ -106,7 +106,6 @@ int main(int argc, char** argv) {
     if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
     if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
     if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
-    if (cmd == "bench" && argc > 2 && !std::strcmp(argv[2], "open")) return lineup::cli::BenchGalleryOpen(argc, argv);
     if (cmd == "bench") return lineup::cli::CmdBench(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
