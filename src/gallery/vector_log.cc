@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/fd_io.h"
+
 namespace lineup {
 
 namespace {
@@ -18,30 +20,6 @@ namespace {
 // rewritten as version 2 when opened.
 constexpr char kMagicV1[8] = {'L', 'U', 'V', 'L', 'O', 'G', '1', '\n'};
 constexpr char kMagicV2[8] = {'L', 'U', 'V', 'L', 'O', 'G', '2', '\n'};
-
-bool WriteAll(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-bool ReadAll(int fd, void* data, size_t n) {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
 
 uint32_t Crc(const char* p, size_t n) {
   return static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));

@@ -24,6 +24,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "util/fd_io.h"
+
 namespace lineup {
 
 namespace {
@@ -254,18 +256,6 @@ class FaissIndex : public VectorIndex {
   }
 
  private:
-  static bool WriteAll(int fd, const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
-  }
-
   idx_t MinTraining() const {
     if (auto* ivf = faiss::ivflib::try_extract_index_ivf(index_.get())) {
       idx_t need = static_cast<idx_t>(ivf->nlist);
