@@ -194,6 +194,29 @@ struct Gallery::Impl {
     return Status::OK();
   }
 
+  // Stores new faces: assigns their ids (above every id in the catalog and the log, so
+  // the ids of vectors orphaned by a crash are never reused), makes their vectors
+  // durable, runs before_commit (e.g. writing thumbnails), commits the catalog rows in
+  // one transaction, then makes them searchable. vectors: one row per face, in order.
+  Status Store(std::span<Catalog::NewImage> images, std::span<const float> vectors,
+               const std::function<Status(const std::vector<int64_t>&)>& before_commit = {}) {
+    auto max_id = catalog->MaxFaceId();
+    if (!max_id.ok()) return max_id.status();
+    int64_t next = std::max(*max_id, log->ids().empty() ? int64_t{0} : log->ids().back()) + 1;
+    std::vector<int64_t> ids;
+    for (auto& im : images)
+      for (auto& f : im.faces) {
+        f.id = next++;
+        ids.push_back(f.id);
+      }
+    Status s = log->Append(ids, vectors);
+    if (s.ok() && before_commit) s = before_commit(ids);
+    if (s.ok()) s = catalog->AddImages(images);
+    if (!s.ok()) return s;
+    // Searchable now; durable through the log until the next snapshot.
+    return index->Add(ids, vectors);
+  }
+
   // After enrolment: moves to a compressed index when the gallery outgrows exact search,
   // and writes a snapshot when enough has been logged since the last one that
   // replaying it at every open would show.
@@ -413,12 +436,6 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     hashes.push_back(h);
     captured_at.push_back(captured);
   }
-  auto max_id = impl_->catalog->MaxFaceId();
-  if (!max_id.ok()) return max_id.status();
-  // Ids already in the log (from an interrupted run) are never reused.
-  int64_t next_id = *max_id;
-  for (int64_t id : impl_->log->ids()) next_id = std::max(next_id, id);
-  ++next_id;
   Status failed;
   int64_t done = report.duplicates + static_cast<int64_t>(report.problems.size());
   Status s = AnalyzeFiles(impl_->options, todo, true, options.workers, [&](size_t i, PhotoAnalysis&& r) {
@@ -455,23 +472,21 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     if (subject_face >= 0 && faces.size() > 1)
       report.problems.push_back({r.path, r.path + ": " + std::to_string(faces.size()) + " faces; only #" +
                                              std::to_string(subject_face + 1) + " (the largest usable) linked to " + subject});
-    std::vector<int64_t> ids;
+    Catalog::NewImage im;
     std::vector<float> vecs;
-    std::vector<FaceRecord> recs;
     for (const Face& f : faces) {
-      ids.push_back(next_id++);
       vecs.insert(vecs.end(), f.embedding.begin(), f.embedding.end());
       FaceRecord fr;
-      fr.id = ids.back();
       fr.box = f.box;
       fr.landmarks = f.five;
       fr.confidence = f.confidence;
       fr.quality = f.quality.score;
       fr.quality_reasons = f.quality.reasons;
-      recs.push_back(std::move(fr));
+      im.faces.push_back(std::move(fr));
     }
-    Status w = impl_->log->Append(ids, vecs);
-    ImageRecord img;
+    im.subject = subject;
+    im.subject_face = subject_face;
+    ImageRecord& img = im.image;
     img.sha256 = hashes[i];
     img.captured_at = captured_at[i];
     img.uri = fs::absolute(r.path).lexically_normal().string();
@@ -481,26 +496,20 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     img.height = r.height;
     img.source_id = source->id;
     // Thumbnails before the catalog commit: a crash leaves orphans, which Compact removes.
-    if (w.ok()) {
+    Status w = impl_->Store(std::span<Catalog::NewImage>(&im, 1), vecs, [&](const std::vector<int64_t>& ids) {
       std::error_code ec;
       fs::create_directories(fs::path(impl_->dir) / kThumbDir, ec);
-      for (size_t k = 0; k < faces.size() && w.ok(); ++k)
+      for (size_t k = 0; k < faces.size(); ++k)
         if (!faces[k].thumbnail.empty() && !cv::imwrite(impl_->ThumbPath(ids[k]), faces[k].thumbnail))
-          w = Status::IOError(impl_->ThumbPath(ids[k]) + ": cannot write thumbnail");
-    }
-    if (w.ok()) w = impl_->catalog->AddImage(&img, &recs, subject, subject_face);
-    if (!w.ok()) {
-      failed = w;
-      return;
-    }
-    // Searchable now; durable through the log until the next snapshot.
-    w = impl_->index->Add(ids, vecs);
+          return Status::IOError(impl_->ThumbPath(ids[k]) + ": cannot write thumbnail");
+      return Status::OK();
+    });
     if (!w.ok()) {
       failed = w;
       return;
     }
     ++report.enrolled;
-    report.faces += static_cast<int64_t>(ids.size());
+    report.faces += static_cast<int64_t>(faces.size());
   });
   if (!s.ok()) return s;
   if (!failed.ok()) return failed;
@@ -518,21 +527,7 @@ Status Gallery::AddFaces(std::span<Catalog::NewImage> images, std::span<const fl
   if (vectors.size() != n * d) return Status::InvalidArgument("AddFaces: " + std::to_string(n) + " faces need " + std::to_string(n * d) + " values");
   for (size_t i = 0; i < n; ++i)
     if (impl_->OptedOut(vectors.data() + i * d)) return Status::InvalidArgument("a face matches a person who opted out");
-  auto max_id = impl_->catalog->MaxFaceId();
-  if (!max_id.ok()) return max_id.status();
-  int64_t next = std::max(*max_id, impl_->log->ids().empty() ? int64_t{0} : impl_->log->ids().back()) + 1;
-  std::vector<int64_t> ids;
-  ids.reserve(n);
-  for (auto& im : images)
-    for (auto& f : im.faces) {
-      f.id = next++;
-      ids.push_back(f.id);
-    }
-  Status s = impl_->log->Append(ids, vectors);
-  if (!s.ok()) return s;
-  s = impl_->catalog->AddImages(images);
-  if (!s.ok()) return s;
-  return impl_->index->Add(ids, vectors);
+  return impl_->Store(images, vectors);
 }
 
 Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const float> probes, int k) {
