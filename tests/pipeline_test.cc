@@ -231,6 +231,15 @@ TEST(PickFace, LargestAndCentral) {
   EXPECT_EQ(PickFace(tiny, {200, 200}, FacePick::kCentral), 1);
   std::vector<Face> close = {FaceAt(80, 80, 40, 40), FaceAt(10, 10, 60, 60)};
   EXPECT_EQ(PickFace(close, {200, 200}, FacePick::kCentral), 0);
+  // A large blurred box over a body loses to smaller sharp faces (seen on
+  // knn_examples/test/obama_and_biden.jpg: quality 0.13, "blurred, turned away").
+  std::vector<Face> group = {FaceAt(0, 0, 120, 120), FaceAt(130, 10, 50, 50), FaceAt(130, 100, 40, 40)};
+  group[0].quality.score = 0.13f;
+  group[0].quality.reasons = {"blurred", "turned away"};
+  group[1].quality.score = group[2].quality.score = 1.0f;
+  EXPECT_EQ(PickFace(group, {200, 200}, FacePick::kLargest), 1);
+  for (Face& f : group) f.quality.reasons = {"small"};
+  EXPECT_EQ(PickFace(group, {200, 200}, FacePick::kLargest), 0) << "all flagged: the largest usable";
 }
 
 // ------------------------------------------------------------------ real photos

@@ -83,8 +83,8 @@ Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::strin
 
 // Which face of a multi-face photo to use.
 enum class FacePick {
-  kLargest,  // the largest box of quality >= 0.1, else the largest box (the default
-             // for people's photos)
+  kLargest,  // the largest face with no quality warning, else the largest box of
+             // quality >= 0.1, else the largest box (the default for people's photos)
   kCentral,  // the box whose centre is nearest the photo's centre, among boxes at
              // least half as tall as the largest (LFW's convention: the labelled
              // person is centred)

@@ -179,7 +179,16 @@ int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick) {
       if ((pass == 1 || faces[i].quality.score >= kUsableQuality) &&
           (best < 0 || faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()))
         best = static_cast<int>(i);
-  if (pick == FacePick::kLargest) return best;
+  if (pick == FacePick::kLargest) {
+    // Better still, the largest face with nothing wrong with it: in a group photo a
+    // blurred box over a body can pass the bar above and outsize two sharp faces.
+    int clean = -1;
+    for (size_t i = 0; i < faces.size(); ++i)
+      if (faces[i].quality.reasons.empty() &&
+          (clean < 0 || faces[i].box.area() > faces[static_cast<size_t>(clean)].box.area()))
+        clean = static_cast<int>(i);
+    return clean >= 0 ? clean : best;
+  }
   // Nearest to the centre, among faces at least half as tall as the largest: a large
   // spurious box spanning two people must not win, nor a tiny face in the background.
   const cv::Point2f c(photo.width / 2.0f, photo.height / 2.0f);
