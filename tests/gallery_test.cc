@@ -315,6 +315,11 @@ TEST_F(GalleryTest, SubjectsEraseWithCompactionAndOptOut) {
   auto obama_faces = (*g)->catalog().FacesOfSubject("obama");
   ASSERT_TRUE(obama_faces.ok());
   ASSERT_EQ(obama_faces->size(), 2u) << "one linked face per photo of train/obama/";
+  auto subjects = (*g)->catalog().Subjects();
+  ASSERT_TRUE(subjects.ok());
+  ASSERT_EQ(subjects->size(), 5u) << "one per folder of train/";
+  EXPECT_EQ(subjects->at(3).label, "obama");
+  EXPECT_EQ(subjects->at(3).faces, 2);
   for (int64_t id : *obama_faces) EXPECT_NE((*g)->ThumbnailPath(id), "") << "every enrolled face has a thumbnail";
 
   auto analyzer = lineup::FaceAnalyzer::Create({});
@@ -688,4 +693,45 @@ TEST_F(GalleryTest, DamagedIndexSnapshotIsRebuiltFromTheLog) {
   EXPECT_EQ((*g)->Compact("ivfpq").code(), Status::Code::kInvalidArgument) << "4096 lists need 4096 faces";
   EXPECT_EQ((*g)->IndexSpec(), "exact");
   EXPECT_EQ((*g)->size(), faces);
+}
+
+TEST_F(GalleryTest, SourcesPastTheirRetentionDateAreErased) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  lineup::SourceRecord bad;
+  bad.name = "bad-date";
+  bad.legal_basis = "test";
+  bad.retention_until = "next year";
+  EXPECT_FALSE((*g)->catalog().AddSource(&bad).ok()) << "a retention date must be YYYY-MM-DD";
+  for (auto [name, until] : {std::pair{"old", "2020-01-31"}, {"current", "2099-12-31"}, {"forever", ""}}) {
+    lineup::SourceRecord s;
+    s.name = name;
+    s.legal_basis = "test";
+    s.retention_until = until;
+    ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+  }
+  auto files = lineup::ListPhotos({data_ + "/train/obama", data_ + "/train/biden"});
+  ASSERT_TRUE(files.ok());
+  lineup::EnrollOptions eo;
+  eo.source = "old";
+  ASSERT_TRUE((*g)->Enroll({(*files)[0]}, eo).ok());
+  eo.source = "current";
+  ASSERT_TRUE((*g)->Enroll({(*files)[1]}, eo).ok());
+  const int64_t before = (*g)->size();
+  EXPECT_FALSE((*g)->EraseExpired("27/11/2026").ok());
+  auto erased = (*g)->EraseExpired("2026-11-27");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  ASSERT_EQ(erased->size(), 1u);
+  EXPECT_EQ(erased->front().what, "source:old");
+  EXPECT_EQ((*g)->size(), before - static_cast<int64_t>(erased->front().face_ids.size()));
+  auto records = (*g)->catalog().Erasures();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_NE(records->front().reason.find("retention period ended 2020-01-31"), std::string::npos);
+  auto again = (*g)->EraseExpired("2026-11-27");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty()) << "nothing left to expire";
 }

@@ -58,6 +58,10 @@ struct CatalogCounts {
   int64_t sources = 0, images = 0, faces = 0, subjects = 0;
 };
 
+// True for a calendar date written YYYY-MM-DD (the form retention dates take, so that
+// they compare correctly as text).
+bool IsIsoDate(const std::string& s);
+
 class Catalog {
  public:
   // Opens (and with `create`, makes) the catalog at `path`, migrating its schema.
@@ -92,6 +96,12 @@ class Catalog {
 
   // The subject linked to a face, or "" if none.
   Result<std::string> SubjectOfFace(int64_t face_id);
+  // Known people: label, notes and how many faces are linked to each, by label.
+  struct SubjectRecord {
+    std::string label, notes;
+    int64_t faces = 0;
+  };
+  Result<std::vector<SubjectRecord>> Subjects();
   // Face ids linked to a subject label (empty if the subject is unknown).
   Result<std::vector<int64_t>> FacesOfSubject(const std::string& label);
 

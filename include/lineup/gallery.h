@@ -43,6 +43,9 @@ struct EnrollOptions {
   std::string subject;          // link the largest usable face of each photo to this person
   bool subject_from_dir = false;  // ... to the person named by the photo's folder
   int workers = 0;              // analysis pipelines; 0: one per core
+  // The URI recorded for a photo file (e.g. "upload:<job>/<name>" for a file uploaded to
+  // the server and deleted after enrolment); empty: the file's absolute path.
+  std::function<std::string(const std::string& path)> uri_of;
   // Hears about long work after the photos (building a compressed index when the
   // gallery outgrows exact search).
   std::function<void(const std::string&)> note;
@@ -96,6 +99,10 @@ class Gallery {
   // "image" with the label, name or SHA-256) from the catalog and the search index at
   // once, and records the erasure. Their vector bytes leave the disk at Compact().
   Result<Catalog::ErasePlan> Erase(const std::string& kind, const std::string& key, const std::string& reason);
+  // Erases every source whose retention date (SourceRecord::retention_until, a date
+  // "YYYY-MM-DD") is before `today` (same form), recording "retention period ended" as
+  // the reason. Returns what was erased (empty if nothing was due).
+  Result<std::vector<Catalog::ErasePlan>> EraseExpired(const std::string& today);
   // Rewrites vectors.log with only the live faces, rebuilds the search index (with
   // `index_spec`, or VectorIndex::DefaultSpec for the gallery's size if empty) and
   // vacuums the catalog, so that no byte of an erased face's vector remains in the

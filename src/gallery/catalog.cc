@@ -175,10 +175,22 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, bool cre
   return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
 }
 
+bool IsIsoDate(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return false;
+  const int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
 Status Catalog::AddSource(SourceRecord* src) {
   if (src->name.empty()) return Status::InvalidArgument("a source needs a name");
   if (src->legal_basis.empty())
     return Status::InvalidArgument("source \"" + src->name + "\" needs a legal basis (--legal-basis TEXT)");
+  // Retention is enforced by comparing dates as text (Gallery::EraseExpired), so only
+  // the one form that compares correctly is accepted.
+  if (!src->retention_until.empty() && !IsIsoDate(src->retention_until))
+    return Status::InvalidArgument("retention date \"" + src->retention_until + "\" is not a date YYYY-MM-DD");
   Stmt q(impl_->db,
          "INSERT INTO sources (name, description, legal_basis, collected_by, collected_at, retention_until) "
          "VALUES (?, ?, ?, ?, ?, ?)");
@@ -350,6 +362,15 @@ Result<std::string> Catalog::SubjectOfFace(int64_t face_id) {
   Stmt q(impl_->db, "SELECT s.label FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE fs.face_id = ?");
   q.Bind(1, face_id);
   return q.Step() == SQLITE_ROW ? q.Text(0) : std::string();
+}
+
+Result<std::vector<Catalog::SubjectRecord>> Catalog::Subjects() {
+  Stmt q(impl_->db,
+         "SELECT s.label, s.notes, COUNT(fs.face_id) FROM subjects s LEFT JOIN face_subjects fs ON fs.subject_id = s.id "
+         "GROUP BY s.id ORDER BY s.label");
+  std::vector<SubjectRecord> out;
+  while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), q.Text(1), q.Int(2)});
+  return out;
 }
 
 Result<std::vector<int64_t>> Catalog::FacesOfSubject(const std::string& label) {

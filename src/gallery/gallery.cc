@@ -54,7 +54,9 @@ class DirLock {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return Status::IOError(path + ": " + std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
-      return Status::IOError(dir + ": the gallery is in use by another lineup process; try again when it has finished");
+      return Status::IOError(dir +
+                             ": the gallery is in use by another lineup process; try again when it has finished "
+                             "(a gallery held by `lineup serve` is searched through it: lineup search --server URL)");
     return Status::OK();
   }
 
@@ -489,7 +491,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     ImageRecord& img = im.image;
     img.sha256 = hashes[i];
     img.captured_at = captured_at[i];
-    img.uri = fs::absolute(r.path).lexically_normal().string();
+    img.uri = options.uri_of ? options.uri_of(r.path) : fs::absolute(r.path).lexically_normal().string();
     img.bytes = static_cast<int64_t>(fs::file_size(r.path));
     img.format = r.info.format;
     img.width = r.width;
@@ -592,6 +594,22 @@ Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::st
   s = impl_->SaveSnapshot(*erasures);
   if (!s.ok()) return s;
   return plan;
+}
+
+Result<std::vector<Catalog::ErasePlan>> Gallery::EraseExpired(const std::string& today) {
+  if (!IsIsoDate(today)) return Status::InvalidArgument("\"" + today + "\" is not a date YYYY-MM-DD");
+  auto sources = impl_->catalog->Sources();
+  if (!sources.ok()) return sources.status();
+  std::vector<Catalog::ErasePlan> done;
+  for (const SourceRecord& src : *sources) {
+    // ISO dates compare as strings; a longer form (with a time) is cut to its date.
+    const std::string until = src.retention_until.substr(0, 10);
+    if (until.empty() || until >= today) continue;
+    auto plan = Erase("source", src.name, "retention period ended " + until);
+    if (!plan.ok()) return plan.status().WithContext("source " + src.name);
+    done.push_back(std::move(*plan));
+  }
+  return done;
 }
 
 Status Gallery::Compact(const std::string& index_spec, const std::function<void(const std::string&)>& note) {
