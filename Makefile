@@ -55,7 +55,11 @@ eval-lfw: build
 # against exact search (docs/benchmarks.md). FACES=N runs one size. 10M needs ~22 GB of
 # scratch disk under $TMPDIR (or /tmp) and 45-90 minutes (1M: 8 minutes).
 FACES ?= 1000000 10000000
-.PHONY: bench-scale
+.PHONY: bench-scale bench-load
+# The service under load (docs/benchmarks.md): FACES=100000 LOAD_SECONDS=180 by default.
+bench-load: build
+	@scripts/load_test.sh
+
 bench-scale: build
 	@mkdir -p out/bench
 	@for n in $(FACES); do \

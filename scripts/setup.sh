@@ -5,7 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkgs=(cmake g++ make pkg-config zlib1g-dev libssl-dev nlohmann-json3-dev
       libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-      libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev)
+      libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev
+      libcpp-httplib-dev libsodium-dev chromium chromium-driver clang libclang-rt-14-dev curl)
+# chromium and chromium-driver run the web console's end-to-end tests (tests/e2e); clang and
+# its runtime build the request fuzzer (tests/fuzz).
 # libopenblas0-pthread replaces the reference BLAS that libfaiss-dev pulls in (through
 # update-alternatives): FAISS's k-means, PQ training and batched searches run on BLAS,
 # measured 18x faster with OpenBLAS here (k-means, 65536x512 to 1024 centroids: 4.4 s
@@ -22,3 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 "$root/scripts/fetch_models.sh"
+# playwright-core for the console's end-to-end test (pinned in tests/e2e/package-lock.json;
+# no install scripts, no browser download: the test drives Debian's chromium).
+if [ ! -d "$root/tests/e2e/node_modules/playwright-core" ]; then
+  echo "setup: installing playwright-core for tests/e2e"
+  npm ci --ignore-scripts --no-audit --no-fund --prefix "$root/tests/e2e" >/dev/null
+fi

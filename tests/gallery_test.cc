@@ -735,3 +735,31 @@ TEST_F(GalleryTest, SourcesPastTheirRetentionDateAreErased) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty()) << "nothing left to expire";
 }
+
+TEST_F(GalleryTest, SourceExpireCommandErasesAndAudits) {
+  TempDir t;
+  const std::string g = t.File("g");
+  ASSERT_EQ(lineup_test::RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(lineup_test::RunCli({"source", "add", "old", "--legal-basis", "test", "--retention-until", "2021-06-30",
+                                 "--gallery", g})
+                .exit_code,
+            0);
+  EXPECT_EQ(lineup_test::RunCli({"source", "add", "x", "--legal-basis", "t", "--retention-until", "30/06/2021",
+                                 "--gallery", g})
+                .exit_code,
+            2);
+  ASSERT_EQ(lineup_test::RunCli({"enroll", data_ + "/train/biden", "--source", "old", "--gallery", g}).exit_code, 0);
+  auto early = lineup_test::RunCli({"source", "expire", "--today", "2021-06-30", "--gallery", g});
+  ASSERT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_NE(early.out.find("no source is past"), std::string::npos) << early.out;
+  auto r = lineup_test::RunCli({"source", "expire", "--today", "2021-07-01", "--gallery", g, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  ASSERT_EQ(j["erased"].size(), 1u);
+  EXPECT_EQ(j["erased"][0]["erased"], "source:old");
+  auto audit = lineup_test::RunCli({"audit", "export", "--action", "erase", "--gallery", g});
+  EXPECT_NE(audit.out.find("source:old"), std::string::npos) << audit.out;
+  auto info = lineup_test::RunCli({"info", "--json", "--gallery", g});
+  EXPECT_EQ(nlohmann::json::parse(info.out)["faces"], 0);
+}

@@ -59,6 +59,7 @@ const char* kUsage =
     "usage: lineup bench scale --faces N [--index SPEC]... [--json OUT] [options]\n"
     "       lineup bench spectra VECFILE --out FILE\n"
     "       lineup bench open --faces N [--json OUT]   (a real gallery of N synthetic faces, opened cold and warm)\n"
+    "       lineup bench load --url URL --token T --case ID --photo FILE...   (searches a running server)\n"
     "\n"
     "bench scale: the gallery index on N synthetic faces shaped like real ones (bench/lfw_spectra.json)\n"
     "  --index SPEC         an index to measure (repeatable; default: exact, the gallery's default for N,\n"
@@ -1417,6 +1418,7 @@ int CmdBench(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[2]) == "spectra") return CmdSpectra(argc, argv);
   if (argc >= 3 && std::string(argv[2]) == "scale") return CmdScale(argc, argv);
   if (argc >= 3 && std::string(argv[2]) == "open") return BenchGalleryOpen(argc, argv);
+  if (argc >= 3 && std::string(argv[2]) == "load") return BenchLoad(argc, argv);
   return Usage(kUsage);
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "lineup/audit_log.h"
 #include "lineup/calibration.h"
 #include "lineup/gallery.h"
 #include "lineup/vector_file.h"
@@ -16,12 +17,19 @@
 
 namespace lineup::cli {
 
-namespace {
+// Also used by cmd_oversight.cc and cmd_serve.cc.
 std::string GalleryDir(const Args& a) {
   if (a.Has("--gallery")) return a.Get("--gallery");
   if (const char* env = std::getenv("LINEUP_GALLERY"); env && *env) return env;
   return "lineup-data";
 }
+
+// The audit trail of local changes (cmd_oversight.cc): open it before changing the
+// gallery, record after; RecordCliAudit returns 0 or the exit code.
+Result<std::unique_ptr<AuditLog>> OpenCliAudit(const std::string& gallery_dir);
+int RecordCliAudit(AuditLog& log, const std::string& action, const nlohmann::json& details);
+
+namespace {
 
 std::string BoxText(const cv::Rect2f& b) {
   return Fmt("%.0f", b.x) + "," + Fmt("%.0f", b.y) + "," + Fmt("%.0f", b.width) + "," + Fmt("%.0f", b.height);
@@ -44,17 +52,22 @@ int CmdSource(int argc, char** argv) {
   const char* usage =
       "usage: lineup source add NAME --legal-basis TEXT [--description T] [--collected-by T] [--collected-at DATE]\n"
       "                            [--retention-until DATE] [--gallery DIR]\n"
-      "       lineup source list [--gallery DIR] [--json]\n";
+      "       lineup source list [--gallery DIR] [--json]\n"
+      "       lineup source expire [--today YYYY-MM-DD] [--gallery DIR] [--json]\n"
+      "           erase every source past its retention date (lineup serve also does this hourly)\n";
   if (argc < 3) return Usage(usage);
   std::string verb = argv[2];
   auto args = ParseArgs(argc, argv, 3,
-                        {"--gallery", "--legal-basis", "--description", "--collected-by", "--collected-at", "--retention-until"},
+                        {"--gallery", "--legal-basis", "--description", "--collected-by", "--collected-at", "--retention-until",
+                         "--today"},
                         {"--json"});
   if (!args.ok()) return Fail(args.status());
   auto cat = Catalog::Open((std::filesystem::path(GalleryDir(*args)) / "catalog.sqlite").string(), false);
   if (!cat.ok()) return Fail(cat.status());
   if (verb == "add") {
     if (args->positional.size() != 1) return Usage(usage);
+    auto audit = OpenCliAudit(GalleryDir(*args));
+    if (!audit.ok()) return Fail(audit.status());
     SourceRecord s;
     s.name = args->positional[0];
     s.legal_basis = args->Get("--legal-basis");
@@ -64,6 +77,10 @@ int CmdSource(int argc, char** argv) {
     s.retention_until = args->Get("--retention-until");
     Status st = (*cat)->AddSource(&s);
     if (!st.ok()) return Fail(st);
+    if (int rc = RecordCliAudit(**audit, "source_add", {{"source", s.name}, {"legal_basis", s.legal_basis},
+                                                         {"retention_until", s.retention_until}});
+        rc)
+      return rc;
     std::printf("source \"%s\" added (legal basis: %s)\n", s.name.c_str(), s.legal_basis.c_str());
     return kExitOk;
   }
@@ -80,6 +97,41 @@ int CmdSource(int argc, char** argv) {
     }
     if (args->Has("--json")) std::printf("%s\n", j.dump(2).c_str());
     else t.Print();
+    return kExitOk;
+  }
+  if (verb == "expire") {
+    std::string today = args->Get("--today");
+    if (today.empty()) {
+      const std::time_t now = std::time(nullptr);
+      std::tm tm{};
+      gmtime_r(&now, &tm);
+      char buf[16];
+      std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+      today = buf;
+    }
+    cat->reset();  // the gallery opens its own catalog
+    auto audit = OpenCliAudit(GalleryDir(*args));
+    if (!audit.ok()) return Fail(audit.status());
+    auto opts = AnalyzerOptionsFrom(*args);
+    if (!opts.ok()) return Fail(opts.status());
+    auto g = Gallery::Open(GalleryDir(*args), *opts);
+    if (!g.ok()) return Fail(g.status());
+    auto erased = (*g)->EraseExpired(today);
+    if (!erased.ok()) return Fail(erased.status());
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& plan : *erased) {
+      j.push_back({{"erased", plan.what}, {"faces", plan.face_ids.size()}, {"images", plan.images}});
+      if (int rc = RecordCliAudit(**audit, "erase", {{"what", plan.what}, {"faces", plan.face_ids.size()},
+                                                     {"images", plan.images}, {"reason", "retention period ended"}});
+          rc)
+        return rc;
+      if (!args->Has("--json"))
+        std::printf("erased %s: %zu face(s), %lld image(s) (retention period ended)\n", plan.what.c_str(),
+                    plan.face_ids.size(), static_cast<long long>(plan.images));
+    }
+    if (args->Has("--json")) std::printf("%s\n", nlohmann::json{{"today", today}, {"erased", j}}.dump(2).c_str());
+    else if (erased->empty()) std::printf("no source is past its retention date (%s)\n", today.c_str());
+    else std::printf("run `lineup compact` to remove the erased vectors' bytes from disk\n");
     return kExitOk;
   }
   return Usage(usage);
@@ -99,6 +151,8 @@ int CmdEnroll(int argc, char** argv) {
   if (!files.ok()) return Fail(files.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
+  auto audit = OpenCliAudit(GalleryDir(*args));
+  if (!audit.ok()) return Fail(audit.status());
   Progress progress("files", files->size());
   // With --json, a progress line every few seconds for machines; the bar is for people.
   auto last_line = std::chrono::steady_clock::now();
@@ -127,6 +181,13 @@ int CmdEnroll(int argc, char** argv) {
                         });
   progress.Finish();
   if (!r.ok()) return Fail(r.status());
+  if (int rc = RecordCliAudit(**audit, "enroll", {{"source", eo.source},
+                                                  {"subject", eo.subject_from_dir ? "(from directories)" : eo.subject},
+                                                  {"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
+                                                  {"duplicates_skipped", r->duplicates},
+                                                  {"problems", r->problems.size()}, {"gallery_size", (*g)->size()}});
+      rc)
+    return rc;
   // Problems also go to a log file in the gallery, so they outlive the terminal.
   if (!r->problems.empty()) {
     std::ofstream log(std::filesystem::path(GalleryDir(*args)) / "enroll-problems.log", std::ios::app);
@@ -359,9 +420,15 @@ int CmdErase(int argc, char** argv) {
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
+  auto audit = OpenCliAudit(GalleryDir(*args));
+  if (!audit.ok()) return Fail(audit.status());
   const char* kind = args->Has("--subject") ? "subject" : args->Has("--source") ? "source" : "image";
   auto plan = (*g)->Erase(kind, args->Get(std::string("--") + kind), args->Get("--reason"));
   if (!plan.ok()) return Fail(plan.status());
+  if (int rc = RecordCliAudit(**audit, "erase", {{"what", plan->what}, {"faces", plan->face_ids.size()},
+                                                 {"images", plan->images}, {"reason", args->Get("--reason")}});
+      rc)
+    return rc;
   if (args->Has("--json"))
     std::printf("%s\n", nlohmann::json{{"erased", plan->what}, {"faces", plan->face_ids.size()}, {"images", plan->images},
                                        {"gallery_size", (*g)->size()}}.dump().c_str());
@@ -380,12 +447,15 @@ int CmdCompact(int argc, char** argv) {
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
+  auto audit = OpenCliAudit(GalleryDir(*args));
+  if (!audit.ok()) return Fail(audit.status());
   const auto t0 = std::chrono::steady_clock::now();
   Status s = (*g)->Compact(args->Get("--index"), [](const std::string& what) {
     std::fprintf(stderr, "lineup: %s\n", what.c_str());
   });
   if (!s.ok()) return Fail(s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (int rc = RecordCliAudit(**audit, "compact", {{"faces", (*g)->size()}, {"index", (*g)->IndexSpec()}}); rc) return rc;
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"faces", (*g)->size()}, {"index", (*g)->IndexSpec()},
                                        {"index_memory_bytes", (*g)->IndexMemoryBytes()}, {"seconds", secs}}.dump().c_str());
@@ -411,8 +481,12 @@ int CmdOptOut(int argc, char** argv) {
   auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);
   if (!chosen.ok()) return Fail(chosen.status());
   const int k = chosen->index;
+  auto audit = OpenCliAudit(GalleryDir(*args));
+  if (!audit.ok()) return Fail(audit.status());
   Status s = (*g)->OptOut(chosen->face().embedding, args->Get("--reason"));
   if (!s.ok()) return Fail(s);
+  // The face's number in the photo, never its vector.
+  if (int rc = RecordCliAudit(**audit, "optout", {{"face", k + 1}, {"reason", args->Get("--reason")}}); rc) return rc;
   std::printf("opted out face #%d of %s: search will not return this person and enrolment will refuse them\n", k + 1,
               args->positional[0].c_str());
   return kExitOk;

@@ -17,6 +17,15 @@ int CmdErase(int argc, char** argv);
 int CmdCompact(int argc, char** argv);
 int CmdOptOut(int argc, char** argv);
 int CmdBench(int argc, char** argv);
+// tools/cmd_oversight.cc: accounts and the audit trail of a gallery.
+int CmdUser(int argc, char** argv);
+int CmdAudit(int argc, char** argv);
+// tools/cmd_serve.cc: the HTTP service and web console.
+int CmdServe(int argc, char** argv);
+// tools/cmd_remote.cc: `lineup search --server URL`, a search through a served gallery's API.
+int CmdRemoteSearch(int argc, char** argv);
 // `lineup bench open` (tools/bench_open.cc), one of CmdBench's subcommands.
 int BenchGalleryOpen(int argc, char** argv);
+// `lineup bench load` (tools/bench_load.cc): concurrent searches against a running server.
+int BenchLoad(int argc, char** argv);
 }  // namespace lineup::cli

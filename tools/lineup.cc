@@ -45,6 +45,7 @@ const char* kUsage =
     "  enroll PATH... --source NAME [--subject NAME | --subject-from-dir]\n"
     "                                               find and enrol every face (directories recursively)\n"
     "  search PROBE [--top K] [--fmr 1e-3] [--all]  ranked candidates with score, FPIR and provenance\n"
+    "  search PROBE --server URL --case ID --justification T   the same through a served gallery\n"
     "  info                                         counts per source, disk and memory use\n"
     "  erase --subject X | --source S | --image SHA256 [--reason TEXT]\n"
     "                                               remove faces now; `compact` removes their bytes\n"
@@ -52,12 +53,19 @@ const char* kUsage =
     "                                               rebuild the index (exact, ivfpq,...: docs/gallery.md)\n"
     "  optout PHOTO [--reason TEXT]                 never return or enrol this person again\n"
     "\n"
+    "service and oversight (docs/service.md, docs/oversight.md):\n"
+    "  serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   HTTP API and web console\n"
+    "  user add NAME --role admin|analyst|enroller|auditor         accounts (also list, disable,\n"
+    "                                               enable, role, password, grant, token, tokens, revoke)\n"
+    "  audit verify [--expect-head HASH] | head | export | stats    the hash-chained audit log\n"
+    "\n"
     "measurements:\n"
     "  bench scale --faces N [--index SPEC]... [--json OUT]\n"
     "      the gallery index on N synthetic faces with identity structure: build time,\n"
     "      RAM and disk per face, p50/p99 search latency, recall against exact search\n"
     "  bench open --faces N [--json OUT]\n"
-    "      a gallery of N synthetic faces built through the library, opened cold and warm\n"
+    "      a gallery of N synthetic faces built through the library, opened cold and warm\n"    "  bench load --url URL --token T --case ID --photo FILE...\n"
+    "      concurrent searches by vector and by photo against a running server\n"
     "\n"
     "options for every command that reads photos:\n"
     "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
@@ -101,12 +109,19 @@ int main(int argc, char** argv) {
     if (cmd == "init") return lineup::cli::CmdInit(argc, argv);
     if (cmd == "source") return lineup::cli::CmdSource(argc, argv);
     if (cmd == "enroll") return lineup::cli::CmdEnroll(argc, argv);
-    if (cmd == "search") return lineup::cli::CmdSearch(argc, argv);
+    if (cmd == "search") {
+      for (int i = 2; i < argc; ++i)
+        if (!std::strncmp(argv[i], "--server", 8)) return lineup::cli::CmdRemoteSearch(argc, argv);
+      return lineup::cli::CmdSearch(argc, argv);
+    }
     if (cmd == "info") return lineup::cli::CmdInfo(argc, argv);
     if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
     if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
     if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
     if (cmd == "bench") return lineup::cli::CmdBench(argc, argv);
+    if (cmd == "user") return lineup::cli::CmdUser(argc, argv);
+    if (cmd == "audit") return lineup::cli::CmdAudit(argc, argv);
+    if (cmd == "serve") return lineup::cli::CmdServe(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
     return lineup::cli::kExitBad;

@@ -21,6 +21,10 @@ class Status {
     kCorrupt,          // stored data (a model, a file of ours) failed a check
     kIOError,          // the operating system refused a read or write
     kInternal,         // a bug or an unexpected library failure
+    kUnauthenticated,  // no valid credentials (password, session or token)
+    kPermissionDenied, // known caller, but their role or case does not allow this
+    kFailedPrecondition,  // the request is fine but the state forbids it (closed case)
+    kUnavailable,      // try again later: throttled login, server busy
   };
 
   Status() = default;
@@ -31,6 +35,10 @@ class Status {
   static Status Corrupt(std::string m) { return Status(Code::kCorrupt, std::move(m)); }
   static Status IOError(std::string m) { return Status(Code::kIOError, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
+  static Status Unauthenticated(std::string m) { return Status(Code::kUnauthenticated, std::move(m)); }
+  static Status PermissionDenied(std::string m) { return Status(Code::kPermissionDenied, std::move(m)); }
+  static Status FailedPrecondition(std::string m) { return Status(Code::kFailedPrecondition, std::move(m)); }
+  static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

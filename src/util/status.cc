@@ -12,6 +12,10 @@ const char* CodeName(Status::Code c) {
     case Status::Code::kCorrupt: return "corrupt";
     case Status::Code::kIOError: return "I/O error";
     case Status::Code::kInternal: return "internal error";
+    case Status::Code::kUnauthenticated: return "not signed in";
+    case Status::Code::kPermissionDenied: return "not allowed";
+    case Status::Code::kFailedPrecondition: return "not possible now";
+    case Status::Code::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

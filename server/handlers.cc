@@ -1,0 +1,942 @@
+// The endpoints of `lineup serve`: one Register() call per route, each naming the roles
+// that may call it (server.h). Searches, verifications and reviews happen inside a case
+// the caller belongs to; every action is audited.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "lineup/image.h"
+#include "server_internal.h"
+
+namespace fs = std::filesystem;
+
+namespace lineup::server {
+namespace {
+
+constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst, kEnroller = Role::kEnroller,
+               kAuditor = Role::kAuditor;
+const std::vector<Role> kEveryone = {kAdmin, kAnalyst, kEnroller, kAuditor};
+
+const char* kLeadNotice =
+    "Candidates are investigative leads for human review, not identifications. A possible match "
+    "counts only after a second analyst confirms it.";
+
+json BoxJson(const cv::Rect2f& b) {
+  return {std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)};
+}
+
+json FaceSummary(const Face& f, int index) {
+  return {{"face", index + 1},
+          {"box", BoxJson(f.box)},
+          {"confidence", std::round(f.confidence * 1000) / 1000},
+          {"quality", std::round(f.quality.score * 1000) / 1000},
+          {"quality_reasons", f.quality.reasons}};
+}
+
+json CaseJson(const CaseRecord& c) {
+  return {{"id", c.id},           {"title", c.title},           {"authority", c.authority},
+          {"status", c.status},   {"created_by", c.created_by}, {"created_at", c.created_at},
+          {"closed_at", c.closed_at}, {"members", c.members}};
+}
+
+json ReviewJson(const ReviewRecord& r) {
+  return {{"id", r.id},           {"search_id", r.search_id},       {"case_id", r.case_id},
+          {"face_id", r.face_id}, {"analyst", r.analyst},           {"verdict", r.verdict},
+          {"note", r.note},       {"at", r.at},                     {"confirmed_by", r.confirmed_by},
+          {"confirmed_at", r.confirmed_at},
+          {"confirmed", !r.confirmed_by.empty()}};
+}
+
+json SearchJson(const SearchRecord& s) {
+  json c = json::array();
+  for (const auto& x : s.candidates) c.push_back({{"face_id", x.face_id}, {"score", x.score}});
+  return {{"id", s.id},
+          {"case_id", s.case_id},
+          {"user", s.user},
+          {"justification", s.justification},
+          {"probe_sha256", s.probe_sha256},
+          {"kind", s.kind},
+          {"threshold", s.threshold},
+          {"gallery_size", s.gallery_size},
+          {"low_quality", s.low_quality},
+          {"candidates", c},
+          {"at", s.at}};
+}
+
+json UserJson(const User& u) {
+  return {{"id", u.id},
+          {"name", u.name},
+          {"role", RoleName(u.role)},
+          {"disabled", u.disabled},
+          {"created_at", u.created_at},
+          {"sources", u.sources}};
+}
+
+json TokenJson(const TokenInfo& t) {
+  return {{"id", t.id},
+          {"user", t.user},
+          {"label", t.label},
+          {"created_at", t.created_at},
+          {"expires_at", t.expires_at},
+          {"revoked_at", t.revoked_at}};
+}
+
+json SourceJson(const SourceRecord& s) {
+  return {{"name", s.name},
+          {"description", s.description},
+          {"legal_basis", s.legal_basis},
+          {"collected_by", s.collected_by},
+          {"collected_at", s.collected_at},
+          {"retention_until", s.retention_until},
+          {"created_at", s.created_at}};
+}
+
+Result<int64_t> IdParam(const Call& c, size_t i) {
+  try {
+    return std::stoll(c.Param(i));
+  } catch (...) {
+    return Status::InvalidArgument("bad id");
+  }
+}
+
+// A number from a JSON body or a form field, within [lo, hi].
+Result<double> NumberField(const httplib::Request& req, const json* body, const std::string& key, double def,
+                           double lo, double hi) {
+  double v = def;
+  if (body) {
+    if (body->contains(key)) {
+      if (!(*body)[key].is_number()) return Status::InvalidArgument("\"" + key + "\" must be a number");
+      v = (*body)[key].get<double>();
+    }
+  } else {
+    auto f = FormField(req, key, false, 32);
+    if (!f.ok()) return f.status();
+    if (!f->empty()) {
+      char* end = nullptr;
+      v = std::strtod(f->c_str(), &end);
+      if (end == f->c_str() || *end != '\0') return Status::InvalidArgument("\"" + key + "\" must be a number");
+    }
+  }
+  if (!(v >= lo && v <= hi))
+    return Status::InvalidArgument("\"" + key + "\" must be between " + json(lo).dump() + " and " + json(hi).dump());
+  return v;
+}
+
+std::string Basename(const std::string& name) {
+  std::string b = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
+  std::string out;
+  for (char ch : b)
+    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' || ch == ' ') out += ch;
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  if (out.size() > 100) out.resize(100);
+  return out;
+}
+
+}  // namespace
+
+void Server::Impl::AddRoutes() {
+  // ---------------------------------------------------------------- public
+  Register("GET", "/healthz", {}, "check that the server is up", [this](Call& c) {
+    int64_t faces = 0;
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      faces = gallery->size();
+    }
+    SendJson(c.res, 200, {{"status", "ok"}, {"faces", faces}});
+  });
+
+  Register("POST", "/v1/session", {}, "sign in with a name and password (sets the session cookie)", [this](Call& c) {
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto name = TextField(*body, "name", true, 64);
+    auto password = TextField(*body, "password", true, 1024);
+    if (!name.ok()) return SendError(c.res, name.status());
+    if (!password.ok()) return SendError(c.res, password.status());
+    auto s = accounts->Login(*name, *password);
+    if (!s.ok()) {
+      // The attempted name is the actor only if it could be a user name at all.
+      const bool plausible = std::all_of(name->begin(), name->end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '@' || ch == '-';
+      });
+      Audit({0, plausible ? *name : "invalid-name", Role::kAnalyst, "", ""}, "login_failed", 0,
+            {{"client", c.req.remote_addr}, {"name", *name}, {"reason", s.status().message()}});
+      if (s.status().code() == Status::Code::kUnavailable) {
+        c.res.set_header("Retry-After", "60");
+        return SendJson(c.res, 429, {{"error", {{"code", "too_many_requests"}, {"message", s.status().message()}}}});
+      }
+      return SendError(c.res, s.status());
+    }
+    auto who = accounts->AuthenticateSession(s->id);
+    if (!who.ok()) return SendError(c.res, who.status());
+    Audit(*who, "login", 0, {{"client", c.req.remote_addr}});
+    std::string cookie = "lineup_session=" + s->id + "; Path=/; HttpOnly; SameSite=Strict";
+    if (!options.tls_cert.empty()) cookie += "; Secure";
+    c.res.set_header("Set-Cookie", cookie);
+    SendJson(c.res, 200,
+             {{"user", who->name}, {"role", RoleName(who->role)}, {"csrf", s->csrf}, {"expires_at", s->expires_at}});
+  });
+
+  auto serve_file = [this](Call& c, const std::string& rel, const char* type) {
+    std::ifstream in(options.web_root + "/" + rel, std::ios::binary);
+    if (!in) return SendError(c.res, Status::NotFound("no such console file: " + rel));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.res.set_content(ss.str(), type);
+  };
+  Register("GET", "/", {}, "the web console", [serve_file](Call& c) { serve_file(c, "index.html", "text/html; charset=utf-8"); });
+  Register("GET", "/assets/{file}", {}, "the web console's scripts, styles and images", [serve_file](Call& c) {
+    const std::string f = c.Param(1);
+    const std::string ext = f.substr(f.rfind('.') + 1);
+    const char* type = ext == "js"    ? "text/javascript; charset=utf-8"
+                       : ext == "css" ? "text/css; charset=utf-8"
+                       : ext == "svg" ? "image/svg+xml"
+                       : ext == "png" ? "image/png"
+                                      : "image/x-icon";
+    serve_file(c, "assets/" + f, type);
+  });
+
+  // ---------------------------------------------------------------- any signed-in user
+  Register("GET", "/v1/me", kEveryone, "see who you are signed in as", [](Call& c) {
+    SendJson(c.res, 200, {{"user", c.who.name}, {"role", RoleName(c.who.role)}, {"via", c.who.via}, {"csrf", c.who.csrf},
+                          {"notice", kLeadNotice}});
+  });
+  Register("DELETE", "/v1/session", kEveryone, "sign out", [this](Call& c) {
+    const std::string cookies = c.req.get_header_value("Cookie");
+    const size_t at = cookies.find("lineup_session=");
+    if (at != std::string::npos) {
+      std::string id = cookies.substr(at + 15);
+      id = id.substr(0, id.find(';'));
+      (void)accounts->Logout(id);
+    }
+    Audit(c.who, "logout", 0, json::object());
+    c.res.set_header("Set-Cookie", "lineup_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    SendJson(c.res, 200, {{"signed_out", true}});
+  });
+  Register("GET", "/v1/openapi.json", kEveryone, "read this API's OpenAPI 3 description",
+           [this](Call& c) { SendJson(c.res, 200, OpenApi()); });
+  Register("GET", "/metrics", {kAdmin, kAuditor}, "read Prometheus metrics",
+           [this](Call& c) { c.res.set_content(MetricsText(), "text/plain; version=0.0.4"); });
+  Register("GET", "/v1/gallery", kEveryone, "see the gallery's size, sources and index", [this](Call& c) {
+    std::lock_guard<std::timed_mutex> g(gallery_mu);
+    auto counts = gallery->catalog().Counts();
+    auto by_source = gallery->catalog().CountsBySource();
+    if (!counts.ok()) return SendError(c.res, counts.status());
+    if (!by_source.ok()) return SendError(c.res, by_source.status());
+    json sources = json::array();
+    for (const auto& [name, fi] : *by_source) sources.push_back({{"name", name}, {"faces", fi.first}, {"images", fi.second}});
+    SendJson(c.res, 200,
+             {{"faces", gallery->size()}, {"images", counts->images}, {"subjects", counts->subjects},
+              {"sources", sources}, {"model", gallery->model().Id()}, {"index", gallery->IndexSpec()},
+              {"index_memory_bytes", gallery->IndexMemoryBytes()}});
+  });
+
+  // ---------------------------------------------------------------- analysis helpers
+  // Decodes and analyses an uploaded photo (waiting for an analysis slot).
+  struct Analysed {
+    std::string sha256;
+    int width = 0, height = 0;
+    std::vector<Face> faces;
+  };
+  auto analyse = [this](const std::string& bytes, bool embed) -> Result<Analysed> {
+    DecodeOptions d;
+    d.max_pixels = options.max_pixels;
+    auto img = DecodeImage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), d);
+    if (!img.ok()) return img.status();
+    auto lease = analyzers->Acquire(options.queue_wait_ms);
+    if (!lease.ok()) {
+      ++rejected_busy;
+      return lease.status();
+    }
+    auto faces = (*lease)->Analyze(img->bgr, embed);
+    if (!faces.ok()) return faces.status();
+    return Analysed{Sha256Hex(bytes), img->bgr.cols, img->bgr.rows, std::move(*faces)};
+  };
+  // The face the caller asked for (1-based; 0: the largest usable one).
+  auto choose = [](const Analysed& a, int wanted) -> Result<int> {
+    const int n = static_cast<int>(a.faces.size());
+    if (n == 0) return Status::NoFace("no face found in the photo");
+    if (wanted > n)
+      return Status::InvalidArgument("the photo has " + std::to_string(n) + " face(s), no face #" + std::to_string(wanted));
+    return wanted > 0 ? wanted - 1 : PickFace(a.faces, {a.width, a.height}, FacePick::kLargest);
+  };
+  // The case named by the path, if the caller may work in it.
+  auto case_for = [this](Call& c, size_t param, bool must_be_open) -> Result<CaseRecord> {
+    auto id = IdParam(c, param);
+    if (!id.ok()) return id.status();
+    auto cs = cases->Get(*id);
+    if (!cs.ok()) return cs.status();
+    if (c.who.role != Role::kAdmin) {
+      auto member = cases->IsMember(*id, c.who.name);
+      if (!member.ok()) return member.status();
+      if (!*member) return Status::PermissionDenied("you are not a member of case " + std::to_string(*id));
+    }
+    if (must_be_open && cs->status != "open")
+      return Status::FailedPrecondition("case " + std::to_string(*id) + " is closed");
+    return *cs;
+  };
+
+  Register("POST", "/v1/detect", {kAnalyst, kEnroller}, "find the faces in a photo", [=, this](Call& c) {
+    auto bytes = ImageUpload(c.req, "image");
+    if (!bytes.ok()) return SendError(c.res, bytes.status());
+    auto a = analyse(*bytes, false);
+    if (!a.ok()) return SendError(c.res, a.status());
+    json faces = json::array();
+    for (size_t i = 0; i < a->faces.size(); ++i) faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
+    Audit(c.who, "detect", 0, {{"image_sha256", a->sha256}, {"faces", a->faces.size()}});
+    SendJson(c.res, 200, {{"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height}, {"faces", faces}});
+  });
+
+  // ---------------------------------------------------------------- cases
+  Register("GET", "/v1/cases", {kAdmin, kAnalyst}, "list cases (analysts: their own)", [this](Call& c) {
+    auto list = cases->List(c.who.role == Role::kAdmin ? "" : c.who.name);
+    if (!list.ok()) return SendError(c.res, list.status());
+    json out = json::array();
+    for (const auto& cs : *list) out.push_back(CaseJson(cs));
+    SendJson(c.res, 200, {{"cases", out}});
+  });
+  Register("POST", "/v1/cases", {kAnalyst}, "open a case", [this](Call& c) {
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto title = TextField(*body, "title", true, 500);
+    auto authority = TextField(*body, "authority", true, 500);
+    if (!title.ok()) return SendError(c.res, title.status());
+    if (!authority.ok()) return SendError(c.res, authority.status());
+    auto cs = cases->Create(*title, *authority, c.who.name);
+    if (!cs.ok()) return SendError(c.res, cs.status());
+    Audit(c.who, "case_create", cs->id, {{"title", cs->title}, {"authority", cs->authority}});
+    SendJson(c.res, 201, CaseJson(*cs));
+  });
+  Register("GET", "/v1/cases/{id}", {kAdmin, kAnalyst}, "read a case with its searches and reviews",
+           [=, this](Call& c) {
+             auto cs = case_for(c, 1, false);
+             if (!cs.ok()) return SendError(c.res, cs.status());
+             auto searches = cases->Searches(cs->id);
+             auto reviews = cases->Reviews(cs->id);
+             if (!searches.ok()) return SendError(c.res, searches.status());
+             if (!reviews.ok()) return SendError(c.res, reviews.status());
+             json j = CaseJson(*cs);
+             j["searches"] = json::array();
+             for (const auto& s : *searches) j["searches"].push_back(SearchJson(s));
+             j["reviews"] = json::array();
+             for (const auto& r : *reviews) j["reviews"].push_back(ReviewJson(r));
+             SendJson(c.res, 200, j);
+           });
+  Register("POST", "/v1/cases/{id}/close", {kAdmin, kAnalyst}, "close a case", [=, this](Call& c) {
+    auto cs = case_for(c, 1, false);
+    if (!cs.ok()) return SendError(c.res, cs.status());
+    Status s = cases->Close(cs->id, c.who.name);
+    if (!s.ok()) return SendError(c.res, s);
+    Audit(c.who, "case_close", cs->id, json::object());
+    auto again = cases->Get(cs->id);
+    SendJson(c.res, 200, again.ok() ? CaseJson(*again) : json::object());
+  });
+  Register("POST", "/v1/cases/{id}/members", {kAdmin, kAnalyst}, "add an analyst to a case", [=, this](Call& c) {
+    auto cs = case_for(c, 1, true);
+    if (!cs.ok()) return SendError(c.res, cs.status());
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto user = TextField(*body, "user", true, 64);
+    if (!user.ok()) return SendError(c.res, user.status());
+    auto u = accounts->FindUser(*user);
+    if (!u.ok()) return SendError(c.res, u.status());
+    if (u->role != Role::kAnalyst) return SendError(c.res, Status::InvalidArgument(*user + " is not an analyst"));
+    Status s = cases->AddMember(cs->id, *user);
+    if (!s.ok()) return SendError(c.res, s);
+    Audit(c.who, "case_member_add", cs->id, {{"user", *user}});
+    SendJson(c.res, 200, {{"case_id", cs->id}, {"member", *user}});
+  });
+
+  // ---------------------------------------------------------------- search, verify, review
+  Register("POST", "/v1/cases/{id}/searches", {kAnalyst},
+           "search the gallery with a photo (multipart) or a vector (JSON) within a case", [=, this](Call& c) {
+             auto cs = case_for(c, 1, true);
+             if (!cs.ok()) return SendError(c.res, cs.status());
+             const bool by_vector = IsJsonRequest(c.req);
+             json body;
+             if (by_vector) {
+               auto b = JsonBody(c.req);
+               if (!b.ok()) return SendError(c.res, b.status());
+               body = std::move(*b);
+             }
+             auto justification = by_vector ? TextField(body, "justification", true, 2000)
+                                            : FormField(c.req, "justification", true, 2000);
+             if (!justification.ok()) return SendError(c.res, justification.status());
+             const json* bp = by_vector ? &body : nullptr;
+             auto top = NumberField(c.req, bp, "top", 10, 1, 200);
+             auto fmr = NumberField(c.req, bp, "fmr", 1e-3, 1e-7, 0.1);
+             auto face_n = NumberField(c.req, bp, "face", 0, 0, 10000);
+             for (const auto* r : {&top, &fmr, &face_n})
+               if (!r->ok()) return SendError(c.res, r->status());
+             if (by_vector && body.contains("all") && !body["all"].is_boolean())
+               return SendError(c.res, Status::InvalidArgument("\"all\" must be true or false"));
+             auto all_f = by_vector ? Result<std::string>(body.value("all", false) ? "1" : "")
+                                    : FormField(c.req, "all", false, 8);
+             const bool show_all = all_f.ok() && !all_f->empty() && *all_f != "0" && *all_f != "false";
+             auto threshold = calibration.ThresholdFor(*fmr);
+             if (!threshold.ok()) return SendError(c.res, threshold.status());
+
+             SearchRecord rec;
+             rec.case_id = cs->id;
+             rec.user = c.who.name;
+             rec.justification = *justification;
+             rec.threshold = *threshold;
+             std::vector<float> vec;
+             json probe;
+             json warnings = json::array();
+             if (by_vector) {
+               rec.kind = "vector";
+               auto model = TextField(body, "model", false, 200);
+               if (!model.ok()) return SendError(c.res, model.status());
+               if (!model->empty() && *model != gallery->model().Id())
+                 return SendError(c.res, Status::InvalidArgument("vector of model " + *model + "; this gallery holds " +
+                                                                 gallery->model().Id()));
+               auto pv = ProbeVector(body, gallery->model().dim);
+               if (!pv.ok()) return SendError(c.res, pv.status());
+               vec = std::move(*pv);
+               probe = {{"kind", "vector"}};
+             } else {
+               rec.kind = "photo";
+               auto bytes = ImageUpload(c.req, "image");
+               if (!bytes.ok()) return SendError(c.res, bytes.status());
+               auto a = analyse(*bytes, true);
+               if (!a.ok()) return SendError(c.res, a.status());
+               auto k = choose(*a, static_cast<int>(*face_n));
+               if (!k.ok()) return SendError(c.res, k.status());
+               const Face& f = a->faces[*k];
+               vec = f.embedding;
+               rec.probe_sha256 = a->sha256;
+               rec.low_quality = !f.quality.reasons.empty();
+               json faces = json::array();
+               for (size_t i = 0; i < a->faces.size(); ++i) faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
+               probe = {{"kind", "photo"}, {"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height},
+                        {"faces", faces}, {"searched_face", *k + 1}};
+               if (rec.low_quality) {
+                 std::string why;
+                 for (const auto& r : f.quality.reasons) why += (why.empty() ? "" : ", ") + r;
+                 warnings.push_back("LOW-QUALITY PROBE (" + why + "): expect missed and false candidates");
+               }
+               if (a->faces.size() > 1 && *face_n == 0)
+                 warnings.push_back(std::to_string(a->faces.size()) + " faces in the photo; searched #" +
+                                    std::to_string(*k + 1) + " (the largest usable); to search another, send its number as \"face\"");
+             }
+             std::vector<Candidate> found;
+             int64_t n = 0;
+             {
+               std::unique_lock<std::timed_mutex> g(gallery_mu, std::defer_lock);
+               if (!g.try_lock_for(std::chrono::milliseconds(options.queue_wait_ms))) {
+                 ++rejected_busy;
+                 return SendError(c.res, Status::Unavailable("the gallery is busy with other searches; try again shortly"));
+               }
+               n = gallery->size();
+               auto res = gallery->Search(vec, static_cast<int>(*top));
+               if (!res.ok()) return SendError(c.res, res.status());
+               found = std::move(res->front());
+             }
+             ++searches;
+             rec.gallery_size = n;
+             json cands = json::array();
+             int rank = 0;
+             for (const Candidate& cd : found) {
+               ++rank;
+               const bool above = cd.score >= *threshold;
+               if (!above && !show_all) continue;
+               const double fpir =
+                   -std::expm1(static_cast<double>(n) * std::log1p(-std::min(calibration.FmrAt(cd.score), 1.0 - 1e-12)));
+               rec.candidates.push_back({cd.face_id, cd.score});
+               cands.push_back({{"rank", rank},
+                                {"face_id", cd.face_id},
+                                {"score", cd.score},
+                                {"fpir", fpir},
+                                {"above_threshold", above},
+                                {"image", {{"uri", cd.image.uri}, {"sha256", cd.image.sha256},
+                                           {"captured_at", cd.image.captured_at},
+                                           {"width", cd.image.width}, {"height", cd.image.height}}},
+                                {"source", {{"name", cd.source.name}, {"legal_basis", cd.source.legal_basis}}},
+                                {"subject", cd.subject},
+                                {"box", BoxJson(cd.face.box)},
+                                {"quality", cd.face.quality},
+                                {"quality_reasons", cd.face.quality_reasons},
+                                {"thumbnail", "/v1/faces/" + std::to_string(cd.face_id) + "/thumbnail"}});
+             }
+             Status st = cases->RecordSearch(&rec);
+             if (!st.ok()) return SendError(c.res, st);
+             json scores = json::array();
+             for (const auto& x : rec.candidates) scores.push_back({x.face_id, x.score});
+             Audit(c.who, "search", cs->id,
+                   {{"search_id", rec.id}, {"justification", rec.justification}, {"kind", rec.kind},
+                    {"probe_sha256", rec.probe_sha256}, {"fmr", *fmr}, {"threshold", *threshold},
+                    {"gallery_size", n}, {"low_quality", rec.low_quality}, {"candidates", scores}});
+             SendJson(c.res, 200,
+                      {{"search_id", rec.id}, {"case_id", cs->id}, {"probe", probe}, {"gallery_size", n},
+                       {"threshold", *threshold}, {"fmr", *fmr}, {"warnings", warnings}, {"candidates", cands},
+                       {"notice", kLeadNotice},
+                       {"fpir_formula", "fpir = 1 - (1 - FMR(score))^gallery_size"}});
+           });
+
+  Register("POST", "/v1/cases/{id}/verify", {kAnalyst}, "compare the faces of two photos within a case",
+           [=, this](Call& c) {
+             auto cs = case_for(c, 1, true);
+             if (!cs.ok()) return SendError(c.res, cs.status());
+             auto justification = FormField(c.req, "justification", true, 2000);
+             if (!justification.ok()) return SendError(c.res, justification.status());
+             auto a_bytes = ImageUpload(c.req, "image_a");
+             if (!a_bytes.ok()) return SendError(c.res, a_bytes.status());
+             auto b_bytes = ImageUpload(c.req, "image_b");
+             if (!b_bytes.ok()) return SendError(c.res, b_bytes.status());
+             auto a = analyse(*a_bytes, true);
+             if (!a.ok()) return SendError(c.res, a.status().WithContext("image_a"));
+             auto b = analyse(*b_bytes, true);
+             if (!b.ok()) return SendError(c.res, b.status().WithContext("image_b"));
+             auto ka = choose(*a, 0);
+             auto kb = choose(*b, 0);
+             if (!ka.ok()) return SendError(c.res, ka.status().WithContext("image_a"));
+             if (!kb.ok()) return SendError(c.res, kb.status().WithContext("image_b"));
+             const Face& fa = a->faces[*ka];
+             const Face& fb = b->faces[*kb];
+             double score = 0;
+             for (size_t i = 0; i < fa.embedding.size(); ++i) score += double(fa.embedding[i]) * fb.embedding[i];
+             auto t3 = calibration.ThresholdFor(1e-3);
+             auto t4 = calibration.ThresholdFor(1e-4);
+             const double fmr = calibration.FmrAt(static_cast<float>(score));
+             json warnings = json::array();
+             if (!fa.quality.reasons.empty()) warnings.push_back("image_a: low-quality face");
+             if (!fb.quality.reasons.empty()) warnings.push_back("image_b: low-quality face");
+             Audit(c.who, "verify", cs->id,
+                   {{"justification", *justification}, {"image_a_sha256", a->sha256}, {"image_b_sha256", b->sha256},
+                    {"score", score}, {"fmr", fmr}});
+             SendJson(c.res, 200,
+                      {{"score", score},
+                       {"fmr", fmr},
+                       {"above_fmr_1e-3", t3.ok() && score >= *t3},
+                       {"above_fmr_1e-4", t4.ok() && score >= *t4},
+                       {"face_a", FaceSummary(fa, *ka)},
+                       {"face_b", FaceSummary(fb, *kb)},
+                       {"warnings", warnings},
+                       {"notice", "A score is evidence for a person to weigh, not an identification."}});
+           });
+
+  Register("GET", "/v1/searches/{id}", {kAdmin, kAnalyst}, "read a recorded search", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    auto s = cases->GetSearch(*id);
+    if (!s.ok()) return SendError(c.res, s.status());
+    if (c.who.role != Role::kAdmin) {
+      auto m = cases->IsMember(s->case_id, c.who.name);
+      if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
+    }
+    SendJson(c.res, 200, SearchJson(*s));
+  });
+
+  Register("POST", "/v1/searches/{id}/reviews", {kAnalyst}, "mark a candidate of a search", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    auto s = cases->GetSearch(*id);
+    if (!s.ok()) return SendError(c.res, s.status());
+    auto m = cases->IsMember(s->case_id, c.who.name);
+    if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    if (!body->contains("face_id") || !(*body)["face_id"].is_number_integer())
+      return SendError(c.res, Status::InvalidArgument("\"face_id\" must be an integer"));
+    auto verdict = TextField(*body, "verdict", true, 32);
+    auto note = TextField(*body, "note", false, 2000);
+    if (!verdict.ok()) return SendError(c.res, verdict.status());
+    if (!note.ok()) return SendError(c.res, note.status());
+    auto r = cases->Review(*id, (*body)["face_id"].get<int64_t>(), c.who.name, *verdict, *note);
+    if (!r.ok()) return SendError(c.res, r.status());
+    Audit(c.who, "review", r->case_id,
+          {{"review_id", r->id}, {"search_id", r->search_id}, {"face_id", r->face_id}, {"verdict", r->verdict},
+           {"note", r->note}});
+    SendJson(c.res, 201, ReviewJson(*r));
+  });
+
+  Register("POST", "/v1/reviews/{id}/confirm", {kAnalyst}, "confirm another analyst's possible match",
+           [this](Call& c) {
+             auto id = IdParam(c, 1);
+             if (!id.ok()) return SendError(c.res, id.status());
+             auto r0 = cases->GetReview(*id);
+             if (!r0.ok()) return SendError(c.res, r0.status());
+             auto m = cases->IsMember(r0->case_id, c.who.name);
+             if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the review's case"));
+             auto r = cases->Confirm(*id, c.who.name);
+             if (!r.ok()) return SendError(c.res, r.status());
+             Audit(c.who, "confirm", r->case_id, {{"review_id", r->id}, {"face_id", r->face_id}, {"reviewer", r->analyst}});
+             SendJson(c.res, 200, ReviewJson(*r));
+           });
+
+  Register("GET", "/v1/faces/{id}/thumbnail", {kAdmin, kAnalyst}, "see a gallery face's crop (JPEG)", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    std::string path;
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      path = gallery->ThumbnailPath(*id);
+    }
+    if (path.empty()) return SendError(c.res, Status::NotFound("face " + std::to_string(*id) + " has no thumbnail"));
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.res.set_content(ss.str(), "image/jpeg");
+  });
+
+  // ---------------------------------------------------------------- sources and enrolment
+  Register("GET", "/v1/sources", {kAdmin, kEnroller, kAnalyst}, "list the photo sources and their legal basis",
+           [this](Call& c) {
+             std::lock_guard<std::timed_mutex> g(gallery_mu);
+             auto list = gallery->catalog().Sources();
+             if (!list.ok()) return SendError(c.res, list.status());
+             json out = json::array();
+             for (const auto& s : *list) out.push_back(SourceJson(s));
+             SendJson(c.res, 200, {{"sources", out}});
+           });
+  Register("GET", "/v1/subjects", {kAdmin, kEnroller, kAnalyst}, "list the known people and their face counts",
+           [this](Call& c) {
+             std::lock_guard<std::timed_mutex> g(gallery_mu);
+             auto list = gallery->catalog().Subjects();
+             if (!list.ok()) return SendError(c.res, list.status());
+             json out = json::array();
+             for (const auto& s : *list) out.push_back({{"label", s.label}, {"notes", s.notes}, {"faces", s.faces}});
+             SendJson(c.res, 200, {{"subjects", out}});
+           });
+  Register("POST", "/v1/sources", {kAdmin}, "add a photo source with its legal basis", [this](Call& c) {
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    SourceRecord s;
+    for (auto [key, dst, req] : {std::tuple{"name", &s.name, true}, {"description", &s.description, false},
+                                 {"legal_basis", &s.legal_basis, true}, {"collected_by", &s.collected_by, false},
+                                 {"collected_at", &s.collected_at, false}, {"retention_until", &s.retention_until, false}}) {
+      auto v = TextField(*body, key, req, 1000);
+      if (!v.ok()) return SendError(c.res, v.status());
+      *dst = *v;
+    }
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      Status st = gallery->catalog().AddSource(&s);
+      if (!st.ok()) return SendError(c.res, st);
+    }
+    Audit(c.who, "source_add", 0, {{"name", s.name}, {"legal_basis", s.legal_basis}});
+    SendJson(c.res, 201, SourceJson(s));
+  });
+
+  Register("POST", "/v1/enrollments", {kAdmin, kEnroller},
+           "enrol uploaded photos (multipart: source, files) as a background job", [this](Call& c) {
+             if (!c.req.is_multipart_form_data())
+               return SendError(c.res, Status::InvalidArgument("415:send multipart/form-data with \"source\" and \"files\""));
+             auto source = FormField(c.req, "source", true, 200);
+             if (!source.ok()) return SendError(c.res, source.status());
+             {
+               std::lock_guard<std::timed_mutex> g(gallery_mu);
+               auto src = gallery->catalog().FindSource(*source);
+               if (!src.ok()) return SendError(c.res, src.status());
+             }
+             if (c.who.role == Role::kEnroller) {
+               auto u = accounts->FindUser(c.who.name);
+               if (!u.ok()) return SendError(c.res, u.status());
+               if (std::find(u->sources.begin(), u->sources.end(), *source) == u->sources.end())
+                 return SendError(c.res, Status::PermissionDenied("you may not enrol into source " + *source));
+             }
+             auto range = c.req.files.equal_range("files");
+             if (range.first == range.second)
+               return SendError(c.res, Status::InvalidArgument("no \"files\" in the upload"));
+             auto job = std::make_unique<EnrollJob>();
+             {
+               std::lock_guard<std::mutex> g(jobs_mu);
+               if (stopping) return SendError(c.res, Status::Unavailable("the server is shutting down"));
+               job->id = next_job++;
+             }
+             job->user = c.who.name;
+             job->source = *source;
+             job->dir = options.gallery_dir + "/uploads/job-" + std::to_string(job->id) + "-" +
+                        Sha256Hex(c.who.name + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
+                            .substr(0, 8);
+             std::error_code ec;
+             fs::create_directories(job->dir, ec);
+             if (ec) return SendError(c.res, Status::IOError("cannot create " + job->dir + ": " + ec.message()));
+             // Files are stored under our own numbered names: the client's names are only recorded.
+             auto names = std::make_shared<std::map<std::string, std::string>>();
+             std::vector<std::string> paths;
+             int i = 0;
+             for (auto it = range.first; it != range.second; ++it, ++i) {
+               char buf[32];
+               std::snprintf(buf, sizeof(buf), "/%06d.img", i);
+               const std::string p = job->dir + buf;
+               std::ofstream out(p, std::ios::binary);
+               out.write(it->second.content.data(), static_cast<std::streamsize>(it->second.content.size()));
+               if (!out) return SendError(c.res, Status::IOError("cannot store the upload"));
+               std::string shown = Basename(it->second.filename);
+               if (shown.empty()) shown = std::string("file-") + std::to_string(i);
+               (*names)[p] = shown;
+               paths.push_back(p);
+             }
+             job->files = static_cast<int64_t>(paths.size());
+             EnrollJob* j = job.get();
+             const int64_t jid = job->id;
+             {
+               std::lock_guard<std::mutex> g(jobs_mu);
+               jobs[jid] = std::move(job);
+             }
+             Principal who = c.who;
+             j->thread = std::thread([this, j, paths, names, who] {
+               {
+                 std::lock_guard<std::mutex> g(j->mu);
+                 j->state = "running";
+               }
+               EnrollOptions eo;
+               eo.source = j->source;
+               eo.uri_of = [names, j](const std::string& p) {
+                 auto it = names->find(p);
+                 return "upload:job-" + std::to_string(j->id) + "/" + (it == names->end() ? p : it->second);
+               };
+               Status failure;
+               const size_t chunk = 16;  // release the gallery between chunks so searches go on
+               for (size_t at = 0; at < paths.size() && !stopping; at += chunk) {
+                 std::vector<std::string> part(paths.begin() + at, paths.begin() + std::min(paths.size(), at + chunk));
+                 std::lock_guard<std::timed_mutex> g(gallery_mu);
+                 auto rep = gallery->Enroll(part, eo);
+                 if (!rep.ok()) {
+                   failure = rep.status();
+                   break;
+                 }
+                 j->done += rep->files;
+                 j->faces += rep->faces;
+                 j->enrolled += rep->enrolled;
+                 j->duplicates += rep->duplicates;
+                 std::lock_guard<std::mutex> gj(j->mu);
+                 for (auto& [p, why] : rep->problems) j->problems.push_back({eo.uri_of(p), why});
+               }
+               std::error_code ec2;
+               fs::remove_all(j->dir, ec2);
+               {
+                 std::lock_guard<std::mutex> gj(j->mu);
+                 j->state = !failure.ok() ? "failed" : (j->done < j->files ? "stopped" : "done");
+                 j->error = failure.ok() ? "" : failure.message();
+               }
+               Audit(who, "enroll", 0,
+                     {{"job", j->id}, {"source", j->source}, {"files", j->files.load()}, {"enrolled", j->enrolled.load()},
+                      {"faces", j->faces.load()}, {"duplicates", j->duplicates.load()},
+                      {"problems", j->problems.size()}, {"state", j->state}});
+               j->finished = true;
+             });
+             SendJson(c.res, 202, {{"job", jid}, {"files", paths.size()}, {"status", "/v1/enrollments/" + std::to_string(jid)}});
+           });
+
+  Register("GET", "/v1/enrollments/{id}", {kAdmin, kEnroller}, "follow an enrolment job", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    std::lock_guard<std::mutex> g(jobs_mu);
+    auto it = jobs.find(*id);
+    if (it == jobs.end() || (c.who.role != Role::kAdmin && it->second->user != c.who.name))
+      return SendError(c.res, Status::NotFound("no enrolment job " + std::to_string(*id)));
+    EnrollJob& j = *it->second;
+    std::lock_guard<std::mutex> gj(j.mu);
+    json problems = json::array();
+    for (const auto& [p, why] : j.problems) problems.push_back({{"file", p}, {"reason", why}});
+    SendJson(c.res, 200,
+             {{"job", j.id}, {"state", j.state}, {"source", j.source}, {"files", j.files.load()}, {"done", j.done.load()},
+              {"enrolled", j.enrolled.load()}, {"faces", j.faces.load()}, {"duplicates", j.duplicates.load()},
+              {"problems", problems}, {"error", j.error}});
+  });
+
+  // ---------------------------------------------------------------- erasure and opt-out
+  Register("POST", "/v1/erasures", {kAdmin}, "erase a subject, source or image from the gallery", [this](Call& c) {
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto kind = TextField(*body, "kind", true, 16);
+    auto key = TextField(*body, "key", true, 500);
+    auto reason = TextField(*body, "reason", true, 2000);
+    for (const auto* r : {&kind, &key, &reason})
+      if (!r->ok()) return SendError(c.res, r->status());
+    if (*kind != "subject" && *kind != "source" && *kind != "image")
+      return SendError(c.res, Status::InvalidArgument("\"kind\" must be subject, source or image"));
+    Result<Catalog::ErasePlan> plan = Status::Internal("unset");
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      plan = gallery->Erase(*kind, *key, *reason);
+    }
+    if (!plan.ok()) return SendError(c.res, plan.status());
+    Audit(c.who, "erase", 0, {{"what", plan->what}, {"faces", plan->face_ids.size()}, {"reason", *reason}});
+    SendJson(c.res, 200, {{"erased", plan->what}, {"faces", plan->face_ids.size()},
+                          {"note", "vector bytes leave the disk at the next compaction (lineup compact)"}});
+  });
+
+  Register("POST", "/v1/retention", {kAdmin}, "erase the sources past their retention date now", [this](Call& c) {
+    auto r = ApplyRetention(c.who);
+    if (!r.ok()) return SendError(c.res, r.status());
+    SendJson(c.res, 200, *r);
+  });
+  Register("POST", "/v1/optouts", {kAdmin}, "record a person's opt-out from a photo of them", [=, this](Call& c) {
+    auto reason = FormField(c.req, "reason", true, 2000);
+    if (!reason.ok()) return SendError(c.res, reason.status());
+    auto bytes = ImageUpload(c.req, "image");
+    if (!bytes.ok()) return SendError(c.res, bytes.status());
+    auto a = analyse(*bytes, true);
+    if (!a.ok()) return SendError(c.res, a.status());
+    auto k = choose(*a, 0);
+    if (!k.ok()) return SendError(c.res, k.status());
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      Status st = gallery->OptOut(a->faces[*k].embedding, *reason);
+      if (!st.ok()) return SendError(c.res, st);
+    }
+    Audit(c.who, "optout", 0, {{"image_sha256", a->sha256}, {"reason", *reason}});
+    SendJson(c.res, 201, {{"opted_out", true}, {"image_sha256", a->sha256}});
+  });
+
+  // ---------------------------------------------------------------- users and tokens
+  Register("GET", "/v1/users", {kAdmin}, "list users", [this](Call& c) {
+    auto list = accounts->Users();
+    if (!list.ok()) return SendError(c.res, list.status());
+    json out = json::array();
+    for (const auto& u : *list) out.push_back(UserJson(u));
+    SendJson(c.res, 200, {{"users", out}});
+  });
+  Register("POST", "/v1/users", {kAdmin}, "create a user", [this](Call& c) {
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto name = TextField(*body, "name", true, 64);
+    auto role = TextField(*body, "role", true, 16);
+    auto password = TextField(*body, "password", true, 1024);
+    for (const auto* r : {&name, &role, &password})
+      if (!r->ok()) return SendError(c.res, r->status());
+    auto parsed = ParseRole(*role);
+    if (!parsed.ok()) return SendError(c.res, parsed.status());
+    auto u = accounts->AddUser(*name, *parsed, *password);
+    if (!u.ok()) return SendError(c.res, u.status());
+    Audit(c.who, "user_add", 0, {{"user", u->name}, {"role", RoleName(u->role)}});
+    SendJson(c.res, 201, UserJson(*u));
+  });
+  Register("POST", "/v1/users/{name}", {kAdmin}, "change a user's role or disable them", [this](Call& c) {
+    const std::string name = c.Param(1);
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    if (body->contains("role")) {
+      auto role = TextField(*body, "role", true, 16);
+      if (!role.ok()) return SendError(c.res, role.status());
+      auto parsed = ParseRole(*role);
+      if (!parsed.ok()) return SendError(c.res, parsed.status());
+      Status st = accounts->SetRole(name, *parsed);
+      if (!st.ok()) return SendError(c.res, st);
+      Audit(c.who, "user_role", 0, {{"user", name}, {"role", *role}});
+    }
+    if (body->contains("disabled")) {
+      if (!(*body)["disabled"].is_boolean()) return SendError(c.res, Status::InvalidArgument("\"disabled\" must be true or false"));
+      const bool d = (*body)["disabled"].get<bool>();
+      Status st = accounts->SetDisabled(name, d);
+      if (!st.ok()) return SendError(c.res, st);
+      Audit(c.who, d ? "user_disable" : "user_enable", 0, {{"user", name}});
+    }
+    auto u = accounts->FindUser(name);
+    if (!u.ok()) return SendError(c.res, u.status());
+    SendJson(c.res, 200, UserJson(*u));
+  });
+  Register("POST", "/v1/users/{name}/grants", {kAdmin}, "let an enroller enrol into a source", [this](Call& c) {
+    const std::string name = c.Param(1);
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto source = TextField(*body, "source", true, 200);
+    if (!source.ok()) return SendError(c.res, source.status());
+    {
+      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      auto src = gallery->catalog().FindSource(*source);
+      if (!src.ok()) return SendError(c.res, src.status());
+    }
+    Status st = accounts->GrantSource(name, *source);
+    if (!st.ok()) return SendError(c.res, st);
+    Audit(c.who, "user_grant", 0, {{"user", name}, {"source", *source}});
+    auto u = accounts->FindUser(name);
+    SendJson(c.res, 200, u.ok() ? UserJson(*u) : json::object());
+  });
+  Register("POST", "/v1/users/{name}/tokens", {kAdmin}, "issue an API token (shown once)", [this](Call& c) {
+    const std::string name = c.Param(1);
+    auto body = JsonBody(c.req);
+    if (!body.ok()) return SendError(c.res, body.status());
+    auto label = TextField(*body, "label", false, 200);
+    if (!label.ok()) return SendError(c.res, label.status());
+    int days = 90;
+    if (body->contains("days")) {
+      if (!(*body)["days"].is_number_integer()) return SendError(c.res, Status::InvalidArgument("\"days\" must be an integer"));
+      days = (*body)["days"].get<int>();
+    }
+    auto t = accounts->CreateToken(name, *label, days);
+    if (!t.ok()) return SendError(c.res, t.status());
+    Audit(c.who, "token_create", 0, {{"user", name}, {"token_id", t->info.id}, {"expires_at", t->info.expires_at}});
+    json j = TokenJson(t->info);
+    j["secret"] = t->secret;
+    SendJson(c.res, 201, j);
+  });
+  Register("GET", "/v1/tokens", {kAdmin}, "list API tokens", [this](Call& c) {
+    auto list = accounts->Tokens();
+    if (!list.ok()) return SendError(c.res, list.status());
+    json out = json::array();
+    for (const auto& t : *list) out.push_back(TokenJson(t));
+    SendJson(c.res, 200, {{"tokens", out}});
+  });
+  Register("DELETE", "/v1/tokens/{id}", {kAdmin}, "revoke an API token", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    Status st = accounts->RevokeToken(*id);
+    if (!st.ok()) return SendError(c.res, st);
+    Audit(c.who, "token_revoke", 0, {{"token_id", *id}});
+    SendJson(c.res, 200, {{"revoked", *id}});
+  });
+
+  // ---------------------------------------------------------------- audit
+  Register("GET", "/v1/audit", {kAuditor, kAdmin}, "read the audit log", [this](Call& c) {
+    AuditFilter f;
+    f.since = c.req.get_param_value("since");
+    f.actor = c.req.get_param_value("actor");
+    f.action = c.req.get_param_value("action");
+    try {
+      if (c.req.has_param("case")) f.case_id = std::stoll(c.req.get_param_value("case"));
+      f.limit = c.req.has_param("limit") ? std::stoll(c.req.get_param_value("limit")) : 200;
+    } catch (...) {
+      return SendError(c.res, Status::InvalidArgument("case and limit must be numbers"));
+    }
+    if (f.limit < 1 || f.limit > 10000) return SendError(c.res, Status::InvalidArgument("limit must be 1..10000"));
+    auto recs = audit->Records(f);
+    if (!recs.ok()) return SendError(c.res, recs.status());
+    json out = json::array();
+    for (const auto& r : *recs) {
+      json d = json::parse(r.details, nullptr, false);
+      out.push_back({{"seq", r.seq}, {"at", r.at}, {"actor", r.actor}, {"action", r.action}, {"case_id", r.case_id},
+                     {"details", d.is_discarded() ? json(r.details) : d}, {"prev_hash", r.prev_hash}, {"hash", r.hash}});
+    }
+    SendJson(c.res, 200, {{"records", out}});
+  });
+  Register("GET", "/v1/audit/verify", {kAuditor, kAdmin}, "check the audit log's hash chain", [this](Call& c) {
+    auto v = audit->Verify(c.req.get_param_value("expect_head"));
+    if (!v.ok()) return SendError(c.res, v.status());
+    SendJson(c.res, 200, {{"ok", v->ok}, {"records", v->records}, {"first_bad_seq", v->first_bad_seq},
+                          {"problem", v->problem}, {"head", v->head}});
+  });
+  Register("GET", "/v1/stats", {kAuditor, kAdmin}, "read search and review statistics", [this](Call& c) {
+    auto s = cases->Stats();
+    if (!s.ok()) return SendError(c.res, s.status());
+    json per_user = json::array(), per_case = json::array();
+    for (const auto& u : s->searches_per_user) per_user.push_back({{"user", u.user}, {"searches", u.searches}});
+    for (const auto& k : s->searches_per_case)
+      per_case.push_back({{"case_id", k.case_id}, {"title", k.title}, {"searches", k.searches}});
+    SendJson(c.res, 200,
+             {{"searches", s->searches},
+              {"searches_per_user", per_user},
+              {"searches_per_case", per_case},
+              {"low_quality_share", s->low_quality_share},
+              {"above_threshold_share", s->above_threshold_share},
+              {"reviews", {{"possible_match", s->reviews_possible}, {"not_a_match", s->reviews_not},
+                           {"inconclusive", s->reviews_inconclusive}, {"confirmed", s->reviews_confirmed}}}});
+  });
+}
+
+void Server::Impl::StopJobs() {
+  stopping = true;
+  std::vector<EnrollJob*> running;
+  {
+    std::lock_guard<std::mutex> g(jobs_mu);
+    for (auto& [id, j] : jobs) running.push_back(j.get());
+  }
+  for (EnrollJob* j : running)
+    if (j->thread.joinable()) j->thread.join();
+}
+
+}  // namespace lineup::server

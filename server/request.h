@@ -1,0 +1,33 @@
+// Reading what clients send, with a clear error for anything malformed: JSON bodies,
+// text fields (length-limited, no NUL bytes), multipart or raw image uploads. Errors are
+// InvalidArgument; a message starting "415:" means the Content-Type was wrong (the
+// server answers 415 for those).
+#pragma once
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "lineup/status.h"
+
+namespace lineup::server {
+
+bool IsJsonRequest(const httplib::Request& req);
+// The body as a JSON object: "415:" unless Content-Type is application/json; invalid
+// JSON or anything but an object is refused.
+Result<nlohmann::json> JsonBody(const httplib::Request& req);
+// A text field of a JSON object or a form: refused if required and missing or empty,
+// if not a string, if longer than max_len bytes, or if it holds a NUL byte.
+Result<std::string> TextField(const nlohmann::json& body, const std::string& key, bool required, size_t max_len = 2000);
+Result<std::string> FormField(const httplib::Request& req, const std::string& key, bool required,
+                              size_t max_len = 2000);
+// An uploaded image's bytes: multipart field `field`, or the raw body with an image/*
+// or application/octet-stream Content-Type. Not decoded here (see image.h).
+Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field);
+// The probe vector of a search by vector: body["vector"], an array of exactly `dim`
+// finite numbers, not all zero; returned L2-normalised.
+Result<std::vector<float>> ProbeVector(const nlohmann::json& body, int dim);
+std::string Sha256Hex(const std::string& bytes);
+
+}  // namespace lineup::server

@@ -1,0 +1,148 @@
+// Private to server/: the server's state and the helpers its handlers share.
+#pragma once
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lineup/audit_log.h"
+#include "lineup/calibration.h"
+#include "lineup/cases.h"
+#include "lineup/gallery.h"
+#include "request.h"
+#include "server.h"
+
+namespace lineup::server {
+
+using json = nlohmann::json;
+
+// What a handler gets: the request, the response it fills, and who is calling
+// (empty name on public routes).
+struct Call {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Principal who;
+  std::string Param(size_t i) const { return i < req.matches.size() ? req.matches[i].str() : ""; }
+};
+
+using Handler = std::function<void(Call&)>;
+
+struct Route {
+  RouteInfo info;
+  Handler handler;
+};
+
+// Per-route request counts and latencies for /metrics.
+struct RouteMetrics {
+  int64_t requests = 0, errors = 0;
+  double seconds = 0;
+  std::vector<int64_t> buckets;  // cumulative counts at kLatencyBuckets
+};
+extern const std::vector<double> kLatencyBuckets;
+
+// An enrolment started over HTTP, run on a thread of its own.
+struct EnrollJob {
+  int64_t id = 0;
+  std::string user, source, dir;
+  std::atomic<int64_t> files{0}, done{0}, faces{0}, enrolled{0}, duplicates{0};
+  std::atomic<bool> finished{false};
+  std::mutex mu;  // guards problems, error, state
+  std::string state = "queued";  // queued, running, done, failed, stopped
+  std::string error;
+  std::vector<std::pair<std::string, std::string>> problems;
+  std::thread thread;
+};
+
+// A FaceAnalyzer lent out for one request; returned to the pool on destruction.
+class AnalyzerPool;
+class AnalyzerLease {
+ public:
+  AnalyzerLease(AnalyzerPool* pool, std::unique_ptr<FaceAnalyzer> a) : pool_(pool), a_(std::move(a)) {}
+  AnalyzerLease(AnalyzerLease&&) = default;
+  ~AnalyzerLease();
+  FaceAnalyzer& operator*() { return *a_; }
+  FaceAnalyzer* operator->() { return a_.get(); }
+
+ private:
+  AnalyzerPool* pool_;
+  std::unique_ptr<FaceAnalyzer> a_;
+};
+
+// At most `slots` analysers, made on first use; Acquire waits up to wait_ms for one
+// and otherwise reports Unavailable (the caller answers 503).
+class AnalyzerPool {
+ public:
+  AnalyzerPool(AnalyzerOptions options, int slots) : options_(std::move(options)), slots_(slots) {}
+  Result<AnalyzerLease> Acquire(int wait_ms);
+  void Return(std::unique_ptr<FaceAnalyzer> a);
+  int busy() const { return busy_; }
+
+ private:
+  AnalyzerOptions options_;
+  int slots_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<FaceAnalyzer>> idle_;
+  int made_ = 0, busy_ = 0;
+};
+
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<httplib::Server> http;
+  std::thread thread;  // Start()'s
+  int bound_port = 0;
+
+  // A Gallery is used from one thread at a time. Searches wait for it at most
+  // queue_wait_ms (then 503), so a queue of them cannot grow without bound.
+  std::timed_mutex gallery_mu;
+  std::unique_ptr<Gallery> gallery;
+  Calibration calibration;
+  std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<Cases> cases;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<AnalyzerPool> analyzers;
+
+  std::vector<Route> routes;
+  std::vector<RouteInfo> route_infos;
+
+  std::mutex metrics_mu;
+  std::map<std::string, RouteMetrics> metrics;  // key: "GET /v1/cases/{id}"
+  std::atomic<int64_t> searches{0}, rejected_busy{0};
+
+  std::mutex jobs_mu;
+  std::map<int64_t, std::unique_ptr<EnrollJob>> jobs;
+  int64_t next_job = 1;
+  std::atomic<bool> stopping{false};
+
+  void AddRoutes();  // handlers.cc
+  void Register(const std::string& method, const std::string& path, std::vector<Role> roles,
+                const std::string& summary, Handler handler);
+  void Install();  // routes into `http`, with authentication, metrics and errors
+  Result<Principal> Authenticate(const httplib::Request& req);
+  void Audit(const Principal& who, const std::string& action, int64_t case_id, const json& details);
+  json OpenApi() const;
+  std::string MetricsText();
+  void StopJobs();
+
+  // Retention: sources past their retention date are erased when the server starts,
+  // every hour while it runs, and on an admin's request (POST /v1/retention).
+  std::thread retention_thread;
+  std::mutex retention_mu;
+  std::condition_variable retention_cv;
+  Result<json> ApplyRetention(const Principal& who);
+};
+
+// --- helpers shared by the handlers (server.cc) ---
+int HttpStatusFor(const Status& s);
+void SendJson(httplib::Response& res, int code, const json& body);
+void SendError(httplib::Response& res, const Status& s);
+
+}  // namespace lineup::server

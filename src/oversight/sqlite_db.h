@@ -1,0 +1,111 @@
+// Private to src/oversight/: the SQLite connection that Accounts, Cases and AuditLog
+// each open to a gallery's catalog.sqlite, and the small helpers they share (times,
+// hashes, random secrets, text checks).
+//
+// The catalog itself (src/gallery/catalog.cc) owns the file and its own tables; the
+// oversight components only add tables of their own, each versioned under its name in
+// `oversight_schema`. A SqliteDb is not thread-safe: its owner guards it with a mutex.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lineup/status.h"
+
+namespace lineup::oversight {
+
+// A prepared statement that finalises itself. Every value reaches SQL through Bind.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& Bind(int i, int v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, or an error code (also when preparing failed).
+  int Step() { return ok() ? sqlite3_step(s_) : rc_; }
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
+  double Real(int c) { return sqlite3_column_double(s_, c); }
+  std::string Text(int c) {
+    const unsigned char* t = sqlite3_column_text(s_, c);
+    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+class SqliteDb {
+ public:
+  // Opens an existing gallery's catalog (never creates one): NotFound if there is no
+  // file, Corrupt if it is not a Lineup catalog. WAL mode, busy timeout 5 s.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& catalog_path);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  sqlite3* db() const { return db_; }
+  const std::string& path() const { return path_; }
+
+  // IOError "<path>: <what>: <sqlite message>" (Unavailable if the database stayed busy).
+  Status Error(const std::string& what) const;
+  // Runs SQL without parameters (schema statements, BEGIN, COMMIT).
+  Status Exec(const char* sql);
+  // Runs body inside BEGIN IMMEDIATE ... COMMIT, so that other connections (threads or
+  // processes) wait; any failure rolls everything back.
+  Status InTransaction(const std::function<Status()>& body);
+  // Brings `component`'s tables to migrations.size() (version n = migrations[n-1]);
+  // Corrupt if the catalog holds a newer version than this build knows.
+  Status Migrate(const std::string& component, const std::vector<const char*>& migrations);
+
+ private:
+  SqliteDb() = default;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+// Seconds since the Unix epoch from the system clock.
+int64_t SystemNow();
+// `now` if set, else SystemNow.
+std::function<int64_t()> ClockOr(std::function<int64_t()> now);
+// "YYYY-MM-DDTHH:MM:SSZ" (UTC). Strings of this form sort as the times do.
+std::string IsoTime(int64_t unix_seconds);
+// True for "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ".
+bool IsIsoTimeOrDate(const std::string& s);
+
+// libsodium must be initialised once per process before its random numbers are used.
+Status SodiumReady();
+// Lower-case hex SHA-256.
+std::string Sha256Hex(std::string_view bytes);
+// `bytes` random bytes (libsodium) as unpadded base64url.
+std::string RandomBase64Url(size_t bytes);
+
+bool ValidUtf8(std::string_view s);
+// Characters (code points) of valid UTF-8.
+size_t Utf8Length(std::string_view s);
+// True if s holds only spaces, tabs and line breaks (or nothing).
+bool Blank(const std::string& s);
+// InvalidArgument unless `text` is valid UTF-8 with 1..max_chars characters (0..max_chars
+// if allow_empty) and, for single-line fields, no control characters.
+Status CheckText(const std::string& field, const std::string& text, size_t max_chars, bool allow_empty,
+                 bool single_line);
+
+}  // namespace lineup::oversight

@@ -1,0 +1,490 @@
+// lineup serve, over real HTTP on a loopback port, against a gallery of real photos:
+// authentication and roles on every route of the route table, the OpenAPI document,
+// cases, searches, two-person review, the audit trail, enrolment jobs and hostile
+// requests.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "lineup/accounts.h"
+#include "lineup/audit_log.h"
+#include "lineup/gallery.h"
+#include "server.h"
+#include "server_internal.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using lineup::Role;
+using lineup_test::TempDir;
+
+namespace {
+
+const char* kPassword = "correct horse battery";
+
+struct World {
+  std::unique_ptr<TempDir> tmp;
+  std::string gallery, data;
+  std::unique_ptr<lineup::server::Server> server;
+  std::map<std::string, std::string> token;  // user -> API token
+  int port = 0;
+};
+World* w = nullptr;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string why;
+    const std::string data = lineup_test::DataDir("face_recognition/examples/knn_examples", &why);
+    if (data.empty()) return;
+    w = new World;
+    w->data = data;
+    w->tmp = std::make_unique<TempDir>();
+    w->gallery = w->tmp->File("g");
+    ASSERT_TRUE(lineup::Gallery::Init(w->gallery).ok());
+    {
+      auto g = lineup::Gallery::Open(w->gallery, {});
+      ASSERT_TRUE(g.ok()) << g.status().ToString();
+      lineup::SourceRecord s;
+      s.name = "knn";
+      s.legal_basis = "test fixture (face_recognition examples, MIT)";
+      ASSERT_TRUE((*g)->catalog().AddSource(&s).ok());
+      auto files = lineup::ListPhotos({data + "/train"});
+      ASSERT_TRUE(files.ok());
+      lineup::EnrollOptions eo;
+      eo.source = "knn";
+      auto r = (*g)->Enroll(*files, eo);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_GE(r->faces, 10);
+    }
+    auto acc = lineup::Accounts::Open(w->gallery + "/catalog.sqlite");
+    ASSERT_TRUE(acc.ok()) << acc.status().ToString();
+    for (auto [name, role] : {std::pair{"admin", Role::kAdmin}, {"ana", Role::kAnalyst}, {"bob", Role::kAnalyst},
+                              {"eve", Role::kEnroller}, {"aud", Role::kAuditor}}) {
+      ASSERT_TRUE((*acc)->AddUser(name, role, kPassword).ok());
+      auto t = (*acc)->CreateToken(name, "test", 1);
+      ASSERT_TRUE(t.ok());
+      w->token[name] = t->secret;
+    }
+    ASSERT_TRUE((*acc)->GrantSource("eve", "knn").ok());
+    lineup::server::ServerOptions o;
+    o.gallery_dir = w->gallery;
+    o.port = 0;
+    o.max_upload_bytes = 2 << 20;
+    o.request_timeout_s = 2;
+    o.analysis_slots = 1;
+    o.queue_wait_ms = 20000;
+    auto srv = lineup::server::Server::Create(o);
+    ASSERT_TRUE(srv.ok()) << srv.status().ToString();
+    w->server = std::move(*srv);
+    ASSERT_TRUE(w->server->Start().ok());
+    w->port = w->server->port();
+  }
+  static void TearDownTestSuite() {
+    if (w) {
+      w->server.reset();
+      delete w;
+      w = nullptr;
+    }
+  }
+  void SetUp() override {
+    if (!w) {
+      if (lineup_test::InCi()) FAIL() << "face_recognition photos missing";
+      GTEST_SKIP() << "face_recognition photos missing";
+    }
+  }
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", w->port);
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+  httplib::Headers Auth(const std::string& user) { return {{"Authorization", "Bearer " + w->token[user]}}; }
+  json Body(const httplib::Result& r) {
+    EXPECT_TRUE(r) << "no response";
+    if (!r) return json();
+    json j = json::parse(r->body, nullptr, false);
+    return j;
+  }
+  std::string Photo(const std::string& rel) {
+    auto b = lineup_test::ReadBytes(w->data + "/" + rel);
+    return std::string(b.begin(), b.end());
+  }
+  int64_t NewCase(const std::string& user, const std::string& title = "Robbery 2026-114") {
+    auto c = Client();
+    auto r = c.Post("/v1/cases", Auth(user), json{{"title", title}, {"authority", "warrant W-1"}}.dump(),
+                    "application/json");
+    EXPECT_EQ(r->status, 201) << r->body;
+    return Body(r).value("id", int64_t{0});
+  }
+  httplib::Result SearchPhoto(const std::string& user, int64_t case_id, const std::string& photo,
+                              const std::string& justification = "suspect seen on CCTV") {
+    auto c = Client();
+    httplib::MultipartFormDataItems items = {{"image", Photo(photo), "probe.jpg", "image/jpeg"},
+                                             {"justification", justification, "", ""},
+                                             {"top", "5", "", ""}};
+    return c.Post(("/v1/cases/" + std::to_string(case_id) + "/searches").c_str(), Auth(user), items);
+  }
+};
+
+// A concrete path for a route: {id} -> 1, {name} -> ana, {file} -> app.js.
+std::string Concrete(const std::string& path) {
+  std::string p = std::regex_replace(path, std::regex(R"(\{id\})"), "1");
+  p = std::regex_replace(p, std::regex(R"(\{name\})"), "ana");
+  return std::regex_replace(p, std::regex(R"(\{file\})"), "app.js");
+}
+
+httplib::Result Call(httplib::Client& c, const std::string& method, const std::string& path,
+                     const httplib::Headers& h) {
+  if (method == "GET") return c.Get(path.c_str(), h);
+  if (method == "DELETE") return c.Delete(path.c_str(), h);
+  return c.Post(path.c_str(), h, "{}", "application/json");
+}
+
+TEST_F(ServerTest, EveryRouteButThePublicOnesNeedsAuthenticationAndTheRightRole) {
+  // The only routes anyone may call: health, signing in, and the console's files.
+  const std::set<std::string> kPublic = {"GET /healthz", "POST /v1/session", "GET /", "GET /assets/{file}"};
+  auto c = Client();
+  std::set<std::string> seen_public;
+  ASSERT_GE(w->server->Routes().size(), 30u);
+  for (const auto& r : w->server->Routes()) {
+    const std::string key = r.method + " " + r.path;
+    const std::string path = Concrete(r.path);
+    if (r.roles.empty()) {
+      seen_public.insert(key);
+      continue;
+    }
+    auto anon = Call(c, r.method, path, {});
+    ASSERT_TRUE(anon) << key;
+    EXPECT_EQ(anon->status, 401) << key << " without credentials: " << anon->body;
+    auto bad = Call(c, r.method, path, {{"Authorization", "Bearer lu_not-a-real-token"}});
+    EXPECT_EQ(bad->status, 401) << key << " with a made-up token";
+    for (auto [user, role] : {std::pair{"admin", Role::kAdmin}, {"ana", Role::kAnalyst}, {"eve", Role::kEnroller},
+                              {"aud", Role::kAuditor}}) {
+      const bool allowed = std::find(r.roles.begin(), r.roles.end(), role) != r.roles.end();
+      if (allowed) continue;
+      auto res = Call(c, r.method, path, Auth(user));
+      ASSERT_TRUE(res) << key;
+      EXPECT_EQ(res->status, 403) << key << " as " << user << ": " << res->body;
+    }
+  }
+  EXPECT_EQ(seen_public, kPublic);
+}
+
+TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
+  auto c = Client();
+  auto r = c.Get("/v1/openapi.json", Auth("aud"));
+  ASSERT_EQ(r->status, 200);
+  json doc = Body(r);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  std::set<std::string> documented, routed;
+  for (auto& [path, ops] : doc["paths"].items())
+    for (auto& [method, op] : ops.items()) {
+      std::string m = method;
+      for (char& ch : m) ch = static_cast<char>(std::toupper(ch));
+      documented.insert(m + " " + path);
+      // Each documented operation is served: never the "no such route" 404.
+      auto res = Call(c, m, Concrete(path), {});
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->body.find("no such route"), std::string::npos) << m << " " << path;
+    }
+  for (const auto& rt : w->server->Routes()) routed.insert(rt.method + " " + rt.path);
+  EXPECT_EQ(documented, routed);
+  auto missing = c.Get("/v1/nothing-here", Auth("aud"));
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(Body(missing)["error"]["code"], "not_found");
+}
+
+TEST_F(ServerTest, ConsoleSessionNeedsCsrfTokenAndLoginIsThrottled) {
+  auto c = Client();
+  auto login = c.Post("/v1/session", json{{"name", "ana"}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  const std::string session = cookie.substr(0, cookie.find(';'));
+  const std::string csrf = Body(login)["csrf"];
+  auto me = c.Get("/v1/me", {{"Cookie", session}});
+  ASSERT_EQ(me->status, 200);
+  EXPECT_EQ(Body(me)["user"], "ana");
+  const std::string body = json{{"title", "t"}, {"authority", "a"}}.dump();
+  auto no_csrf = c.Post("/v1/cases", {{"Cookie", session}}, body, "application/json");
+  EXPECT_EQ(no_csrf->status, 403) << "a state-changing request without the CSRF token";
+  auto with_csrf = c.Post("/v1/cases", {{"Cookie", session}, {"X-CSRF-Token", csrf}}, body, "application/json");
+  EXPECT_EQ(with_csrf->status, 201) << with_csrf->body;
+  auto out = c.Delete("/v1/session", {{"Cookie", session}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(out->status, 200);
+  EXPECT_EQ(c.Get("/v1/me", {{"Cookie", session}})->status, 401) << "signed out";
+
+  int last = 0;
+  for (int i = 0; i < 7; ++i)
+    last = c.Post("/v1/session", json{{"name", "bob"}, {"password", "wrong password!"}}.dump(), "application/json")->status;
+  EXPECT_EQ(last, 429) << "too many failed sign-ins lock the name";
+  auto locked = c.Post("/v1/session", json{{"name", "bob"}, {"password", kPassword}}.dump(), "application/json");
+  EXPECT_EQ(locked->status, 429) << "even the right password waits out the lock";
+  EXPECT_FALSE(locked->get_header_value("Retry-After").empty());
+}
+
+TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
+  const int64_t case_id = NewCase("ana");
+  ASSERT_GT(case_id, 0);
+  auto c = Client();
+  // bob is not a member yet.
+  EXPECT_EQ(SearchPhoto("bob", case_id, "test/obama1.jpg")->status, 403);
+  auto add = c.Post(("/v1/cases/" + std::to_string(case_id) + "/members").c_str(), Auth("ana"),
+                    json{{"user", "bob"}}.dump(), "application/json");
+  ASSERT_EQ(add->status, 200) << add->body;
+
+  EXPECT_EQ(SearchPhoto("ana", case_id, "test/obama1.jpg", "")->status, 400) << "no justification";
+  auto r = SearchPhoto("ana", case_id, "test/obama1.jpg");
+  ASSERT_EQ(r->status, 200) << r->body;
+  json s = Body(r);
+  ASSERT_FALSE(s["candidates"].empty());
+  EXPECT_GT(s["gallery_size"].get<int>(), 10);
+  const json& top = s["candidates"][0];
+  EXPECT_NE(top["image"]["uri"].get<std::string>().find("obama"), std::string::npos) << s.dump(1);
+  EXPECT_GT(top["score"].get<double>(), s["threshold"].get<double>());
+  EXPECT_LT(top["fpir"].get<double>(), 0.01);
+  EXPECT_EQ(top["source"]["name"], "knn");
+  EXPECT_NE(s["notice"].get<std::string>().find("not identifications"), std::string::npos);
+  auto thumb = c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+  EXPECT_EQ(thumb->status, 200);
+  EXPECT_EQ(thumb->get_header_value("Content-Type"), "image/jpeg");
+
+  const int64_t search_id = s["search_id"];
+  const int64_t face_id = top["face_id"];
+  const std::string rv = "/v1/searches/" + std::to_string(search_id) + "/reviews";
+  auto bad = c.Post(rv.c_str(), Auth("ana"), json{{"face_id", 999999}, {"verdict", "possible_match"}}.dump(),
+                    "application/json");
+  EXPECT_EQ(bad->status, 400) << "a face the search did not return";
+  auto mark = c.Post(rv.c_str(), Auth("ana"),
+                     json{{"face_id", face_id}, {"verdict", "possible_match"}, {"note", "same scar"}}.dump(),
+                     "application/json");
+  ASSERT_EQ(mark->status, 201) << mark->body;
+  const int64_t review_id = Body(mark)["id"];
+  EXPECT_FALSE(Body(mark)["confirmed"].get<bool>());
+  const std::string confirm = "/v1/reviews/" + std::to_string(review_id) + "/confirm";
+  EXPECT_EQ(c.Post(confirm.c_str(), Auth("ana"), "{}", "application/json")->status, 403) << "own review";
+  auto ok = c.Post(confirm.c_str(), Auth("bob"), "{}", "application/json");
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  EXPECT_TRUE(Body(ok)["confirmed"].get<bool>());
+
+  // Closed cases take no more searches.
+  ASSERT_EQ(c.Post(("/v1/cases/" + std::to_string(case_id) + "/close").c_str(), Auth("ana"), "{}", "application/json")->status,
+            200);
+  EXPECT_EQ(SearchPhoto("ana", case_id, "test/obama1.jpg")->status, 409);
+
+  // The auditor sees it all, the chain holds, and the auditor cannot search.
+  auto log = c.Get(("/v1/audit?case=" + std::to_string(case_id)).c_str(), Auth("aud"));
+  ASSERT_EQ(log->status, 200);
+  std::multiset<std::string> actions;
+  const json records = Body(log)["records"];
+  for (const auto& rec : records) actions.insert(rec["action"].get<std::string>());
+  for (const char* a : {"case_create", "case_member_add", "search", "review", "confirm", "case_close"})
+    EXPECT_EQ(actions.count(a), 1u) << a;
+  bool saw_probe_hash = false;
+  for (const auto& rec : records)
+    if (rec["action"] == "search") {
+      EXPECT_EQ(rec["details"]["probe_sha256"].get<std::string>().size(), 64u);
+      EXPECT_EQ(rec["details"]["justification"], "suspect seen on CCTV");
+      EXPECT_FALSE(rec["details"]["candidates"].empty());
+      saw_probe_hash = true;
+    }
+  EXPECT_TRUE(saw_probe_hash);
+  auto verify = c.Get("/v1/audit/verify", Auth("aud"));
+  EXPECT_TRUE(Body(verify)["ok"].get<bool>()) << verify->body;
+  auto stats = c.Get("/v1/stats", Auth("aud"));
+  EXPECT_GE(Body(stats)["searches"].get<int>(), 1);
+  EXPECT_EQ(SearchPhoto("aud", case_id, "test/obama1.jpg")->status, 403);
+}
+
+TEST_F(ServerTest, SearchByVectorAndVerify) {
+  const int64_t case_id = NewCase("ana");
+  auto c = Client();
+  const std::string path = "/v1/cases/" + std::to_string(case_id) + "/searches";
+  std::vector<float> v(512, 0.f);
+  v[3] = 1.f;
+  auto r = c.Post(path.c_str(), Auth("ana"), json{{"vector", v}, {"justification", "integration test"}, {"all", true}}.dump(),
+                  "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["probe"]["kind"], "vector");
+  auto wrong = c.Post(path.c_str(), Auth("ana"), json{{"vector", {1, 2, 3}}, {"justification", "x"}}.dump(),
+                      "application/json");
+  EXPECT_EQ(wrong->status, 400);
+  auto nan = c.Post(path.c_str(), Auth("ana"), R"({"vector": "oops", "justification": "x"})", "application/json");
+  EXPECT_EQ(nan->status, 400);
+
+  httplib::MultipartFormDataItems items = {{"image_a", Photo("test/obama1.jpg"), "a.jpg", "image/jpeg"},
+                                           {"image_b", Photo("train/obama/obama.jpg"), "b.jpg", "image/jpeg"},
+                                           {"justification", "compare two stills", "", ""}};
+  auto v1 = c.Post(("/v1/cases/" + std::to_string(case_id) + "/verify").c_str(), Auth("ana"), items);
+  ASSERT_EQ(v1->status, 200) << v1->body;
+  EXPECT_TRUE(Body(v1)["above_fmr_1e-3"].get<bool>()) << v1->body;
+}
+
+TEST_F(ServerTest, HostileRequestsGetClearErrors) {
+  const int64_t case_id = NewCase("ana");
+  auto c = Client();
+  // Malformed and wrongly typed JSON.
+  for (const char* body : {"{", "[1,2]", "null", "{\"title\": 5, \"authority\": \"a\"}", "\xff\xfe"}) {
+    auto r = c.Post("/v1/cases", Auth("ana"), body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_TRUE(Body(r).contains("error")) << r->body;
+  }
+  // Wrong content types.
+  EXPECT_EQ(c.Post("/v1/cases", Auth("ana"), "title=x", "application/x-www-form-urlencoded")->status, 415);
+  EXPECT_EQ(c.Post("/v1/detect", Auth("ana"), "hello", "text/plain")->status, 415);
+  // Not an image, and a broken multipart body.
+  auto notimg = c.Post("/v1/detect", Auth("ana"), "definitely not a jpeg", "image/jpeg");
+  EXPECT_EQ(notimg->status, 400);
+  auto broken = c.Post("/v1/detect", Auth("ana"), "--xyz\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\nabc",
+                       "multipart/form-data; boundary=xyz");
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 400);
+  // Over the upload limit (2 MB in this test).
+  std::string big(3 << 20, 'x');
+  auto large = c.Post("/v1/detect", Auth("ana"), big, "image/jpeg");
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 413);
+  // SQL metacharacters are text like any other.
+  const std::string evil = "x'); DROP TABLE users; --\"";
+  auto sq = c.Post("/v1/cases", Auth("ana"), json{{"title", evil}, {"authority", evil}}.dump(), "application/json");
+  ASSERT_EQ(sq->status, 201);
+  EXPECT_EQ(Body(sq)["title"], evil);
+  EXPECT_EQ(c.Get("/v1/users", Auth("admin"))->status, 200) << "the users table is still there";
+  auto src = c.Post("/v1/sources", Auth("admin"), json{{"name", evil}, {"legal_basis", evil}}.dump(), "application/json");
+  EXPECT_EQ(src->status, 201) << src->body;
+  // Control characters and bytes that are not UTF-8 in names and justifications.
+  auto odd = c.Post("/v1/session", R"({"name": "a\u0001b\u0000", "password": "xxxxxxxxxxxxxxx"})", "application/json");
+  EXPECT_EQ(odd->status, 400) << odd->body;
+  auto odd2 = c.Post("/v1/session", R"({"name": "a\u0001b", "password": "xxxxxxxxxxxxxxx"})", "application/json");
+  EXPECT_EQ(odd2->status, 401) << odd2->body;
+  auto bytes = SearchPhoto("ana", case_id, "test/obama1.jpg", "not utf-8: \xff\xfe\xc3");
+  EXPECT_EQ(bytes->status, 400) << bytes->body;
+  EXPECT_NE(bytes->body.find("UTF-8"), std::string::npos) << bytes->body;
+  EXPECT_TRUE(Body(c.Get("/v1/audit/verify", Auth("aud")))["ok"].get<bool>());
+  // Path traversal: in the URL and in an uploaded file's name.
+  EXPECT_EQ(c.Get("/assets/..%2f..%2fCMakeLists.txt")->status, 404);
+  EXPECT_EQ(c.Get("/assets/../../etc/passwd")->status, 404);
+  httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
+                                           {"files", Photo("test/alex_lacamoire1.jpg"), "../../../../tmp/evil.jpg", "image/jpeg"}};
+  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
+  ASSERT_EQ(job->status, 202) << job->body;
+  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
+  json st;
+  for (int i = 0; i < 600; ++i) {
+    st = Body(c.Get(status_path.c_str(), Auth("eve")));
+    if (st["state"] != "queued" && st["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(st["state"], "done") << st.dump();
+  EXPECT_EQ(st["enrolled"], 1) << st.dump();
+  EXPECT_FALSE(fs::exists("/tmp/evil.jpg"));
+  EXPECT_FALSE(fs::exists(w->gallery + "/uploads/" + std::to_string(Body(job)["job"].get<int>())));
+  // Enrollers only enrol into sources granted to them.
+  httplib::MultipartFormDataItems other = {{"source", evil, "", ""}, {"files", "x", "a.jpg", "image/jpeg"}};
+  EXPECT_EQ(c.Post("/v1/enrollments", Auth("eve"), other)->status, 403);
+  // Slow client: half a request, then silence; the server drops it and serves others.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(w->port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const char* partial = "POST /v1/cases HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+  ASSERT_GT(::send(fd, partial, std::strlen(partial), 0), 0);
+  EXPECT_EQ(c.Get("/healthz")->status, 200) << "others are served meanwhile";
+  char buf[512];
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 8.0)
+      << "the stalled connection is closed after the request timeout (2 s here)";
+  ::close(fd);
+  (void)case_id;
+}
+
+TEST_F(ServerTest, AdminsManageUsersAndTokensAndMetricsAreServed) {
+  auto c = Client();
+  auto add = c.Post("/v1/users", Auth("admin"), json{{"name", "carol"}, {"role", "analyst"}, {"password", kPassword}}.dump(),
+                    "application/json");
+  ASSERT_EQ(add->status, 201) << add->body;
+  EXPECT_EQ(c.Post("/v1/users", Auth("admin"), json{{"name", "dave"}, {"role", "king"}, {"password", kPassword}}.dump(),
+                   "application/json")->status,
+            400);
+  auto tok = c.Post("/v1/users/carol/tokens", Auth("admin"), json{{"label", "ci"}, {"days", 1}}.dump(), "application/json");
+  ASSERT_EQ(tok->status, 201);
+  const std::string secret = Body(tok)["secret"];
+  httplib::Headers carol = {{"Authorization", "Bearer " + secret}};
+  EXPECT_EQ(c.Get("/v1/me", carol)->status, 200);
+  auto list = c.Get("/v1/tokens", Auth("admin"));
+  EXPECT_EQ(list->body.find(secret), std::string::npos) << "token secrets are never shown again";
+  ASSERT_EQ(c.Delete(("/v1/tokens/" + std::to_string(Body(tok)["id"].get<int>())).c_str(), Auth("admin"))->status, 200);
+  EXPECT_EQ(c.Get("/v1/me", carol)->status, 401) << "revoked";
+  auto metrics = c.Get("/metrics", Auth("aud"));
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("lineup_http_requests_total{method=\"GET\",route=\"/v1/me\""), std::string::npos);
+  EXPECT_NE(metrics->body.find("lineup_gallery_faces "), std::string::npos);
+  // Retention: a source past its date is erased on request (and hourly), and audited.
+  auto old = c.Post("/v1/sources", Auth("admin"),
+                    json{{"name", "expired-src"}, {"legal_basis", "x"}, {"retention_until", "2020-01-31"}}.dump(),
+                    "application/json");
+  ASSERT_EQ(old->status, 201) << old->body;
+  EXPECT_EQ(c.Post("/v1/sources", Auth("admin"),
+                   json{{"name", "bad-date"}, {"legal_basis", "x"}, {"retention_until", "soon"}}.dump(), "application/json")
+                ->status,
+            400);
+  auto ret = c.Post("/v1/retention", Auth("admin"), "{}", "application/json");
+  ASSERT_EQ(ret->status, 200) << ret->body;
+  ASSERT_EQ(Body(ret)["erased"].size(), 1u) << ret->body;
+  EXPECT_EQ(Body(ret)["erased"][0]["erased"], "source:expired-src");
+  auto sources = c.Get("/v1/sources", Auth("admin"));
+  EXPECT_EQ(sources->body.find("expired-src"), std::string::npos);
+  auto health = c.Get("/healthz");
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(ServerTest, CommandLineSearchesAServedGalleryThroughTheApi) {
+  const int64_t case_id = NewCase("ana", "CLI case");
+  const std::string url = "http://127.0.0.1:" + std::to_string(w->port);
+  const std::string probe = w->data + "/test/obama1.jpg";
+  auto local = lineup_test::RunCli({"search", probe, "--gallery", w->gallery});
+  EXPECT_EQ(local.exit_code, 2);
+  EXPECT_NE(local.err.find("--server"), std::string::npos) << "the lock message points to the server: " << local.err;
+  auto remote = lineup_test::RunCli({"search", probe, "--server", url, "--token", w->token["ana"], "--case",
+                                     std::to_string(case_id), "--justification", "CLI lead check", "--json"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  json j = json::parse(remote.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << remote.out;
+  EXPECT_EQ(j["case_id"], case_id);
+  ASSERT_FALSE(j["candidates"].empty());
+  auto no_case = lineup_test::RunCli({"search", probe, "--server", url, "--token", w->token["ana"], "--case", "999",
+                                      "--justification", "x"});
+  EXPECT_EQ(no_case.exit_code, 2);
+  EXPECT_NE(no_case.err.find("404"), std::string::npos) << no_case.err;
+  auto auditor = lineup_test::RunCli({"search", probe, "--server", url, "--token", w->token["aud"], "--case",
+                                      std::to_string(case_id), "--justification", "x"});
+  EXPECT_NE(auditor.err.find("403"), std::string::npos) << auditor.err;
+}
+
+TEST(AnalyzerPool, RefusesInsteadOfQueueingWithoutBound) {
+  lineup::server::AnalyzerPool pool({}, 1);
+  auto first = pool.Acquire(1000);
+  if (!first.ok()) GTEST_SKIP() << first.status().ToString();  // no models
+  auto second = pool.Acquire(50);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), lineup::Status::Code::kUnavailable);
+}
+
+}  // namespace

@@ -1,0 +1,1192 @@
+// Lineup web console: a single-page app over the /v1 API of `lineup serve`
+// (server/handlers.cc). Plain JavaScript, no framework, no build step, nothing loaded
+// from elsewhere. The page is built with DOM calls and textContent only (never
+// innerHTML with data), so names, notes, file names and justifications coming back
+// from the API cannot inject markup.
+//
+// Signing in sets an HttpOnly session cookie; the CSRF token that comes with it is kept
+// in memory (and recovered from GET /v1/me after a reload) and sent as X-CSRF-Token on
+// every request that changes something.
+
+const FALLBACK_NOTICE =
+  'Candidates are investigative leads for human review, not identifications. ' +
+  'A possible match counts only after a second analyst confirms it.';
+
+const state = { user: null, role: null, csrf: null, notice: FALLBACK_NOTICE };
+
+// ------------------------------------------------------------------ DOM helpers
+
+// h('a', {href: '#/x', class: 'btn', onclick: fn}, 'text', child, [more children])
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let idCounter = 0;
+const uid = (prefix) => `${prefix}-${++idCounter}`;
+
+// A labelled form control. kind: 'input' (default), 'textarea' or 'select'.
+function field(label, attrs = {}, { kind = 'input', help = '', options = [] } = {}) {
+  const id = attrs.id || uid('f');
+  const helpId = help ? `${id}-help` : null;
+  let control;
+  if (kind === 'select') {
+    control = h('select', { ...attrs, id, 'aria-describedby': helpId },
+      options.map(([value, text]) => h('option', { value }, text)));
+    if (attrs.value !== undefined) control.value = attrs.value;
+  } else {
+    control = h(kind, { ...attrs, id, 'aria-describedby': helpId });
+  }
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label, attrs.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+    control,
+    help ? h('p', { class: 'help', id: helpId }, help) : null);
+}
+
+function table(headers, rows, { caption = '', empty = 'Nothing to show.' } = {}) {
+  if (!rows.length) return h('p', { class: 'muted empty' }, empty);
+  return h('div', { class: 'table-wrap' },
+    h('table', {},
+      caption ? h('caption', {}, caption) : null,
+      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
+}
+
+function dl(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function badge(text, kind = '') {
+  return h('span', { class: `badge ${kind}` }, text);
+}
+
+function errorBox(err) {
+  return h('div', { class: 'error-box', role: 'alert' }, h('strong', {}, 'Error: '), messageOf(err));
+}
+
+function messageOf(err) {
+  return (err && err.message) || String(err);
+}
+
+function noticeBox() {
+  return h('div', { class: 'notice', role: 'note' },
+    h('strong', {}, 'A candidate is a lead, not an identification. '),
+    state.notice);
+}
+
+// Shows an error (or clears it) in a form's own error area, announced to screen readers.
+function formStatus(form, err) {
+  let box = form.querySelector('.form-error');
+  if (!box) {
+    box = h('div', { class: 'form-error', role: 'alert' });
+    form.prepend(box);
+  }
+  box.textContent = err ? messageOf(err) : '';
+  box.hidden = !err;
+}
+
+// Disables a button while `work` runs; reports failures in the form.
+async function busy(button, label, work, form) {
+  const old = button.textContent;
+  button.disabled = true;
+  button.textContent = label;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    if (form) formStatus(form, null);
+    return await work();
+  } catch (err) {
+    if (form) formStatus(form, err);
+    else flash(messageOf(err), 'error');
+    return undefined;
+  } finally {
+    button.disabled = false;
+    button.textContent = old;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function fmtScore(x) {
+  return typeof x === 'number' ? x.toFixed(3) : '—';
+}
+
+function fmtRate(x) {
+  if (typeof x !== 'number') return '—';
+  if (x === 0) return '0';
+  if (x >= 0.01) return x.toFixed(3);
+  return x.toExponential(1);
+}
+
+function fmtShare(x) {
+  return typeof x === 'number' ? `${(x * 100).toFixed(1)} %` : '—';
+}
+
+const VERDICTS = {
+  possible_match: 'Possible match',
+  not_a_match: 'Not a match',
+  inconclusive: 'Inconclusive',
+};
+
+// ------------------------------------------------------------------ flash messages
+
+let flashKeep = false;
+
+function flash(text, kind = 'info', { keep = false } = {}) {
+  const el = document.getElementById('flash');
+  el.replaceChildren();
+  if (!text) return;
+  el.append(h('div', { class: `flash-msg ${kind}`, role: kind === 'error' ? 'alert' : null }, text,
+    h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Dismiss message', onclick: () => flash('') }, '×')));
+  flashKeep = keep;
+}
+
+// ------------------------------------------------------------------ API
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
+  if (body instanceof FormData) opts.body = body;
+  else if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    throw new ApiError(0, 'network', `Cannot reach the Lineup server (${e.message}).`);
+  }
+  let data = null;
+  if ((res.headers.get('Content-Type') || '').includes('application/json')) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const message = (data && data.error && data.error.message) || `The server answered ${res.status}.`;
+    const err = new ApiError(res.status, (data && data.error && data.error.code) || 'error', message);
+    if (res.status === 401 && path !== '/v1/session' && state.user) {
+      signedOut('Your session has ended. Please sign in again.');
+    }
+    throw err;
+  }
+  return data;
+}
+
+// ------------------------------------------------------------------ session
+
+function setSession(me) {
+  state.user = me.user;
+  state.role = me.role;
+  state.csrf = me.csrf;
+  if (me.notice) state.notice = me.notice;
+  try {
+    sessionStorage.setItem('lineup.csrf', me.csrf || '');
+  } catch {
+    /* storage may be disabled: memory is enough */
+  }
+  renderChrome();
+}
+
+function clearSession() {
+  state.user = state.role = state.csrf = null;
+  try {
+    sessionStorage.removeItem('lineup.csrf');
+  } catch {
+    /* ignore */
+  }
+  renderChrome();
+}
+
+function signedOut(message) {
+  clearSession();
+  flash(message, 'error', { keep: true });
+  go('#/login');
+}
+
+async function logout() {
+  try {
+    await api('DELETE', '/v1/session');
+  } catch {
+    /* signed out either way */
+  }
+  clearSession();
+  flash('You are signed out.', 'info', { keep: true });
+  go('#/login');
+}
+
+// ------------------------------------------------------------------ routing
+
+const ALL = ['admin', 'analyst', 'enroller', 'auditor'];
+
+// The navigation, by role (the role lists of the routes in server/handlers.cc).
+const NAV = [
+  { href: '#/cases', text: 'Cases', roles: ['admin', 'analyst'] },
+  { href: '#/audit', text: 'Audit', roles: ['auditor', 'admin'] },
+  { href: '#/users', text: 'Users & tokens', roles: ['admin'] },
+  { href: '#/sources', text: 'Sources', roles: ['admin', 'enroller', 'analyst'] },
+  { href: '#/enrol', text: 'Enrol photos', roles: ['admin', 'enroller'] },
+];
+
+const ROUTES = [
+  { re: /^\/login$/, page: pageLogin, roles: null },
+  { re: /^\/cases$/, page: pageCases, roles: ['admin', 'analyst'] },
+  { re: /^\/cases\/(\d+)$/, page: pageCase, roles: ['admin', 'analyst'] },
+  { re: /^\/cases\/(\d+)\/search$/, page: pageSearch, roles: ['analyst'] },
+  { re: /^\/audit$/, page: pageAudit, roles: ['auditor', 'admin'] },
+  { re: /^\/users$/, page: pageUsers, roles: ['admin'] },
+  { re: /^\/sources$/, page: pageSources, roles: ['admin', 'enroller', 'analyst'] },
+  { re: /^\/enrol$/, page: pageEnrol, roles: ['admin', 'enroller'] },
+];
+
+function homeFor(role) {
+  if (role === 'auditor') return '#/audit';
+  if (role === 'enroller') return '#/enrol';
+  return '#/cases';
+}
+
+function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function renderChrome() {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('whoami');
+  nav.replaceChildren();
+  who.replaceChildren();
+  if (!state.user) return;
+  const path = location.hash.replace(/^#/, '');
+  nav.append(h('ul', {}, NAV.filter((n) => n.roles.includes(state.role)).map((n) => {
+    const current = path === n.href.slice(1) || path.startsWith(`${n.href.slice(1)}/`);
+    return h('li', {}, h('a', { href: n.href, 'aria-current': current ? 'page' : null }, n.text));
+  })));
+  who.append(
+    h('span', {}, 'Signed in as ', h('strong', { id: 'whoami-name' }, state.user), ' ', badge(state.role, 'role')),
+    h('button', { type: 'button', class: 'btn small secondary', onclick: logout }, 'Sign out'));
+}
+
+let renderSeq = 0;
+
+async function render() {
+  const seq = ++renderSeq;
+  if (!flashKeep) flash('');
+  flashKeep = false;
+  const path = location.hash.replace(/^#/, '') || '/';
+  const main = document.getElementById('main');
+  if (!state.user && path !== '/login') {
+    sessionStorage.setItem('lineup.after', path === '/' ? '' : `#${path}`);
+    go('#/login');
+    return;
+  }
+  if (state.user && (path === '/' || path === '/login')) {
+    go(homeFor(state.role));
+    return;
+  }
+  renderChrome();
+  const view = h('div', { class: 'view' });
+  main.replaceChildren(view);
+  const route = ROUTES.find((r) => r.re.test(path));
+  if (!route) {
+    view.append(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: homeFor(state.role) }, 'Go to the start page')));
+    return;
+  }
+  if (route.roles && !route.roles.includes(state.role)) {
+    view.append(h('h1', {}, 'Not available'),
+      h('p', {}, `The ${state.role} role cannot use this page.`),
+      h('p', {}, h('a', { href: homeFor(state.role) }, 'Go to the start page')));
+    return;
+  }
+  const params = path.match(route.re).slice(1);
+  try {
+    await route.page(view, ...params);
+  } catch (err) {
+    if (seq === renderSeq && !(err instanceof ApiError && err.status === 401)) view.append(errorBox(err));
+  }
+  if (seq === renderSeq) {
+    const h1 = view.querySelector('h1');
+    if (h1) {
+      h1.setAttribute('tabindex', '-1');
+      h1.focus({ preventScroll: true });
+    }
+    document.title = `${h1 ? h1.textContent : 'Lineup'} — Lineup console`;
+  }
+}
+
+function loading(view) {
+  const p = h('p', { class: 'muted loading' }, 'Loading…');
+  view.append(p);
+  return () => p.remove();
+}
+
+// ------------------------------------------------------------------ login
+
+async function pageLogin(view) {
+  const name = field('Name', { name: 'name', autocomplete: 'username', required: true, id: 'login-name' });
+  const password = field('Password', {
+    name: 'password', type: 'password', autocomplete: 'current-password', required: true, id: 'login-password',
+  });
+  const button = h('button', { type: 'submit', class: 'btn primary' }, 'Sign in');
+  const form = h('form', { class: 'card narrow', novalidate: true }, name, password, h('div', { class: 'actions' }, button));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const n = form.elements.name.value.trim();
+    const p = form.elements.password.value;
+    if (!n || !p) {
+      formStatus(form, new Error('Enter your name and password.'));
+      return;
+    }
+    await busy(button, 'Signing in…', async () => {
+      let me = await api('POST', '/v1/session', { name: n, password: p });
+      state.csrf = me.csrf;
+      try {
+        me = { ...me, ...(await api('GET', '/v1/me')) };
+      } catch {
+        /* the sign-in answer is enough */
+      }
+      setSession(me);
+      const after = sessionStorage.getItem('lineup.after');
+      sessionStorage.removeItem('lineup.after');
+      go(after || homeFor(state.role));
+    }, form);
+  });
+  view.append(
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'lead' }, 'Lineup searches a photo collection for faces that resemble a probe photo. ',
+      'Every search belongs to a case, needs a justification and is recorded in the audit log.'),
+    form);
+}
+
+// ------------------------------------------------------------------ cases
+
+async function pageCases(view) {
+  view.append(h('h1', {}, 'Cases'));
+  if (state.role === 'analyst') {
+    view.append(h('p', { class: 'lead' },
+      'Searches are made inside a case. You see the cases you opened or were added to.'));
+  } else {
+    view.append(h('p', { class: 'lead' }, 'All cases in this gallery.'));
+  }
+  const done = loading(view);
+  const { cases } = await api('GET', '/v1/cases');
+  done();
+
+  if (state.role === 'analyst') {
+    const title = field('Title', { name: 'title', required: true, maxlength: 500 },
+      { help: 'A short description of the investigation.' });
+    const authority = field('Authority', { name: 'authority', required: true, maxlength: 500 },
+      { help: 'The legal authority for the searches: warrant, court order or file reference.' });
+    const button = h('button', { type: 'submit', class: 'btn primary' }, 'Open case');
+    const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'new-case-h' },
+      h('h2', { id: 'new-case-h' }, 'Open a new case'), title, authority, h('div', { class: 'actions' }, button));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const t = form.elements.title.value.trim();
+      const a = form.elements.authority.value.trim();
+      if (!t || !a) {
+        formStatus(form, new Error('A case needs a title and the authority it works under.'));
+        return;
+      }
+      await busy(button, 'Opening…', async () => {
+        const c = await api('POST', '/v1/cases', { title: t, authority: a });
+        flash(`Case #${c.id} opened.`, 'ok', { keep: true });
+        go(`#/cases/${c.id}`);
+      }, form);
+    });
+    view.append(form);
+  }
+
+  const rows = cases.map((c) => [
+    `#${c.id}`,
+    h('a', { href: `#/cases/${c.id}` }, c.title),
+    c.authority,
+    c.status === 'open' ? badge('open', 'ok') : badge(c.status, 'muted'),
+    c.created_by,
+    fmtTime(c.created_at),
+    (c.members || []).join(', '),
+  ]);
+  view.append(h('h2', {}, 'Case list'),
+    table(['Case', 'Title', 'Authority', 'Status', 'Opened by', 'Opened', 'Members'], rows,
+      { empty: 'No cases yet.' }));
+}
+
+async function pageCase(view, id) {
+  const done = loading(view);
+  const c = await api('GET', `/v1/cases/${id}`);
+  done();
+  const open = c.status === 'open';
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/cases' }, 'Cases'), ' › ', `Case #${c.id}`),
+    h('h1', {}, `Case #${c.id}: ${c.title}`, ' ', open ? badge('open', 'ok') : badge('closed', 'muted')),
+    dl([
+      ['Authority', c.authority],
+      ['Opened by', `${c.created_by}, ${fmtTime(c.created_at)}`],
+      !open ? ['Closed', fmtTime(c.closed_at)] : null,
+      ['Members', (c.members || []).join(', ') || '—'],
+    ]));
+
+  if (open) {
+    const actions = h('div', { class: 'toolbar' });
+    if (state.role === 'analyst') {
+      actions.append(h('a', { class: 'btn primary', href: `#/cases/${c.id}/search` }, 'New search'));
+    }
+    const closeBtn = h('button', { type: 'button', class: 'btn danger' }, 'Close case');
+    closeBtn.addEventListener('click', async () => {
+      if (!window.confirm(`Close case #${c.id}? No further searches can be made in it.`)) return;
+      await busy(closeBtn, 'Closing…', async () => {
+        await api('POST', `/v1/cases/${c.id}/close`);
+        flash(`Case #${c.id} closed.`, 'ok', { keep: true });
+        render();
+      });
+    });
+    actions.append(closeBtn);
+    view.append(actions);
+
+    const member = field('Analyst name', { name: 'user', required: true, autocomplete: 'off', id: 'member-name' },
+      { help: 'The analyst can then search in this case and confirm possible matches.' });
+    const addBtn = h('button', { type: 'submit', class: 'btn' }, 'Add member');
+    const form = h('form', { class: 'card inline-form', novalidate: true, 'aria-labelledby': 'add-member-h' },
+      h('h2', { id: 'add-member-h' }, 'Add an analyst to this case'), member, h('div', { class: 'actions' }, addBtn));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const user = form.elements.user.value.trim();
+      if (!user) {
+        formStatus(form, new Error('Enter the analyst’s user name.'));
+        return;
+      }
+      await busy(addBtn, 'Adding…', async () => {
+        await api('POST', `/v1/cases/${c.id}/members`, { user });
+        flash(`${user} is now a member of case #${c.id}.`, 'ok', { keep: true });
+        render();
+      }, form);
+    });
+    view.append(form);
+  }
+
+  view.append(noticeBox());
+
+  // Reviews: a possible match is shown as confirmed only when a second analyst confirmed it.
+  const reviewRows = (c.reviews || []).map((r) => {
+    let status;
+    if (r.verdict !== 'possible_match') status = '—';
+    else if (r.confirmed) {
+      status = h('span', {}, badge('Confirmed', 'ok'), ` by ${r.confirmed_by}, ${fmtTime(r.confirmed_at)}`);
+    } else {
+      status = h('span', { class: 'stack' }, badge('Not confirmed', 'warn'),
+        h('span', { class: 'muted' }, 'Needs a second analyst.'));
+      if (state.role === 'analyst' && state.user !== r.analyst) {
+        const btn = h('button', { type: 'button', class: 'btn small primary', 'data-review': r.id },
+          `Confirm review #${r.id}`);
+        btn.addEventListener('click', async () => {
+          await busy(btn, 'Confirming…', async () => {
+            await api('POST', `/v1/reviews/${r.id}/confirm`);
+            flash(`Review #${r.id} confirmed.`, 'ok', { keep: true });
+            render();
+          });
+        });
+        status.append(btn);
+      }
+    }
+    const verdict = r.verdict === 'possible_match'
+      ? (r.confirmed ? 'Possible match (confirmed)' : 'Possible match (unconfirmed)')
+      : VERDICTS[r.verdict] || r.verdict;
+    return [
+      `#${r.id}`,
+      h('img', { class: 'thumb-small', src: `/v1/faces/${r.face_id}/thumbnail`, alt: `Gallery face #${r.face_id}` }),
+      `face #${r.face_id}, search #${r.search_id}`,
+      verdict,
+      r.note || '—',
+      `${r.analyst}, ${fmtTime(r.at)}`,
+      status,
+    ];
+  });
+  view.append(h('section', { 'aria-labelledby': 'reviews-h', class: 'reviews' },
+    h('h2', { id: 'reviews-h' }, 'Reviews'),
+    table(['Review', 'Face', 'Candidate', 'Verdict', 'Note', 'Reviewed by', 'Confirmation'], reviewRows,
+      { empty: 'No candidate has been reviewed yet.' })));
+
+  const searchRows = (c.searches || []).map((s) => [
+    `#${s.id}`,
+    fmtTime(s.at),
+    s.user,
+    s.justification,
+    s.kind === 'photo' ? h('code', { title: s.probe_sha256 }, `photo ${String(s.probe_sha256).slice(0, 12)}…`) : s.kind,
+    s.low_quality ? badge('low quality', 'warn') : 'ok',
+    `${s.candidates.length} (threshold ${fmtScore(s.threshold)}, ${s.gallery_size} faces)`,
+  ]);
+  view.append(h('section', { 'aria-labelledby': 'searches-h' },
+    h('h2', { id: 'searches-h' }, 'Searches'),
+    table(['Search', 'When', 'By', 'Justification', 'Probe', 'Probe quality', 'Candidates'], searchRows,
+      { empty: 'No search has been made in this case yet.' })));
+}
+
+// ------------------------------------------------------------------ search
+
+async function pageSearch(view, caseId) {
+  const done = loading(view);
+  const c = await api('GET', `/v1/cases/${caseId}`);
+  done();
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/cases' }, 'Cases'), ' › ', h('a', { href: `#/cases/${c.id}` }, `Case #${c.id}`), ' › ', 'Search'),
+    h('h1', {}, `Search the gallery — case #${c.id}: ${c.title}`));
+  if (c.status !== 'open') {
+    view.append(h('p', { class: 'error-box', role: 'alert' }, 'This case is closed: no further searches can be made in it.'));
+    return;
+  }
+  view.append(noticeBox());
+
+  let file = null;
+  let previewUrl = null;
+
+  const fileInput = h('input', { type: 'file', id: 'probe-file', name: 'image', accept: 'image/*', class: 'file-input' });
+  const fileName = h('span', { class: 'file-name', 'aria-live': 'polite' }, 'No photo chosen.');
+  const preview = h('img', { class: 'preview', alt: 'The chosen probe photo', hidden: true });
+  const drop = h('div', { class: 'dropzone', id: 'dropzone' },
+    h('p', {}, h('strong', {}, 'Drag and drop a photo here'), ', or ',
+      h('label', { for: 'probe-file' }, 'choose the probe photo'), ':'),
+    fileInput, fileName, preview);
+
+  const setFile = (f) => {
+    if (!f) return;
+    if (!/^image\//.test(f.type) && f.type !== '') {
+      flash(`${f.name} is not an image.`, 'error');
+      return;
+    }
+    file = f;
+    previewUrl = URL.createObjectURL(f);
+    preview.src = previewUrl;
+    preview.hidden = false;
+    fileName.textContent = `${f.name} (${Math.round(f.size / 1024)} KB)`;
+  };
+  fileInput.addEventListener('change', () => setFile(fileInput.files[0]));
+  for (const ev of ['dragenter', 'dragover']) {
+    drop.addEventListener(ev, (e) => {
+      e.preventDefault();
+      drop.classList.add('dragging');
+    });
+  }
+  for (const ev of ['dragleave', 'drop']) drop.addEventListener(ev, () => drop.classList.remove('dragging'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    if (e.dataTransfer && e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]);
+  });
+
+  const justification = field('Justification', { name: 'justification', required: true, rows: 3, maxlength: 2000, id: 'justification' },
+    { kind: 'textarea', help: 'Why this search is necessary and proportionate. It is stored with the search in the audit log.' });
+  const top = field('Most candidates to show', { name: 'top', type: 'number', min: 1, max: 200, value: '10', id: 'opt-top' });
+  const fmr = field('False match rate', { name: 'fmr', value: '0.001', id: 'opt-fmr' }, {
+    kind: 'select',
+    options: [['0.01', '1 in 100 (more leads, more false ones)'], ['0.001', '1 in 1,000 (default)'],
+      ['0.0001', '1 in 10,000'], ['0.00001', '1 in 100,000 (fewer, stronger leads)']],
+    help: 'Sets the score threshold: the chance that one comparison with a different person scores above it.',
+  });
+  const all = h('div', { class: 'field checkbox' },
+    h('input', { type: 'checkbox', name: 'all', id: 'opt-all' }),
+    h('label', { for: 'opt-all' }, 'Also show candidates below the threshold (weaker leads)'));
+  const button = h('button', { type: 'submit', class: 'btn primary' }, 'Search');
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'probe-h' },
+    h('h2', { id: 'probe-h' }, 'Probe photo'), drop, justification,
+    h('details', { class: 'options' }, h('summary', {}, 'Search options'), h('div', { class: 'grid-3' }, top, fmr, all)),
+    h('div', { class: 'actions' }, button));
+  const results = h('section', { id: 'results', class: 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
+  view.append(form, results);
+
+  let shown = null; // the photo whose results are on screen: another face is searched in it
+  const runSearch = async (faceN) => {
+    const just = form.elements.justification.value.trim();
+    const photo = faceN && shown ? shown : { file, url: previewUrl };
+    if (!photo.file) return formStatus(form, new Error('Choose a probe photo first.'));
+    if (!just) return formStatus(form, new Error('A justification is required for every search.'));
+    const fd = new FormData();
+    fd.append('image', photo.file, photo.file.name || 'probe');
+    fd.append('justification', just);
+    fd.append('top', form.elements.top.value || '10');
+    fd.append('fmr', form.elements.fmr.value);
+    if (form.elements.all.checked) fd.append('all', '1');
+    if (faceN) fd.append('face', String(faceN));
+    results.setAttribute('aria-busy', 'true');
+    results.replaceChildren(h('p', { class: 'muted loading' }, 'Searching… finding faces and comparing them with the gallery.'));
+    await busy(button, 'Searching…', async () => {
+      try {
+        const r = await api('POST', `/v1/cases/${c.id}/searches`, fd);
+        shown = photo;
+        await showResults(results, r, photo.url, (n) => runSearch(n));
+        preview.hidden = true; // the results draw the photo with its faces
+        results.scrollIntoView({ block: 'start' });
+      } catch (err) {
+        results.replaceChildren(errorBox(err));
+      } finally {
+        results.setAttribute('aria-busy', 'false');
+      }
+    }, form);
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    runSearch(0);
+  });
+}
+
+function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error('The browser cannot display this photo.'));
+    img.src = url;
+  });
+}
+
+// Draws the probe photo with each detected face as a numbered box; the searched face
+// is highlighted.
+function drawProbe(canvas, img, probe) {
+  const maxW = 720;
+  const scale = Math.min(1, maxW / img.naturalWidth);
+  const w = Math.round(img.naturalWidth * scale);
+  const hh = Math.round(img.naturalHeight * scale);
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(hh * dpr);
+  canvas.classList.add('probe-canvas');
+  const ctx = canvas.getContext('2d');
+  ctx.scale(dpr, dpr);
+  ctx.drawImage(img, 0, 0, w, hh);
+  // Boxes are in the pixels of the photo as the server decoded it.
+  const sx = w / (probe.width || img.naturalWidth);
+  const sy = hh / (probe.height || img.naturalHeight);
+  const font = 14;
+  ctx.font = `bold ${font}px system-ui, sans-serif`;
+  ctx.textBaseline = 'top';
+  for (const f of probe.faces) {
+    const [x, y, bw, bh] = f.box;
+    const searched = f.face === probe.searched_face;
+    ctx.lineWidth = searched ? 4 : 2;
+    ctx.strokeStyle = searched ? '#f2c14e' : '#ffffff';
+    ctx.shadowColor = 'rgba(0,0,0,0.7)';
+    ctx.shadowBlur = 3;
+    ctx.strokeRect(x * sx, y * sy, bw * sx, bh * sy);
+    ctx.shadowBlur = 0;
+    const label = String(f.face);
+    const tw = ctx.measureText(label).width + 8;
+    const ly = Math.max(0, y * sy - font - 6);
+    ctx.fillStyle = searched ? '#f2c14e' : '#1f3a5f';
+    ctx.fillRect(x * sx, ly, tw, font + 6);
+    ctx.fillStyle = searched ? '#111111' : '#ffffff';
+    ctx.fillText(label, x * sx + 4, ly + 3);
+  }
+}
+
+async function showResults(container, r, photoUrl, rerun) {
+  const probe = r.probe || {};
+  const parts = [
+    h('h2', {}, `Results of search #${r.search_id}`),
+    h('div', { class: 'notice strong', role: 'note', id: 'lead-notice' },
+      h('strong', {}, 'Leads, not identifications. '), r.notice || state.notice),
+  ];
+  if (r.warnings && r.warnings.length) {
+    parts.push(h('div', { class: 'warning-box', role: 'alert', id: 'search-warnings' },
+      h('strong', {}, 'Warning'), h('ul', {}, r.warnings.map((w) => h('li', {}, w)))));
+  }
+
+  if (probe.kind === 'photo') {
+    const canvas = h('canvas', {
+      role: 'img',
+      'aria-label': `The probe photo with ${probe.faces.length} detected face(s) outlined and numbered; face #${probe.searched_face} was searched.`,
+    });
+    const facesList = h('ol', { class: 'face-list' }, probe.faces.map((f) => {
+      const searched = f.face === probe.searched_face;
+      const quality = `quality ${fmtScore(f.quality)}${f.quality_reasons && f.quality_reasons.length ? ` (${f.quality_reasons.join(', ')})` : ''}`;
+      return h('li', { class: searched ? 'searched' : '' },
+        h('span', {}, `Face #${f.face}: ${quality}`),
+        searched ? badge('searched', 'ok')
+          : h('button', { type: 'button', class: 'btn small', onclick: () => rerun(f.face) }, `Search face #${f.face} instead`));
+    }));
+    parts.push(h('div', { class: 'probe-panel' },
+      h('figure', {}, canvas,
+        h('figcaption', {}, `${probe.faces.length} face(s) found in the photo (${probe.width}×${probe.height} pixels). `,
+          `Face #${probe.searched_face} was searched.`)),
+      h('div', {}, h('h3', {}, 'Faces in the photo'), facesList,
+        probe.faces.length > 1
+          ? h('p', { class: 'help' }, 'Searching another face runs a new search, recorded in the audit log with the same justification.')
+          : null)));
+    if (photoUrl) {
+      try {
+        drawProbe(canvas, await loadImage(photoUrl), probe);
+      } catch (err) {
+        canvas.replaceWith(h('p', { class: 'muted' }, messageOf(err)));
+      }
+    }
+  }
+
+  const cands = r.candidates || [];
+  parts.push(h('p', { class: 'summary' },
+    `${cands.length} candidate(s) from a gallery of ${r.gallery_size} faces. `,
+    `Score threshold ${fmtScore(r.threshold)} (false match rate ${r.fmr}). `,
+    h('abbr', { title: r.fpir_formula || 'fpir = 1 - (1 - FMR(score))^gallery_size' }, 'FPIR'),
+    ' is the chance that a search of a gallery this size returns a different person with at least this score.'));
+  if (!cands.length) {
+    parts.push(h('p', { class: 'empty-result' },
+      'No candidate scored above the threshold. This does not mean the person is not in the gallery: ',
+      'the photo may be of low quality, or the person may look different in the gallery photos.'));
+  }
+  parts.push(h('ul', { class: 'cand-grid', 'aria-label': 'Candidates' }, cands.map((cd) => candidateCard(r, cd))));
+  container.replaceChildren(...parts);
+}
+
+function candidateCard(r, cd) {
+  const src = cd.source || {};
+  const img = cd.image || {};
+  const status = h('p', { class: 'review-status', 'aria-live': 'polite' });
+  const noteId = uid('note');
+  const note = h('input', { type: 'text', id: noteId, name: 'note', maxlength: 2000, placeholder: 'What you saw' });
+  const buttons = Object.entries(VERDICTS).map(([verdict, text]) => {
+    const b = h('button', { type: 'button', class: `btn small verdict-${verdict}`, 'aria-pressed': 'false' }, text);
+    b.addEventListener('click', async () => {
+      await busy(b, 'Saving…', async () => {
+        let rev;
+        try {
+          rev = await api('POST', `/v1/searches/${r.search_id}/reviews`,
+            { face_id: cd.face_id, verdict, note: note.value.trim() });
+        } catch (err) {
+          status.className = 'review-status failed';
+          status.textContent = `Not recorded: ${messageOf(err)}`;
+          return;
+        }
+        for (const x of buttons) x.setAttribute('aria-pressed', 'false');
+        b.setAttribute('aria-pressed', 'true');
+        status.className = 'review-status done';
+        status.textContent = verdict === 'possible_match'
+          ? `Recorded as a possible match (review #${rev.id}). It counts only after a second analyst confirms it on the case page.`
+          : `Recorded: ${text.toLowerCase()} (review #${rev.id}).`;
+      });
+    });
+    return b;
+  });
+  const reasons = cd.quality_reasons && cd.quality_reasons.length ? cd.quality_reasons.join(', ') : 'no problems found';
+  return h('li', { class: `cand${cd.above_threshold ? '' : ' below'}`, 'data-face': cd.face_id },
+    h('article', { 'aria-label': `Candidate rank ${cd.rank}, gallery face #${cd.face_id}` },
+      h('div', { class: 'cand-head' },
+        h('img', { class: 'thumb', src: cd.thumbnail || `/v1/faces/${cd.face_id}/thumbnail`, alt: `Gallery face #${cd.face_id}`, loading: 'lazy' }),
+        h('div', {},
+          h('p', { class: 'rank' }, `Rank ${cd.rank}`),
+          h('p', { class: 'score' }, 'Score ', h('strong', {}, fmtScore(cd.score))),
+          h('p', {}, 'FPIR ', h('strong', {}, fmtRate(cd.fpir))),
+          cd.above_threshold ? badge('above threshold', 'ok') : badge('below threshold', 'warn'))),
+      dl([
+        ['Subject', cd.subject || 'unnamed'],
+        ['Quality', `${fmtScore(cd.quality)} — ${reasons}`],
+        ['Image', h('span', { class: 'uri' }, img.uri || '—')],
+        ['Source', src.name || '—'],
+        ['Legal basis', src.legal_basis || '—'],
+        ['Face', `#${cd.face_id}`],
+      ]),
+      h('fieldset', { class: 'review' },
+        h('legend', {}, 'Your review'),
+        h('label', { for: noteId, class: 'small-label' }, 'Note'), note,
+        h('div', { class: 'verdicts' }, buttons),
+        status)));
+}
+
+// ------------------------------------------------------------------ audit
+
+async function pageAudit(view) {
+  view.append(h('h1', {}, 'Audit'),
+    h('p', { class: 'lead' }, 'Every sign-in, search, review and administrative change is appended to a hash-chained log. ',
+      'Verifying the chain shows whether any record was altered or removed.'));
+
+  // Chain verification.
+  const verifyBox = h('div', { class: 'card', id: 'verify-box', 'aria-live': 'polite' });
+  const verify = async () => {
+    verifyBox.replaceChildren(h('h2', {}, 'Integrity of the log'), h('p', { class: 'muted' }, 'Checking…'));
+    try {
+      const v = await api('GET', '/v1/audit/verify');
+      verifyBox.replaceChildren(h('h2', {}, 'Integrity of the log'),
+        h('p', { class: v.ok ? 'verdict-ok' : 'verdict-bad', id: 'verify-result' },
+          v.ok ? `OK — the chain of ${v.records} records is intact.` : `BROKEN — ${v.problem || 'the chain does not verify'}`),
+        dl([
+          ['Records', String(v.records)],
+          ['Head hash', h('code', { class: 'hash' }, v.head || '—')],
+          !v.ok ? ['First bad record', String(v.first_bad_seq)] : null,
+        ]),
+        h('p', { class: 'help' }, 'Keep the head hash somewhere else: comparing it later shows whether the log was cut short.'),
+        h('button', { type: 'button', class: 'btn small', onclick: verify }, 'Verify again'));
+    } catch (err) {
+      verifyBox.replaceChildren(h('h2', {}, 'Integrity of the log'), errorBox(err));
+    }
+  };
+
+  // Statistics.
+  const statsBox = h('div', { class: 'card', id: 'stats-box' }, h('h2', {}, 'Statistics'), h('p', { class: 'muted' }, 'Loading…'));
+  const stats = async () => {
+    try {
+      const s = await api('GET', '/v1/stats');
+      const rv = s.reviews || {};
+      statsBox.replaceChildren(h('h2', {}, 'Statistics'),
+        dl([
+          ['Searches', String(s.searches)],
+          ['Low-quality probes', fmtShare(s.low_quality_share)],
+          ['Searches with a candidate above threshold', fmtShare(s.above_threshold_share)],
+          ['Possible matches', `${rv.possible_match || 0}, of which ${rv.confirmed || 0} confirmed`],
+          ['Not a match', String(rv.not_a_match || 0)],
+          ['Inconclusive', String(rv.inconclusive || 0)],
+        ]),
+        h('div', { class: 'grid-2' },
+          table(['User', 'Searches'], (s.searches_per_user || []).map((u) => [u.user, String(u.searches)]),
+            { caption: 'Searches per user', empty: 'No searches yet.' }),
+          table(['Case', 'Searches'], (s.searches_per_case || []).map((k) => [`#${k.case_id} ${k.title}`, String(k.searches)]),
+            { caption: 'Searches per case', empty: 'No searches yet.' })));
+    } catch (err) {
+      statsBox.replaceChildren(h('h2', {}, 'Statistics'), errorBox(err));
+    }
+  };
+
+  // Records with filters.
+  const since = field('Since', { name: 'since', type: 'datetime-local', id: 'f-since' }, { help: 'Your local time.' });
+  const caseF = field('Case', { name: 'case', type: 'number', min: 1, id: 'f-case' });
+  const actor = field('Actor', { name: 'actor', id: 'f-actor', autocomplete: 'off' });
+  const action = field('Action', { name: 'action', id: 'f-action', value: '' }, {
+    kind: 'select',
+    options: [['', 'any'], ...['login', 'login_failed', 'logout', 'case_create', 'case_member_add', 'case_close', 'search',
+      'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
+      'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke'].map((a) => [a, a])],
+  });
+  const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
+  const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
+  const form = h('form', { class: 'card filters', novalidate: true, 'aria-labelledby': 'records-h' },
+    h('h2', { id: 'records-h' }, 'Records'), h('div', { class: 'grid-5' }, since, caseF, actor, action, limit),
+    h('div', { class: 'actions' }, apply));
+  const list = h('div', { id: 'audit-records' });
+  const load = async () => {
+    const q = new URLSearchParams();
+    const el = form.elements;
+    if (el.since.value) {
+      const d = new Date(el.since.value);
+      if (!Number.isNaN(d.getTime())) q.set('since', d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    }
+    if (el.case.value) q.set('case', el.case.value);
+    if (el.actor.value.trim()) q.set('actor', el.actor.value.trim());
+    if (el.action.value) q.set('action', el.action.value);
+    if (el.limit.value) q.set('limit', el.limit.value);
+    const { records } = await api('GET', `/v1/audit?${q}`);
+    records.reverse(); // newest first
+    list.replaceChildren(
+      h('p', { class: 'muted' }, `${records.length} record(s), newest first.`),
+      table(['#', 'When', 'Actor', 'Action', 'Case', 'Details', 'Hash'], records.map((rec) => [
+        String(rec.seq),
+        fmtTime(rec.at),
+        rec.actor,
+        h('span', { class: `action action-${rec.action}` }, rec.action),
+        !rec.case_id ? '—' : state.role === 'admin' ? h('a', { href: `#/cases/${rec.case_id}` }, `#${rec.case_id}`) : `#${rec.case_id}`,
+        detailsView(rec.details),
+        h('code', { class: 'hash', title: rec.hash }, String(rec.hash).slice(0, 12)),
+      ]), { empty: 'No records match these filters.' }));
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(apply, 'Loading…', load, form);
+  });
+  view.append(h('div', { class: 'grid-2' }, verifyBox, statsBox), form, list);
+  await Promise.all([verify(), stats(), busy(apply, 'Loading…', load, form)]);
+}
+
+function detailsView(d) {
+  if (d === null || d === undefined) return '—';
+  if (typeof d !== 'object') return String(d);
+  const entries = Object.entries(d);
+  if (!entries.length) return '—';
+  return h('ul', { class: 'details' }, entries.map(([k, v]) => {
+    let text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    if (text.length > 160) text = `${text.slice(0, 157)}…`;
+    return h('li', {}, h('span', { class: 'k' }, `${k}: `), text);
+  }));
+}
+
+// ------------------------------------------------------------------ admin: users and tokens
+
+async function pageUsers(view) {
+  view.append(h('h1', {}, 'Users & tokens'));
+  const done = loading(view);
+  const [{ users }, { tokens }, { sources }] = await Promise.all(
+    [api('GET', '/v1/users'), api('GET', '/v1/tokens'), api('GET', '/v1/sources')]);
+  done();
+  const roleOptions = ALL.map((r) => [r, r]);
+
+  // New user.
+  const name = field('Name', { name: 'name', required: true, autocomplete: 'off', id: 'nu-name' },
+    { help: 'Letters, digits and . _ @ - (up to 64).' });
+  const role = field('Role', { name: 'role', value: 'analyst', id: 'nu-role' }, { kind: 'select', options: roleOptions });
+  const password = field('Initial password', { name: 'password', type: 'password', required: true, autocomplete: 'new-password', id: 'nu-password' },
+    { help: 'At least 12 characters.' });
+  const addBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Create user');
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'nu-h' },
+    h('h2', { id: 'nu-h' }, 'Create a user'), h('div', { class: 'grid-3' }, name, role, password),
+    h('p', { class: 'help' }, 'Admins manage users and sources; analysts open cases, search and review; ',
+      'enrollers add photos to the sources granted to them; auditors read the audit log and statistics.'),
+    h('div', { class: 'actions' }, addBtn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const el = form.elements;
+    await busy(addBtn, 'Creating…', async () => {
+      const u = await api('POST', '/v1/users', { name: el.name.value.trim(), role: el.role.value, password: el.password.value });
+      flash(`User ${u.name} (${u.role}) created.`, 'ok', { keep: true });
+      render();
+    }, form);
+  });
+
+  const userRows = users.map((u) => {
+    const sel = h('select', { 'aria-label': `Role of ${u.name}` }, roleOptions.map(([v, t]) => h('option', { value: v }, t)));
+    sel.value = u.role;
+    sel.addEventListener('change', async () => {
+      try {
+        await api('POST', `/v1/users/${encodeURIComponent(u.name)}`, { role: sel.value });
+        flash(`${u.name} is now ${sel.value}.`, 'ok');
+      } catch (err) {
+        sel.value = u.role;
+        flash(messageOf(err), 'error');
+      }
+    });
+    const toggle = h('button', { type: 'button', class: `btn small ${u.disabled ? '' : 'danger'}` }, u.disabled ? 'Enable' : 'Disable');
+    toggle.addEventListener('click', async () => {
+      if (!u.disabled && !window.confirm(`Disable ${u.name}? Their sessions and tokens stop working.`)) return;
+      await busy(toggle, '…', async () => {
+        await api('POST', `/v1/users/${encodeURIComponent(u.name)}`, { disabled: !u.disabled });
+        flash(`${u.name} ${u.disabled ? 'enabled' : 'disabled'}.`, 'ok', { keep: true });
+        render();
+      });
+    });
+    let grants = (u.sources || []).join(', ') || '—';
+    if (u.role === 'enroller') {
+      const missing = sources.filter((s) => !(u.sources || []).includes(s.name));
+      if (missing.length) {
+        const pick = h('select', { 'aria-label': `Source to grant to ${u.name}` },
+          missing.map((s) => h('option', { value: s.name }, s.name)));
+        const grant = h('button', { type: 'button', class: 'btn small' }, 'Grant');
+        grant.addEventListener('click', async () => {
+          await busy(grant, '…', async () => {
+            await api('POST', `/v1/users/${encodeURIComponent(u.name)}/grants`, { source: pick.value });
+            flash(`${u.name} may now enrol into ${pick.value}.`, 'ok', { keep: true });
+            render();
+          });
+        });
+        grants = h('span', { class: 'stack' }, grants, h('span', {}, pick, ' ', grant));
+      }
+    }
+    return [u.name, sel, u.disabled ? badge('disabled', 'warn') : badge('active', 'ok'), fmtTime(u.created_at),
+      grants, u.name === state.user ? h('span', { class: 'muted' }, 'you') : toggle];
+  });
+
+  // New token.
+  const tUser = field('User', { name: 'user', value: users[0] ? users[0].name : '', id: 'nt-user' },
+    { kind: 'select', options: users.filter((u) => !u.disabled).map((u) => [u.name, `${u.name} (${u.role})`]) });
+  const tLabel = field('Label', { name: 'label', maxlength: 200, id: 'nt-label' }, { help: 'What the token is for, e.g. the machine that uses it.' });
+  const tDays = field('Valid for (days)', { name: 'days', type: 'number', min: 1, max: 3650, value: '90', id: 'nt-days' });
+  const tBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Issue token');
+  const secretBox = h('div', { 'aria-live': 'polite' });
+  const tForm = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'nt-h' },
+    h('h2', { id: 'nt-h' }, 'Issue an API token'), h('div', { class: 'grid-3' }, tUser, tLabel, tDays),
+    h('div', { class: 'actions' }, tBtn), secretBox);
+  tForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const el = tForm.elements;
+    await busy(tBtn, 'Issuing…', async () => {
+      const t = await api('POST', `/v1/users/${encodeURIComponent(el.user.value)}/tokens`,
+        { label: el.label.value.trim(), days: parseInt(el.days.value, 10) || 90 });
+      const code = h('code', { class: 'secret', id: 'token-secret' }, t.secret);
+      const copy = h('button', { type: 'button', class: 'btn small' }, 'Copy');
+      copy.addEventListener('click', async () => {
+        try {
+          await navigator.clipboard.writeText(t.secret);
+          copy.textContent = 'Copied';
+        } catch {
+          window.getSelection().selectAllChildren(code);
+        }
+      });
+      secretBox.replaceChildren(h('div', { class: 'secret-box', role: 'alert' },
+        h('p', {}, h('strong', {}, `Token #${t.id} for ${t.user}. `),
+          'Copy it now: it is shown only once and cannot be recovered. It expires ', fmtTime(t.expires_at), '.'),
+        h('p', {}, code, ' ', copy),
+        h('p', { class: 'help' }, 'Use it as: Authorization: Bearer <token>')));
+      await refreshTokens();
+    }, tForm);
+  });
+
+  const tokenList = h('div', {});
+  const tokenRows = (list) => list.map((t) => {
+    let action = '—';
+    if (!t.revoked_at) {
+      action = h('button', { type: 'button', class: 'btn small danger' }, 'Revoke');
+      action.addEventListener('click', async () => {
+        if (!window.confirm(`Revoke token #${t.id} of ${t.user}?`)) return;
+        await busy(action, '…', async () => {
+          await api('DELETE', `/v1/tokens/${t.id}`);
+          flash(`Token #${t.id} revoked.`, 'ok');
+          await refreshTokens();
+        });
+      });
+    }
+    return [`#${t.id}`, t.user, t.label || '—', fmtTime(t.created_at), fmtTime(t.expires_at),
+      t.revoked_at ? badge(`revoked ${fmtTime(t.revoked_at)}`, 'muted') : badge('valid', 'ok'), action];
+  });
+  const drawTokens = (list) => tokenList.replaceChildren(
+    table(['Token', 'User', 'Label', 'Created', 'Expires', 'State', ''], tokenRows(list), { empty: 'No API tokens.' }));
+  const refreshTokens = async () => drawTokens((await api('GET', '/v1/tokens')).tokens);
+  drawTokens(tokens);
+
+  view.append(
+    h('section', { 'aria-labelledby': 'users-h' }, h('h2', { id: 'users-h' }, 'Users'),
+      table(['Name', 'Role', 'State', 'Created', 'Sources it may enrol into', ''], userRows)),
+    form,
+    h('section', { 'aria-labelledby': 'tokens-h' }, h('h2', { id: 'tokens-h' }, 'API tokens'), tokenList),
+    tForm);
+}
+
+// ------------------------------------------------------------------ sources
+
+async function pageSources(view) {
+  view.append(h('h1', {}, 'Sources'),
+    h('p', { class: 'lead' }, 'Every photo in the gallery comes from a source that states the legal basis for holding it. ',
+      'Photos cannot be enrolled without one.'));
+  const done = loading(view);
+  const [{ sources }, gallery] = await Promise.all([api('GET', '/v1/sources'), api('GET', '/v1/gallery').catch(() => null)]);
+  done();
+  const counts = new Map(((gallery && gallery.sources) || []).map((s) => [s.name, s]));
+  if (gallery) {
+    view.append(h('p', { class: 'summary' },
+      `The gallery holds ${gallery.faces} searchable faces in ${gallery.images} images (${gallery.subjects} named subjects).`));
+  }
+  view.append(table(['Name', 'Legal basis', 'Description', 'Collected by', 'Collected', 'Retain until', 'Images / faces'],
+    sources.map((s) => {
+      const n = counts.get(s.name);
+      return [s.name, s.legal_basis, s.description || '—', s.collected_by || '—', s.collected_at || '—',
+        s.retention_until || '—', n ? `${n.images} / ${n.faces}` : '0 / 0'];
+    }), { empty: 'No sources yet.' }));
+
+  if (state.role !== 'admin') return;
+  const fields = [
+    field('Name', { name: 'name', required: true, maxlength: 200, id: 'ns-name' }),
+    field('Legal basis', { name: 'legal_basis', required: true, maxlength: 1000, id: 'ns-legal' },
+      { help: 'The law, regulation or consent under which these photos are held and searched.' }),
+    field('Description', { name: 'description', maxlength: 1000, id: 'ns-desc' }),
+    field('Collected by', { name: 'collected_by', maxlength: 1000, id: 'ns-by' }),
+    field('Collected at', { name: 'collected_at', type: 'date', id: 'ns-at' }),
+    field('Retain until', { name: 'retention_until', type: 'date', id: 'ns-until' }),
+  ];
+  const btn = h('button', { type: 'submit', class: 'btn primary' }, 'Add source');
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'ns-h' },
+    h('h2', { id: 'ns-h' }, 'Add a source'), h('div', { class: 'grid-3' }, fields), h('div', { class: 'actions' }, btn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const k of ['name', 'legal_basis', 'description', 'collected_by', 'collected_at', 'retention_until']) {
+      const v = form.elements[k].value.trim();
+      if (v) body[k] = v;
+    }
+    if (!body.name || !body.legal_basis) {
+      formStatus(form, new Error('A source needs a name and a legal basis.'));
+      return;
+    }
+    await busy(btn, 'Adding…', async () => {
+      await api('POST', '/v1/sources', body);
+      flash(`Source ${body.name} added.`, 'ok', { keep: true });
+      render();
+    }, form);
+  });
+  view.append(form);
+}
+
+// ------------------------------------------------------------------ enrolment
+
+async function pageEnrol(view) {
+  view.append(h('h1', {}, 'Enrol photos'),
+    h('p', { class: 'lead' }, 'Add photos to the gallery under a source. Every face found becomes searchable. ',
+      'Photos already enrolled, and people who opted out, are skipped.'));
+  const done = loading(view);
+  const { sources } = await api('GET', '/v1/sources');
+  done();
+  if (!sources.length) {
+    view.append(h('p', { class: 'empty' }, 'There is no source yet: an admin must add one with its legal basis first.'));
+    return;
+  }
+  const src = field('Source', { name: 'source', id: 'en-source' },
+    { kind: 'select', options: sources.map((s) => [s.name, `${s.name} — ${s.legal_basis}`]),
+      help: state.role === 'enroller' ? 'You can enrol only into the sources an admin granted you.' : '' });
+  const files = field('Photos', { name: 'files', type: 'file', accept: 'image/*', multiple: true, id: 'en-files', required: true });
+  const btn = h('button', { type: 'submit', class: 'btn primary' }, 'Upload and enrol');
+  const progress = h('div', { 'aria-live': 'polite', id: 'enrol-progress' });
+  const form = h('form', { class: 'card', novalidate: true }, src, files, h('div', { class: 'actions' }, btn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const list = form.elements.files.files;
+    if (!list.length) {
+      formStatus(form, new Error('Choose one or more photos.'));
+      return;
+    }
+    const fd = new FormData();
+    fd.append('source', form.elements.source.value);
+    for (const f of list) fd.append('files', f, f.name);
+    await busy(btn, 'Uploading…', async () => {
+      const job = await api('POST', '/v1/enrollments', fd);
+      progress.replaceChildren(h('p', {}, `Job #${job.job} started for ${job.files} file(s)…`));
+      for (;;) {
+        const s = await api('GET', `/v1/enrollments/${job.job}`);
+        progress.replaceChildren(h('div', { class: 'card' },
+          h('h2', {}, `Enrolment job #${s.job}: ${s.state}`),
+          h('progress', { max: String(s.files || 1), value: String(s.done) }, `${s.done} of ${s.files}`),
+          dl([
+            ['Photos processed', `${s.done} of ${s.files}`],
+            ['Faces enrolled', String(s.faces)],
+            ['Images enrolled', String(s.enrolled)],
+            ['Already enrolled', String(s.duplicates)],
+            s.error ? ['Error', s.error] : null,
+          ]),
+          s.problems && s.problems.length
+            ? table(['File', 'Problem'], s.problems.map((p) => [p.file, p.reason]), { caption: 'Photos not enrolled' })
+            : null));
+        if (!['queued', 'running'].includes(s.state)) break;
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    }, form);
+  });
+  view.append(form, progress);
+}
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  window.addEventListener('hashchange', render);
+  try {
+    setSession(await api('GET', '/v1/me'));
+  } catch {
+    clearSession();
+  }
+  render();
+}
+
+start();
