@@ -138,12 +138,7 @@ std::string Basename(const std::string& name) {
 void Server::Impl::AddRoutes() {
   // ---------------------------------------------------------------- public
   Register("GET", "/healthz", {}, "check that the server is up", [this](Call& c) {
-    int64_t faces = 0;
-    {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
-      faces = gallery->size();
-    }
-    SendJson(c.res, 200, {{"status", "ok"}, {"faces", faces}});
+    SendJson(c.res, 200, {{"status", "ok"}, {"faces", faces.load()}});
   });
 
   Register("POST", "/v1/session", {}, "sign in with a name and password (sets the session cookie)", [this](Call& c) {
@@ -153,14 +148,24 @@ void Server::Impl::AddRoutes() {
     auto password = TextField(*body, "password", true, 1024);
     if (!name.ok()) return SendError(c.res, name.status());
     if (!password.ok()) return SendError(c.res, password.status());
+    if (!ClientMayTryLogin(c.req.remote_addr)) {
+      c.res.set_header("Retry-After", "600");
+      return SendJson(c.res, 429, {{"error", {{"code", "too_many_requests"},
+                                              {"message", "too many failed sign-ins from this address; wait 10 minutes"}}}});
+    }
     auto s = accounts->Login(*name, *password);
     if (!s.ok()) {
-      // The attempted name is the actor only if it could be a user name at all.
-      const bool plausible = std::all_of(name->begin(), name->end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '@' || ch == '-';
-      });
-      Audit({0, plausible ? *name : "invalid-name", Role::kAnalyst, "", ""}, "login_failed", 0,
-            {{"client", c.req.remote_addr}, {"name", *name}, {"reason", s.status().message()}});
+      NoteFailedLogin(c.req.remote_addr);
+      // "login:" cannot start a user name, so these records are never mistaken for a
+      // user's own; a name that could not be one (perhaps a password typed in the wrong
+      // field) is kept only as a short hash.
+      const bool plausible = !name->empty() && name->size() <= 64 &&
+                             std::all_of(name->begin(), name->end(), [](char ch) {
+                               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+                                      ch == '@' || ch == '-';
+                             });
+      (void)Audit({0, "login:" + (plausible ? *name : "sha256-" + Sha256Hex(*name).substr(0, 12)), Role::kAnalyst, "", ""},
+                  "login_failed", 0, {{"client", c.req.remote_addr}, {"reason", s.status().message()}});
       if (s.status().code() == Status::Code::kUnavailable) {
         c.res.set_header("Retry-After", "60");
         return SendJson(c.res, 429, {{"error", {{"code", "too_many_requests"}, {"message", s.status().message()}}}});
@@ -202,13 +207,8 @@ void Server::Impl::AddRoutes() {
                           {"notice", kLeadNotice}});
   });
   Register("DELETE", "/v1/session", kEveryone, "sign out", [this](Call& c) {
-    const std::string cookies = c.req.get_header_value("Cookie");
-    const size_t at = cookies.find("lineup_session=");
-    if (at != std::string::npos) {
-      std::string id = cookies.substr(at + 15);
-      id = id.substr(0, id.find(';'));
-      (void)accounts->Logout(id);
-    }
+    const std::string id = SessionIdFromCookie(c.req.get_header_value("Cookie"));
+    if (!id.empty()) (void)accounts->Logout(id);
     Audit(c.who, "logout", 0, json::object());
     c.res.set_header("Set-Cookie", "lineup_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     SendJson(c.res, 200, {{"signed_out", true}});
@@ -218,7 +218,8 @@ void Server::Impl::AddRoutes() {
   Register("GET", "/metrics", {kAdmin, kAuditor}, "read Prometheus metrics",
            [this](Call& c) { c.res.set_content(MetricsText(), "text/plain; version=0.0.4"); });
   Register("GET", "/v1/gallery", kEveryone, "see the gallery's size, sources and index", [this](Call& c) {
-    std::lock_guard<std::timed_mutex> g(gallery_mu);
+    auto g = LockGallery();
+    if (!g.owns_lock()) return SendError(c.res, Busy());
     auto counts = gallery->catalog().Counts();
     auto by_source = gallery->catalog().CountsBySource();
     if (!counts.ok()) return SendError(c.res, counts.status());
@@ -239,15 +240,16 @@ void Server::Impl::AddRoutes() {
     std::vector<Face> faces;
   };
   auto analyse = [this](const std::string& bytes, bool embed) -> Result<Analysed> {
-    DecodeOptions d;
-    d.max_pixels = options.max_pixels;
-    auto img = DecodeImage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), d);
-    if (!img.ok()) return img.status();
+    // The slot is taken before decoding: a decoded 100-megapixel photo is 300 MB.
     auto lease = analyzers->Acquire(options.queue_wait_ms);
     if (!lease.ok()) {
       ++rejected_busy;
       return lease.status();
     }
+    DecodeOptions d;
+    d.max_pixels = options.max_pixels;
+    auto img = DecodeImage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), d);
+    if (!img.ok()) return img.status();
     auto faces = (*lease)->Analyze(img->bgr, embed);
     if (!faces.ok()) return faces.status();
     return Analysed{Sha256Hex(bytes), img->bgr.cols, img->bgr.rows, std::move(*faces)};
@@ -283,7 +285,8 @@ void Server::Impl::AddRoutes() {
     if (!a.ok()) return SendError(c.res, a.status());
     json faces = json::array();
     for (size_t i = 0; i < a->faces.size(); ++i) faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
-    Audit(c.who, "detect", 0, {{"image_sha256", a->sha256}, {"faces", a->faces.size()}});
+    Status audited = Audit(c.who, "detect", 0, {{"image_sha256", a->sha256}, {"faces", a->faces.size()}});
+    if (!audited.ok()) return SendError(c.res, audited);
     SendJson(c.res, 200, {{"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height}, {"faces", faces}});
   });
 
@@ -339,8 +342,8 @@ void Server::Impl::AddRoutes() {
     auto user = TextField(*body, "user", true, 64);
     if (!user.ok()) return SendError(c.res, user.status());
     auto u = accounts->FindUser(*user);
-    if (!u.ok()) return SendError(c.res, u.status());
-    if (u->role != Role::kAnalyst) return SendError(c.res, Status::InvalidArgument(*user + " is not an analyst"));
+    if (!u.ok() || u->role != Role::kAnalyst || u->disabled)
+      return SendError(c.res, Status::InvalidArgument("no active analyst named " + *user));
     Status s = cases->AddMember(cs->id, *user);
     if (!s.ok()) return SendError(c.res, s);
     Audit(c.who, "case_member_add", cs->id, {{"user", *user}});
@@ -423,11 +426,8 @@ void Server::Impl::AddRoutes() {
              std::vector<Candidate> found;
              int64_t n = 0;
              {
-               std::unique_lock<std::timed_mutex> g(gallery_mu, std::defer_lock);
-               if (!g.try_lock_for(std::chrono::milliseconds(options.queue_wait_ms))) {
-                 ++rejected_busy;
-                 return SendError(c.res, Status::Unavailable("the gallery is busy with other searches; try again shortly"));
-               }
+               auto g = LockGallery();
+               if (!g.owns_lock()) return SendError(c.res, Busy());
                n = gallery->size();
                auto res = gallery->Search(vec, static_cast<int>(*top));
                if (!res.ok()) return SendError(c.res, res.status());
@@ -456,17 +456,21 @@ void Server::Impl::AddRoutes() {
                                 {"subject", cd.subject},
                                 {"box", BoxJson(cd.face.box)},
                                 {"quality", cd.face.quality},
-                                {"quality_reasons", cd.face.quality_reasons},
-                                {"thumbnail", "/v1/faces/" + std::to_string(cd.face_id) + "/thumbnail"}});
+                                {"quality_reasons", cd.face.quality_reasons}});
              }
              Status st = cases->RecordSearch(&rec);
              if (!st.ok()) return SendError(c.res, st);
              json scores = json::array();
              for (const auto& x : rec.candidates) scores.push_back({x.face_id, x.score});
-             Audit(c.who, "search", cs->id,
-                   {{"search_id", rec.id}, {"justification", rec.justification}, {"kind", rec.kind},
-                    {"probe_sha256", rec.probe_sha256}, {"fmr", *fmr}, {"threshold", *threshold},
-                    {"gallery_size", n}, {"low_quality", rec.low_quality}, {"candidates", scores}});
+             // No audit record, no results: an unaccountable search never reaches the analyst.
+             Status audited = Audit(c.who, "search", cs->id,
+                                    {{"search_id", rec.id}, {"justification", rec.justification}, {"kind", rec.kind},
+                                     {"probe_sha256", rec.probe_sha256}, {"fmr", *fmr}, {"threshold", *threshold},
+                                     {"gallery_size", n}, {"low_quality", rec.low_quality}, {"candidates", scores}});
+             if (!audited.ok()) return SendError(c.res, audited);
+             for (json& cand : cands)
+               cand["thumbnail"] = "/v1/searches/" + std::to_string(rec.id) + "/faces/" +
+                                   std::to_string(cand["face_id"].get<int64_t>()) + "/thumbnail";
              SendJson(c.res, 200,
                       {{"search_id", rec.id}, {"case_id", cs->id}, {"probe", probe}, {"gallery_size", n},
                        {"threshold", *threshold}, {"fmr", *fmr}, {"warnings", warnings}, {"candidates", cands},
@@ -502,9 +506,10 @@ void Server::Impl::AddRoutes() {
              json warnings = json::array();
              if (!fa.quality.reasons.empty()) warnings.push_back("image_a: low-quality face");
              if (!fb.quality.reasons.empty()) warnings.push_back("image_b: low-quality face");
-             Audit(c.who, "verify", cs->id,
-                   {{"justification", *justification}, {"image_a_sha256", a->sha256}, {"image_b_sha256", b->sha256},
-                    {"score", score}, {"fmr", fmr}});
+             Status audited = Audit(c.who, "verify", cs->id,
+                                    {{"justification", *justification}, {"image_a_sha256", a->sha256},
+                                     {"image_b_sha256", b->sha256}, {"score", score}, {"fmr", fmr}});
+             if (!audited.ok()) return SendError(c.res, audited);
              SendJson(c.res, 200,
                       {{"score", score},
                        {"fmr", fmr},
@@ -565,25 +570,43 @@ void Server::Impl::AddRoutes() {
              SendJson(c.res, 200, ReviewJson(*r));
            });
 
-  Register("GET", "/v1/faces/{id}/thumbnail", {kAdmin, kAnalyst}, "see a gallery face's crop (JPEG)", [this](Call& c) {
-    auto id = IdParam(c, 1);
-    if (!id.ok()) return SendError(c.res, id.status());
-    std::string path;
-    {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
-      path = gallery->ThumbnailPath(*id);
-    }
-    if (path.empty()) return SendError(c.res, Status::NotFound("face " + std::to_string(*id) + " has no thumbnail"));
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    c.res.set_content(ss.str(), "image/jpeg");
-  });
+  // Face crops are shown only as candidates of a search the caller may see, so the
+  // gallery cannot be browsed face by face outside a case.
+  Register("GET", "/v1/searches/{id}/faces/{face}/thumbnail", {kAdmin, kAnalyst},
+           "see the face crop of one of a search's candidates (JPEG)", [this](Call& c) {
+             auto sid = IdParam(c, 1);
+             auto fid = IdParam(c, 2);
+             if (!sid.ok() || !fid.ok()) return SendError(c.res, Status::InvalidArgument("bad id"));
+             auto s = cases->GetSearch(*sid);
+             if (!s.ok()) return SendError(c.res, s.status());
+             if (c.who.role != Role::kAdmin) {
+               auto m = cases->IsMember(s->case_id, c.who.name);
+               if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
+             }
+             const bool returned = std::any_of(s->candidates.begin(), s->candidates.end(),
+                                               [&](const SearchCandidate& x) { return x.face_id == *fid; });
+             if (!returned)
+               return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) + " is not a candidate of search " +
+                                                        std::to_string(*sid)));
+             std::string path;
+             {
+               auto g = LockGallery();
+               if (!g.owns_lock()) return SendError(c.res, Busy());
+               path = gallery->ThumbnailPath(*fid);
+             }
+             if (path.empty())
+               return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) + " has no thumbnail (erased?)"));
+             std::ifstream in(path, std::ios::binary);
+             std::stringstream ss;
+             ss << in.rdbuf();
+             c.res.set_content(ss.str(), "image/jpeg");
+           });
 
   // ---------------------------------------------------------------- sources and enrolment
   Register("GET", "/v1/sources", {kAdmin, kEnroller, kAnalyst}, "list the photo sources and their legal basis",
            [this](Call& c) {
-             std::lock_guard<std::timed_mutex> g(gallery_mu);
+             auto g = LockGallery();
+             if (!g.owns_lock()) return SendError(c.res, Busy());
              auto list = gallery->catalog().Sources();
              if (!list.ok()) return SendError(c.res, list.status());
              json out = json::array();
@@ -592,7 +615,8 @@ void Server::Impl::AddRoutes() {
            });
   Register("GET", "/v1/subjects", {kAdmin, kEnroller, kAnalyst}, "list the known people and their face counts",
            [this](Call& c) {
-             std::lock_guard<std::timed_mutex> g(gallery_mu);
+             auto g = LockGallery();
+             if (!g.owns_lock()) return SendError(c.res, Busy());
              auto list = gallery->catalog().Subjects();
              if (!list.ok()) return SendError(c.res, list.status());
              json out = json::array();
@@ -611,7 +635,8 @@ void Server::Impl::AddRoutes() {
       *dst = *v;
     }
     {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      auto g = LockGallery();
+      if (!g.owns_lock()) return SendError(c.res, Busy());
       Status st = gallery->catalog().AddSource(&s);
       if (!st.ok()) return SendError(c.res, st);
     }
@@ -626,7 +651,8 @@ void Server::Impl::AddRoutes() {
              auto source = FormField(c.req, "source", true, 200);
              if (!source.ok()) return SendError(c.res, source.status());
              {
-               std::lock_guard<std::timed_mutex> g(gallery_mu);
+               auto g = LockGallery();
+               if (!g.owns_lock()) return SendError(c.res, Busy());
                auto src = gallery->catalog().FindSource(*source);
                if (!src.ok()) return SendError(c.res, src.status());
              }
@@ -643,6 +669,12 @@ void Server::Impl::AddRoutes() {
              {
                std::lock_guard<std::mutex> g(jobs_mu);
                if (stopping) return SendError(c.res, Status::Unavailable("the server is shutting down"));
+               PruneJobs();
+               int64_t unfinished = 0;
+               for (const auto& [id, jb] : jobs) unfinished += jb->finished ? 0 : 1;
+               if (unfinished >= kMaxUnfinishedJobs)
+                 return SendError(c.res, Status::Unavailable(std::to_string(unfinished) +
+                                                             " enrolment jobs are already waiting or running; try again later"));
                job->id = next_job++;
              }
              job->user = c.who.name;
@@ -663,7 +695,10 @@ void Server::Impl::AddRoutes() {
                const std::string p = job->dir + buf;
                std::ofstream out(p, std::ios::binary);
                out.write(it->second.content.data(), static_cast<std::streamsize>(it->second.content.size()));
-               if (!out) return SendError(c.res, Status::IOError("cannot store the upload"));
+               if (!out) {
+                 fs::remove_all(job->dir, ec);
+                 return SendError(c.res, Status::IOError("cannot store the upload"));
+               }
                std::string shown = Basename(it->second.filename);
                if (shown.empty()) shown = std::string("file-") + std::to_string(i);
                (*names)[p] = shown;
@@ -672,12 +707,15 @@ void Server::Impl::AddRoutes() {
              job->files = static_cast<int64_t>(paths.size());
              EnrollJob* j = job.get();
              const int64_t jid = job->id;
-             {
-               std::lock_guard<std::mutex> g(jobs_mu);
-               jobs[jid] = std::move(job);
+             // Recorded before any face is enrolled, so a crash mid-job still leaves a trace.
+             Status started = Audit(c.who, "enroll_start", 0,
+                                    {{"job", jid}, {"source", *source}, {"files", paths.size()}});
+             if (!started.ok()) {
+               fs::remove_all(job->dir, ec);
+               return SendError(c.res, started);
              }
              Principal who = c.who;
-             j->thread = std::thread([this, j, paths, names, who] {
+             auto body = [this, j, paths, names, who] {
                {
                  std::lock_guard<std::mutex> g(j->mu);
                  j->state = "running";
@@ -690,20 +728,25 @@ void Server::Impl::AddRoutes() {
                };
                Status failure;
                const size_t chunk = 16;  // release the gallery between chunks so searches go on
-               for (size_t at = 0; at < paths.size() && !stopping; at += chunk) {
-                 std::vector<std::string> part(paths.begin() + at, paths.begin() + std::min(paths.size(), at + chunk));
-                 std::lock_guard<std::timed_mutex> g(gallery_mu);
-                 auto rep = gallery->Enroll(part, eo);
-                 if (!rep.ok()) {
-                   failure = rep.status();
-                   break;
+               try {
+                 for (size_t at = 0; at < paths.size() && !stopping; at += chunk) {
+                   std::vector<std::string> part(paths.begin() + at, paths.begin() + std::min(paths.size(), at + chunk));
+                   std::lock_guard<std::timed_mutex> g(gallery_mu);
+                   auto rep = gallery->Enroll(part, eo);
+                   faces = gallery->size();
+                   if (!rep.ok()) {
+                     failure = rep.status();
+                     break;
+                   }
+                   j->done += rep->files;
+                   j->faces += rep->faces;
+                   j->enrolled += rep->enrolled;
+                   j->duplicates += rep->duplicates;
+                   std::lock_guard<std::mutex> gj(j->mu);
+                   for (auto& [p, why] : rep->problems) j->problems.push_back({eo.uri_of(p), why});
                  }
-                 j->done += rep->files;
-                 j->faces += rep->faces;
-                 j->enrolled += rep->enrolled;
-                 j->duplicates += rep->duplicates;
-                 std::lock_guard<std::mutex> gj(j->mu);
-                 for (auto& [p, why] : rep->problems) j->problems.push_back({eo.uri_of(p), why});
+               } catch (const std::exception& e) {
+                 failure = Status::Internal(std::string("enrolment stopped: ") + e.what());
                }
                std::error_code ec2;
                fs::remove_all(j->dir, ec2);
@@ -712,12 +755,19 @@ void Server::Impl::AddRoutes() {
                  j->state = !failure.ok() ? "failed" : (j->done < j->files ? "stopped" : "done");
                  j->error = failure.ok() ? "" : failure.message();
                }
-               Audit(who, "enroll", 0,
-                     {{"job", j->id}, {"source", j->source}, {"files", j->files.load()}, {"enrolled", j->enrolled.load()},
-                      {"faces", j->faces.load()}, {"duplicates", j->duplicates.load()},
-                      {"problems", j->problems.size()}, {"state", j->state}});
+               (void)Audit(who, "enroll", 0,
+                           {{"job", j->id}, {"source", j->source}, {"files", j->files.load()},
+                            {"enrolled", j->enrolled.load()}, {"faces", j->faces.load()},
+                            {"duplicates", j->duplicates.load()}, {"problems", j->problems.size()}, {"state", j->state}});
                j->finished = true;
-             });
+             };
+             {
+               // The thread is made under the lock that StopJobs takes, so it never sees a
+               // job whose thread is not assigned yet.
+               std::lock_guard<std::mutex> g(jobs_mu);
+               j->thread = std::thread(std::move(body));
+               jobs[jid] = std::move(job);
+             }
              SendJson(c.res, 202, {{"job", jid}, {"files", paths.size()}, {"status", "/v1/enrollments/" + std::to_string(jid)}});
            });
 
@@ -751,8 +801,10 @@ void Server::Impl::AddRoutes() {
       return SendError(c.res, Status::InvalidArgument("\"kind\" must be subject, source or image"));
     Result<Catalog::ErasePlan> plan = Status::Internal("unset");
     {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      auto g = LockGallery();
+      if (!g.owns_lock()) return SendError(c.res, Busy());
       plan = gallery->Erase(*kind, *key, *reason);
+      faces = gallery->size();
     }
     if (!plan.ok()) return SendError(c.res, plan.status());
     Audit(c.who, "erase", 0, {{"what", plan->what}, {"faces", plan->face_ids.size()}, {"reason", *reason}});
@@ -775,7 +827,8 @@ void Server::Impl::AddRoutes() {
     auto k = choose(*a, 0);
     if (!k.ok()) return SendError(c.res, k.status());
     {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
+      auto g = LockGallery();
+      if (!g.owns_lock()) return SendError(c.res, Busy());
       Status st = gallery->OptOut(a->faces[*k].embedding, *reason);
       if (!st.ok()) return SendError(c.res, st);
     }
@@ -836,11 +889,6 @@ void Server::Impl::AddRoutes() {
     if (!body.ok()) return SendError(c.res, body.status());
     auto source = TextField(*body, "source", true, 200);
     if (!source.ok()) return SendError(c.res, source.status());
-    {
-      std::lock_guard<std::timed_mutex> g(gallery_mu);
-      auto src = gallery->catalog().FindSource(*source);
-      if (!src.ok()) return SendError(c.res, src.status());
-    }
     Status st = accounts->GrantSource(name, *source);
     if (!st.ok()) return SendError(c.res, st);
     Audit(c.who, "user_grant", 0, {{"user", name}, {"source", *source}});
@@ -855,8 +903,10 @@ void Server::Impl::AddRoutes() {
     if (!label.ok()) return SendError(c.res, label.status());
     int days = 90;
     if (body->contains("days")) {
-      if (!(*body)["days"].is_number_integer()) return SendError(c.res, Status::InvalidArgument("\"days\" must be an integer"));
-      days = (*body)["days"].get<int>();
+      const json& d = (*body)["days"];
+      if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > 3650)
+        return SendError(c.res, Status::InvalidArgument("\"days\" must be a whole number from 1 to 3650"));
+      days = static_cast<int>(d.get<int64_t>());
     }
     auto t = accounts->CreateToken(name, *label, days);
     if (!t.ok()) return SendError(c.res, t.status());
@@ -930,13 +980,26 @@ void Server::Impl::AddRoutes() {
 
 void Server::Impl::StopJobs() {
   stopping = true;
-  std::vector<EnrollJob*> running;
+  // Whoever calls first takes the threads; a second caller finds none to join.
+  std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> g(jobs_mu);
-    for (auto& [id, j] : jobs) running.push_back(j.get());
+    for (auto& [id, j] : jobs)
+      if (j->thread.joinable()) threads.push_back(std::move(j->thread));
   }
-  for (EnrollJob* j : running)
-    if (j->thread.joinable()) j->thread.join();
+  for (std::thread& t : threads) t.join();
+}
+
+void Server::Impl::PruneJobs() {
+  // Finished jobs stay visible for an hour's worth of polling, at most kKeptJobs of them.
+  std::vector<int64_t> finished;
+  for (const auto& [id, j] : jobs)
+    if (j->finished) finished.push_back(id);
+  for (size_t i = 0; i + kKeptJobs < finished.size(); ++i) {
+    auto it = jobs.find(finished[i]);
+    if (it->second->thread.joinable()) it->second->thread.join();  // already returned
+    jobs.erase(it);
+  }
 }
 
 }  // namespace lineup::server

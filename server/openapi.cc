@@ -93,7 +93,7 @@ json Server::Impl::OpenApi() const {
     for (auto it = std::sregex_iterator(r.path.begin(), r.path.end(), param); it != std::sregex_iterator(); ++it) {
       const std::string name = (*it)[1];
       params.push_back({{"name", name}, {"in", "path"}, {"required", true},
-                        {"schema", {{"type", name == "id" ? "integer" : "string"}}}});
+                        {"schema", {{"type", name == "id" || name == "face" ? "integer" : "string"}}}});
     }
     if (key == "GET /v1/audit")
       for (const char* q : {"since", "case", "actor", "action", "limit"})

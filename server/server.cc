@@ -61,8 +61,9 @@ void SendError(httplib::Response& res, const Status& s) {
   const int code = HttpStatusFor(s);
   if (s.code() == Status::Code::kUnavailable) res.set_header("Retry-After", "2");
   // Internal details stay in the server's log, not in the answer.
-  const std::string msg = code >= 500 ? "internal error; see the server log" : s.message();
-  if (code >= 500) std::fprintf(stderr, "lineup serve: %s\n", s.ToString().c_str());
+  const bool hide = code >= 500 && code != 503;
+  const std::string msg = hide ? "internal error; see the server log" : s.message();
+  if (hide) std::fprintf(stderr, "lineup serve: %s\n", s.ToString().c_str());
   SendJson(res, code, {{"error", {{"code", ErrorSlug(code)}, {"message", msg}}}});
 }
 
@@ -73,6 +74,12 @@ AnalyzerLease::~AnalyzerLease() {
 }
 
 Result<AnalyzerLease> AnalyzerPool::Acquire(int wait_ms) {
+  auto undo = [this] {
+    std::lock_guard<std::mutex> g(mu_);
+    --made_;
+    --busy_;
+    cv_.notify_one();
+  };
   std::unique_lock<std::mutex> lock(mu_);
   if (!cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return !idle_.empty() || made_ < slots_; }))
     return Status::Unavailable("the server is busy analysing other photos; try again shortly");
@@ -84,12 +91,14 @@ Result<AnalyzerLease> AnalyzerPool::Acquire(int wait_ms) {
   }
   ++made_;
   lock.unlock();
-  auto a = FaceAnalyzer::Create(options_);
+  Result<std::unique_ptr<FaceAnalyzer>> a = Status::Internal("unset");
+  try {
+    a = FaceAnalyzer::Create(options_);
+  } catch (const std::exception& e) {
+    a = Status::Internal(std::string("making an analyser: ") + e.what());
+  }
   if (!a.ok()) {
-    std::lock_guard<std::mutex> g(mu_);
-    --made_;
-    --busy_;
-    cv_.notify_one();
+    undo();
     return a.status();
   }
   return AnalyzerLease(this, std::move(*a));
@@ -113,7 +122,7 @@ static std::string PathRegex(const std::string& path) {
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
     out += path.substr(at, it->position() - at);
     const std::string name = (*it)[1];
-    if (name == "id") out += R"((\d{1,18}))";
+    if (name == "id" || name == "face") out += R"((\d{1,18}))";
     else if (name == "name") out += R"(([A-Za-z0-9._@-]{1,64}))";
     else out += R"(([A-Za-z0-9_-]{1,64}\.(?:js|css|svg|png|ico)))";  // {file}: console assets
     at = it->position() + it->length();
@@ -133,16 +142,77 @@ Result<Principal> Server::Impl::Authenticate(const httplib::Request& req) {
   if (auth.rfind("Bearer ", 0) == 0) return accounts->AuthenticateToken(auth.substr(7));
   if (!auth.empty()) return Status::Unauthenticated("use \"Authorization: Bearer <token>\"");
   const std::string cookies = req.get_header_value("Cookie");
-  static const std::regex session(R"((?:^|;\s*)lineup_session=([A-Za-z0-9_-]{1,100}))");
-  std::smatch m;
-  if (std::regex_search(cookies, m, session)) return accounts->AuthenticateSession(m[1].str());
+  const std::string id = SessionIdFromCookie(cookies);
+  if (!id.empty()) return accounts->AuthenticateSession(id);
   return Status::Unauthenticated("sign in (POST /v1/session) or send an API token");
 }
 
-void Server::Impl::Audit(const Principal& who, const std::string& action, int64_t case_id, const json& details) {
+std::string SessionIdFromCookie(const std::string& header) {
+  // "a=1; lineup_session=ID; b=2": split at ';', trim, match the name exactly.
+  size_t at = 0;
+  while (at <= header.size()) {
+    size_t end = header.find(';', at);
+    if (end == std::string::npos) end = header.size();
+    size_t b = at;
+    while (b < end && (header[b] == ' ' || header[b] == '\t')) ++b;
+    const std::string item = header.substr(b, end - b);
+    static const std::string kName = "lineup_session=";
+    if (item.compare(0, kName.size(), kName) == 0) {
+      std::string id = item.substr(kName.size());
+      while (!id.empty() && (id.back() == ' ' || id.back() == '\t')) id.pop_back();
+      const bool ok = !id.empty() && id.size() <= 100 && std::all_of(id.begin(), id.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+      });
+      return ok ? id : "";
+    }
+    at = end + 1;
+  }
+  return "";
+}
+
+std::unique_lock<std::timed_mutex> Server::Impl::LockGallery() {
+  std::unique_lock<std::timed_mutex> g(gallery_mu, std::defer_lock);
+  if (!g.try_lock_for(std::chrono::milliseconds(options.queue_wait_ms))) ++rejected_busy;
+  return g;
+}
+
+Status Server::Impl::Busy() {
+  return Status::Unavailable("the gallery is busy (enrolment, erasure or other searches); try again shortly");
+}
+
+bool Server::Impl::ClientMayTryLogin(const std::string& client) {
+  constexpr size_t kLoginFailuresPerClient = 30;
+  constexpr int64_t kLoginWindowSeconds = 600;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> g(login_mu);
+  auto it = login_failures.find(client);
+  if (it == login_failures.end()) return true;
+  auto& v = it->second;
+  v.erase(std::remove_if(v.begin(), v.end(), [&](int64_t t) { return t < now - kLoginWindowSeconds; }), v.end());
+  if (v.empty()) {
+    login_failures.erase(it);
+    return true;
+  }
+  return v.size() < kLoginFailuresPerClient;
+}
+
+void Server::Impl::NoteFailedLogin(const std::string& client) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> g(login_mu);
+  if (login_failures.size() > 100000) login_failures.clear();  // bounded: a flood resets rather than grows
+  auto& v = login_failures[client];
+  v.push_back(now);
+  if (v.size() > 64) v.erase(v.begin());
+}
+
+Status Server::Impl::Audit(const Principal& who, const std::string& action, int64_t case_id, const json& details) {
   Result<AuditRecord> r = audit->Append(who.name.empty() ? "anonymous" : who.name, action, case_id,
                                         details.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (!r.ok()) std::fprintf(stderr, "lineup serve: audit append failed: %s\n", r.status().ToString().c_str());
+  if (r.ok()) return Status::OK();
+  std::fprintf(stderr, "lineup serve: audit append failed: %s\n", r.status().ToString().c_str());
+  return Status::Unavailable("the audit log cannot be written just now, so the result is withheld; try again shortly");
 }
 
 void Server::Impl::Install() {
@@ -182,7 +252,8 @@ void Server::Impl::Install() {
       // "415:" marks media-type errors raised through InvalidArgument.
       if (res.status == 400 && res.body.find("\"415:") != std::string::npos) {
         json j = json::parse(res.body, nullptr, false);
-        if (!j.is_discarded()) {
+        if (!j.is_discarded() && j.contains("error") && j["error"].contains("message") &&
+            j["error"]["message"].is_string() && j["error"]["message"].get<std::string>().rfind("415:", 0) == 0) {
           std::string m = j["error"]["message"].get<std::string>().substr(4);
           SendJson(res, 415, {{"error", {{"code", "unsupported_media_type"}, {"message", m}}}});
         }
@@ -254,13 +325,8 @@ std::string Server::Impl::MetricsText() {
     o << "lineup_http_request_seconds_sum{" << label(key) << "} " << m.seconds << "\n";
     o << "lineup_http_request_seconds_count{" << label(key) << "} " << m.requests << "\n";
   }
-  int64_t faces = 0;
-  {
-    std::lock_guard<std::timed_mutex> gl(gallery_mu);
-    faces = gallery->size();
-  }
   o << "# HELP lineup_gallery_faces Searchable faces in the gallery.\n# TYPE lineup_gallery_faces gauge\n"
-    << "lineup_gallery_faces " << faces << "\n";
+    << "lineup_gallery_faces " << faces.load() << "\n";
   o << "# HELP lineup_searches_total Searches run.\n# TYPE lineup_searches_total counter\n"
     << "lineup_searches_total " << searches.load() << "\n";
   o << "# HELP lineup_busy_rejections_total Requests answered 503 because every analysis slot was busy.\n"
@@ -281,6 +347,7 @@ Result<json> Server::Impl::ApplyRetention(const Principal& who) {
   {
     std::lock_guard<std::timed_mutex> g(gallery_mu);
     erased = gallery->EraseExpired(today);
+    faces = gallery->size();
   }
   if (!erased.ok()) return erased.status();
   json out = json::array();
@@ -305,6 +372,13 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   auto g = Gallery::Open(options.gallery_dir, options.analyzer);
   if (!g.ok()) return g.status();
   impl->gallery = std::move(*g);
+  impl->faces = impl->gallery->size();
+  {
+    // Uploads of enrolment jobs that a crash interrupted: enrolling them again is the
+    // client's call (same files, same SHA-256, nothing duplicated), so they go.
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(options.gallery_dir) / "uploads", ec);
+  }
   auto cal = Calibration::ForModel(impl->gallery->model());
   if (!cal.ok()) return cal.status();
   impl->calibration = std::move(*cal);
@@ -357,6 +431,8 @@ Status Server::Start() {
     s.bound_port = s.options.port;
   }
   s.thread = std::thread([this] { impl_->http->listen_after_bind(); });
+  // Stop() is a no-op until the server is running, so Start returns only once it is.
+  for (int i = 0; i < 500 && !s.http->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return Status::OK();
 }
 
@@ -366,6 +442,7 @@ Status Server::Run() {
     return Status::IOError("cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
                            " (in use, or not an address of this machine)");
   s.bound_port = s.options.port;
+  if (s.stopping) return Status::OK();  // a signal came before we listened
   s.http->listen_after_bind();  // returns after Stop()
   s.StopJobs();
   return Status::OK();

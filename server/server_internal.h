@@ -103,6 +103,10 @@ struct Server::Impl {
   // A Gallery is used from one thread at a time. Searches wait for it at most
   // queue_wait_ms (then 503), so a queue of them cannot grow without bound.
   std::timed_mutex gallery_mu;
+  std::atomic<int64_t> faces{0};  // the gallery's size, kept for /healthz and /metrics
+  // The gallery, waited for at most queue_wait_ms: check owns_lock(), else answer Busy().
+  std::unique_lock<std::timed_mutex> LockGallery();
+  Status Busy();
   std::unique_ptr<Gallery> gallery;
   Calibration calibration;
   std::unique_ptr<Accounts> accounts;
@@ -117,6 +121,9 @@ struct Server::Impl {
   std::map<std::string, RouteMetrics> metrics;  // key: "GET /v1/cases/{id}"
   std::atomic<int64_t> searches{0}, rejected_busy{0};
 
+  static constexpr int64_t kMaxUnfinishedJobs = 4;
+  static constexpr size_t kKeptJobs = 100;
+  void PruneJobs();  // with jobs_mu held
   std::mutex jobs_mu;
   std::map<int64_t, std::unique_ptr<EnrollJob>> jobs;
   int64_t next_job = 1;
@@ -127,7 +134,15 @@ struct Server::Impl {
                 const std::string& summary, Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors
   Result<Principal> Authenticate(const httplib::Request& req);
-  void Audit(const Principal& who, const std::string& action, int64_t case_id, const json& details);
+  // Appends to the audit log; a failure is logged and returned (Unavailable), and the
+  // handlers of searches, verifications and detections then withhold their results.
+  Status Audit(const Principal& who, const std::string& action, int64_t case_id, const json& details);
+  // Failed sign-ins per client address (besides Accounts' per-name lock): at most
+  // kLoginFailuresPerClient in kLoginWindowSeconds.
+  std::mutex login_mu;
+  std::map<std::string, std::vector<int64_t>> login_failures;
+  bool ClientMayTryLogin(const std::string& client);
+  void NoteFailedLogin(const std::string& client);
   json OpenApi() const;
   std::string MetricsText();
   void StopJobs();
@@ -141,6 +156,8 @@ struct Server::Impl {
 };
 
 // --- helpers shared by the handlers (server.cc) ---
+// The session id of a "lineup_session=..." cookie, or "".
+std::string SessionIdFromCookie(const std::string& cookie_header);
 int HttpStatusFor(const Status& s);
 void SendJson(httplib::Response& res, int code, const json& body);
 void SendError(httplib::Response& res, const Status& s);

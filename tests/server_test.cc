@@ -17,6 +17,7 @@
 
 #include "lineup/accounts.h"
 #include "lineup/audit_log.h"
+#include "lineup/cases.h"
 #include "lineup/gallery.h"
 #include "server.h"
 #include "server_internal.h"
@@ -69,7 +70,7 @@ class ServerTest : public ::testing::Test {
     auto acc = lineup::Accounts::Open(w->gallery + "/catalog.sqlite");
     ASSERT_TRUE(acc.ok()) << acc.status().ToString();
     for (auto [name, role] : {std::pair{"admin", Role::kAdmin}, {"ana", Role::kAnalyst}, {"bob", Role::kAnalyst},
-                              {"eve", Role::kEnroller}, {"aud", Role::kAuditor}}) {
+                              {"eve", Role::kEnroller}, {"aud", Role::kAuditor}, {"zoe", Role::kAnalyst}}) {
       ASSERT_TRUE((*acc)->AddUser(name, role, kPassword).ok());
       auto t = (*acc)->CreateToken(name, "test", 1);
       ASSERT_TRUE(t.ok());
@@ -135,9 +136,9 @@ class ServerTest : public ::testing::Test {
   }
 };
 
-// A concrete path for a route: {id} -> 1, {name} -> ana, {file} -> app.js.
+// A concrete path for a route: {id}, {face} -> 1, {name} -> ana, {file} -> app.js.
 std::string Concrete(const std::string& path) {
-  std::string p = std::regex_replace(path, std::regex(R"(\{id\})"), "1");
+  std::string p = std::regex_replace(path, std::regex(R"(\{id\}|\{face\})"), "1");
   p = std::regex_replace(p, std::regex(R"(\{name\})"), "ana");
   return std::regex_replace(p, std::regex(R"(\{file\})"), "app.js");
 }
@@ -258,6 +259,10 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   auto thumb = c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"));
   EXPECT_EQ(thumb->status, 200);
   EXPECT_EQ(thumb->get_header_value("Content-Type"), "image/jpeg");
+  // Crops only as candidates of a search of one's own cases: no browsing by face id.
+  const std::string sid = std::to_string(s["search_id"].get<int64_t>());
+  EXPECT_EQ(c.Get(("/v1/searches/" + sid + "/faces/999999/thumbnail").c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("zoe"))->status, 403) << "zoe is in no case";
 
   const int64_t search_id = s["search_id"];
   const int64_t face_id = top["face_id"];
@@ -478,6 +483,17 @@ TEST_F(ServerTest, CommandLineSearchesAServedGalleryThroughTheApi) {
   EXPECT_NE(auditor.err.find("403"), std::string::npos) << auditor.err;
 }
 
+TEST(SessionCookie, OnlyTheExactNameCounts) {
+  using lineup::server::SessionIdFromCookie;
+  EXPECT_EQ(SessionIdFromCookie("lineup_session=abc_-1"), "abc_-1");
+  EXPECT_EQ(SessionIdFromCookie("a=1; lineup_session=xyz; b=2"), "xyz");
+  EXPECT_EQ(SessionIdFromCookie("xlineup_session=junk; lineup_session=real"), "real");
+  EXPECT_EQ(SessionIdFromCookie("xlineup_session=junk"), "");
+  EXPECT_EQ(SessionIdFromCookie("lineup_session=bad;id"), "bad");
+  EXPECT_EQ(SessionIdFromCookie("lineup_session=b@d"), "");
+  EXPECT_EQ(SessionIdFromCookie(std::string(10000, ';')), "");
+}
+
 TEST(AnalyzerPool, RefusesInsteadOfQueueingWithoutBound) {
   lineup::server::AnalyzerPool pool({}, 1);
   auto first = pool.Acquire(1000);
@@ -485,6 +501,83 @@ TEST(AnalyzerPool, RefusesInsteadOfQueueingWithoutBound) {
   auto second = pool.Acquire(50);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), lineup::Status::Code::kUnavailable);
+}
+
+}  // namespace
+
+namespace {
+
+// HTTPS with a self-signed certificate, the Secure cookie flag, and Stop() while a
+// request is running: the request still gets its answer.
+TEST(ServerStandalone, TlsSecureCookieAndStopLetsRunningRequestsFinish) {
+  std::string why;
+  const std::string data = lineup_test::DataDir("face_recognition/examples/knn_examples", &why);
+  if (data.empty()) {
+    if (lineup_test::InCi()) FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  TempDir t;
+  const std::string cert = t.File("cert.pem"), key = t.File("key.pem");
+  auto gen = lineup_test::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                               "-out", cert, "-days", "1", "-subj", "/CN=localhost"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::string g = t.File("g");
+  ASSERT_TRUE(lineup::Gallery::Init(g).ok());
+  int64_t case_id = 0;
+  std::string token;
+  {
+    auto acc = lineup::Accounts::Open(g + "/catalog.sqlite");
+    ASSERT_TRUE(acc.ok());
+    ASSERT_TRUE((*acc)->AddUser("ana", Role::kAnalyst, kPassword).ok());
+    auto tok = (*acc)->CreateToken("ana", "t", 1);
+    ASSERT_TRUE(tok.ok());
+    token = tok->secret;
+    auto cases = lineup::Cases::Open(g + "/catalog.sqlite");
+    ASSERT_TRUE(cases.ok());
+    auto c = (*cases)->Create("tls case", "ref", "ana");
+    ASSERT_TRUE(c.ok());
+    case_id = c->id;
+  }
+  lineup::server::ServerOptions o;
+  o.gallery_dir = g;
+  o.port = 0;
+  o.tls_cert = cert;
+  o.tls_key = t.File("missing.pem");
+  EXPECT_FALSE(lineup::server::Server::Create(o).ok()) << "a missing key is refused";
+  o.tls_key = key;
+  auto srv = lineup::server::Server::Create(o);
+  ASSERT_TRUE(srv.ok()) << srv.status().ToString();
+  ASSERT_TRUE((*srv)->Start().ok());
+  httplib::SSLClient c("127.0.0.1", (*srv)->port());
+  c.enable_server_certificate_verification(false);
+  c.set_read_timeout(60, 0);
+  auto login = c.Post("/v1/session", json{{"name", "ana"}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200);
+  EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+  httplib::Client plain("127.0.0.1", (*srv)->port());
+  auto p = plain.Get("/healthz");
+  EXPECT_TRUE(!p || p->status != 200) << "no plain HTTP on a TLS port";
+
+  // A photo search is running when Stop() is called: it is answered, then the server ends.
+  auto bytes = lineup_test::ReadBytes(data + "/test/obama1.jpg");
+  httplib::Result answer{nullptr, httplib::Error::Unknown};
+  std::thread client([&] {
+    httplib::SSLClient c2("127.0.0.1", (*srv)->port());
+    c2.enable_server_certificate_verification(false);
+    c2.set_read_timeout(60, 0);
+    httplib::MultipartFormDataItems items = {{"image", std::string(bytes.begin(), bytes.end()), "p.jpg", "image/jpeg"},
+                                             {"justification", "stop test", "", ""}};
+    answer = c2.Post(("/v1/cases/" + std::to_string(case_id) + "/searches").c_str(),
+                     {{"Authorization", "Bearer " + token}}, items);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  (*srv)->Stop();
+  client.join();
+  ASSERT_TRUE(answer) << "the running request was answered";
+  EXPECT_EQ(answer->status, 200) << answer->body;
+  auto after = c.Get("/healthz");
+  EXPECT_FALSE(after) << "stopped";
 }
 
 }  // namespace

@@ -520,7 +520,7 @@ async function pageCase(view, id) {
       : VERDICTS[r.verdict] || r.verdict;
     return [
       `#${r.id}`,
-      h('img', { class: 'thumb-small', src: `/v1/faces/${r.face_id}/thumbnail`, alt: `Gallery face #${r.face_id}` }),
+      h('img', { class: 'thumb-small', src: `/v1/searches/${r.search_id}/faces/${r.face_id}/thumbnail`, alt: `Gallery face #${r.face_id}` }),
       `face #${r.face_id}, search #${r.search_id}`,
       verdict,
       r.note || '—',
@@ -793,7 +793,7 @@ function candidateCard(r, cd) {
   return h('li', { class: `cand${cd.above_threshold ? '' : ' below'}`, 'data-face': cd.face_id },
     h('article', { 'aria-label': `Candidate rank ${cd.rank}, gallery face #${cd.face_id}` },
       h('div', { class: 'cand-head' },
-        h('img', { class: 'thumb', src: cd.thumbnail || `/v1/faces/${cd.face_id}/thumbnail`, alt: `Gallery face #${cd.face_id}`, loading: 'lazy' }),
+        h('img', { class: 'thumb', src: cd.thumbnail, alt: `Gallery face #${cd.face_id}`, loading: 'lazy' }),
         h('div', {},
           h('p', { class: 'rank' }, `Rank ${cd.rank}`),
           h('p', { class: 'score' }, 'Score ', h('strong', {}, fmtScore(cd.score))),
