@@ -14,8 +14,7 @@ namespace fs = std::filesystem;
 namespace lineup::server {
 namespace {
 
-constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst, kEnroller = Role::kEnroller,
-               kAuditor = Role::kAuditor;
+constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst, kEnroller = Role::kEnroller, kAuditor = Role::kAuditor;
 const std::vector<Role> kEveryone = {kAdmin, kAnalyst, kEnroller, kAuditor};
 
 const char* kLeadNotice =
@@ -35,15 +34,26 @@ json FaceSummary(const Face& f, int index) {
 }
 
 json CaseJson(const CaseRecord& c) {
-  return {{"id", c.id},           {"title", c.title},           {"authority", c.authority},
-          {"status", c.status},   {"created_by", c.created_by}, {"created_at", c.created_at},
-          {"closed_at", c.closed_at}, {"members", c.members}};
+  return {{"id", c.id},
+          {"title", c.title},
+          {"authority", c.authority},
+          {"status", c.status},
+          {"created_by", c.created_by},
+          {"created_at", c.created_at},
+          {"closed_at", c.closed_at},
+          {"members", c.members}};
 }
 
 json ReviewJson(const ReviewRecord& r) {
-  return {{"id", r.id},           {"search_id", r.search_id},       {"case_id", r.case_id},
-          {"face_id", r.face_id}, {"analyst", r.analyst},           {"verdict", r.verdict},
-          {"note", r.note},       {"at", r.at},                     {"confirmed_by", r.confirmed_by},
+  return {{"id", r.id},
+          {"search_id", r.search_id},
+          {"case_id", r.case_id},
+          {"face_id", r.face_id},
+          {"analyst", r.analyst},
+          {"verdict", r.verdict},
+          {"note", r.note},
+          {"at", r.at},
+          {"confirmed_by", r.confirmed_by},
           {"confirmed_at", r.confirmed_at},
           {"confirmed", !r.confirmed_by.empty()}};
 }
@@ -101,8 +111,8 @@ Result<int64_t> IdParam(const Call& c, size_t i) {
 }
 
 // A number from a JSON body or a form field, within [lo, hi].
-Result<double> NumberField(const httplib::Request& req, const json* body, const std::string& key, double def,
-                           double lo, double hi) {
+Result<double> NumberField(const httplib::Request& req, const json* body, const std::string& key, double def, double lo,
+                           double hi) {
   double v = def;
   if (body) {
     if (body->contains(key)) {
@@ -150,8 +160,10 @@ void Server::Impl::AddRoutes() {
     if (!password.ok()) return SendError(c.res, password.status());
     if (!ClientMayTryLogin(c.req.remote_addr)) {
       c.res.set_header("Retry-After", "600");
-      return SendJson(c.res, 429, {{"error", {{"code", "too_many_requests"},
-                                              {"message", "too many failed sign-ins from this address; wait 10 minutes"}}}});
+      return SendJson(c.res, 429,
+                      {{"error",
+                        {{"code", "too_many_requests"},
+                         {"message", "too many failed sign-ins from this address; wait 10 minutes"}}}});
     }
     auto s = accounts->Login(*name, *password);
     if (!s.ok()) {
@@ -159,13 +171,13 @@ void Server::Impl::AddRoutes() {
       // "login:" cannot start a user name, so these records are never mistaken for a
       // user's own; a name that could not be one (perhaps a password typed in the wrong
       // field) is kept only as a short hash.
-      const bool plausible = !name->empty() && name->size() <= 64 &&
-                             std::all_of(name->begin(), name->end(), [](char ch) {
-                               return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
-                                      ch == '@' || ch == '-';
-                             });
-      (void)Audit({0, "login:" + (plausible ? *name : "sha256-" + Sha256Hex(*name).substr(0, 12)), Role::kAnalyst, "", ""},
-                  "login_failed", 0, {{"client", c.req.remote_addr}, {"reason", s.status().message()}});
+      const bool plausible =
+          !name->empty() && name->size() <= 64 && std::all_of(name->begin(), name->end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '@' || ch == '-';
+          });
+      (void)Audit(
+          {0, "login:" + (plausible ? *name : "sha256-" + Sha256Hex(*name).substr(0, 12)), Role::kAnalyst, "", ""},
+          "login_failed", 0, {{"client", c.req.remote_addr}, {"reason", s.status().message()}});
       if (s.status().code() == Status::Code::kUnavailable) {
         c.res.set_header("Retry-After", "60");
         return SendJson(c.res, 429, {{"error", {{"code", "too_many_requests"}, {"message", s.status().message()}}}});
@@ -174,7 +186,7 @@ void Server::Impl::AddRoutes() {
     }
     auto who = accounts->AuthenticateSession(s->id);
     if (!who.ok()) return SendError(c.res, who.status());
-    Audit(*who, "login", 0, {{"client", c.req.remote_addr}});
+    if (Status au = Audit(*who, "login", 0, {{"client", c.req.remote_addr}}); !au.ok()) return SendError(c.res, au);
     std::string cookie = "lineup_session=" + s->id + "; Path=/; HttpOnly; SameSite=Strict";
     if (!options.tls_cert.empty()) cookie += "; Secure";
     c.res.set_header("Set-Cookie", cookie);
@@ -189,7 +201,8 @@ void Server::Impl::AddRoutes() {
     ss << in.rdbuf();
     c.res.set_content(ss.str(), type);
   };
-  Register("GET", "/", {}, "the web console", [serve_file](Call& c) { serve_file(c, "index.html", "text/html; charset=utf-8"); });
+  Register("GET", "/", {}, "the web console",
+           [serve_file](Call& c) { serve_file(c, "index.html", "text/html; charset=utf-8"); });
   Register("GET", "/assets/{file}", {}, "the web console's scripts, styles and images", [serve_file](Call& c) {
     const std::string f = c.Param(1);
     const std::string ext = f.substr(f.rfind('.') + 1);
@@ -203,8 +216,12 @@ void Server::Impl::AddRoutes() {
 
   // ---------------------------------------------------------------- any signed-in user
   Register("GET", "/v1/me", kEveryone, "see who you are signed in as", [](Call& c) {
-    SendJson(c.res, 200, {{"user", c.who.name}, {"role", RoleName(c.who.role)}, {"via", c.who.via}, {"csrf", c.who.csrf},
-                          {"notice", kLeadNotice}});
+    SendJson(c.res, 200,
+             {{"user", c.who.name},
+              {"role", RoleName(c.who.role)},
+              {"via", c.who.via},
+              {"csrf", c.who.csrf},
+              {"notice", kLeadNotice}});
   });
   Register("DELETE", "/v1/session", kEveryone, "sign out", [this](Call& c) {
     const std::string id = SessionIdFromCookie(c.req.get_header_value("Cookie"));
@@ -225,10 +242,15 @@ void Server::Impl::AddRoutes() {
     if (!counts.ok()) return SendError(c.res, counts.status());
     if (!by_source.ok()) return SendError(c.res, by_source.status());
     json sources = json::array();
-    for (const auto& [name, fi] : *by_source) sources.push_back({{"name", name}, {"faces", fi.first}, {"images", fi.second}});
+    for (const auto& [name, fi] : *by_source)
+      sources.push_back({{"name", name}, {"faces", fi.first}, {"images", fi.second}});
     SendJson(c.res, 200,
-             {{"faces", gallery->size()}, {"images", counts->images}, {"subjects", counts->subjects},
-              {"sources", sources}, {"model", gallery->model().Id()}, {"index", gallery->IndexSpec()},
+             {{"faces", gallery->size()},
+              {"images", counts->images},
+              {"subjects", counts->subjects},
+              {"sources", sources},
+              {"model", gallery->model().Id()},
+              {"index", gallery->IndexSpec()},
               {"index_memory_bytes", gallery->IndexMemoryBytes()}});
   });
 
@@ -259,7 +281,8 @@ void Server::Impl::AddRoutes() {
     const int n = static_cast<int>(a.faces.size());
     if (n == 0) return Status::NoFace("no face found in the photo");
     if (wanted > n)
-      return Status::InvalidArgument("the photo has " + std::to_string(n) + " face(s), no face #" + std::to_string(wanted));
+      return Status::InvalidArgument("the photo has " + std::to_string(n) + " face(s), no face #" +
+                                     std::to_string(wanted));
     return wanted > 0 ? wanted - 1 : PickFace(a.faces, {a.width, a.height}, FacePick::kLargest);
   };
   // The case named by the path, if the caller may work in it.
@@ -307,7 +330,8 @@ void Server::Impl::AddRoutes() {
     if (!authority.ok()) return SendError(c.res, authority.status());
     auto cs = cases->Create(*title, *authority, c.who.name);
     if (!cs.ok()) return SendError(c.res, cs.status());
-    Audit(c.who, "case_create", cs->id, {{"title", cs->title}, {"authority", cs->authority}});
+    if (Status au = Audit(c.who, "case_create", cs->id, {{"title", cs->title}, {"authority", cs->authority}}); !au.ok())
+      return SendError(c.res, au);
     SendJson(c.res, 201, CaseJson(*cs));
   });
   Register("GET", "/v1/cases/{id}", {kAdmin, kAnalyst}, "read a case with its searches and reviews",
@@ -330,7 +354,7 @@ void Server::Impl::AddRoutes() {
     if (!cs.ok()) return SendError(c.res, cs.status());
     Status s = cases->Close(cs->id, c.who.name);
     if (!s.ok()) return SendError(c.res, s);
-    Audit(c.who, "case_close", cs->id, json::object());
+    if (Status au = Audit(c.who, "case_close", cs->id, json::object()); !au.ok()) return SendError(c.res, au);
     auto again = cases->Get(cs->id);
     SendJson(c.res, 200, again.ok() ? CaseJson(*again) : json::object());
   });
@@ -346,7 +370,7 @@ void Server::Impl::AddRoutes() {
       return SendError(c.res, Status::InvalidArgument("no active analyst named " + *user));
     Status s = cases->AddMember(cs->id, *user);
     if (!s.ok()) return SendError(c.res, s);
-    Audit(c.who, "case_member_add", cs->id, {{"user", *user}});
+    if (Status au = Audit(c.who, "case_member_add", cs->id, {{"user", *user}}); !au.ok()) return SendError(c.res, au);
     SendJson(c.res, 200, {{"case_id", cs->id}, {"member", *user}});
   });
 
@@ -411,9 +435,10 @@ void Server::Impl::AddRoutes() {
                rec.probe_sha256 = a->sha256;
                rec.low_quality = !f.quality.reasons.empty();
                json faces = json::array();
-               for (size_t i = 0; i < a->faces.size(); ++i) faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
+               for (size_t i = 0; i < a->faces.size(); ++i)
+                 faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
                probe = {{"kind", "photo"}, {"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height},
-                        {"faces", faces}, {"searched_face", *k + 1}};
+                        {"faces", faces},  {"searched_face", *k + 1}};
                if (rec.low_quality) {
                  std::string why;
                  for (const auto& r : f.quality.reasons) why += (why.empty() ? "" : ", ") + r;
@@ -421,7 +446,8 @@ void Server::Impl::AddRoutes() {
                }
                if (a->faces.size() > 1 && *face_n == 0)
                  warnings.push_back(std::to_string(a->faces.size()) + " faces in the photo; searched #" +
-                                    std::to_string(*k + 1) + " (the largest usable); to search another, send its number as \"face\"");
+                                    std::to_string(*k + 1) +
+                                    " (the largest usable); to search another, send its number as \"face\"");
              }
              std::vector<Candidate> found;
              int64_t n = 0;
@@ -441,17 +467,20 @@ void Server::Impl::AddRoutes() {
                ++rank;
                const bool above = cd.score >= *threshold;
                if (!above && !show_all) continue;
-               const double fpir =
-                   -std::expm1(static_cast<double>(n) * std::log1p(-std::min(calibration.FmrAt(cd.score), 1.0 - 1e-12)));
+               const double fpir = -std::expm1(static_cast<double>(n) *
+                                               std::log1p(-std::min(calibration.FmrAt(cd.score), 1.0 - 1e-12)));
                rec.candidates.push_back({cd.face_id, cd.score});
                cands.push_back({{"rank", rank},
                                 {"face_id", cd.face_id},
                                 {"score", cd.score},
                                 {"fpir", fpir},
                                 {"above_threshold", above},
-                                {"image", {{"uri", cd.image.uri}, {"sha256", cd.image.sha256},
-                                           {"captured_at", cd.image.captured_at},
-                                           {"width", cd.image.width}, {"height", cd.image.height}}},
+                                {"image",
+                                 {{"uri", cd.image.uri},
+                                  {"sha256", cd.image.sha256},
+                                  {"captured_at", cd.image.captured_at},
+                                  {"width", cd.image.width},
+                                  {"height", cd.image.height}}},
                                 {"source", {{"name", cd.source.name}, {"legal_basis", cd.source.legal_basis}}},
                                 {"subject", cd.subject},
                                 {"box", BoxJson(cd.face.box)},
@@ -464,16 +493,28 @@ void Server::Impl::AddRoutes() {
              for (const auto& x : rec.candidates) scores.push_back({x.face_id, x.score});
              // No audit record, no results: an unaccountable search never reaches the analyst.
              Status audited = Audit(c.who, "search", cs->id,
-                                    {{"search_id", rec.id}, {"justification", rec.justification}, {"kind", rec.kind},
-                                     {"probe_sha256", rec.probe_sha256}, {"fmr", *fmr}, {"threshold", *threshold},
-                                     {"gallery_size", n}, {"low_quality", rec.low_quality}, {"candidates", scores}});
+                                    {{"search_id", rec.id},
+                                     {"justification", rec.justification},
+                                     {"kind", rec.kind},
+                                     {"probe_sha256", rec.probe_sha256},
+                                     {"fmr", *fmr},
+                                     {"threshold", *threshold},
+                                     {"gallery_size", n},
+                                     {"low_quality", rec.low_quality},
+                                     {"candidates", scores}});
              if (!audited.ok()) return SendError(c.res, audited);
              for (json& cand : cands)
                cand["thumbnail"] = "/v1/searches/" + std::to_string(rec.id) + "/faces/" +
                                    std::to_string(cand["face_id"].get<int64_t>()) + "/thumbnail";
              SendJson(c.res, 200,
-                      {{"search_id", rec.id}, {"case_id", cs->id}, {"probe", probe}, {"gallery_size", n},
-                       {"threshold", *threshold}, {"fmr", *fmr}, {"warnings", warnings}, {"candidates", cands},
+                      {{"search_id", rec.id},
+                       {"case_id", cs->id},
+                       {"probe", probe},
+                       {"gallery_size", n},
+                       {"threshold", *threshold},
+                       {"fmr", *fmr},
+                       {"warnings", warnings},
+                       {"candidates", cands},
                        {"notice", kLeadNotice},
                        {"fpir_formula", "fpir = 1 - (1 - FMR(score))^gallery_size"}});
            });
@@ -507,8 +548,11 @@ void Server::Impl::AddRoutes() {
              if (!fa.quality.reasons.empty()) warnings.push_back("image_a: low-quality face");
              if (!fb.quality.reasons.empty()) warnings.push_back("image_b: low-quality face");
              Status audited = Audit(c.who, "verify", cs->id,
-                                    {{"justification", *justification}, {"image_a_sha256", a->sha256},
-                                     {"image_b_sha256", b->sha256}, {"score", score}, {"fmr", fmr}});
+                                    {{"justification", *justification},
+                                     {"image_a_sha256", a->sha256},
+                                     {"image_b_sha256", b->sha256},
+                                     {"score", score},
+                                     {"fmr", fmr}});
              if (!audited.ok()) return SendError(c.res, audited);
              SendJson(c.res, 200,
                       {{"score", score},
@@ -550,25 +594,32 @@ void Server::Impl::AddRoutes() {
     if (!note.ok()) return SendError(c.res, note.status());
     auto r = cases->Review(*id, (*body)["face_id"].get<int64_t>(), c.who.name, *verdict, *note);
     if (!r.ok()) return SendError(c.res, r.status());
-    Audit(c.who, "review", r->case_id,
-          {{"review_id", r->id}, {"search_id", r->search_id}, {"face_id", r->face_id}, {"verdict", r->verdict},
-           {"note", r->note}});
+    if (Status au = Audit(c.who, "review", r->case_id,
+                          {{"review_id", r->id},
+                           {"search_id", r->search_id},
+                           {"face_id", r->face_id},
+                           {"verdict", r->verdict},
+                           {"note", r->note}});
+        !au.ok())
+      return SendError(c.res, au);
     SendJson(c.res, 201, ReviewJson(*r));
   });
 
-  Register("POST", "/v1/reviews/{id}/confirm", {kAnalyst}, "confirm another analyst's possible match",
-           [this](Call& c) {
-             auto id = IdParam(c, 1);
-             if (!id.ok()) return SendError(c.res, id.status());
-             auto r0 = cases->GetReview(*id);
-             if (!r0.ok()) return SendError(c.res, r0.status());
-             auto m = cases->IsMember(r0->case_id, c.who.name);
-             if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the review's case"));
-             auto r = cases->Confirm(*id, c.who.name);
-             if (!r.ok()) return SendError(c.res, r.status());
-             Audit(c.who, "confirm", r->case_id, {{"review_id", r->id}, {"face_id", r->face_id}, {"reviewer", r->analyst}});
-             SendJson(c.res, 200, ReviewJson(*r));
-           });
+  Register("POST", "/v1/reviews/{id}/confirm", {kAnalyst}, "confirm another analyst's possible match", [this](Call& c) {
+    auto id = IdParam(c, 1);
+    if (!id.ok()) return SendError(c.res, id.status());
+    auto r0 = cases->GetReview(*id);
+    if (!r0.ok()) return SendError(c.res, r0.status());
+    auto m = cases->IsMember(r0->case_id, c.who.name);
+    if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the review's case"));
+    auto r = cases->Confirm(*id, c.who.name);
+    if (!r.ok()) return SendError(c.res, r.status());
+    if (Status au = Audit(c.who, "confirm", r->case_id,
+                          {{"review_id", r->id}, {"face_id", r->face_id}, {"reviewer", r->analyst}});
+        !au.ok())
+      return SendError(c.res, au);
+    SendJson(c.res, 200, ReviewJson(*r));
+  });
 
   // Face crops are shown only as candidates of a search the caller may see, so the
   // gallery cannot be browsed face by face outside a case.
@@ -581,13 +632,14 @@ void Server::Impl::AddRoutes() {
              if (!s.ok()) return SendError(c.res, s.status());
              if (c.who.role != Role::kAdmin) {
                auto m = cases->IsMember(s->case_id, c.who.name);
-               if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
+               if (!m.ok() || !*m)
+                 return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
              }
              const bool returned = std::any_of(s->candidates.begin(), s->candidates.end(),
                                                [&](const SearchCandidate& x) { return x.face_id == *fid; });
              if (!returned)
-               return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) + " is not a candidate of search " +
-                                                        std::to_string(*sid)));
+               return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) +
+                                                        " is not a candidate of search " + std::to_string(*sid)));
              std::string path;
              {
                auto g = LockGallery();
@@ -595,7 +647,8 @@ void Server::Impl::AddRoutes() {
                path = gallery->ThumbnailPath(*fid);
              }
              if (path.empty())
-               return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) + " has no thumbnail (erased?)"));
+               return SendError(c.res,
+                                Status::NotFound("face " + std::to_string(*fid) + " has no thumbnail (erased?)"));
              std::ifstream in(path, std::ios::binary);
              std::stringstream ss;
              ss << in.rdbuf();
@@ -627,9 +680,12 @@ void Server::Impl::AddRoutes() {
     auto body = JsonBody(c.req);
     if (!body.ok()) return SendError(c.res, body.status());
     SourceRecord s;
-    for (auto [key, dst, req] : {std::tuple{"name", &s.name, true}, {"description", &s.description, false},
-                                 {"legal_basis", &s.legal_basis, true}, {"collected_by", &s.collected_by, false},
-                                 {"collected_at", &s.collected_at, false}, {"retention_until", &s.retention_until, false}}) {
+    for (auto [key, dst, req] : {std::tuple{"name", &s.name, true},
+                                 {"description", &s.description, false},
+                                 {"legal_basis", &s.legal_basis, true},
+                                 {"collected_by", &s.collected_by, false},
+                                 {"collected_at", &s.collected_at, false},
+                                 {"retention_until", &s.retention_until, false}}) {
       auto v = TextField(*body, key, req, 1000);
       if (!v.ok()) return SendError(c.res, v.status());
       *dst = *v;
@@ -640,136 +696,144 @@ void Server::Impl::AddRoutes() {
       Status st = gallery->catalog().AddSource(&s);
       if (!st.ok()) return SendError(c.res, st);
     }
-    Audit(c.who, "source_add", 0, {{"name", s.name}, {"legal_basis", s.legal_basis}});
+    if (Status au = Audit(c.who, "source_add", 0, {{"name", s.name}, {"legal_basis", s.legal_basis}}); !au.ok())
+      return SendError(c.res, au);
     SendJson(c.res, 201, SourceJson(s));
   });
 
-  Register("POST", "/v1/enrollments", {kAdmin, kEnroller},
-           "enrol uploaded photos (multipart: source, files) as a background job", [this](Call& c) {
-             if (!c.req.is_multipart_form_data())
-               return SendError(c.res, Status::InvalidArgument("415:send multipart/form-data with \"source\" and \"files\""));
-             auto source = FormField(c.req, "source", true, 200);
-             if (!source.ok()) return SendError(c.res, source.status());
-             {
-               auto g = LockGallery();
-               if (!g.owns_lock()) return SendError(c.res, Busy());
-               auto src = gallery->catalog().FindSource(*source);
-               if (!src.ok()) return SendError(c.res, src.status());
-             }
-             if (c.who.role == Role::kEnroller) {
-               auto u = accounts->FindUser(c.who.name);
-               if (!u.ok()) return SendError(c.res, u.status());
-               if (std::find(u->sources.begin(), u->sources.end(), *source) == u->sources.end())
-                 return SendError(c.res, Status::PermissionDenied("you may not enrol into source " + *source));
-             }
-             auto range = c.req.files.equal_range("files");
-             if (range.first == range.second)
-               return SendError(c.res, Status::InvalidArgument("no \"files\" in the upload"));
-             auto job = std::make_unique<EnrollJob>();
-             {
-               std::lock_guard<std::mutex> g(jobs_mu);
-               if (stopping) return SendError(c.res, Status::Unavailable("the server is shutting down"));
-               PruneJobs();
-               int64_t unfinished = 0;
-               for (const auto& [id, jb] : jobs) unfinished += jb->finished ? 0 : 1;
-               if (unfinished >= kMaxUnfinishedJobs)
-                 return SendError(c.res, Status::Unavailable(std::to_string(unfinished) +
-                                                             " enrolment jobs are already waiting or running; try again later"));
-               job->id = next_job++;
-             }
-             job->user = c.who.name;
-             job->source = *source;
-             job->dir = options.gallery_dir + "/uploads/job-" + std::to_string(job->id) + "-" +
-                        Sha256Hex(c.who.name + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
-                            .substr(0, 8);
-             std::error_code ec;
-             fs::create_directories(job->dir, ec);
-             if (ec) return SendError(c.res, Status::IOError("cannot create " + job->dir + ": " + ec.message()));
-             // Files are stored under our own numbered names: the client's names are only recorded.
-             auto names = std::make_shared<std::map<std::string, std::string>>();
-             std::vector<std::string> paths;
-             int i = 0;
-             for (auto it = range.first; it != range.second; ++it, ++i) {
-               char buf[32];
-               std::snprintf(buf, sizeof(buf), "/%06d.img", i);
-               const std::string p = job->dir + buf;
-               std::ofstream out(p, std::ios::binary);
-               out.write(it->second.content.data(), static_cast<std::streamsize>(it->second.content.size()));
-               if (!out) {
-                 fs::remove_all(job->dir, ec);
-                 return SendError(c.res, Status::IOError("cannot store the upload"));
-               }
-               std::string shown = Basename(it->second.filename);
-               if (shown.empty()) shown = std::string("file-") + std::to_string(i);
-               (*names)[p] = shown;
-               paths.push_back(p);
-             }
-             job->files = static_cast<int64_t>(paths.size());
-             EnrollJob* j = job.get();
-             const int64_t jid = job->id;
-             // Recorded before any face is enrolled, so a crash mid-job still leaves a trace.
-             Status started = Audit(c.who, "enroll_start", 0,
-                                    {{"job", jid}, {"source", *source}, {"files", paths.size()}});
-             if (!started.ok()) {
-               fs::remove_all(job->dir, ec);
-               return SendError(c.res, started);
-             }
-             Principal who = c.who;
-             auto body = [this, j, paths, names, who] {
-               {
-                 std::lock_guard<std::mutex> g(j->mu);
-                 j->state = "running";
-               }
-               EnrollOptions eo;
-               eo.source = j->source;
-               eo.uri_of = [names, j](const std::string& p) {
-                 auto it = names->find(p);
-                 return "upload:job-" + std::to_string(j->id) + "/" + (it == names->end() ? p : it->second);
-               };
-               Status failure;
-               const size_t chunk = 16;  // release the gallery between chunks so searches go on
-               try {
-                 for (size_t at = 0; at < paths.size() && !stopping; at += chunk) {
-                   std::vector<std::string> part(paths.begin() + at, paths.begin() + std::min(paths.size(), at + chunk));
-                   std::lock_guard<std::timed_mutex> g(gallery_mu);
-                   auto rep = gallery->Enroll(part, eo);
-                   faces = gallery->size();
-                   if (!rep.ok()) {
-                     failure = rep.status();
-                     break;
-                   }
-                   j->done += rep->files;
-                   j->faces += rep->faces;
-                   j->enrolled += rep->enrolled;
-                   j->duplicates += rep->duplicates;
-                   std::lock_guard<std::mutex> gj(j->mu);
-                   for (auto& [p, why] : rep->problems) j->problems.push_back({eo.uri_of(p), why});
-                 }
-               } catch (const std::exception& e) {
-                 failure = Status::Internal(std::string("enrolment stopped: ") + e.what());
-               }
-               std::error_code ec2;
-               fs::remove_all(j->dir, ec2);
-               {
-                 std::lock_guard<std::mutex> gj(j->mu);
-                 j->state = !failure.ok() ? "failed" : (j->done < j->files ? "stopped" : "done");
-                 j->error = failure.ok() ? "" : failure.message();
-               }
-               (void)Audit(who, "enroll", 0,
-                           {{"job", j->id}, {"source", j->source}, {"files", j->files.load()},
-                            {"enrolled", j->enrolled.load()}, {"faces", j->faces.load()},
-                            {"duplicates", j->duplicates.load()}, {"problems", j->problems.size()}, {"state", j->state}});
-               j->finished = true;
-             };
-             {
-               // The thread is made under the lock that StopJobs takes, so it never sees a
-               // job whose thread is not assigned yet.
-               std::lock_guard<std::mutex> g(jobs_mu);
-               j->thread = std::thread(std::move(body));
-               jobs[jid] = std::move(job);
-             }
-             SendJson(c.res, 202, {{"job", jid}, {"files", paths.size()}, {"status", "/v1/enrollments/" + std::to_string(jid)}});
-           });
+  Register(
+      "POST", "/v1/enrollments", {kAdmin, kEnroller},
+      "enrol uploaded photos (multipart: source, files) as a background job", [this](Call& c) {
+        if (!c.req.is_multipart_form_data())
+          return SendError(c.res,
+                           Status::InvalidArgument("415:send multipart/form-data with \"source\" and \"files\""));
+        auto source = FormField(c.req, "source", true, 200);
+        if (!source.ok()) return SendError(c.res, source.status());
+        {
+          auto g = LockGallery();
+          if (!g.owns_lock()) return SendError(c.res, Busy());
+          auto src = gallery->catalog().FindSource(*source);
+          if (!src.ok()) return SendError(c.res, src.status());
+        }
+        if (c.who.role == Role::kEnroller) {
+          auto u = accounts->FindUser(c.who.name);
+          if (!u.ok()) return SendError(c.res, u.status());
+          if (std::find(u->sources.begin(), u->sources.end(), *source) == u->sources.end())
+            return SendError(c.res, Status::PermissionDenied("you may not enrol into source " + *source));
+        }
+        auto range = c.req.files.equal_range("files");
+        if (range.first == range.second) return SendError(c.res, Status::InvalidArgument("no \"files\" in the upload"));
+        auto job = std::make_unique<EnrollJob>();
+        {
+          std::lock_guard<std::mutex> g(jobs_mu);
+          if (stopping) return SendError(c.res, Status::Unavailable("the server is shutting down"));
+          PruneJobs();
+          int64_t unfinished = 0;
+          for (const auto& [id, jb] : jobs) unfinished += jb->finished ? 0 : 1;
+          if (unfinished >= kMaxUnfinishedJobs)
+            return SendError(c.res,
+                             Status::Unavailable(std::to_string(unfinished) +
+                                                 " enrolment jobs are already waiting or running; try again later"));
+          job->id = next_job++;
+        }
+        job->user = c.who.name;
+        job->source = *source;
+        job->dir = options.gallery_dir + "/uploads/job-" + std::to_string(job->id) + "-" +
+                   Sha256Hex(c.who.name + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
+                       .substr(0, 8);
+        std::error_code ec;
+        fs::create_directories(job->dir, ec);
+        if (ec) return SendError(c.res, Status::IOError("cannot create " + job->dir + ": " + ec.message()));
+        // Files are stored under our own numbered names: the client's names are only recorded.
+        auto names = std::make_shared<std::map<std::string, std::string>>();
+        std::vector<std::string> paths;
+        int i = 0;
+        for (auto it = range.first; it != range.second; ++it, ++i) {
+          char buf[32];
+          std::snprintf(buf, sizeof(buf), "/%06d.img", i);
+          const std::string p = job->dir + buf;
+          std::ofstream out(p, std::ios::binary);
+          out.write(it->second.content.data(), static_cast<std::streamsize>(it->second.content.size()));
+          if (!out) {
+            fs::remove_all(job->dir, ec);
+            return SendError(c.res, Status::IOError("cannot store the upload"));
+          }
+          std::string shown = Basename(it->second.filename);
+          if (shown.empty()) shown = std::string("file-") + std::to_string(i);
+          (*names)[p] = shown;
+          paths.push_back(p);
+        }
+        job->files = static_cast<int64_t>(paths.size());
+        EnrollJob* j = job.get();
+        const int64_t jid = job->id;
+        // Recorded before any face is enrolled, so a crash mid-job still leaves a trace.
+        Status started = Audit(c.who, "enroll_start", 0, {{"job", jid}, {"source", *source}, {"files", paths.size()}});
+        if (!started.ok()) {
+          fs::remove_all(job->dir, ec);
+          return SendError(c.res, started);
+        }
+        Principal who = c.who;
+        auto body = [this, j, paths, names, who] {
+          {
+            std::lock_guard<std::mutex> g(j->mu);
+            j->state = "running";
+          }
+          EnrollOptions eo;
+          eo.source = j->source;
+          eo.uri_of = [names, j](const std::string& p) {
+            auto it = names->find(p);
+            return "upload:job-" + std::to_string(j->id) + "/" + (it == names->end() ? p : it->second);
+          };
+          Status failure;
+          const size_t chunk = 16;  // release the gallery between chunks so searches go on
+          try {
+            for (size_t at = 0; at < paths.size() && !stopping; at += chunk) {
+              std::vector<std::string> part(paths.begin() + at, paths.begin() + std::min(paths.size(), at + chunk));
+              std::lock_guard<std::timed_mutex> g(gallery_mu);
+              auto rep = gallery->Enroll(part, eo);
+              faces = gallery->size();
+              if (!rep.ok()) {
+                failure = rep.status();
+                break;
+              }
+              j->done += rep->files;
+              j->faces += rep->faces;
+              j->enrolled += rep->enrolled;
+              j->duplicates += rep->duplicates;
+              std::lock_guard<std::mutex> gj(j->mu);
+              for (auto& [p, why] : rep->problems) j->problems.push_back({eo.uri_of(p), why});
+            }
+          } catch (const std::exception& e) {
+            failure = Status::Internal(std::string("enrolment stopped: ") + e.what());
+          }
+          std::error_code ec2;
+          fs::remove_all(j->dir, ec2);
+          {
+            std::lock_guard<std::mutex> gj(j->mu);
+            j->state = !failure.ok() ? "failed" : (j->done < j->files ? "stopped" : "done");
+            j->error = failure.ok() ? "" : failure.message();
+          }
+          (void)Audit(who, "enroll", 0,
+                      {{"job", j->id},
+                       {"source", j->source},
+                       {"files", j->files.load()},
+                       {"enrolled", j->enrolled.load()},
+                       {"faces", j->faces.load()},
+                       {"duplicates", j->duplicates.load()},
+                       {"problems", j->problems.size()},
+                       {"state", j->state}});
+          j->finished = true;
+        };
+        {
+          // The thread is made under the lock that StopJobs takes, so it never sees a
+          // job whose thread is not assigned yet.
+          std::lock_guard<std::mutex> g(jobs_mu);
+          j->thread = std::thread(std::move(body));
+          jobs[jid] = std::move(job);
+        }
+        SendJson(c.res, 202,
+                 {{"job", jid}, {"files", paths.size()}, {"status", "/v1/enrollments/" + std::to_string(jid)}});
+      });
 
   Register("GET", "/v1/enrollments/{id}", {kAdmin, kEnroller}, "follow an enrolment job", [this](Call& c) {
     auto id = IdParam(c, 1);
@@ -783,9 +847,16 @@ void Server::Impl::AddRoutes() {
     json problems = json::array();
     for (const auto& [p, why] : j.problems) problems.push_back({{"file", p}, {"reason", why}});
     SendJson(c.res, 200,
-             {{"job", j.id}, {"state", j.state}, {"source", j.source}, {"files", j.files.load()}, {"done", j.done.load()},
-              {"enrolled", j.enrolled.load()}, {"faces", j.faces.load()}, {"duplicates", j.duplicates.load()},
-              {"problems", problems}, {"error", j.error}});
+             {{"job", j.id},
+              {"state", j.state},
+              {"source", j.source},
+              {"files", j.files.load()},
+              {"done", j.done.load()},
+              {"enrolled", j.enrolled.load()},
+              {"faces", j.faces.load()},
+              {"duplicates", j.duplicates.load()},
+              {"problems", problems},
+              {"error", j.error}});
   });
 
   // ---------------------------------------------------------------- erasure and opt-out
@@ -807,9 +878,14 @@ void Server::Impl::AddRoutes() {
       faces = gallery->size();
     }
     if (!plan.ok()) return SendError(c.res, plan.status());
-    Audit(c.who, "erase", 0, {{"what", plan->what}, {"faces", plan->face_ids.size()}, {"reason", *reason}});
-    SendJson(c.res, 200, {{"erased", plan->what}, {"faces", plan->face_ids.size()},
-                          {"note", "vector bytes leave the disk at the next compaction (lineup compact)"}});
+    if (Status au =
+            Audit(c.who, "erase", 0, {{"what", plan->what}, {"faces", plan->face_ids.size()}, {"reason", *reason}});
+        !au.ok())
+      return SendError(c.res, au);
+    SendJson(c.res, 200,
+             {{"erased", plan->what},
+              {"faces", plan->face_ids.size()},
+              {"note", "vector bytes leave the disk at the next compaction (lineup compact)"}});
   });
 
   Register("POST", "/v1/retention", {kAdmin}, "erase the sources past their retention date now", [this](Call& c) {
@@ -832,7 +908,8 @@ void Server::Impl::AddRoutes() {
       Status st = gallery->OptOut(a->faces[*k].embedding, *reason);
       if (!st.ok()) return SendError(c.res, st);
     }
-    Audit(c.who, "optout", 0, {{"image_sha256", a->sha256}, {"reason", *reason}});
+    if (Status au = Audit(c.who, "optout", 0, {{"image_sha256", a->sha256}, {"reason", *reason}}); !au.ok())
+      return SendError(c.res, au);
     SendJson(c.res, 201, {{"opted_out", true}, {"image_sha256", a->sha256}});
   });
 
@@ -856,7 +933,8 @@ void Server::Impl::AddRoutes() {
     if (!parsed.ok()) return SendError(c.res, parsed.status());
     auto u = accounts->AddUser(*name, *parsed, *password);
     if (!u.ok()) return SendError(c.res, u.status());
-    Audit(c.who, "user_add", 0, {{"user", u->name}, {"role", RoleName(u->role)}});
+    if (Status au = Audit(c.who, "user_add", 0, {{"user", u->name}, {"role", RoleName(u->role)}}); !au.ok())
+      return SendError(c.res, au);
     SendJson(c.res, 201, UserJson(*u));
   });
   Register("POST", "/v1/users/{name}", {kAdmin}, "change a user's role or disable them", [this](Call& c) {
@@ -870,14 +948,17 @@ void Server::Impl::AddRoutes() {
       if (!parsed.ok()) return SendError(c.res, parsed.status());
       Status st = accounts->SetRole(name, *parsed);
       if (!st.ok()) return SendError(c.res, st);
-      Audit(c.who, "user_role", 0, {{"user", name}, {"role", *role}});
+      if (Status au = Audit(c.who, "user_role", 0, {{"user", name}, {"role", *role}}); !au.ok())
+        return SendError(c.res, au);
     }
     if (body->contains("disabled")) {
-      if (!(*body)["disabled"].is_boolean()) return SendError(c.res, Status::InvalidArgument("\"disabled\" must be true or false"));
+      if (!(*body)["disabled"].is_boolean())
+        return SendError(c.res, Status::InvalidArgument("\"disabled\" must be true or false"));
       const bool d = (*body)["disabled"].get<bool>();
       Status st = accounts->SetDisabled(name, d);
       if (!st.ok()) return SendError(c.res, st);
-      Audit(c.who, d ? "user_disable" : "user_enable", 0, {{"user", name}});
+      if (Status au = Audit(c.who, d ? "user_disable" : "user_enable", 0, {{"user", name}}); !au.ok())
+        return SendError(c.res, au);
     }
     auto u = accounts->FindUser(name);
     if (!u.ok()) return SendError(c.res, u.status());
@@ -891,7 +972,8 @@ void Server::Impl::AddRoutes() {
     if (!source.ok()) return SendError(c.res, source.status());
     Status st = accounts->GrantSource(name, *source);
     if (!st.ok()) return SendError(c.res, st);
-    Audit(c.who, "user_grant", 0, {{"user", name}, {"source", *source}});
+    if (Status au = Audit(c.who, "user_grant", 0, {{"user", name}, {"source", *source}}); !au.ok())
+      return SendError(c.res, au);
     auto u = accounts->FindUser(name);
     SendJson(c.res, 200, u.ok() ? UserJson(*u) : json::object());
   });
@@ -910,7 +992,10 @@ void Server::Impl::AddRoutes() {
     }
     auto t = accounts->CreateToken(name, *label, days);
     if (!t.ok()) return SendError(c.res, t.status());
-    Audit(c.who, "token_create", 0, {{"user", name}, {"token_id", t->info.id}, {"expires_at", t->info.expires_at}});
+    if (Status au = Audit(c.who, "token_create", 0,
+                          {{"user", name}, {"token_id", t->info.id}, {"expires_at", t->info.expires_at}});
+        !au.ok())
+      return SendError(c.res, au);
     json j = TokenJson(t->info);
     j["secret"] = t->secret;
     SendJson(c.res, 201, j);
@@ -927,7 +1012,7 @@ void Server::Impl::AddRoutes() {
     if (!id.ok()) return SendError(c.res, id.status());
     Status st = accounts->RevokeToken(*id);
     if (!st.ok()) return SendError(c.res, st);
-    Audit(c.who, "token_revoke", 0, {{"token_id", *id}});
+    if (Status au = Audit(c.who, "token_revoke", 0, {{"token_id", *id}}); !au.ok()) return SendError(c.res, au);
     SendJson(c.res, 200, {{"revoked", *id}});
   });
 
@@ -949,16 +1034,26 @@ void Server::Impl::AddRoutes() {
     json out = json::array();
     for (const auto& r : *recs) {
       json d = json::parse(r.details, nullptr, false);
-      out.push_back({{"seq", r.seq}, {"at", r.at}, {"actor", r.actor}, {"action", r.action}, {"case_id", r.case_id},
-                     {"details", d.is_discarded() ? json(r.details) : d}, {"prev_hash", r.prev_hash}, {"hash", r.hash}});
+      out.push_back({{"seq", r.seq},
+                     {"at", r.at},
+                     {"actor", r.actor},
+                     {"action", r.action},
+                     {"case_id", r.case_id},
+                     {"details", d.is_discarded() ? json(r.details) : d},
+                     {"prev_hash", r.prev_hash},
+                     {"hash", r.hash}});
     }
     SendJson(c.res, 200, {{"records", out}});
   });
   Register("GET", "/v1/audit/verify", {kAuditor, kAdmin}, "check the audit log's hash chain", [this](Call& c) {
     auto v = audit->Verify(c.req.get_param_value("expect_head"));
     if (!v.ok()) return SendError(c.res, v.status());
-    SendJson(c.res, 200, {{"ok", v->ok}, {"records", v->records}, {"first_bad_seq", v->first_bad_seq},
-                          {"problem", v->problem}, {"head", v->head}});
+    SendJson(c.res, 200,
+             {{"ok", v->ok},
+              {"records", v->records},
+              {"first_bad_seq", v->first_bad_seq},
+              {"problem", v->problem},
+              {"head", v->head}});
   });
   Register("GET", "/v1/stats", {kAuditor, kAdmin}, "read search and review statistics", [this](Call& c) {
     auto s = cases->Stats();
@@ -973,8 +1068,11 @@ void Server::Impl::AddRoutes() {
               {"searches_per_case", per_case},
               {"low_quality_share", s->low_quality_share},
               {"above_threshold_share", s->above_threshold_share},
-              {"reviews", {{"possible_match", s->reviews_possible}, {"not_a_match", s->reviews_not},
-                           {"inconclusive", s->reviews_inconclusive}, {"confirmed", s->reviews_confirmed}}}});
+              {"reviews",
+               {{"possible_match", s->reviews_possible},
+                {"not_a_match", s->reviews_not},
+                {"inconclusive", s->reviews_inconclusive},
+                {"confirmed", s->reviews_confirmed}}}});
   });
 }
 

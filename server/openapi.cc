@@ -12,16 +12,16 @@ json Error() { return {{"$ref", "#/components/schemas/Error"}}; }
 // Request bodies of the routes that take one.
 json RequestBody(const std::string& key) {
   auto json_body = [](json props, std::vector<std::string> required) {
-    return json{{"required", true},
-                {"content",
-                 {{"application/json",
-                   {{"schema", {{"type", "object"}, {"properties", props}, {"required", required}}}}}}}};
+    return json{
+        {"required", true},
+        {"content",
+         {{"application/json", {{"schema", {{"type", "object"}, {"properties", props}, {"required", required}}}}}}}};
   };
   auto multipart = [](json props, std::vector<std::string> required) {
-    return json{{"required", true},
-                {"content",
-                 {{"multipart/form-data",
-                   {{"schema", {{"type", "object"}, {"properties", props}, {"required", required}}}}}}}};
+    return json{
+        {"required", true},
+        {"content",
+         {{"multipart/form-data", {{"schema", {{"type", "object"}, {"properties", props}, {"required", required}}}}}}}};
   };
   const json str = {{"type", "string"}}, num = {{"type", "number"}}, integer = {{"type", "integer"}},
              file = {{"type", "string"}, {"format", "binary"}};
@@ -29,16 +29,19 @@ json RequestBody(const std::string& key) {
   if (key == "POST /v1/cases") return json_body({{"title", str}, {"authority", str}}, {"title", "authority"});
   if (key == "POST /v1/cases/{id}/members") return json_body({{"user", str}}, {"user"});
   if (key == "POST /v1/cases/{id}/searches") {
-    json b = multipart({{"image", file}, {"justification", str}, {"face", integer}, {"top", integer}, {"fmr", num},
-                        {"all", str}},
-                       {"image", "justification"});
-    b["content"]["application/json"] = {
-        {"schema",
-         {{"type", "object"},
-          {"properties",
-           {{"vector", {{"type", "array"}, {"items", num}}}, {"model", str}, {"justification", str}, {"top", integer},
-            {"fmr", num}, {"all", {{"type", "boolean"}}}}},
-          {"required", {"vector", "justification"}}}}};
+    json b = multipart(
+        {{"image", file}, {"justification", str}, {"face", integer}, {"top", integer}, {"fmr", num}, {"all", str}},
+        {"image", "justification"});
+    b["content"]["application/json"] = {{"schema",
+                                         {{"type", "object"},
+                                          {"properties",
+                                           {{"vector", {{"type", "array"}, {"items", num}}},
+                                            {"model", str},
+                                            {"justification", str},
+                                            {"top", integer},
+                                            {"fmr", num},
+                                            {"all", {{"type", "boolean"}}}}},
+                                          {"required", {"vector", "justification"}}}}};
     return b;
   }
   if (key == "POST /v1/cases/{id}/verify")
@@ -55,23 +58,26 @@ json RequestBody(const std::string& key) {
                       {"note", str}},
                      {"face_id", "verdict"});
   if (key == "POST /v1/sources")
-    return json_body({{"name", str}, {"description", str}, {"legal_basis", str}, {"collected_by", str},
-                      {"collected_at", str}, {"retention_until", str}},
+    return json_body({{"name", str},
+                      {"description", str},
+                      {"legal_basis", str},
+                      {"collected_by", str},
+                      {"collected_at", str},
+                      {"retention_until", str}},
                      {"name", "legal_basis"});
   if (key == "POST /v1/enrollments")
     return multipart({{"source", str}, {"files", {{"type", "array"}, {"items", file}}}}, {"source", "files"});
   if (key == "POST /v1/erasures")
-    return json_body({{"kind", {{"type", "string"}, {"enum", {"subject", "source", "image"}}}}, {"key", str},
-                      {"reason", str}},
-                     {"kind", "key", "reason"});
+    return json_body(
+        {{"kind", {{"type", "string"}, {"enum", {"subject", "source", "image"}}}}, {"key", str}, {"reason", str}},
+        {"kind", "key", "reason"});
   if (key == "POST /v1/optouts") return multipart({{"image", file}, {"reason", str}}, {"image", "reason"});
   if (key == "POST /v1/users")
     return json_body({{"name", str},
                       {"role", {{"type", "string"}, {"enum", {"admin", "analyst", "enroller", "auditor"}}}},
                       {"password", str}},
                      {"name", "role", "password"});
-  if (key == "POST /v1/users/{name}")
-    return json_body({{"role", str}, {"disabled", {{"type", "boolean"}}}}, {});
+  if (key == "POST /v1/users/{name}") return json_body({{"role", str}, {"disabled", {{"type", "boolean"}}}}, {});
   if (key == "POST /v1/users/{name}/grants") return json_body({{"source", str}}, {"source"});
   if (key == "POST /v1/users/{name}/tokens") return json_body({{"label", str}, {"days", integer}}, {});
   return nullptr;
@@ -92,7 +98,9 @@ json Server::Impl::OpenApi() const {
     json params = json::array();
     for (auto it = std::sregex_iterator(r.path.begin(), r.path.end(), param); it != std::sregex_iterator(); ++it) {
       const std::string name = (*it)[1];
-      params.push_back({{"name", name}, {"in", "path"}, {"required", true},
+      params.push_back({{"name", name},
+                        {"in", "path"},
+                        {"required", true},
                         {"schema", {{"type", name == "id" || name == "face" ? "integer" : "string"}}}});
     }
     if (key == "GET /v1/audit")
@@ -107,7 +115,8 @@ json Server::Impl::OpenApi() const {
     if (key == "POST /v1/cases" || key == "POST /v1/sources" || key == "POST /v1/users" ||
         key == "POST /v1/searches/{id}/reviews" || key == "POST /v1/users/{name}/tokens" || key == "POST /v1/optouts")
       responses = {{"201", {{"description", "Created"}}}};
-    if (key == "POST /v1/enrollments") responses = {{"202", {{"description", "Accepted: the job runs in the background"}}}};
+    if (key == "POST /v1/enrollments")
+      responses = {{"202", {{"description", "Accepted: the job runs in the background"}}}};
     const json err = {{"content", {{"application/json", {{"schema", Error()}}}}}};
     auto with = [&](const char* code, const char* what) {
       json e = err;

@@ -58,7 +58,8 @@ Result<std::string> FormField(const httplib::Request& req, const std::string& ke
 
 Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field) {
   if (req.is_multipart_form_data()) {
-    if (!req.has_file(field)) return Status::InvalidArgument("multipart field \"" + field + "\" (the image) is missing");
+    if (!req.has_file(field))
+      return Status::InvalidArgument("multipart field \"" + field + "\" (the image) is missing");
     std::string bytes = req.get_file_value(field).content;
     if (bytes.empty()) return Status::InvalidArgument("the image \"" + field + "\" is empty");
     return bytes;
@@ -85,7 +86,8 @@ Result<std::vector<float>> ProbeVector(const json& body, int dim) {
   for (const auto& x : arr) {
     if (!x.is_number()) return Status::InvalidArgument("\"vector\" must hold numbers only");
     const double v = x.get<double>();
-    if (!std::isfinite(v) || std::fabs(v) > 1e6) return Status::InvalidArgument("\"vector\" holds a value out of range");
+    if (!std::isfinite(v) || std::fabs(v) > 1e6)
+      return Status::InvalidArgument("\"vector\" holds a value out of range");
     vec.push_back(static_cast<float>(v));
     norm += v * v;
   }

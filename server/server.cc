@@ -18,36 +18,58 @@ const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
-    case Status::Code::kOk: return 200;
-    case Status::Code::kInvalidArgument: return 400;
-    case Status::Code::kNotFound: return 404;
-    case Status::Code::kNoFace: return 422;
-    case Status::Code::kUnauthenticated: return 401;
-    case Status::Code::kPermissionDenied: return 403;
-    case Status::Code::kFailedPrecondition: return 409;
-    case Status::Code::kUnavailable: return 503;
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kNoFace:
+      return 422;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
+    case Status::Code::kFailedPrecondition:
+      return 409;
+    case Status::Code::kUnavailable:
+      return 503;
     case Status::Code::kCorrupt:
     case Status::Code::kIOError:
-    case Status::Code::kInternal: return 500;
+    case Status::Code::kInternal:
+      return 500;
   }
   return 500;
 }
 
 static const char* ErrorSlug(int http) {
   switch (http) {
-    case 400: return "bad_request";
-    case 401: return "unauthenticated";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 408: return "request_timeout";
-    case 409: return "conflict";
-    case 413: return "payload_too_large";
-    case 415: return "unsupported_media_type";
-    case 422: return "no_face";
-    case 429: return "too_many_requests";
-    case 503: return "unavailable";
-    default: return http >= 500 ? "internal" : "error";
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 408:
+      return "request_timeout";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 422:
+      return "no_face";
+    case 429:
+      return "too_many_requests";
+    case 503:
+      return "unavailable";
+    default:
+      return http >= 500 ? "internal" : "error";
   }
 }
 
@@ -122,9 +144,12 @@ static std::string PathRegex(const std::string& path) {
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
     out += path.substr(at, it->position() - at);
     const std::string name = (*it)[1];
-    if (name == "id" || name == "face") out += R"((\d{1,18}))";
-    else if (name == "name") out += R"(([A-Za-z0-9._@-]{1,64}))";
-    else out += R"(([A-Za-z0-9_-]{1,64}\.(?:js|css|svg|png|ico)))";  // {file}: console assets
+    if (name == "id" || name == "face")
+      out += R"((\d{1,18}))";
+    else if (name == "name")
+      out += R"(([A-Za-z0-9._@-]{1,64}))";
+    else
+      out += R"(([A-Za-z0-9_-]{1,64}\.(?:js|css|svg|png|ico)))";  // {file}: console assets
     at = it->position() + it->length();
   }
   return out + path.substr(at);
@@ -183,8 +208,8 @@ Status Server::Impl::Busy() {
 bool Server::Impl::ClientMayTryLogin(const std::string& client) {
   constexpr size_t kLoginFailuresPerClient = 30;
   constexpr int64_t kLoginWindowSeconds = 600;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> g(login_mu);
   auto it = login_failures.find(client);
   if (it == login_failures.end()) return true;
@@ -198,8 +223,8 @@ bool Server::Impl::ClientMayTryLogin(const std::string& client) {
 }
 
 void Server::Impl::NoteFailedLogin(const std::string& client) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::lock_guard<std::mutex> g(login_mu);
   if (login_failures.size() > 100000) login_failures.clear();  // bounded: a flood resets rather than grows
   auto& v = login_failures[client];
@@ -212,7 +237,8 @@ Status Server::Impl::Audit(const Principal& who, const std::string& action, int6
                                         details.dump(-1, ' ', false, json::error_handler_t::replace));
   if (r.ok()) return Status::OK();
   std::fprintf(stderr, "lineup serve: audit append failed: %s\n", r.status().ToString().c_str());
-  return Status::Unavailable("the audit log cannot be written just now, so the result is withheld; try again shortly");
+  return Status::Unavailable("the audit log cannot be written just now (" + r.status().message() +
+                             "); a search or comparison is withheld, a change is made but unconfirmed");
 }
 
 void Server::Impl::Install() {
@@ -269,17 +295,24 @@ void Server::Impl::Install() {
         if (secs <= kLatencyBuckets[i]) ++m.buckets[i];
     };
     const std::string re = PathRegex(route.info.path);
-    if (route.info.method == "GET") http->Get(re, run);
-    else if (route.info.method == "POST") http->Post(re, run);
-    else if (route.info.method == "DELETE") http->Delete(re, run);
+    if (route.info.method == "GET")
+      http->Get(re, run);
+    else if (route.info.method == "POST")
+      http->Post(re, run);
+    else if (route.info.method == "DELETE")
+      http->Delete(re, run);
   }
   http->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string msg = "no such route: " + req.method + " " + req.path;
-    if (res.status == 413) msg = "the request body is larger than the upload limit";
-    else if (res.status == 400) msg = "malformed request";
-    else if (res.status == 408) msg = "the request was not received in time";
-    else if (res.status != 404) msg = "request failed";
+    if (res.status == 413)
+      msg = "the request body is larger than the upload limit";
+    else if (res.status == 400)
+      msg = "malformed request";
+    else if (res.status == 408)
+      msg = "the request was not received in time";
+    else if (res.status != 404)
+      msg = "request failed";
     SendJson(res, res.status, {{"error", {{"code", ErrorSlug(res.status)}, {"message", msg}}}});
     return httplib::Server::HandlerResponse::Handled;
   }));
@@ -289,8 +322,7 @@ void Server::Impl::Install() {
   http->set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Cache-Control", "no-store");
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'");
+    res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'");
     res.set_header("Referrer-Policy", "no-referrer");
     (void)this;
   });
@@ -353,7 +385,8 @@ Result<json> Server::Impl::ApplyRetention(const Principal& who) {
   json out = json::array();
   for (const auto& plan : *erased) {
     out.push_back({{"erased", plan.what}, {"faces", plan.face_ids.size()}, {"images", plan.images}});
-    Audit(who, "erase", 0, {{"what", plan.what}, {"faces", plan.face_ids.size()}, {"reason", "retention period ended"}});
+    Audit(who, "erase", 0,
+          {{"what", plan.what}, {"faces", plan.face_ids.size()}, {"reason", "retention period ended"}});
   }
   return json{{"today", today}, {"erased", out}};
 }
@@ -397,8 +430,9 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   impl->analyzers = std::make_unique<AnalyzerPool>(options.analyzer, slots);
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
-    if (!ssl->is_valid()) return Status::InvalidArgument("cannot use the TLS certificate or key (" + options.tls_cert + ", " +
-                                                         options.tls_key + ")");
+    if (!ssl->is_valid())
+      return Status::InvalidArgument("cannot use the TLS certificate or key (" + options.tls_cert + ", " +
+                                     options.tls_key + ")");
     impl->http = std::move(ssl);
   } else {
     impl->http = std::make_unique<httplib::Server>();
@@ -443,7 +477,7 @@ Status Server::Run() {
                            " (in use, or not an address of this machine)");
   s.bound_port = s.options.port;
   if (s.stopping) return Status::OK();  // a signal came before we listened
-  s.http->listen_after_bind();  // returns after Stop()
+  s.http->listen_after_bind();          // returns after Stop()
   s.StopJobs();
   return Status::OK();
 }

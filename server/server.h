@@ -28,8 +28,8 @@ namespace lineup::server {
 struct ServerOptions {
   std::string gallery_dir;
   std::string host = "127.0.0.1";
-  int port = 8080;                   // 0: any free port (see Server::port())
-  std::string tls_cert, tls_key;     // both set: HTTPS
+  int port = 8080;                // 0: any free port (see Server::port())
+  std::string tls_cert, tls_key;  // both set: HTTPS
   int64_t max_upload_bytes = 20 << 20;
   int64_t max_pixels = 100'000'000;  // per uploaded image, checked before decoding
   int request_timeout_s = 30;        // reading a request, writing a response
@@ -43,9 +43,9 @@ struct ServerOptions {
 
 // One row of the route table.
 struct RouteInfo {
-  std::string method;              // GET, POST, DELETE
-  std::string path;                // OpenAPI form: /v1/cases/{id}
-  std::vector<Role> roles;         // who may call it; empty: public
+  std::string method;       // GET, POST, DELETE
+  std::string path;         // OpenAPI form: /v1/cases/{id}
+  std::vector<Role> roles;  // who may call it; empty: public
   std::string summary;
 };
 

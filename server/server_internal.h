@@ -54,7 +54,7 @@ struct EnrollJob {
   std::string user, source, dir;
   std::atomic<int64_t> files{0}, done{0}, faces{0}, enrolled{0}, duplicates{0};
   std::atomic<bool> finished{false};
-  std::mutex mu;  // guards problems, error, state
+  std::mutex mu;                 // guards problems, error, state
   std::string state = "queued";  // queued, running, done, failed, stopped
   std::string error;
   std::vector<std::pair<std::string, std::string>> problems;
@@ -130,8 +130,8 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
 
   void AddRoutes();  // handlers.cc
-  void Register(const std::string& method, const std::string& path, std::vector<Role> roles,
-                const std::string& summary, Handler handler);
+  void Register(const std::string& method, const std::string& path, std::vector<Role> roles, const std::string& summary,
+                Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors
   Result<Principal> Authenticate(const httplib::Request& req);
   // Appends to the audit log; a failure is logged and returned (Unavailable), and the

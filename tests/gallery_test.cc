@@ -763,3 +763,42 @@ TEST_F(GalleryTest, SourceExpireCommandErasesAndAudits) {
   auto info = lineup_test::RunCli({"info", "--json", "--gallery", g});
   EXPECT_EQ(nlohmann::json::parse(info.out)["faces"], 0);
 }
+
+TEST_F(GalleryTest, FaceIdsAreNeverReusedAfterErasureAndCompaction) {
+  TempDir t;
+  const std::string dir = t.File("g");
+  ASSERT_TRUE(Gallery::Init(dir).ok());
+  int64_t erased_max = 0;
+  {
+    auto g = Gallery::Open(dir, {});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    ASSERT_TRUE(AddTestSource((*g)->catalog(), "keep"));
+    ASSERT_TRUE(AddTestSource((*g)->catalog(), "drop"));
+    auto biden = lineup::ListPhotos({data_ + "/train/biden"});
+    auto obama = lineup::ListPhotos({data_ + "/train/obama"});
+    ASSERT_TRUE(biden.ok() && obama.ok());
+    lineup::EnrollOptions eo;
+    eo.source = "keep";
+    ASSERT_TRUE((*g)->Enroll({biden->front()}, eo).ok());
+    eo.source = "drop";
+    ASSERT_TRUE((*g)->Enroll(*obama, eo).ok());
+    auto plan = (*g)->Erase("source", "drop", "test");
+    ASSERT_TRUE(plan.ok());
+    ASSERT_FALSE(plan->face_ids.empty());
+    erased_max = *std::max_element(plan->face_ids.begin(), plan->face_ids.end());
+    ASSERT_TRUE((*g)->Compact().ok());
+  }
+  auto g = Gallery::Open(dir, {});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  auto max_id = (*g)->catalog().MaxFaceId();
+  ASSERT_TRUE(max_id.ok());
+  EXPECT_EQ(*max_id, erased_max) << "the high-water mark outlives the erased faces";
+  auto more = lineup::ListPhotos({data_ + "/train/kit_harington"});
+  ASSERT_TRUE(more.ok());
+  lineup::EnrollOptions eo;
+  eo.source = "keep";
+  ASSERT_TRUE((*g)->Enroll({more->front()}, eo).ok());
+  auto ids = (*g)->catalog().FaceIds();
+  ASSERT_TRUE(ids.ok());
+  EXPECT_GT(ids->back(), erased_max) << "a new face got the id of an erased one";
+}

@@ -327,6 +327,13 @@ TEST_F(ServerTest, SearchByVectorAndVerify) {
   auto nan = c.Post(path.c_str(), Auth("ana"), R"({"vector": "oops", "justification": "x"})", "application/json");
   EXPECT_EQ(nan->status, 400);
 
+  // A photo as the raw body, the other fields in the query string.
+  auto raw = c.Post((path + "?justification=raw%20upload&top=3").c_str(), Auth("ana"), Photo("test/obama1.jpg"),
+                    "image/jpeg");
+  ASSERT_EQ(raw->status, 200) << raw->body;
+  EXPECT_EQ(Body(raw)["probe"]["kind"], "photo");
+  EXPECT_LE(Body(raw)["candidates"].size(), 3u);
+
   httplib::MultipartFormDataItems items = {{"image_a", Photo("test/obama1.jpg"), "a.jpg", "image/jpeg"},
                                            {"image_b", Photo("train/obama/obama.jpg"), "b.jpg", "image/jpeg"},
                                            {"justification", "compare two stills", "", ""}};

@@ -127,7 +127,7 @@ class Catalog {
   Result<int64_t> AddOptOut(const std::string& reason);
   // Rewrites the catalog file so that deleted rows leave no trace on disk.
   Status Vacuum();
-  // The largest face id ever used, 0 for none.
+  // The largest face id ever stored, erased faces included (ids are never reused), 0 for none.
   Result<int64_t> MaxFaceId();
 
   Result<FaceRecord> GetFace(int64_t face_id);

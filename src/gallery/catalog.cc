@@ -64,6 +64,16 @@ CREATE TABLE optouts (
 )sql",
     // Version 2: when the photo was taken, from its EXIF data.
     "ALTER TABLE images ADD COLUMN captured_at TEXT NOT NULL DEFAULT '';",
+    // Version 3: the highest face id ever stored, so that an id is never given to a
+    // second face after the first was erased and compacted away (audit records and
+    // reviews name faces by id).
+    R"sql(
+CREATE TABLE face_id_high_water (id INTEGER NOT NULL);
+INSERT INTO face_id_high_water SELECT COALESCE(MAX(id), 0) FROM faces;
+CREATE TRIGGER faces_high_water AFTER INSERT ON faces
+  WHEN NEW.id > (SELECT id FROM face_id_high_water)
+  BEGIN UPDATE face_id_high_water SET id = NEW.id; END;
+)sql",
 };
 
 // A prepared statement that finalises itself.
@@ -300,7 +310,7 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
 }
 
 Result<int64_t> Catalog::MaxFaceId() {
-  Stmt q(impl_->db, "SELECT COALESCE(MAX(id), 0) FROM faces");
+  Stmt q(impl_->db, "SELECT MAX(COALESCE((SELECT MAX(id) FROM faces), 0), (SELECT id FROM face_id_high_water))");
   if (q.Step() != SQLITE_ROW) return impl_->Error("cannot read faces");
   return q.Int(0);
 }
