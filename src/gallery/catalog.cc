@@ -1,5 +1,7 @@
 #include "lineup/catalog.h"
 
+#include "util/sqlite_stmt.h"
+
 #include <sqlite3.h>
 
 #include <functional>
@@ -76,37 +78,7 @@ CREATE TRIGGER faces_high_water AFTER INSERT ON faces
 )sql",
 };
 
-// A prepared statement that finalises itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
-  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  // Ready to run again with new bindings.
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
-  double Real(int c) { return sqlite3_column_double(s_, c); }
-  std::string Text(int c) {
-    const unsigned char* t = sqlite3_column_text(s_, c);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-};
+using Stmt = SqliteStmt;
 
 SourceRecord ReadSource(Stmt& s) {
   return {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)};

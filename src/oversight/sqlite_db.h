@@ -17,41 +17,12 @@
 #include <vector>
 
 #include "lineup/status.h"
+#include "util/sqlite_stmt.h"
 
 namespace lineup::oversight {
 
-// A prepared statement that finalises itself. Every value reaches SQL through Bind.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
-  Stmt& Bind(int i, int v) { sqlite3_bind_int64(s_, i, v); return *this; }
-  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE, or an error code (also when preparing failed).
-  int Step() { return ok() ? sqlite3_step(s_) : rc_; }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  int64_t Int(int c) { return sqlite3_column_int64(s_, c); }
-  double Real(int c) { return sqlite3_column_double(s_, c); }
-  std::string Text(int c) {
-    const unsigned char* t = sqlite3_column_text(s_, c);
-    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-};
+// Prepared statements: the one class the catalog uses too (src/util/sqlite_stmt.h).
+using Stmt = lineup::SqliteStmt;
 
 class SqliteDb {
  public:
