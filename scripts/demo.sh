@@ -37,3 +37,7 @@ echo
 echo "demo: search report (probe beside each candidate, with score, FPIR and provenance): $root/$out/search.html"
 echo "demo: annotated pictures (boxes, five landmarks, quality and its reasons) are in $root/$out/:"
 ls -1 "$out"/*.png | sed 's/^/  /'
+echo
+echo "demo: to search this gallery as a team from a browser (accounts, cases, review, audit):"
+echo "  build/release/lineup user add YOUR_NAME --role admin --gallery $gallery"
+echo "  build/release/lineup serve --gallery $gallery        # then open http://127.0.0.1:8080/"
