@@ -216,7 +216,14 @@ struct Gallery::Impl {
     if (s.ok()) s = catalog->AddImages(images);
     if (!s.ok()) return s;
     // Searchable now; durable through the log until the next snapshot.
-    return index->Add(ids, vectors);
+    s = index->Add(ids, vectors);
+    if (!s.ok()) return s;
+    // One enrolment of millions of faces must not keep them all in the exact index
+    // (2 KB of RAM each; 10M faces ran out of memory) until it ends: at twice the size
+    // exact search is meant for, move to the compressed index now, trained on what is
+    // there (`lineup compact` retrains on everything later).
+    if (!index->compressed() && VectorIndex::DefaultSpec(index->size() / 2) != "exact") return AfterGrowth({});
+    return Status::OK();
   }
 
   // After enrolment: moves to a compressed index when the gallery outgrows exact search,
