@@ -11,7 +11,7 @@
 //
 // Search goes through a VectorIndex: exact while the gallery is small, a compressed
 // index with exact re-ranking above VectorIndex::DefaultSpec's limit (built when
-// enrolment crosses it, or by Compact). Opening reads the index snapshot and replays
+// enrolment crosses it, at the latest at twice the limit, or by Compact). Opening reads the index snapshot and replays
 // only the vectors logged after it, so a large gallery opens in seconds; the catalog
 // decides which faces are live, so a snapshot that missed an erasure is corrected on
 // open. A Gallery is used from one thread at a time; enrolment itself runs one
