@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <deque>
 #include <ctime>
 #include <filesystem>
 #include <regex>
@@ -132,6 +133,63 @@ void AnalyzerPool::Return(std::unique_ptr<FaceAnalyzer> a) {
   --busy_;
   cv_.notify_one();
 }
+
+// ---------------------------------------------------------------- connections
+
+// httplib's own pool queues accepted connections without bound. This one holds at most
+// `max_queued`; past that the accepting thread waits, so further clients wait in the
+// kernel's listen backlog instead of in our memory.
+class BoundedThreadPool : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~BoundedThreadPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    room_.wait(lock, [this] { return queue_.size() < max_queued_ || stopping_; });
+    // Even while stopping the job runs: it owns (and closes) the connection's socket.
+    queue_.push_back(std::move(fn));
+    work_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ && workers_.empty()) return;
+      stopping_ = true;
+    }
+    work_.notify_all();
+    room_.notify_all();
+    for (std::thread& t : workers_)
+      if (t.joinable()) t.join();
+    workers_.clear();
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+        room_.notify_one();
+      }
+      fn();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+};
 
 // ---------------------------------------------------------------- routes
 
@@ -331,7 +389,9 @@ void Server::Impl::Install() {
   http->set_write_timeout(options.request_timeout_s, 0);
   http->set_keep_alive_timeout(5);
   const int threads = std::max(2, options.threads);
-  http->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http->new_task_queue = [threads] {
+    return new BoundedThreadPool(static_cast<size_t>(threads), static_cast<size_t>(4 * threads));
+  };
 }
 
 std::string Server::Impl::MetricsText() {

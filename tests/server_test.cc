@@ -551,6 +551,26 @@ TEST_F(ServerTest, CommandLineSearchesAServedGalleryThroughTheApi) {
   EXPECT_NE(auditor.err.find("403"), std::string::npos) << auditor.err;
 }
 
+// More clients than connection threads plus queue: the accepting thread waits for room
+// (bounded queue), and every client is still served.
+TEST_F(ServerTest, ManyConcurrentClientsAreAllServed) {
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 64; ++i)
+    clients.emplace_back([&] {
+      httplib::Client c("127.0.0.1", w->port);
+      c.set_read_timeout(60, 0);
+      c.set_keep_alive(false);
+      for (int k = 0; k < 5; ++k) {
+        auto r = c.Get("/healthz");
+        (r && r->status == 200 ? ok : failed)++;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 320);
+  EXPECT_EQ(failed.load(), 0);
+}
+
 TEST(SessionCookie, OnlyTheExactNameCounts) {
   using lineup::server::SessionIdFromCookie;
   EXPECT_EQ(SessionIdFromCookie("lineup_session=abc_-1"), "abc_-1");
