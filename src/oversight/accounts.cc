@@ -154,6 +154,13 @@ struct Accounts::Impl {
     return Status::OK();
   }
   // Whether another enabled admin than `except` exists (call with mu held).
+  // FailedPrecondition if `name` (id) is the last enabled admin, who must stay one.
+  Status KeepAnAdmin(int64_t id, const std::string& name) {
+    auto other = OtherAdmin(id);
+    if (!other.ok()) return other.status();
+    if (!*other) return Status::FailedPrecondition("\"" + name + "\" is the last enabled admin");
+    return Status::OK();
+  }
   Result<bool> OtherAdmin(int64_t except) {
     Stmt q(db->db(), "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?");
     q.Bind(1, except);
@@ -253,9 +260,7 @@ Status Accounts::SetRole(const std::string& name, Role role) {
     if (!u.ok()) return u.status();
     if (u->role == role) return Status::OK();
     if (u->role == Role::kAdmin && !u->disabled) {
-      auto other = impl_->OtherAdmin(u->id);
-      if (!other.ok()) return other.status();
-      if (!*other) return Status::FailedPrecondition("\"" + name + "\" is the last enabled admin");
+      if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
     Stmt q(impl_->db->db(), "UPDATE users SET role = ? WHERE id = ?");
     q.Bind(1, std::string(RoleName(role))).Bind(2, u->id);
@@ -274,9 +279,7 @@ Status Accounts::SetDisabled(const std::string& name, bool disabled) {
     if (!u.ok()) return u.status();
     if (u->disabled == disabled) return Status::OK();
     if (disabled && u->role == Role::kAdmin) {
-      auto other = impl_->OtherAdmin(u->id);
-      if (!other.ok()) return other.status();
-      if (!*other) return Status::FailedPrecondition("\"" + name + "\" is the last enabled admin");
+      if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
     Stmt q(impl_->db->db(), "UPDATE users SET disabled = ? WHERE id = ?");
     q.Bind(1, disabled ? 1 : 0).Bind(2, u->id);
