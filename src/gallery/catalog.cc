@@ -1,5 +1,6 @@
 #include "lineup/catalog.h"
 
+#include "util/sqlite_db.h"
 #include "util/sqlite_stmt.h"
 
 #include <sqlite3.h>
@@ -89,32 +90,8 @@ constexpr const char* kSourceCols =
 }  // namespace
 
 struct Catalog::Impl {
-  sqlite3* db = nullptr;
-  std::string path;
-  ~Impl() { sqlite3_close(db); }
-
-  Status Error(const std::string& what) const {
-    return Status::IOError(path + ": " + what + ": " + sqlite3_errmsg(db));
-  }
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; any failure rolls everything back.
-  // body reports a failed statement by returning Error(what).
-  Status InTransaction(const std::function<Status()>& body) {
-    Status s = Exec("BEGIN IMMEDIATE");
-    if (!s.ok()) return s;
-    s = body();
-    if (s.ok()) s = Exec("COMMIT");
-    if (!s.ok()) Exec("ROLLBACK");
-    return s;
-  }
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "unknown error";
-      sqlite3_free(err);
-      return Status::IOError(path + ": " + m);
-    }
-    return Status::OK();
-  }
+  std::unique_ptr<SqliteDb> conn;
+  sqlite3* db = nullptr;  // conn's, for the statements
 };
 
 Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -122,22 +99,16 @@ Catalog::~Catalog() = default;
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, bool create) {
   auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK)
-    return create ? impl->Error("cannot create catalog")
-                  : Status::NotFound(path + ": no catalog here (run `lineup init` first)");
-  sqlite3_busy_timeout(impl->db, 10000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
-    Status s = impl->Exec(pragma);
-    if (!s.ok()) return Status::Corrupt(path + ": not a Lineup catalog (" + s.message() + ")");
-  }
-  Status s = impl->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  auto conn = SqliteDb::Open(path, create, 10000);
+  if (!conn.ok()) return conn.status();
+  impl->conn = std::move(*conn);
+  impl->db = impl->conn->db();
+  Status s = impl->conn->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   if (!s.ok()) return s;
   int64_t version = 0;
   {
     Stmt q(impl->db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-    if (!q.ok() || q.Step() != SQLITE_ROW) return impl->Error("cannot read schema version");
+    if (!q.ok() || q.Step() != SQLITE_ROW) return impl->conn->Error("cannot read schema version");
     version = q.Int(0);
   }
   constexpr int64_t known = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -148,9 +119,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, bool cre
     std::string sql = "BEGIN IMMEDIATE;";
     sql += kMigrations[v];
     sql += "INSERT INTO schema_version VALUES (" + std::to_string(v + 1) + "); COMMIT;";
-    Status m = impl->Exec(sql.c_str());
+    Status m = impl->conn->Exec(sql.c_str());
     if (!m.ok()) {
-      impl->Exec("ROLLBACK");
+      impl->conn->Exec("ROLLBACK");
       return m.WithContext("schema migration to version " + std::to_string(v + 1));
     }
   }
@@ -180,7 +151,7 @@ Status Catalog::AddSource(SourceRecord* src) {
   q.Bind(5, src->collected_at).Bind(6, src->retention_until);
   int rc = q.Step();
   if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("source \"" + src->name + "\" already exists");
-  if (rc != SQLITE_DONE) return impl_->Error("cannot add source");
+  if (rc != SQLITE_DONE) return impl_->conn->Error("cannot add source");
   src->id = sqlite3_last_insert_rowid(impl_->db);
   auto back = GetSource(src->id);
   if (back.ok()) *src = *back;
@@ -241,8 +212,8 @@ Status Catalog::AddImage(ImageRecord* image, std::vector<FaceRecord>* faces, con
 }
 
 Status Catalog::AddImages(std::span<NewImage> batch) {
-  return impl_->InTransaction([&]() -> Status {
-    auto fail = [&](const std::string& what) { return impl_->Error(what); };
+  return impl_->conn->InTransaction([&]() -> Status {
+    auto fail = [&](const std::string& what) { return impl_->conn->Error(what); };
     // Prepared once for the whole batch.
     Stmt img(impl_->db,
              "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
@@ -283,7 +254,7 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
 
 Result<int64_t> Catalog::MaxFaceId() {
   Stmt q(impl_->db, "SELECT MAX(COALESCE((SELECT MAX(id) FROM faces), 0), (SELECT id FROM face_id_high_water))");
-  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot read faces");
+  if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot read faces");
   return q.Int(0);
 }
 
@@ -301,7 +272,7 @@ Result<FaceRecord> Catalog::GetFace(int64_t id) {
     for (size_t i = 0; i < 5 && i < lm.size(); ++i) f.landmarks[i] = {lm[i][0].get<float>(), lm[i][1].get<float>()};
     f.quality_reasons = nlohmann::json::parse(q.Text(9)).get<std::vector<std::string>>();
   } catch (const std::exception& e) {
-    return Status::Corrupt(impl_->path + ": face " + std::to_string(id) + " has a damaged record");
+    return Status::Corrupt(impl_->conn->path() + ": face " + std::to_string(id) + " has a damaged record");
   }
   f.confidence = static_cast<float>(q.Real(7));
   f.quality = static_cast<float>(q.Real(8));
@@ -318,7 +289,7 @@ Result<std::vector<int64_t>> Catalog::FaceIds(int64_t above) {
 
 Result<int64_t> Catalog::ErasureCount() {
   Stmt q(impl_->db, "SELECT COUNT(*) FROM erasures");
-  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot count erasures");
+  if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count erasures");
   return q.Int(0);
 }
 
@@ -326,7 +297,7 @@ Result<CatalogCounts> Catalog::Counts() {
   Stmt q(impl_->db,
          "SELECT (SELECT COUNT(*) FROM sources), (SELECT COUNT(*) FROM images), (SELECT COUNT(*) FROM faces), "
          "(SELECT COUNT(*) FROM subjects)");
-  if (q.Step() != SQLITE_ROW) return impl_->Error("cannot count");
+  if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count");
   return CatalogCounts{q.Int(0), q.Int(1), q.Int(2), q.Int(3)};
 }
 
@@ -400,8 +371,8 @@ Result<Catalog::ErasePlan> Catalog::PlanErase(const std::string& kind, const std
 }
 
 Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
-  return impl_->InTransaction([&]() -> Status {
-    auto fail = [&](const std::string& what) { return impl_->Error(what); };
+  return impl_->conn->InTransaction([&]() -> Status {
+    auto fail = [&](const std::string& what) { return impl_->conn->Error(what); };
     const std::string kind = plan.what.substr(0, plan.what.find(':'));
     const std::string key = plan.what.substr(plan.what.find(':') + 1);
     for (int64_t id : plan.face_ids) {
@@ -439,12 +410,12 @@ Result<std::vector<Catalog::ErasureRecord>> Catalog::Erasures() {
 Result<int64_t> Catalog::AddOptOut(const std::string& reason) {
   Stmt q(impl_->db, "INSERT INTO optouts (reason) VALUES (?)");
   q.Bind(1, reason);
-  if (q.Step() != SQLITE_DONE) return impl_->Error("cannot record the opt-out");
+  if (q.Step() != SQLITE_DONE) return impl_->conn->Error("cannot record the opt-out");
   return sqlite3_last_insert_rowid(impl_->db);
 }
 
 Status Catalog::Vacuum() {
-  Status s = impl_->Exec("PRAGMA secure_delete=ON; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+  Status s = impl_->conn->Exec("PRAGMA secure_delete=ON; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
   return s;
 }
 

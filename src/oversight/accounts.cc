@@ -8,7 +8,6 @@
 
 namespace lineup {
 
-using oversight::SqliteDb;
 using oversight::Stmt;
 
 const char* RoleName(Role role) {
@@ -186,9 +185,9 @@ Accounts::~Accounts() = default;
 Result<std::unique_ptr<Accounts>> Accounts::Open(const std::string& catalog_path, AccountsOptions options) {
   Status s = oversight::SodiumReady();
   if (!s.ok()) return s;
-  auto db = SqliteDb::Open(catalog_path);
+  auto db = oversight::OpenCatalog(catalog_path);
   if (!db.ok()) return db.status();
-  s = (*db)->Migrate("accounts", kMigrations);
+  s = oversight::Migrate(**db, "accounts", kMigrations);
   if (!s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);

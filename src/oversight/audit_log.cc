@@ -8,7 +8,6 @@
 
 namespace lineup {
 
-using oversight::SqliteDb;
 using oversight::Stmt;
 
 namespace {
@@ -139,9 +138,9 @@ AuditLog::~AuditLog() = default;
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& catalog_path, std::function<int64_t()> now) {
   Status s = oversight::SodiumReady();
   if (!s.ok()) return s;
-  auto db = SqliteDb::Open(catalog_path);
+  auto db = oversight::OpenCatalog(catalog_path);
   if (!db.ok()) return db.status();
-  s = (*db)->Migrate("audit_log", kMigrations);
+  s = oversight::Migrate(**db, "audit_log", kMigrations);
   if (!s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);

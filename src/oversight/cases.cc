@@ -7,7 +7,6 @@
 
 namespace lineup {
 
-using oversight::SqliteDb;
 using oversight::Stmt;
 
 namespace {
@@ -195,9 +194,9 @@ Cases::Cases(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Cases::~Cases() = default;
 
 Result<std::unique_ptr<Cases>> Cases::Open(const std::string& catalog_path, std::function<int64_t()> now) {
-  auto db = SqliteDb::Open(catalog_path);
+  auto db = oversight::OpenCatalog(catalog_path);
   if (!db.ok()) return db.status();
-  Status s = (*db)->Migrate("cases", kMigrations);
+  Status s = oversight::Migrate(**db, "cases", kMigrations);
   if (!s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);

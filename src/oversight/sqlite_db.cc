@@ -8,71 +8,33 @@
 
 namespace lineup::oversight {
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& catalog_path) {
-  std::unique_ptr<SqliteDb> d(new SqliteDb);
-  d->path_ = catalog_path;
-  // READWRITE without CREATE: the gallery (`lineup init`) makes the file.
-  if (sqlite3_open_v2(catalog_path.c_str(), &d->db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
-    return Status::NotFound(catalog_path + ": no catalog here (run `lineup init` first)");
-  sqlite3_busy_timeout(d->db_, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
-    Status s = d->Exec(pragma);
-    if (!s.ok()) return Status::Corrupt(catalog_path + ": not a Lineup catalog (" + s.message() + ")");
-  }
-  Stmt q(d->db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+Result<std::unique_ptr<SqliteDb>> OpenCatalog(const std::string& catalog_path) {
+  auto d = SqliteDb::Open(catalog_path, /*create=*/false, 5000);
+  if (!d.ok()) return d.status();
+  Stmt q((*d)->db(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
   int rc = q.Step();
   if (rc == SQLITE_DONE) return Status::Corrupt(catalog_path + ": not a Lineup catalog (no schema_version table)");
-  if (rc != SQLITE_ROW) return d->Error("cannot read the schema");
+  if (rc != SQLITE_ROW) return (*d)->Error("cannot read the schema");
   return d;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
-
-Status SqliteDb::Error(const std::string& what) const {
-  const int code = sqlite3_errcode(db_);
-  std::string m = path_ + ": " + what + ": " + sqlite3_errmsg(db_);
-  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return Status::Unavailable(m);
-  return Status::IOError(m);
-}
-
-Status SqliteDb::Exec(const char* sql) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string m = path_ + ": " + (err ? err : "unknown error");
-    sqlite3_free(err);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable(m);
-    return Status::IOError(m);
-  }
-  return Status::OK();
-}
-
-Status SqliteDb::InTransaction(const std::function<Status()>& body) {
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  s = body();
-  if (s.ok()) s = Exec("COMMIT");
-  if (!s.ok()) Exec("ROLLBACK");
-  return s;
-}
-
-Status SqliteDb::Migrate(const std::string& component, const std::vector<const char*>& migrations) {
+Status Migrate(SqliteDb& db, const std::string& component, const std::vector<const char*>& migrations) {
   const int64_t known = static_cast<int64_t>(migrations.size());
   // 0 if the component (or the version table) is not there yet.
   auto read_version = [&]() -> Result<int64_t> {
-    Stmt t(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oversight_schema'");
+    Stmt t(db.db(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oversight_schema'");
     int rc = t.Step();
     if (rc == SQLITE_DONE) return int64_t{0};
-    if (rc != SQLITE_ROW) return Error("cannot read the schema");
-    Stmt q(db_, "SELECT version FROM oversight_schema WHERE component = ?");
+    if (rc != SQLITE_ROW) return db.Error("cannot read the schema");
+    Stmt q(db.db(), "SELECT version FROM oversight_schema WHERE component = ?");
     q.Bind(1, component);
     rc = q.Step();
     if (rc == SQLITE_ROW) return q.Int(0);
     if (rc == SQLITE_DONE) return int64_t{0};
-    return Error("cannot read the " + component + " schema version");
+    return db.Error("cannot read the " + component + " schema version");
   };
   auto too_new = [&](int64_t version) {
-    return Status::Corrupt(path_ + ": " + component + " schema version " + std::to_string(version) +
+    return Status::Corrupt(db.path() + ": " + component + " schema version " + std::to_string(version) +
                            " is newer than this lineup understands (" + std::to_string(known) + ")");
   };
   // Up to date: nothing is written, so a read-only copy of a gallery can still be read.
@@ -81,23 +43,23 @@ Status SqliteDb::Migrate(const std::string& component, const std::vector<const c
   if (*current > known) return too_new(*current);
   if (*current == known) return Status::OK();
   // Read again and migrate under one write lock, so two processes opening at once agree.
-  return InTransaction([&]() -> Status {
-    Status s = Exec(
+  return db.InTransaction([&]() -> Status {
+    Status s = db.Exec(
         "CREATE TABLE IF NOT EXISTS oversight_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)");
     if (!s.ok()) return s;
     auto version = read_version();
     if (!version.ok()) return version.status();
     if (*version > known) return too_new(*version);
     for (int64_t v = *version; v < known; ++v) {
-      Status m = Exec(migrations[static_cast<size_t>(v)]);
+      Status m = db.Exec(migrations[static_cast<size_t>(v)]);
       if (!m.ok()) return m.WithContext(component + " schema migration to version " + std::to_string(v + 1));
     }
     if (*version == known) return Status::OK();
-    Stmt u(db_,
+    Stmt u(db.db(),
            "INSERT INTO oversight_schema (component, version) VALUES (?, ?) "
            "ON CONFLICT(component) DO UPDATE SET version = excluded.version");
     u.Bind(1, component).Bind(2, known);
-    if (u.Step() != SQLITE_DONE) return Error("cannot record the " + component + " schema version");
+    if (u.Step() != SQLITE_DONE) return db.Error("cannot record the " + component + " schema version");
     return Status::OK();
   });
 }

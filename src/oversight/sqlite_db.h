@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lineup/status.h"
+#include "util/sqlite_db.h"
 #include "util/sqlite_stmt.h"
 
 namespace lineup::oversight {
@@ -24,34 +25,12 @@ namespace lineup::oversight {
 // Prepared statements: the one class the catalog uses too (src/util/sqlite_stmt.h).
 using Stmt = lineup::SqliteStmt;
 
-class SqliteDb {
- public:
-  // Opens an existing gallery's catalog (never creates one): NotFound if there is no
-  // file, Corrupt if it is not a Lineup catalog. WAL mode, busy timeout 5 s.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& catalog_path);
-  ~SqliteDb();
-  SqliteDb(const SqliteDb&) = delete;
-  SqliteDb& operator=(const SqliteDb&) = delete;
-
-  sqlite3* db() const { return db_; }
-  const std::string& path() const { return path_; }
-
-  // IOError "<path>: <what>: <sqlite message>" (Unavailable if the database stayed busy).
-  Status Error(const std::string& what) const;
-  // Runs SQL without parameters (schema statements, BEGIN, COMMIT).
-  Status Exec(const char* sql);
-  // Runs body inside BEGIN IMMEDIATE ... COMMIT, so that other connections (threads or
-  // processes) wait; any failure rolls everything back.
-  Status InTransaction(const std::function<Status()>& body);
-  // Brings `component`'s tables to migrations.size() (version n = migrations[n-1]);
-  // Corrupt if the catalog holds a newer version than this build knows.
-  Status Migrate(const std::string& component, const std::vector<const char*>& migrations);
-
- private:
-  SqliteDb() = default;
-  sqlite3* db_ = nullptr;
-  std::string path_;
-};
+// Opens an existing gallery's catalog (never creates one) for the oversight tables:
+// NotFound if there is no file, Corrupt if it is not a Lineup catalog. Busy timeout 5 s.
+Result<std::unique_ptr<SqliteDb>> OpenCatalog(const std::string& catalog_path);
+// Brings `component`'s tables to migrations.size() (version n = migrations[n-1]);
+// Corrupt if the catalog holds a newer version than this build knows.
+Status Migrate(SqliteDb& db, const std::string& component, const std::vector<const char*>& migrations);
 
 // Seconds since the Unix epoch from the system clock.
 int64_t SystemNow();
