@@ -2,7 +2,6 @@
 // from the rest of the server so that a fuzzer (tests/fuzz/) can drive it directly.
 #include "request.h"
 
-#include <openssl/evp.h>
 
 #include <cmath>
 
@@ -95,19 +94,6 @@ Result<std::vector<float>> ProbeVector(const json& body, int dim) {
   const double inv = 1.0 / std::sqrt(norm);
   for (float& x : vec) x = static_cast<float>(x * inv);
   return vec;
-}
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
 }
 
 }  // namespace lineup::server

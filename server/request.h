@@ -28,6 +28,5 @@ Result<std::string> ImageUpload(const httplib::Request& req, const std::string& 
 // The probe vector of a search by vector: body["vector"], an array of exactly `dim`
 // finite numbers, not all zero; returned L2-normalised.
 Result<std::vector<float>> ProbeVector(const nlohmann::json& body, int dim);
-std::string Sha256Hex(const std::string& bytes);
 
 }  // namespace lineup::server

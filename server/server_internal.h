@@ -17,6 +17,7 @@
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
 #include "lineup/gallery.h"
+#include "lineup/models.h"
 #include "request.h"
 #include "server.h"
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <opencv2/dnn.hpp>
 
@@ -25,5 +26,6 @@ Result<cv::dnn::Net> LoadModel(const std::string& dir, const std::string& file);
 // Hex SHA-256 of a file's bytes, or an IOError.
 Result<std::string> Sha256File(const std::string& path);
 std::string Sha256Hex(const void* data, size_t n);
+inline std::string Sha256Hex(std::string_view bytes) { return Sha256Hex(bytes.data(), bytes.size()); }
 
 }  // namespace lineup

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "lineup/models.h"
 #include "oversight/sqlite_db.h"
 
 namespace lineup {
@@ -379,7 +380,7 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
     if (Status r = impl_->Run(old, "cannot prune sessions"); !r.ok()) return r;
     Stmt q(impl_->db->db(),
            "INSERT INTO sessions (id_sha256, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
-    q.Bind(1, oversight::Sha256Hex(session.id)).Bind(2, user_id).Bind(3, session.csrf);
+    q.Bind(1, Sha256Hex(session.id)).Bind(2, user_id).Bind(3, session.csrf);
     q.Bind(4, oversight::IsoTime(now)).Bind(5, session.expires_at);
     return impl_->Run(q, "cannot create session");
   });
@@ -390,7 +391,7 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
 Status Accounts::Logout(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Stmt q(impl_->db->db(), "DELETE FROM sessions WHERE id_sha256 = ?");
-  q.Bind(1, oversight::Sha256Hex(session_id));
+  q.Bind(1, Sha256Hex(session_id));
   return impl_->Run(q, "cannot end session");
 }
 
@@ -401,7 +402,7 @@ Result<Principal> Accounts::AuthenticateSession(const std::string& session_id) {
   Stmt q(impl_->db->db(),
          "SELECT u.id, u.name, u.role, u.disabled, s.csrf, s.expires_at FROM sessions s "
          "JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ?");
-  q.Bind(1, oversight::Sha256Hex(session_id));
+  q.Bind(1, Sha256Hex(session_id));
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return bad;
   if (rc != SQLITE_ROW) return impl_->db->Error("cannot read sessions");
@@ -434,7 +435,7 @@ Result<Accounts::NewToken> Accounts::CreateToken(const std::string& user, const 
   t.info.expires_at = oversight::IsoTime(now + static_cast<int64_t>(days) * 86400);
   Stmt q(impl_->db->db(),
          "INSERT INTO api_tokens (user_id, secret_sha256, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
-  q.Bind(1, u->id).Bind(2, oversight::Sha256Hex(t.secret)).Bind(3, label);
+  q.Bind(1, u->id).Bind(2, Sha256Hex(t.secret)).Bind(3, label);
   q.Bind(4, t.info.created_at).Bind(5, t.info.expires_at);
   if (Status r = impl_->Run(q, "cannot create token"); !r.ok()) return r;
   t.info.id = sqlite3_last_insert_rowid(impl_->db->db());
@@ -478,7 +479,7 @@ Result<Principal> Accounts::AuthenticateToken(const std::string& secret) {
   Stmt q(impl_->db->db(),
          "SELECT u.id, u.name, u.role, u.disabled, t.expires_at, t.revoked_at FROM api_tokens t "
          "JOIN users u ON u.id = t.user_id WHERE t.secret_sha256 = ?");
-  q.Bind(1, oversight::Sha256Hex(secret));
+  q.Bind(1, Sha256Hex(secret));
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return bad;
   if (rc != SQLITE_ROW) return impl_->db->Error("cannot read tokens");

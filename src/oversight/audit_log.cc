@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lineup/models.h"
 #include "oversight/sqlite_db.h"
 
 namespace lineup {
@@ -96,7 +97,7 @@ std::string AuditLog::ComputeHash(const AuditRecord& r) {
     bytes += field;
     bytes += '\n';
   }
-  return oversight::Sha256Hex(bytes);
+  return Sha256Hex(bytes);
 }
 
 struct AuditLog::Impl {

@@ -43,8 +43,6 @@ bool IsIsoTimeOrDate(const std::string& s);
 
 // libsodium must be initialised once per process before its random numbers are used.
 Status SodiumReady();
-// Lower-case hex SHA-256.
-std::string Sha256Hex(std::string_view bytes);
 // `bytes` random bytes (libsodium) as unpadded base64url.
 std::string RandomBase64Url(size_t bytes);
 
