@@ -307,6 +307,20 @@ TEST_F(Pipeline, MultiFacePhotosGiveSeveralFaces) {
   }
 }
 
+TEST_F(Pipeline, LargeFacesAreBoxedWholeAndNothingElseIs) {
+  // A face too large for the finer levels' tiles used to be boxed again from a tile that
+  // cut it (deepface/img9.jpg, a 1000x1780 close-up: a 575x464 box ending at the nose),
+  // and hands and shirts at those scales came out as faces (two_people.jpg: 4 "faces").
+  FaceAnalyzer& a = *analyzer_;
+  auto portrait = AnalyzeOrFail(a, Load(data_ + "/deepface/img9.jpg"));
+  ASSERT_EQ(portrait.size(), 1u);
+  EXPECT_GT(portrait[0].box.height, 1.2f * portrait[0].box.width) << portrait[0].box;
+  EXPECT_GT(portrait[0].box.height, 500.f) << portrait[0].box;
+  EXPECT_TRUE(portrait[0].quality.reasons.empty()) << Reasons(portrait[0]);
+  auto two = AnalyzeOrFail(a, Load(data_ + "/face_recognition/examples/two_people.jpg"));
+  EXPECT_EQ(two.size(), 2u);
+}
+
 TEST_F(Pipeline, CrowdPhotoGivesManySmallFaces) {
   // About 240 faces; the pyramid finds 129 with the default min_face of 20.
   auto faces = AnalyzeOrFail(*analyzer_, Load(data_ + "/groups/retinaface_img3.jpg"));

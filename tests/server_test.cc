@@ -65,7 +65,7 @@ class ServerTest : public ::testing::Test {
       eo.source = "knn";
       auto r = (*g)->Enroll(*files, eo);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
-      ASSERT_GE(r->faces, 10);
+      ASSERT_GE(r->faces, 9);
     }
     auto acc = lineup::Accounts::Open(w->gallery + "/catalog.sqlite");
     ASSERT_TRUE(acc.ok()) << acc.status().ToString();
@@ -249,7 +249,7 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   ASSERT_EQ(r->status, 200) << r->body;
   json s = Body(r);
   ASSERT_FALSE(s["candidates"].empty());
-  EXPECT_GT(s["gallery_size"].get<int>(), 10);
+  EXPECT_GE(s["gallery_size"].get<int>(), 9) << "the fixture enrols 9 photos, a face each at least";
   const json& top = s["candidates"][0];
   EXPECT_NE(top["image"]["uri"].get<std::string>().find("obama"), std::string::npos) << s.dump(1);
   EXPECT_GT(top["score"].get<double>(), s["threshold"].get<double>());

@@ -3,10 +3,13 @@
 // The network sees 320x240 pixels at a time. To find faces from a full-frame close-up
 // down to DetectorOptions::min_face pixels tall in a 12-megapixel photo, the photo is
 // searched as an image pyramid: the whole frame first, then overlapping 320x240 tiles
-// at finer scales, with detections merged across tiles and scales. If nothing is found,
-// the frame is searched once more with a margin around it, which rescues photos that
-// are already a tight crop of a face. A FaceDetector is not thread-safe; make one per
-// thread (FaceAnalyzer does).
+// at finer scales, with detections merged across tiles and scales. A tile keeps only
+// faces small enough to lie whole inside some tile (taller ones come from the coarser
+// level, where the network sees them whole): otherwise a tile that cuts a large face
+// boxes the part it sees, and hands or shirts at those scales pass for faces. If
+// nothing is found, the frame is searched once more with a margin around it, which
+// rescues photos that are already a tight crop of a face. A FaceDetector is not
+// thread-safe; make one per thread (FaceAnalyzer does).
 #pragma once
 
 #include <memory>

@@ -29,6 +29,7 @@ struct View {
   float scale;
   cv::Point2f origin;
   // Which sides of the net input are interior tile edges, where a face may be cut.
+  bool tiled = false;  // one of several tiles at a finer scale than the whole frame
   bool cut_left = false, cut_top = false, cut_right = false, cut_bottom = false;
   int valid_w = kNetW, valid_h = kNetH;  // net pixels that show the photo
 };
@@ -84,6 +85,10 @@ class PyramidDetector final : public FaceDetector {
       if (conf < opt_.threshold) continue;
       float x1 = b[4 * i] * kNetW, y1 = b[4 * i + 1] * kNetH, x2 = b[4 * i + 2] * kNetW, y2 = b[4 * i + 3] * kNetH;
       if (x2 - x1 < 2 || y2 - y1 < 2) continue;
+      // In a tile, a face taller than the tiles' overlap may be cut by an edge without
+      // touching it (the network then boxes the part it sees); the coarser level, where
+      // it is 2.5 times smaller, sees it whole.
+      if (v.tiled && y2 - y1 > kTileOverlap) continue;
       if ((v.cut_left && x1 < edge) || (v.cut_top && y1 < edge) || (v.cut_right && x2 > v.valid_w - edge) ||
           (v.cut_bottom && y2 > v.valid_h - edge))
         continue;  // a face cut by a tile edge; the overlapping tile sees it whole
@@ -126,6 +131,7 @@ class PyramidDetector final : public FaceDetector {
         cv::Mat input(kNetH, kNetW, CV_8UC3, cv::Scalar::all(kPadValue));
         scaled(cv::Rect(tx, ty, tw, th)).copyTo(input(cv::Rect(0, 0, tw, th)));
         View v{fx, cv::Point2f(tx / fx, ty / fx)};
+        v.tiled = true;
         v.cut_left = tx > 0;
         v.cut_top = ty > 0;
         v.cut_right = tx + tw < scaled.cols;
