@@ -3,7 +3,7 @@
 # the pinned models and sample photos. Run by `make demo`, `make test` and `make bench`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-pkgs=(cmake g++ make pkg-config zlib1g-dev libssl-dev nlohmann-json3-dev
+pkgs=(cmake g++ make pkg-config zlib1g-dev libjpeg-dev libssl-dev nlohmann-json3-dev
       libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
       libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev
       libcpp-httplib-dev libsodium-dev chromium chromium-driver clang libclang-rt-14-dev curl openssl)

@@ -103,6 +103,41 @@ TEST_F(DecodeTest, TruncatedRealJpegIsRefused) {
   EXPECT_FALSE(DecodeBytes(minus_one).ok());
 }
 
+TEST_F(DecodeTest, CutJpegClosedWithAnEndMarkerIsRefused) {
+  // A file cut short and then given an end-of-image marker passes every structural
+  // check; libjpeg decodes it with a warning and paints the missing part grey.
+  REAL_JPEG_OR_RETURN(src);
+  Bytes full = ReadBytes(src);
+  for (double keep : {0.3, 0.5, 0.8, 0.95}) {
+    SCOPED_TRACE(keep);
+    Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(full.size() * keep));
+    cut.push_back(0xFF);
+    cut.push_back(0xD9);
+    auto r = DecodeBytes(cut);
+    ASSERT_FALSE(r.ok()) << "a cut JPEG decoded into a " << r->bgr.cols << "x" << r->bgr.rows << " picture";
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_TRUE(Contains(r.status().message(), "damaged JPEG")) << r.status().message();
+  }
+}
+
+TEST_F(DecodeTest, JpegWithStrayBytesBeforeTheEndMarkerStillDecodes) {
+  // Some cameras pad the image data; libjpeg warns ("extraneous bytes before marker")
+  // but loses no pixel, so such photos must not be refused.
+  REAL_JPEG_OR_RETURN(src);
+  Bytes full = ReadBytes(src);
+  auto original = DecodeBytes(full);
+  ASSERT_TRUE(original.ok());
+  ASSERT_GE(full.size(), 2u);
+  ASSERT_EQ(full[full.size() - 2], 0xFF);
+  Bytes padded(full.begin(), full.end() - 2);
+  for (int i = 0; i < 5; ++i) padded.push_back(0x00);
+  padded.push_back(0xFF);
+  padded.push_back(0xD9);
+  auto r = DecodeBytes(padded);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(cv::norm(r->bgr, original->bgr, cv::NORM_INF), 0);
+}
+
 TEST_F(DecodeTest, PngWithBrokenCrcIsRefused) {
   ASSERT_TRUE(DecodeBytes(Encode(Pattern(), ".png")).ok());
   Bytes png = lineup_test::PngWithBrokenCrc();

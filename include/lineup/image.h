@@ -43,7 +43,10 @@ struct Image {
 Result<ImageInfo> ProbeImage(std::span<const uint8_t> data);
 
 // Decodes a whole image. InvalidArgument for unsupported, damaged, truncated or
-// over-limit input; never aborts.
+// over-limit input; never aborts. A JPEG whose image data is damaged or cut short is
+// refused even where the decoder would fill the lost part with grey (a cut file
+// closed with an end marker); the extra read this takes costs about 0.06 ms for an
+// LFW photo and 60% of the decoding time for a large, finely compressed one.
 Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& options = {});
 
 // Reads a file and decodes it. NotFound if the path does not exist; InvalidArgument

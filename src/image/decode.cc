@@ -2,10 +2,15 @@
 #include <libexif/exif-data.h>
 #include <zlib.h>
 
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h needs FILE
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+
+#include <jpeglib.h>
+#include <jerror.h>  // the warning codes (JWRN_*)
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -40,6 +45,67 @@ std::string Upper(std::string s) {
 
 Status Damaged(const std::string& format, const std::string& why) {
   return Status::InvalidArgument("damaged " + format + " (" + why + ")");
+}
+
+// libjpeg reports damaged image data only as warnings, and then fills the rest of the
+// picture with grey: a file cut short and closed with an end-of-image marker decodes
+// "successfully" with its lower part missing. OpenCV ignores those warnings, so the
+// entropy-coded data is read here once and the warnings that mean lost pixels
+// refuse the file. Harmless ones (e.g. stray bytes before a marker, which some cameras
+// write) are let through.
+struct JpegCheck {
+  jpeg_error_mgr mgr;
+  std::jmp_buf escape;
+  char message[JMSG_LENGTH_MAX] = {0};
+  bool damaged = false;
+};
+
+void JpegCheckError(j_common_ptr c) {
+  auto* e = reinterpret_cast<JpegCheck*>(c->err);
+  c->err->format_message(c, e->message);
+  std::longjmp(e->escape, 1);
+}
+
+void JpegCheckMessage(j_common_ptr c, int level) {
+  if (level >= 0) return;  // trace messages
+  auto* e = reinterpret_cast<JpegCheck*>(c->err);
+  const int code = c->err->msg_code;
+  if (!e->damaged && (code == JWRN_HIT_MARKER || code == JWRN_JPEG_EOF || code == JWRN_MUST_RESYNC ||
+                      code == JWRN_HUFF_BAD_CODE || code == JWRN_NOT_SEQUENTIAL)) {
+    e->damaged = true;
+    c->err->format_message(c, e->message);
+  }
+}
+
+// Plain C control flow only between setjmp and longjmp (no objects with destructors).
+Status CheckJpegData(Bytes d) {
+  jpeg_decompress_struct cinfo;
+  JpegCheck check;
+  cinfo.err = jpeg_std_error(&check.mgr);
+  check.mgr.error_exit = JpegCheckError;
+  check.mgr.emit_message = JpegCheckMessage;
+  jpeg_create_decompress(&cinfo);
+  if (setjmp(check.escape)) {
+    jpeg_destroy_decompress(&cinfo);
+    return Damaged("JPEG", check.message);
+  }
+  jpeg_mem_src(&cinfo, d.data(), static_cast<unsigned long>(d.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  // All the entropy-coded data is read, but pictured at 1/8 scale: each 8x8 block
+  // costs only its DC value, so this is far cheaper than the decode that follows.
+  cinfo.scale_num = 1;
+  cinfo.scale_denom = 8;
+  cinfo.dct_method = JDCT_IFAST;
+  cinfo.do_fancy_upsampling = FALSE;
+  cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : cinfo.out_color_space;
+  jpeg_start_decompress(&cinfo);
+  JSAMPARRAY row = (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE,
+                                              cinfo.output_width * cinfo.output_components, 1);
+  while (cinfo.output_scanline < cinfo.output_height) jpeg_read_scanlines(&cinfo, row, 1);
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  if (check.damaged) return Damaged("JPEG", check.message);
+  return Status::OK();
 }
 
 // JPEG: walk the marker segments up to the first start-of-frame. The image data
@@ -189,6 +255,10 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
     return Status::InvalidArgument(Upper(info->format) + " of " + std::to_string(info->width) + "x" +
                                    std::to_string(info->height) + " exceeds the limit of " +
                                    std::to_string(options.max_pixels) + " pixels");
+  if (info->format == "jpeg") {
+    Status st = CheckJpegData(data);
+    if (!st.ok()) return st;
+  }
   Image img;
   img.info = *info;
   img.bytes = static_cast<int64_t>(data.size());
