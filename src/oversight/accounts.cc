@@ -171,6 +171,15 @@ struct Accounts::Impl {
     if (q.Step() != SQLITE_DONE) return db->Error(what);
     return Status::OK();
   }
+  // Prepares `sql`, binds `args` to its parameters in order and runs it; `what` names
+  // the failure ("cannot ...").
+  template <typename... Args>
+  Status Exec(const char* sql, const std::string& what, const Args&... args) {
+    Stmt q(db->db(), sql);
+    int i = 0;
+    (q.Bind(++i, args), ...);
+    return Run(q, what);
+  }
   const std::string& DummyHash() {
     std::call_once(dummy_once, [this] {
       auto h = HashPassword(oversight::RandomBase64Url(24));
@@ -240,16 +249,13 @@ Status Accounts::SetPassword(const std::string& name, const std::string& passwor
   return impl_->db->InTransaction([&]() -> Status {
     auto u = impl_->Load(name);
     if (!u.ok()) return u.status();
-    Stmt q(impl_->db->db(), "UPDATE users SET password_hash = ? WHERE id = ?");
-    q.Bind(1, *hash).Bind(2, u->id);
-    if (Status r = impl_->Run(q, "cannot set password"); !r.ok()) return r;
+    if (Status r = impl_->Exec("UPDATE users SET password_hash = ? WHERE id = ?", "cannot set password", *hash, u->id);
+        !r.ok())
+      return r;
     // A new password ends the old sessions and lifts a lock-out.
-    Stmt d(impl_->db->db(), "DELETE FROM sessions WHERE user_id = ?");
-    d.Bind(1, u->id);
-    if (Status r = impl_->Run(d, "cannot end sessions"); !r.ok()) return r;
-    Stmt f(impl_->db->db(), "DELETE FROM login_failures WHERE name = ?");
-    f.Bind(1, name);
-    return impl_->Run(f, "cannot clear failed sign-ins");
+    if (Status r = impl_->Exec("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id); !r.ok())
+      return r;
+    return impl_->Exec("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
   });
 }
 
@@ -262,13 +268,12 @@ Status Accounts::SetRole(const std::string& name, Role role) {
     if (u->role == Role::kAdmin && !u->disabled) {
       if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
-    Stmt q(impl_->db->db(), "UPDATE users SET role = ? WHERE id = ?");
-    q.Bind(1, std::string(RoleName(role))).Bind(2, u->id);
-    if (Status r = impl_->Run(q, "cannot set role"); !r.ok()) return r;
+    if (Status r = impl_->Exec("UPDATE users SET role = ? WHERE id = ?", "cannot set role", std::string(RoleName(role)),
+                               u->id);
+        !r.ok())
+      return r;
     // Granted sources belong to the enroller role; they do not survive a change of role.
-    Stmt d(impl_->db->db(), "DELETE FROM user_sources WHERE user_id = ?");
-    d.Bind(1, u->id);
-    return impl_->Run(d, "cannot clear granted sources");
+    return impl_->Exec("DELETE FROM user_sources WHERE user_id = ?", "cannot clear granted sources", u->id);
   });
 }
 
@@ -281,14 +286,13 @@ Status Accounts::SetDisabled(const std::string& name, bool disabled) {
     if (disabled && u->role == Role::kAdmin) {
       if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
-    Stmt q(impl_->db->db(), "UPDATE users SET disabled = ? WHERE id = ?");
-    q.Bind(1, disabled ? 1 : 0).Bind(2, u->id);
-    if (Status r = impl_->Run(q, "cannot change user"); !r.ok()) return r;
+    if (Status r =
+            impl_->Exec("UPDATE users SET disabled = ? WHERE id = ?", "cannot change user", disabled ? 1 : 0, u->id);
+        !r.ok())
+      return r;
     if (!disabled) return Status::OK();
     // Sessions end for good; tokens are refused while the user stays disabled.
-    Stmt d(impl_->db->db(), "DELETE FROM sessions WHERE user_id = ?");
-    d.Bind(1, u->id);
-    return impl_->Run(d, "cannot end sessions");
+    return impl_->Exec("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id);
   });
 }
 
@@ -308,9 +312,8 @@ Status Accounts::GrantSource(const std::string& name, const std::string& source)
     if (rc == SQLITE_DONE) return Status::NotFound("no source \"" + source + "\" (add it with `lineup source add`)");
     if (rc != SQLITE_ROW) return impl_->db->Error("cannot read sources");
   }
-  Stmt q(impl_->db->db(), "INSERT OR IGNORE INTO user_sources (user_id, source) VALUES (?, ?)");
-  q.Bind(1, u->id).Bind(2, source);
-  return impl_->Run(q, "cannot grant source");
+  return impl_->Exec("INSERT OR IGNORE INTO user_sources (user_id, source) VALUES (?, ?)", "cannot grant source", u->id,
+                     source);
 }
 
 Result<Session> Accounts::Login(const std::string& name, const std::string& password) {
@@ -327,9 +330,10 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
       // Locked while the last max_fail failures lie within one window and the last of
       // them is less than a window ago.
       if (max_fail > 0) {
-        Stmt old(impl_->db->db(), "DELETE FROM login_failures WHERE at <= ?");
-        old.Bind(1, now - 2 * window);
-        if (Status r = impl_->Run(old, "cannot prune failed sign-ins"); !r.ok()) return r;
+        if (Status r = impl_->Exec("DELETE FROM login_failures WHERE at <= ?", "cannot prune failed sign-ins",
+                                   now - 2 * window);
+            !r.ok())
+          return r;
         Stmt q(impl_->db->db(), "SELECT at FROM login_failures WHERE name = ? ORDER BY at DESC LIMIT ?");
         q.Bind(1, name).Bind(2, max_fail);
         std::vector<int64_t> at;
@@ -344,9 +348,10 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
       }
       // Counted as a failure before the (slow) check, so that parallel attempts see it;
       // a success clears it.
-      Stmt f(impl_->db->db(), "INSERT INTO login_failures (name, at) VALUES (?, ?)");
-      f.Bind(1, name).Bind(2, now);
-      if (Status r = impl_->Run(f, "cannot record sign-in"); !r.ok()) return r;
+      if (Status r =
+              impl_->Exec("INSERT INTO login_failures (name, at) VALUES (?, ?)", "cannot record sign-in", name, now);
+          !r.ok())
+        return r;
       Stmt u(impl_->db->db(), "SELECT id, password_hash, disabled FROM users WHERE name = ?");
       u.Bind(1, name);
       const int rc = u.Step();
@@ -372,12 +377,13 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
   session.csrf = oversight::RandomBase64Url(32);
   session.expires_at = oversight::IsoTime(now + impl_->opt.session_seconds);
   Status s = impl_->db->InTransaction([&]() -> Status {
-    Stmt f(impl_->db->db(), "DELETE FROM login_failures WHERE name = ?");
-    f.Bind(1, name);
-    if (Status r = impl_->Run(f, "cannot clear failed sign-ins"); !r.ok()) return r;
-    Stmt old(impl_->db->db(), "DELETE FROM sessions WHERE expires_at <= ?");
-    old.Bind(1, oversight::IsoTime(now));
-    if (Status r = impl_->Run(old, "cannot prune sessions"); !r.ok()) return r;
+    if (Status r = impl_->Exec("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
+        !r.ok())
+      return r;
+    if (Status r =
+            impl_->Exec("DELETE FROM sessions WHERE expires_at <= ?", "cannot prune sessions", oversight::IsoTime(now));
+        !r.ok())
+      return r;
     Stmt q(impl_->db->db(),
            "INSERT INTO sessions (id_sha256, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, Sha256Hex(session.id)).Bind(2, user_id).Bind(3, session.csrf);
@@ -390,9 +396,7 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
 
 Status Accounts::Logout(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Stmt q(impl_->db->db(), "DELETE FROM sessions WHERE id_sha256 = ?");
-  q.Bind(1, Sha256Hex(session_id));
-  return impl_->Run(q, "cannot end session");
+  return impl_->Exec("DELETE FROM sessions WHERE id_sha256 = ?", "cannot end session", Sha256Hex(session_id));
 }
 
 Result<Principal> Accounts::AuthenticateSession(const std::string& session_id) {
@@ -444,9 +448,10 @@ Result<Accounts::NewToken> Accounts::CreateToken(const std::string& user, const 
 
 Status Accounts::RevokeToken(int64_t token_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Stmt q(impl_->db->db(), "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = ''");
-  q.Bind(1, impl_->NowIso()).Bind(2, token_id);
-  if (Status r = impl_->Run(q, "cannot revoke token"); !r.ok()) return r;
+  if (Status r = impl_->Exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = ''",
+                             "cannot revoke token", impl_->NowIso(), token_id);
+      !r.ok())
+    return r;
   if (sqlite3_changes(impl_->db->db()) > 0) return Status::OK();
   Stmt e(impl_->db->db(), "SELECT 1 FROM api_tokens WHERE id = ?");
   e.Bind(1, token_id);
