@@ -3,12 +3,14 @@
 // faiss::index_factory. The gallery keeps one; `lineup bench scale` measures them.
 //
 //   "exact"   every vector in RAM (2 KB per 512-d face), brute force: exact scores.
-//   "ivfpq,nlist=4096,m=64,nprobe=64,rerank=512"
+//   "ivfpq[,pca=192],nlist=4096,m=64,nprobe=64,rerank=512"
 //             compressed: an inverted file of product-quantised codes (m bytes + 8 per
-//             face in RAM). A search scans the nprobe nearest lists, keeps the `rerank`
-//             best approximate candidates and re-scores them with the exact vectors
-//             (ExactVectors, e.g. the memory-mapped vector log), so returned scores are
-//             always exact; only the shortlist is approximate.
+//             face in RAM), made from the vectors' first `pca` principal components if
+//             given (m must divide pca, else the dimension). A search scans the nprobe
+//             nearest lists, keeps the `rerank` best approximate candidates and
+//             re-scores them with the exact vectors (ExactVectors, e.g. the
+//             memory-mapped vector log), so returned scores are always exact; only the
+//             shortlist is approximate.
 //   "faiss=<factory string>[,nprobe=..][,efSearch=..][,rerank=..]"
 //             any other FAISS index, for measurements.
 //
@@ -49,9 +51,10 @@ class VectorIndex {
   // Reads an index written by Save. Corrupt if the file is not one, or its dimension is
   // not `dim`.
   static Result<std::unique_ptr<VectorIndex>> Load(const std::string& path, int dim);
-  // The spec the gallery uses for `faces` vectors when none is asked for: exact search
-  // while it stays within a few tens of milliseconds on two cores, compressed above.
-  static std::string DefaultSpec(int64_t faces);
+  // The spec the gallery uses for `faces` vectors of `dim` values when none is asked
+  // for: exact search while it stays within a few tens of milliseconds on two cores,
+  // compressed above.
+  static std::string DefaultSpec(int64_t faces, int dim);
 
   virtual ~VectorIndex() = default;
   virtual std::string spec() const = 0;
