@@ -16,7 +16,7 @@ if [ ! -x "$bin" ] || [ -n "$(find "${srcs[@]}" "$root/server/request.h" "$root/
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/include" -I"$root/server" -I/usr/include/opencv4 $(pkg-config --cflags cpp-httplib) \
     "${srcs[@]}" -o "$bin" \
-    $(pkg-config --libs cpp-httplib) -lssl -lcrypto -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lexif -lz
+    $(pkg-config --libs cpp-httplib) -lssl -lcrypto -lopencv_imgcodecs -lopencv_imgproc -lopencv_core -lexif -ljpeg -lz
 fi
 corpus="$out/fuzz/corpus"
 mkdir -p "$corpus"
