@@ -167,19 +167,6 @@ struct Accounts::Impl {
     if (q.Step() != SQLITE_ROW) return db->Error("cannot count admins");
     return q.Int(0) > 0;
   }
-  Status Run(Stmt& q, const std::string& what) {
-    if (q.Step() != SQLITE_DONE) return db->Error(what);
-    return Status::OK();
-  }
-  // Prepares `sql`, binds `args` to its parameters in order and runs it; `what` names
-  // the failure ("cannot ...").
-  template <typename... Args>
-  Status Exec(const char* sql, const std::string& what, const Args&... args) {
-    Stmt q(db->db(), sql);
-    int i = 0;
-    (q.Bind(++i, args), ...);
-    return Run(q, what);
-  }
   const std::string& DummyHash() {
     std::call_once(dummy_once, [this] {
       auto h = HashPassword(oversight::RandomBase64Url(24));
@@ -249,13 +236,14 @@ Status Accounts::SetPassword(const std::string& name, const std::string& passwor
   return impl_->db->InTransaction([&]() -> Status {
     auto u = impl_->Load(name);
     if (!u.ok()) return u.status();
-    if (Status r = impl_->Exec("UPDATE users SET password_hash = ? WHERE id = ?", "cannot set password", *hash, u->id);
+    if (Status r =
+            impl_->db->Run("UPDATE users SET password_hash = ? WHERE id = ?", "cannot set password", *hash, u->id);
         !r.ok())
       return r;
     // A new password ends the old sessions and lifts a lock-out.
-    if (Status r = impl_->Exec("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id); !r.ok())
+    if (Status r = impl_->db->Run("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id); !r.ok())
       return r;
-    return impl_->Exec("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
+    return impl_->db->Run("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
   });
 }
 
@@ -268,12 +256,12 @@ Status Accounts::SetRole(const std::string& name, Role role) {
     if (u->role == Role::kAdmin && !u->disabled) {
       if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
-    if (Status r = impl_->Exec("UPDATE users SET role = ? WHERE id = ?", "cannot set role", std::string(RoleName(role)),
-                               u->id);
+    if (Status r = impl_->db->Run("UPDATE users SET role = ? WHERE id = ?", "cannot set role",
+                                  std::string(RoleName(role)), u->id);
         !r.ok())
       return r;
     // Granted sources belong to the enroller role; they do not survive a change of role.
-    return impl_->Exec("DELETE FROM user_sources WHERE user_id = ?", "cannot clear granted sources", u->id);
+    return impl_->db->Run("DELETE FROM user_sources WHERE user_id = ?", "cannot clear granted sources", u->id);
   });
 }
 
@@ -287,12 +275,12 @@ Status Accounts::SetDisabled(const std::string& name, bool disabled) {
       if (Status k = impl_->KeepAnAdmin(u->id, name); !k.ok()) return k;
     }
     if (Status r =
-            impl_->Exec("UPDATE users SET disabled = ? WHERE id = ?", "cannot change user", disabled ? 1 : 0, u->id);
+            impl_->db->Run("UPDATE users SET disabled = ? WHERE id = ?", "cannot change user", disabled ? 1 : 0, u->id);
         !r.ok())
       return r;
     if (!disabled) return Status::OK();
     // Sessions end for good; tokens are refused while the user stays disabled.
-    return impl_->Exec("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id);
+    return impl_->db->Run("DELETE FROM sessions WHERE user_id = ?", "cannot end sessions", u->id);
   });
 }
 
@@ -312,8 +300,8 @@ Status Accounts::GrantSource(const std::string& name, const std::string& source)
     if (rc == SQLITE_DONE) return Status::NotFound("no source \"" + source + "\" (add it with `lineup source add`)");
     if (rc != SQLITE_ROW) return impl_->db->Error("cannot read sources");
   }
-  return impl_->Exec("INSERT OR IGNORE INTO user_sources (user_id, source) VALUES (?, ?)", "cannot grant source", u->id,
-                     source);
+  return impl_->db->Run("INSERT OR IGNORE INTO user_sources (user_id, source) VALUES (?, ?)", "cannot grant source",
+                        u->id, source);
 }
 
 Result<Session> Accounts::Login(const std::string& name, const std::string& password) {
@@ -330,8 +318,8 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
       // Locked while the last max_fail failures lie within one window and the last of
       // them is less than a window ago.
       if (max_fail > 0) {
-        if (Status r = impl_->Exec("DELETE FROM login_failures WHERE at <= ?", "cannot prune failed sign-ins",
-                                   now - 2 * window);
+        if (Status r = impl_->db->Run("DELETE FROM login_failures WHERE at <= ?", "cannot prune failed sign-ins",
+                                      now - 2 * window);
             !r.ok())
           return r;
         Stmt q(impl_->db->db(), "SELECT at FROM login_failures WHERE name = ? ORDER BY at DESC LIMIT ?");
@@ -349,7 +337,7 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
       // Counted as a failure before the (slow) check, so that parallel attempts see it;
       // a success clears it.
       if (Status r =
-              impl_->Exec("INSERT INTO login_failures (name, at) VALUES (?, ?)", "cannot record sign-in", name, now);
+              impl_->db->Run("INSERT INTO login_failures (name, at) VALUES (?, ?)", "cannot record sign-in", name, now);
           !r.ok())
         return r;
       Stmt u(impl_->db->db(), "SELECT id, password_hash, disabled FROM users WHERE name = ?");
@@ -377,18 +365,18 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
   session.csrf = oversight::RandomBase64Url(32);
   session.expires_at = oversight::IsoTime(now + impl_->opt.session_seconds);
   Status s = impl_->db->InTransaction([&]() -> Status {
-    if (Status r = impl_->Exec("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
+    if (Status r = impl_->db->Run("DELETE FROM login_failures WHERE name = ?", "cannot clear failed sign-ins", name);
         !r.ok())
       return r;
-    if (Status r =
-            impl_->Exec("DELETE FROM sessions WHERE expires_at <= ?", "cannot prune sessions", oversight::IsoTime(now));
+    if (Status r = impl_->db->Run("DELETE FROM sessions WHERE expires_at <= ?", "cannot prune sessions",
+                                  oversight::IsoTime(now));
         !r.ok())
       return r;
     Stmt q(impl_->db->db(),
            "INSERT INTO sessions (id_sha256, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, Sha256Hex(session.id)).Bind(2, user_id).Bind(3, session.csrf);
     q.Bind(4, oversight::IsoTime(now)).Bind(5, session.expires_at);
-    return impl_->Run(q, "cannot create session");
+    return impl_->db->Run(q, "cannot create session");
   });
   if (!s.ok()) return s;
   return session;
@@ -396,7 +384,7 @@ Result<Session> Accounts::Login(const std::string& name, const std::string& pass
 
 Status Accounts::Logout(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->Exec("DELETE FROM sessions WHERE id_sha256 = ?", "cannot end session", Sha256Hex(session_id));
+  return impl_->db->Run("DELETE FROM sessions WHERE id_sha256 = ?", "cannot end session", Sha256Hex(session_id));
 }
 
 Result<Principal> Accounts::AuthenticateSession(const std::string& session_id) {
@@ -441,15 +429,15 @@ Result<Accounts::NewToken> Accounts::CreateToken(const std::string& user, const 
          "INSERT INTO api_tokens (user_id, secret_sha256, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
   q.Bind(1, u->id).Bind(2, Sha256Hex(t.secret)).Bind(3, label);
   q.Bind(4, t.info.created_at).Bind(5, t.info.expires_at);
-  if (Status r = impl_->Run(q, "cannot create token"); !r.ok()) return r;
+  if (Status r = impl_->db->Run(q, "cannot create token"); !r.ok()) return r;
   t.info.id = sqlite3_last_insert_rowid(impl_->db->db());
   return t;
 }
 
 Status Accounts::RevokeToken(int64_t token_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  if (Status r = impl_->Exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = ''",
-                             "cannot revoke token", impl_->NowIso(), token_id);
+  if (Status r = impl_->db->Run("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = ''",
+                                "cannot revoke token", impl_->NowIso(), token_id);
       !r.ok())
     return r;
   if (sqlite3_changes(impl_->db->db()) > 0) return Status::OK();

@@ -184,10 +184,6 @@ struct Cases::Impl {
     if (rc != SQLITE_ROW) return db->Error("cannot read reviews");
     return ReadReview(q);
   }
-  Status Run(Stmt& q, const std::string& what) {
-    if (q.Step() != SQLITE_DONE) return db->Error(what);
-    return Status::OK();
-  }
 };
 
 Cases::Cases(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -215,11 +211,11 @@ Result<CaseRecord> Cases::Create(const std::string& title, const std::string& au
     const std::string now = impl_->NowIso();
     Stmt q(impl_->h(), "INSERT INTO cases (title, authority, created_by, created_at) VALUES (?, ?, ?, ?)");
     q.Bind(1, title).Bind(2, authority).Bind(3, created_by).Bind(4, now);
-    if (Status r = impl_->Run(q, "cannot create case"); !r.ok()) return r;
+    if (Status r = impl_->db->Run(q, "cannot create case"); !r.ok()) return r;
     id = sqlite3_last_insert_rowid(impl_->h());
     Stmt m(impl_->h(), "INSERT INTO case_members (case_id, user, added_at) VALUES (?, ?, ?)");
     m.Bind(1, id).Bind(2, created_by).Bind(3, now);
-    return impl_->Run(m, "cannot add case member");
+    return impl_->db->Run(m, "cannot add case member");
   });
   if (!s.ok()) return s;
   return impl_->LoadCase(id);
@@ -255,7 +251,7 @@ Status Cases::AddMember(int64_t case_id, const std::string& user) {
     if (Status r = impl_->RequireOpen(case_id); !r.ok()) return r;
     Stmt q(impl_->h(), "INSERT OR IGNORE INTO case_members (case_id, user, added_at) VALUES (?, ?, ?)");
     q.Bind(1, case_id).Bind(2, user).Bind(3, impl_->NowIso());
-    return impl_->Run(q, "cannot add case member");
+    return impl_->db->Run(q, "cannot add case member");
   });
 }
 
@@ -276,7 +272,7 @@ Status Cases::Close(int64_t case_id, const std::string& by) {
     if (Status r = impl_->RequireOpen(case_id); !r.ok()) return r;
     Stmt q(impl_->h(), "UPDATE cases SET status = 'closed', closed_by = ?, closed_at = ? WHERE id = ?");
     q.Bind(1, by).Bind(2, impl_->NowIso()).Bind(3, case_id);
-    return impl_->Run(q, "cannot close case");
+    return impl_->db->Run(q, "cannot close case");
   });
 }
 
@@ -306,14 +302,14 @@ Status Cases::RecordSearch(SearchRecord* search) {
     q.Bind(1, search->case_id).Bind(2, search->user).Bind(3, search->justification).Bind(4, search->probe_sha256);
     q.Bind(5, search->kind).Bind(6, search->threshold).Bind(7, search->gallery_size);
     q.Bind(8, search->low_quality ? 1 : 0).Bind(9, at);
-    if (Status r = impl_->Run(q, "cannot record search"); !r.ok()) return r;
+    if (Status r = impl_->db->Run(q, "cannot record search"); !r.ok()) return r;
     id = sqlite3_last_insert_rowid(impl_->h());
     Stmt c(impl_->h(), "INSERT INTO search_candidates (search_id, rank, face_id, score) VALUES (?, ?, ?, ?)");
     int64_t rank = 0;
     for (const SearchCandidate& cand : search->candidates) {
       c.Reset();
       c.Bind(1, id).Bind(2, ++rank).Bind(3, cand.face_id).Bind(4, static_cast<double>(cand.score));
-      if (Status r = impl_->Run(c, "cannot record search candidates"); !r.ok()) return r;
+      if (Status r = impl_->db->Run(c, "cannot record search candidates"); !r.ok()) return r;
     }
     return Status::OK();
   });
@@ -370,7 +366,7 @@ Result<ReviewRecord> Cases::Review(int64_t search_id, int64_t face_id, const std
            "note = excluded.note, at = excluded.at, confirmed_by = '', confirmed_at = ''");
     q.Bind(1, search_id).Bind(2, search->case_id).Bind(3, face_id).Bind(4, analyst).Bind(5, verdict);
     q.Bind(6, note).Bind(7, impl_->NowIso());
-    if (Status r = impl_->Run(q, "cannot record review"); !r.ok()) return r;
+    if (Status r = impl_->db->Run(q, "cannot record review"); !r.ok()) return r;
     Stmt back(impl_->h(), "SELECT id FROM reviews WHERE search_id = ? AND face_id = ? AND analyst = ?");
     back.Bind(1, search_id).Bind(2, face_id).Bind(3, analyst);
     if (back.Step() != SQLITE_ROW) return impl_->db->Error("cannot read review back");
@@ -400,7 +396,7 @@ Result<ReviewRecord> Cases::Confirm(int64_t review_id, const std::string& analys
     if (Status o = impl_->RequireOpen(r->case_id); !o.ok()) return o;
     Stmt q(impl_->h(), "UPDATE reviews SET confirmed_by = ?, confirmed_at = ? WHERE id = ? AND confirmed_by = ''");
     q.Bind(1, analyst).Bind(2, impl_->NowIso()).Bind(3, review_id);
-    return impl_->Run(q, "cannot confirm review");
+    return impl_->db->Run(q, "cannot confirm review");
   });
   if (!s.ok()) return s;
   return impl_->LoadReview(review_id);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lineup/status.h"
+#include "util/sqlite_stmt.h"
 
 namespace lineup {
 
@@ -30,6 +31,19 @@ class SqliteDb {
   Status Error(const std::string& what) const;
   // Runs SQL without parameters (schema statements, BEGIN, COMMIT).
   Status Exec(const char* sql);
+  // Steps a statement that returns no rows; Error(what) if it fails.
+  Status Run(SqliteStmt& q, const std::string& what) const {
+    if (q.Step() != SQLITE_DONE) return Error(what);
+    return Status::OK();
+  }
+  // Prepares `sql`, binds `args` to its parameters in order and runs it as above.
+  template <typename... Args>
+  Status Run(const char* sql, const std::string& what, const Args&... args) const {
+    SqliteStmt q(db_, sql);
+    int i = 0;
+    (q.Bind(++i, args), ...);
+    return Run(q, what);
+  }
   // Runs body inside BEGIN IMMEDIATE ... COMMIT, so that other connections (threads or
   // processes) wait; any failure rolls everything back. body reports a failed statement
   // by returning Error(what).
