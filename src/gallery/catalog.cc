@@ -91,7 +91,7 @@ constexpr const char* kSourceCols =
 
 struct Catalog::Impl {
   std::unique_ptr<SqliteDb> conn;
-  sqlite3* db = nullptr;  // conn's, for the statements
+  sqlite3* db() const { return conn->db(); }
 };
 
 Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -102,12 +102,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path, bool cre
   auto conn = SqliteDb::Open(path, create, 10000);
   if (!conn.ok()) return conn.status();
   impl->conn = std::move(*conn);
-  impl->db = impl->conn->db();
   Status s = impl->conn->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   if (!s.ok()) return s;
   int64_t version = 0;
   {
-    Stmt q(impl->db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    Stmt q(impl->db(), "SELECT COALESCE(MAX(version), 0) FROM schema_version");
     if (!q.ok() || q.Step() != SQLITE_ROW) return impl->conn->Error("cannot read schema version");
     version = q.Int(0);
   }
@@ -144,7 +143,7 @@ Status Catalog::AddSource(SourceRecord* src) {
   // the one form that compares correctly is accepted.
   if (!src->retention_until.empty() && !IsIsoDate(src->retention_until))
     return Status::InvalidArgument("retention date \"" + src->retention_until + "\" is not a date YYYY-MM-DD");
-  Stmt q(impl_->db,
+  Stmt q(impl_->db(),
          "INSERT INTO sources (name, description, legal_basis, collected_by, collected_at, retention_until) "
          "VALUES (?, ?, ?, ?, ?, ?)");
   q.Bind(1, src->name).Bind(2, src->description).Bind(3, src->legal_basis).Bind(4, src->collected_by);
@@ -152,28 +151,28 @@ Status Catalog::AddSource(SourceRecord* src) {
   int rc = q.Step();
   if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("source \"" + src->name + "\" already exists");
   if (rc != SQLITE_DONE) return impl_->conn->Error("cannot add source");
-  src->id = sqlite3_last_insert_rowid(impl_->db);
+  src->id = sqlite3_last_insert_rowid(impl_->db());
   auto back = GetSource(src->id);
   if (back.ok()) *src = *back;
   return Status::OK();
 }
 
 Result<SourceRecord> Catalog::FindSource(const std::string& name) {
-  Stmt q(impl_->db, (std::string(kSourceCols) + " WHERE name = ?").c_str());
+  Stmt q(impl_->db(), (std::string(kSourceCols) + " WHERE name = ?").c_str());
   q.Bind(1, name);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no source \"" + name + "\" (add it with `lineup source add`)");
   return ReadSource(q);
 }
 
 Result<SourceRecord> Catalog::GetSource(int64_t id) {
-  Stmt q(impl_->db, (std::string(kSourceCols) + " WHERE id = ?").c_str());
+  Stmt q(impl_->db(), (std::string(kSourceCols) + " WHERE id = ?").c_str());
   q.Bind(1, id);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no source " + std::to_string(id));
   return ReadSource(q);
 }
 
 Result<std::vector<SourceRecord>> Catalog::Sources() {
-  Stmt q(impl_->db, (std::string(kSourceCols) + " ORDER BY name").c_str());
+  Stmt q(impl_->db(), (std::string(kSourceCols) + " ORDER BY name").c_str());
   std::vector<SourceRecord> out;
   while (q.Step() == SQLITE_ROW) out.push_back(ReadSource(q));
   return out;
@@ -189,14 +188,14 @@ ImageRecord ReadImageRow(Stmt& q) {
 }  // namespace
 
 Result<std::optional<ImageRecord>> Catalog::FindImageBySha256(const std::string& sha256) {
-  Stmt q(impl_->db, (std::string(kImageCols) + " WHERE sha256 = ?").c_str());
+  Stmt q(impl_->db(), (std::string(kImageCols) + " WHERE sha256 = ?").c_str());
   q.Bind(1, sha256);
   if (q.Step() != SQLITE_ROW) return std::optional<ImageRecord>();
   return std::optional<ImageRecord>(ReadImageRow(q));
 }
 
 Result<ImageRecord> Catalog::GetImage(int64_t id) {
-  Stmt q(impl_->db, (std::string(kImageCols) + " WHERE id = ?").c_str());
+  Stmt q(impl_->db(), (std::string(kImageCols) + " WHERE id = ?").c_str());
   q.Bind(1, id);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no image " + std::to_string(id));
   return ReadImageRow(q);
@@ -215,10 +214,10 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
   return impl_->conn->InTransaction([&]() -> Status {
     auto fail = [&](const std::string& what) { return impl_->conn->Error(what); };
     // Prepared once for the whole batch.
-    Stmt img(impl_->db,
+    Stmt img(impl_->db(),
              "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
              "VALUES (?,?,?,?,?,?,?,?)");
-    Stmt face(impl_->db,
+    Stmt face(impl_->db(),
               "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
               "VALUES (?,?,?,?,?,?,?,?,?,?)");
     for (NewImage& n : batch) {
@@ -228,7 +227,7 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
       img.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
       img.Bind(8, image->captured_at);
       if (img.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
-      image->id = sqlite3_last_insert_rowid(impl_->db);
+      image->id = sqlite3_last_insert_rowid(impl_->db());
       for (auto& f : n.faces) {
         f.image_id = image->id;
         nlohmann::json lm = nlohmann::json::array();
@@ -240,10 +239,11 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
         if (face.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
       }
       if (!n.subject.empty() && n.subject_face >= 0 && n.subject_face < static_cast<int>(n.faces.size())) {
-        Stmt add(impl_->db, "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
+        Stmt add(impl_->db(), "INSERT OR IGNORE INTO subjects (label) VALUES (?)");
         add.Bind(1, n.subject);
         if (add.Step() != SQLITE_DONE) return fail("cannot add subject " + n.subject);
-        Stmt link(impl_->db, "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
+        Stmt link(impl_->db(),
+                  "INSERT INTO face_subjects (face_id, subject_id) SELECT ?, id FROM subjects WHERE label = ?");
         link.Bind(1, n.faces[static_cast<size_t>(n.subject_face)].id).Bind(2, n.subject);
         if (link.Step() != SQLITE_DONE) return fail("cannot link subject " + n.subject);
       }
@@ -253,13 +253,14 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
 }
 
 Result<int64_t> Catalog::MaxFaceId() {
-  Stmt q(impl_->db, "SELECT MAX(COALESCE((SELECT MAX(id) FROM faces), 0), (SELECT id FROM face_id_high_water))");
+  Stmt q(impl_->db(), "SELECT MAX(COALESCE((SELECT MAX(id) FROM faces), 0), (SELECT id FROM face_id_high_water))");
   if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot read faces");
   return q.Int(0);
 }
 
 Result<FaceRecord> Catalog::GetFace(int64_t id) {
-  Stmt q(impl_->db, "SELECT id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons FROM faces WHERE id = ?");
+  Stmt q(impl_->db(),
+         "SELECT id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons FROM faces WHERE id = ?");
   q.Bind(1, id);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no face " + std::to_string(id));
   FaceRecord f;
@@ -280,7 +281,7 @@ Result<FaceRecord> Catalog::GetFace(int64_t id) {
 }
 
 Result<std::vector<int64_t>> Catalog::FaceIds(int64_t above) {
-  Stmt q(impl_->db, "SELECT id FROM faces WHERE id > ? ORDER BY id");
+  Stmt q(impl_->db(), "SELECT id FROM faces WHERE id > ? ORDER BY id");
   q.Bind(1, above);
   std::vector<int64_t> ids;
   while (q.Step() == SQLITE_ROW) ids.push_back(q.Int(0));
@@ -288,13 +289,13 @@ Result<std::vector<int64_t>> Catalog::FaceIds(int64_t above) {
 }
 
 Result<int64_t> Catalog::ErasureCount() {
-  Stmt q(impl_->db, "SELECT COUNT(*) FROM erasures");
+  Stmt q(impl_->db(), "SELECT COUNT(*) FROM erasures");
   if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count erasures");
   return q.Int(0);
 }
 
 Result<CatalogCounts> Catalog::Counts() {
-  Stmt q(impl_->db,
+  Stmt q(impl_->db(),
          "SELECT (SELECT COUNT(*) FROM sources), (SELECT COUNT(*) FROM images), (SELECT COUNT(*) FROM faces), "
          "(SELECT COUNT(*) FROM subjects)");
   if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count");
@@ -302,7 +303,7 @@ Result<CatalogCounts> Catalog::Counts() {
 }
 
 Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> Catalog::CountsBySource() {
-  Stmt q(impl_->db,
+  Stmt q(impl_->db(),
          "SELECT s.name, (SELECT COUNT(*) FROM images i WHERE i.source_id = s.id), "
          "(SELECT COUNT(*) FROM faces f JOIN images i ON f.image_id = i.id WHERE i.source_id = s.id) "
          "FROM sources s ORDER BY s.name");
@@ -312,22 +313,24 @@ Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> Catalog
 }
 
 Result<std::string> Catalog::SubjectOfFace(int64_t face_id) {
-  Stmt q(impl_->db, "SELECT s.label FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE fs.face_id = ?");
+  Stmt q(impl_->db(),
+         "SELECT s.label FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE fs.face_id = ?");
   q.Bind(1, face_id);
   return q.Step() == SQLITE_ROW ? q.Text(0) : std::string();
 }
 
 Result<std::vector<Catalog::SubjectRecord>> Catalog::Subjects() {
-  Stmt q(impl_->db,
-         "SELECT s.label, s.notes, COUNT(fs.face_id) FROM subjects s LEFT JOIN face_subjects fs ON fs.subject_id = s.id "
-         "GROUP BY s.id ORDER BY s.label");
+  Stmt q(
+      impl_->db(),
+      "SELECT s.label, s.notes, COUNT(fs.face_id) FROM subjects s LEFT JOIN face_subjects fs ON fs.subject_id = s.id "
+      "GROUP BY s.id ORDER BY s.label");
   std::vector<SubjectRecord> out;
   while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), q.Text(1), q.Int(2)});
   return out;
 }
 
 Result<std::vector<int64_t>> Catalog::FacesOfSubject(const std::string& label) {
-  Stmt q(impl_->db,
+  Stmt q(impl_->db(),
          "SELECT fs.face_id FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE s.label = ? "
          "ORDER BY fs.face_id");
   q.Bind(1, label);
@@ -342,12 +345,12 @@ Result<Catalog::ErasePlan> Catalog::PlanErase(const std::string& kind, const std
   const char* faces_sql = nullptr;
   const char* images_sql = nullptr;
   if (kind == "subject") {
-    Stmt q(impl_->db, "SELECT COUNT(*) FROM subjects WHERE label = ?");
+    Stmt q(impl_->db(), "SELECT COUNT(*) FROM subjects WHERE label = ?");
     q.Bind(1, key);
     if (q.Step() != SQLITE_ROW || q.Int(0) == 0) return Status::NotFound("no subject \"" + key + "\"");
     faces_sql = "SELECT fs.face_id FROM face_subjects fs JOIN subjects s ON s.id = fs.subject_id WHERE s.label = ?";
   } else if (kind == "source") {
-    Stmt q(impl_->db, "SELECT COUNT(*) FROM sources WHERE name = ?");
+    Stmt q(impl_->db(), "SELECT COUNT(*) FROM sources WHERE name = ?");
     q.Bind(1, key);
     if (q.Step() != SQLITE_ROW || q.Int(0) == 0) return Status::NotFound("no source \"" + key + "\"");
     faces_sql = "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id JOIN sources s ON s.id = i.source_id WHERE s.name = ?";
@@ -358,11 +361,11 @@ Result<Catalog::ErasePlan> Catalog::PlanErase(const std::string& kind, const std
   } else {
     return Status::InvalidArgument("erase what? (subject, source or image)");
   }
-  Stmt f(impl_->db, faces_sql);
+  Stmt f(impl_->db(), faces_sql);
   f.Bind(1, key);
   while (f.Step() == SQLITE_ROW) plan.face_ids.push_back(f.Int(0));
   if (images_sql) {
-    Stmt i(impl_->db, images_sql);
+    Stmt i(impl_->db(), images_sql);
     i.Bind(1, key);
     if (i.Step() == SQLITE_ROW) plan.images = i.Int(0);
   }
@@ -376,7 +379,7 @@ Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
     const std::string kind = plan.what.substr(0, plan.what.find(':'));
     const std::string key = plan.what.substr(plan.what.find(':') + 1);
     for (int64_t id : plan.face_ids) {
-      Stmt d(impl_->db, "DELETE FROM faces WHERE id = ?");
+      Stmt d(impl_->db(), "DELETE FROM faces WHERE id = ?");
       d.Bind(1, id);
       if (d.Step() != SQLITE_DONE) return fail("cannot erase face");
     }
@@ -384,16 +387,16 @@ Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
                         : kind == "image"   ? "DELETE FROM images WHERE sha256 = ?1;"
                                             : "DELETE FROM subjects WHERE label = ?1;";
     {
-      Stmt d(impl_->db, extra);
+      Stmt d(impl_->db(), extra);
       d.Bind(1, key);
       if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
     }
     if (kind == "source") {
-      Stmt d(impl_->db, "DELETE FROM sources WHERE name = ?");
+      Stmt d(impl_->db(), "DELETE FROM sources WHERE name = ?");
       d.Bind(1, key);
       if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
     }
-    Stmt rec(impl_->db, "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
+    Stmt rec(impl_->db(), "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
     rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
     if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
     return Status::OK();
@@ -401,17 +404,17 @@ Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
 }
 
 Result<std::vector<Catalog::ErasureRecord>> Catalog::Erasures() {
-  Stmt q(impl_->db, "SELECT id, what, reason, at, faces, images FROM erasures ORDER BY id");
+  Stmt q(impl_->db(), "SELECT id, what, reason, at, faces, images FROM erasures ORDER BY id");
   std::vector<ErasureRecord> out;
   while (q.Step() == SQLITE_ROW) out.push_back({q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4), q.Int(5)});
   return out;
 }
 
 Result<int64_t> Catalog::AddOptOut(const std::string& reason) {
-  Stmt q(impl_->db, "INSERT INTO optouts (reason) VALUES (?)");
+  Stmt q(impl_->db(), "INSERT INTO optouts (reason) VALUES (?)");
   q.Bind(1, reason);
   if (q.Step() != SQLITE_DONE) return impl_->conn->Error("cannot record the opt-out");
-  return sqlite3_last_insert_rowid(impl_->db);
+  return sqlite3_last_insert_rowid(impl_->db());
 }
 
 Status Catalog::Vacuum() {
