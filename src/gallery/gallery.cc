@@ -222,7 +222,8 @@ struct Gallery::Impl {
     // (2 KB of RAM each; 10M faces ran out of memory) until it ends: at twice the size
     // exact search is meant for, move to the compressed index now, trained on what is
     // there (`lineup compact` retrains on everything later).
-    if (!index->compressed() && VectorIndex::DefaultSpec(index->size() / 2, index->dim()) != "exact") return AfterGrowth({});
+    if (!index->compressed() && VectorIndex::DefaultSpec(index->size() / 2, model.dim) != "exact")
+      return AfterGrowth({});
     return Status::OK();
   }
 
@@ -233,7 +234,7 @@ struct Gallery::Impl {
     auto erasures = catalog->ErasureCount();
     if (!erasures.ok()) return erasures.status();
     const int64_t n = index->size();
-    const std::string want = VectorIndex::DefaultSpec(n, index->dim());
+    const std::string want = VectorIndex::DefaultSpec(n, model.dim);
     if (!index->compressed() && want != "exact") {
       auto live = catalog->FaceIds();
       if (!live.ok()) return live.status();
@@ -623,7 +624,8 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
   const fs::path dir(impl_->dir);
   auto live = impl_->catalog->FaceIds();
   if (!live.ok()) return live.status();
-  const std::string spec = index_spec.empty() ? VectorIndex::DefaultSpec(static_cast<int64_t>(live->size()), impl_->model.dim) : index_spec;
+  const std::string spec =
+      index_spec.empty() ? VectorIndex::DefaultSpec(static_cast<int64_t>(live->size()), impl_->model.dim) : index_spec;
   // Refuse a bad spec before touching anything.
   auto probe = VectorIndex::Create(spec, impl_->model.dim);
   if (!probe.ok()) return probe.status();
