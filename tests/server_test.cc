@@ -66,7 +66,7 @@ class ServerTest : public ::testing::Test {
       eo.source = "knn";
       auto r = (*g)->Enroll(*files, eo);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
-      ASSERT_GE(r->faces, 9);
+      ASSERT_GE(r->faces, 10);
       w->faces = r->faces;
     }
     auto acc = lineup::Accounts::Open(w->gallery + "/catalog.sqlite");
