@@ -40,11 +40,14 @@ bench: build
 	@scripts/bench.sh $(RELEASE)
 
 # Regenerates calibration/ from all LFW impostor pairs, for the default embedding, its
-# flip setting and the fused two-model embedding (~30 min).
+# flip setting, the fused two-model embedding and the RGB-fed settings of galleries made
+# before 2026-11-27 (~50 min).
 calibrate: build
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+flip
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+faceapi
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature:rgb
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+flip:rgb
 
 eval-lfw: build
 	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \

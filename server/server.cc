@@ -487,7 +487,10 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   impl->audit = std::move(*al);
   int slots = options.analysis_slots > 0 ? options.analysis_slots
                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  impl->analyzers = std::make_unique<AnalyzerPool>(options.analyzer, slots);
+  // Probes are embedded with the gallery's own model, which may be an earlier default.
+  AnalyzerOptions probe_options = options.analyzer;
+  probe_options.embedder = impl->gallery->analyzer_options().embedder;
+  impl->analyzers = std::make_unique<AnalyzerPool>(probe_options, slots);
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())

@@ -23,12 +23,14 @@
 namespace {
 
 // Measured by running this test (Release build, default AnalyzerOptions: pyramid
-// detector, refined landmarks, fr_feature embedder, 2 workers) on the source tree of
-// the first test suite: 10-fold mean accuracy 99.33% +- 0.82 (596 of 600 pairs right;
-// AUC 0.9994, EER 0.83%, no photo without a face), identical over repeated runs. The
-// guard allows one percentage point below it. If a deliberate change moves the
-// figure, re-measure and update this constant with the new printed value.
-constexpr double kMeasuredAccuracy = 0.9933;
+// detector, single landmark pass, fr_feature fed BGR, 2 workers): 10-fold mean accuracy
+// 99.17% +- 0.83 (595 of 600 pairs right; AUC 0.9994, EER 0.67%, no photo without a
+// face), identical over repeated runs. With RGB input (the default until 2026-11-27) it
+// measured 99.33% +- 0.82, EER 0.83%: one pair either way, while on all 6,000 pairs BGR
+// is better (docs/accuracy.md). The guard allows one percentage point below it. If a
+// deliberate change moves the figure, re-measure and update this constant with the new
+// printed value.
+constexpr double kMeasuredAccuracy = 0.9917;
 constexpr double kAllowedDrop = 0.010;
 
 TEST(Accuracy, LfwSampleOf600Pairs) {

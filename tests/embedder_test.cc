@@ -249,7 +249,7 @@ TEST_F(EmbedderOnPhotos, FaceApiResNetGivesUnitVectorsThatTellPeopleApart) {
 
 TEST_F(EmbedderOnPhotos, FusionIsTheWeightedSumOfTheTwoCosines) {
   auto fused = CreateOrFail("fr_feature+faceapi:0.70");
-  auto fr = CreateOrFail("fr_feature");
+  auto fr = CreateOrFail("fr_feature:rgb");  // the fusion keeps the RGB input it was measured with
   auto face_api = CreateOrFail("faceapi_resnet");
   ASSERT_TRUE(fused && fr && face_api);
   std::vector<Photo> photos = {Lfw("Colin_Powell", 1), Lfw("Colin_Powell", 2), Lfw("Tony_Blair", 1)};

@@ -429,6 +429,42 @@ TEST_F(GalleryTest, CliSearchGroupsBySubjectAndWritesAnHtmlReport) {
   EXPECT_NE(page2.find("&lt;script&gt;"), std::string::npos);
 }
 
+TEST_F(GalleryTest, GalleryKeepsTheModelItWasFilledWithAfterTheDefaultChanges) {
+  // A gallery filled with RGB input (the default until 2026-11-27) opens, enrols and is
+  // searched with that model when no embedder is named; naming another one is refused.
+  TempDir t;
+  const std::string g = t.File("g");
+  ASSERT_EQ(lineup_test::RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(lineup_test::RunCli({"source", "add", "train", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  const std::string photo = data_ + "/train/obama/obama.jpg";
+  auto e = lineup_test::RunCli({"enroll", photo, "--source", "train", "--gallery", g, "--embedder", "fr_feature:rgb"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto info = lineup_test::RunCli({"info", "--json", "--gallery", g});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("fr_feature@faceplugin-face-recognition-js@0.0.1+plain"), std::string::npos) << info.out;
+  auto r = lineup_test::RunCli({"search", photo, "--json", "--gallery", g});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["candidates"].empty());
+  EXPECT_NEAR(j["candidates"][0]["score"].get<double>(), 1.0, 1e-3) << "the probe was embedded with the gallery's model";
+  auto more = lineup_test::RunCli({"enroll", data_ + "/train/biden", "--source", "train", "--gallery", g});
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  auto other = lineup_test::RunCli({"search", photo, "--gallery", g, "--embedder", "fr_feature"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("never mixed"), std::string::npos) << other.err;
+  EXPECT_EQ(lineup::Embedder::SpecFor("no-such-model@1+plain").status().code(), Status::Code::kNotFound);
+  for (const char* spec : {"fr_feature", "fr_feature+flip", "fr_feature:rgb", "fr_feature+flip:rgb", "faceapi_resnet",
+                           "fr_feature+faceapi", "fr_feature+faceapi:0.55"}) {
+    auto emb = lineup::Embedder::Create(spec, lineup::DefaultModelDir());
+    ASSERT_TRUE(emb.ok()) << emb.status().ToString();
+    auto back = lineup::Embedder::SpecFor((*emb)->Model().Id());
+    ASSERT_TRUE(back.ok()) << spec;
+    auto again = lineup::Embedder::Create(*back, lineup::DefaultModelDir());
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ((*again)->Model().Id(), (*emb)->Model().Id()) << spec;
+  }
+}
+
 TEST_F(GalleryTest, OneProcessAtATime) {
   TempDir t;
   const std::string dir = t.File("g");

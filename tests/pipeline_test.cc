@@ -540,7 +540,7 @@ TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
   ASSERT_TRUE(flip.ok()) << flip.status().ToString();
   FaceAnalyzer& plain = *analyzer_;
   EXPECT_NE((*flip)->Model().Id(), plain.Model().Id()) << "vectors of the two settings must never be mixed";
-  EXPECT_EQ((*flip)->Model().setting, "flip");
+  EXPECT_EQ((*flip)->Model().setting, "bgr+flip");
   cv::Mat photo = Load(LfwPhoto(lfw_, "Tony_Blair", 3));
   auto a = AnalyzeOrFail(plain, photo);
   auto b = AnalyzeOrFail(**flip, photo);
@@ -550,6 +550,25 @@ TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
   float sim = Dot(a[0].embedding, b[0].embedding);
   EXPECT_GT(sim, 0.8f);
   EXPECT_LT(sim, 0.99999f) << "the flip setting should change the vector";
+}
+
+TEST_F(Pipeline, RgbSettingKeepsTheOldModelIdAndIsADifferentVector) {
+  AnalyzerOptions o;
+  o.embedder = "fr_feature:rgb";
+  auto rgb = FaceAnalyzer::Create(o);
+  ASSERT_TRUE(rgb.ok()) << rgb.status().ToString();
+  FaceAnalyzer& bgr = *analyzer_;
+  EXPECT_EQ(bgr.Model().setting, "bgr");
+  // Galleries filled before the default became BGR carry this id and must still open.
+  EXPECT_EQ((*rgb)->Model().Id(), "fr_feature@faceplugin-face-recognition-js@0.0.1+plain");
+  cv::Mat photo = Load(LfwPhoto(lfw_, "Tony_Blair", 3));
+  auto a = AnalyzeOrFail(bgr, photo);
+  auto b = AnalyzeOrFail(**rgb, photo);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  const float sim = Dot(a[0].embedding, b[0].embedding);
+  EXPECT_GT(sim, 0.7f) << "the same face in either channel order";
+  EXPECT_LT(sim, 0.999f) << "the channel order must change the vector";
 }
 
 }  // namespace

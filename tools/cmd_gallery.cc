@@ -250,6 +250,7 @@ int CmdSearch(int argc, char** argv) {
     vec = vf->records[0].vector;
     probe = {{"vector_file", args->Get("--vector")}, {"photo", vf->records[0].photo}};
   } else {
+    opts->embedder = (*g)->analyzer_options().embedder;  // the gallery's model
     auto analyzer = FaceAnalyzer::Create(*opts);
     if (!analyzer.ok()) return Fail(analyzer.status());
     auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);
@@ -476,6 +477,7 @@ int CmdOptOut(int argc, char** argv) {
   if (!face_n.ok()) return Fail(face_n.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
   if (!g.ok()) return Fail(g.status());
+  opts->embedder = (*g)->analyzer_options().embedder;  // the gallery's model
   auto analyzer = FaceAnalyzer::Create(*opts);
   if (!analyzer.ok()) return Fail(analyzer.status());
   auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);

@@ -27,7 +27,7 @@ namespace lineup {
 struct EmbeddingModel {
   std::string name;     // "fr_feature"
   std::string version;  // where the weights come from, e.g. "faceplugin-face-recognition-js@0.0.1"
-  std::string setting;  // "plain" or "flip" (averaged with the mirrored face); fusions name their weight
+  std::string setting;  // "bgr", "bgr+flip" (averaged with the mirrored face), "plain"/"flip" (RGB); fusions name their weight
   int dim = 0;
   // "name@version+setting": the key under which vectors and calibrations are filed.
   std::string Id() const { return name + "@" + version + "+" + setting; }
@@ -55,15 +55,21 @@ class Embedder {
 
   // Factory. Models come from model_dir; a missing or altered model file is NotFound /
   // Corrupt, naming the file and `make models`.
-  //   "fr_feature"          (default) 512 values, faceplugin-face-recognition-js
+  //   "fr_feature"          (default) 512 values, faceplugin-face-recognition-js, fed BGR
   //   "fr_feature+flip"     the same averaged with the mirrored face
+  //   "fr_feature:rgb", "fr_feature+flip:rgb"  fed RGB as the package's JS does (settings
+  //                         "plain" and "flip": vectors made before 2026-11-27)
   //   "faceapi_resnet"      128 values, the dlib ResNet of @vladmandic/face-api
-  //   "fr_feature+faceapi"  both, fused: the similarity is w * cosine(fr_feature) +
+  //   "fr_feature+faceapi"  both (fr_feature fed RGB, as measured), fused: the similarity is w * cosine(fr_feature) +
   //                         (1 - w) * cosine(faceapi_resnet), w = kDefaultFusionWeight;
   //   "fr_feature+faceapi:W" the same with weight W in (0, 1), at most two decimals.
   static Result<std::unique_ptr<Embedder>> Create(const std::string& spec, const std::string& model_dir);
   // The spec used when none is given, chosen from measurements (docs/accuracy.md).
   static const char* DefaultSpec();
+  // The spec whose embedder makes vectors of `model_id` (EmbeddingModel::Id), without
+  // loading any model: how a gallery filled by an earlier default keeps its own model.
+  // NotFound for an id no spec makes.
+  static Result<std::string> SpecFor(const std::string& model_id);
   // w of "fr_feature+faceapi", chosen on LFW's pairsDevTrain.txt (docs/accuracy.md).
   static constexpr double kDefaultFusionWeight = 0.25;
 };

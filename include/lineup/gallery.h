@@ -64,14 +64,19 @@ class Gallery {
  public:
   // Creates the directory and an empty catalog. InvalidArgument if a gallery is there.
   static Status Init(const std::string& dir);
-  // Opens an existing gallery; vectors are checked against the analyzer's model. One
-  // process at a time may hold a gallery (a lock file in the directory, like LevelDB's):
-  // a second open fails at once with an error saying it is in use.
+  // Opens an existing gallery; vectors are checked against the analyzer's model. With
+  // no embedder named in `options`, the gallery keeps the model its vectors were made
+  // with (so a gallery outlives a change of default). One process at a time may hold a
+  // gallery (a lock file in the directory, like LevelDB's): a second open fails at once
+  // with an error saying it is in use.
   static Result<std::unique_ptr<Gallery>> Open(const std::string& dir, const AnalyzerOptions& options);
   ~Gallery();
 
   Catalog& catalog();
   const EmbeddingModel& model() const;
+  // The options of Open with the embedder this gallery's vectors need: analyse probes
+  // for it with these.
+  const AnalyzerOptions& analyzer_options() const;
   int64_t size() const;  // searchable faces
 
   // Enrols photo files (directories must be expanded by the caller, see ListPhotos)

@@ -41,6 +41,9 @@ class VectorLog : public ExactVectors {
   static Result<std::unique_ptr<VectorLog>> Open(const std::string& path, const std::string& model_id, int dim,
                                                  Prefix* trusted = nullptr);
   ~VectorLog() override;
+  // The model id in the header of the log at `path`, without opening it for writing.
+  // NotFound if there is no such file or it is empty; Corrupt if it is not a vector log.
+  static Result<std::string> ReadModelId(const std::string& path);
 
   // Appends one record per id (vectors: ids.size() * dim floats) and syncs. Ids must be
   // greater than every id already in the log (InvalidArgument otherwise).

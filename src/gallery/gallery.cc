@@ -347,6 +347,7 @@ Gallery::Gallery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gallery::~Gallery() = default;
 Catalog& Gallery::catalog() { return *impl_->catalog; }
 const EmbeddingModel& Gallery::model() const { return impl_->model; }
+const AnalyzerOptions& Gallery::analyzer_options() const { return impl_->options; }
 int64_t Gallery::size() const { return impl_->index->size(); }
 std::string Gallery::IndexSpec() const { return impl_->index->spec(); }
 int64_t Gallery::IndexMemoryBytes() const { return impl_->index->MemoryBytes(); }
@@ -372,9 +373,21 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
   auto cat = Catalog::Open((fs::path(dir) / kCatalogFile).string(), false);
   if (!cat.ok()) return cat.status();
   impl->catalog = std::move(*cat);
+  if (impl->options.embedder.empty()) {
+    // Unless told otherwise, a gallery keeps the model it was filled with, even after the
+    // default changed (vectors of two models are never compared).
+    auto stored = VectorLog::ReadModelId((fs::path(dir) / kVectorFile).string());
+    if (stored.ok()) {
+      auto spec = Embedder::SpecFor(*stored);
+      if (!spec.ok()) return Status::InvalidArgument(dir + ": " + spec.status().message());
+      impl->options.embedder = *spec;
+    } else if (stored.status().code() != Status::Code::kNotFound) {
+      return stored.status();
+    }
+  }
   {
     // The model's identity without running anything: the embedder names it.
-    auto emb = Embedder::Create(options.embedder.empty() ? Embedder::DefaultSpec() : options.embedder,
+    auto emb = Embedder::Create(impl->options.embedder.empty() ? Embedder::DefaultSpec() : impl->options.embedder,
                                 options.model_dir.empty() ? DefaultModelDir() : options.model_dir);
     if (!emb.ok()) return emb.status();
     impl->model = (*emb)->Model();

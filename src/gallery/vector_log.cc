@@ -196,6 +196,30 @@ Result<std::unique_ptr<VectorLog>> VectorLog::Open(const std::string& path, cons
   return Open(path, model_id, dim, nullptr);
 }
 
+Result<std::string> VectorLog::ReadModelId(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    return Status::IOError(path + ": " + std::strerror(errno));
+  }
+  char magic[8];
+  uint32_t d = 0, n = 0;
+  std::string id;
+  Status s = Status::OK();
+  if (!ReadAll(fd, magic, 8)) {
+    s = Status::NotFound(path + ": empty");
+  } else if ((std::memcmp(magic, kMagicV1, 8) != 0 && std::memcmp(magic, kMagicV2, 8) != 0) || !ReadAll(fd, &d, 4) ||
+             !ReadAll(fd, &n, 4) || n > 4096) {
+    s = Status::Corrupt(path + ": not a Lineup vector log");
+  } else {
+    id.resize(n);
+    if (!ReadAll(fd, id.data(), n)) s = Status::Corrupt(path + ": truncated header");
+  }
+  ::close(fd);
+  if (!s.ok()) return s;
+  return id;
+}
+
 Status VectorLog::Append(std::span<const int64_t> ids, std::span<const float> vectors) {
   const size_t d = static_cast<size_t>(impl_->dim);
   if (vectors.size() != ids.size() * d) return Status::InvalidArgument("vector count does not match ids");
