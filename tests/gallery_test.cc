@@ -446,7 +446,8 @@ TEST_F(GalleryTest, GalleryKeepsTheModelItWasFilledWithAfterTheDefaultChanges) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   ASSERT_FALSE(j["candidates"].empty());
-  EXPECT_NEAR(j["candidates"][0]["score"].get<double>(), 1.0, 1e-3) << "the probe was embedded with the gallery's model";
+  EXPECT_NEAR(j["candidates"][0]["score"].get<double>(), 1.0, 1e-3)
+      << "the probe was embedded with the gallery's model";
   auto more = lineup_test::RunCli({"enroll", data_ + "/train/biden", "--source", "train", "--gallery", g});
   ASSERT_EQ(more.exit_code, 0) << more.err;
   auto other = lineup_test::RunCli({"search", photo, "--gallery", g, "--embedder", "fr_feature"});

@@ -27,7 +27,9 @@ namespace lineup {
 struct EmbeddingModel {
   std::string name;     // "fr_feature"
   std::string version;  // where the weights come from, e.g. "faceplugin-face-recognition-js@0.0.1"
-  std::string setting;  // "bgr", "bgr+flip" (averaged with the mirrored face), "plain"/"flip" (RGB); fusions name their weight
+  // "bgr", "bgr+flip" (averaged with the mirrored face), "plain" and "flip" (fed RGB);
+  // fusions name their parts' settings and weight
+  std::string setting;
   int dim = 0;
   // "name@version+setting": the key under which vectors and calibrations are filed.
   std::string Id() const { return name + "@" + version + "+" + setting; }

@@ -498,8 +498,10 @@ const char* Embedder::DefaultSpec() { return "fr_feature"; }
 
 Result<std::string> Embedder::SpecFor(const std::string& model_id) {
   const std::string fr = "fr_feature@faceplugin-face-recognition-js@0.0.1+";
-  const std::pair<const char*, const char*> fr_settings[] = {
-      {"bgr", "fr_feature"}, {"bgr+flip", "fr_feature+flip"}, {"plain", "fr_feature:rgb"}, {"flip", "fr_feature+flip:rgb"}};
+  const std::pair<const char*, const char*> fr_settings[] = {{"bgr", "fr_feature"},
+                                                             {"bgr+flip", "fr_feature+flip"},
+                                                             {"plain", "fr_feature:rgb"},
+                                                             {"flip", "fr_feature+flip:rgb"}};
   for (const auto& [setting, spec] : fr_settings)
     if (model_id == fr + setting) return std::string(spec);
   if (model_id == "faceapi_resnet@@vladmandic/face-api@1.7.15+plain") return std::string("faceapi_resnet");
