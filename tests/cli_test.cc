@@ -371,6 +371,24 @@ TEST_F(Cli, EmbedAllFacesOfAGroupPhoto) {
   for (size_t i = 0; i < f->records.size(); ++i) EXPECT_EQ(f->records[i].face, static_cast<int>(i) + 1);
 }
 
+TEST_F(Cli, EmbedADirectoryTakesEveryPhotoInItRecursively) {
+  const std::string dir = tmp_.File("photos"), out = tmp_.File("dir.luvec");
+  std::filesystem::create_directories(dir + "/Colin_Powell");
+  const std::string a = LfwPhoto(data_, "Aaron_Peirsol", 1), b = LfwPhoto(data_, "Colin_Powell", 1);
+  std::filesystem::copy_file(a, dir + "/a.jpg");
+  std::filesystem::copy_file(b, dir + "/Colin_Powell/b.jpg");
+  RunResult r = RunCli({"embed", dir, "--out", out});
+  ASSERT_EQ(r.signal, 0) << Describe(r);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  auto f = lineup::VectorFile::Read(out);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->records.size(), 2u);
+  EXPECT_EQ(f->records[0].photo, dir + "/Colin_Powell/b.jpg") << "sorted paths";
+  EXPECT_EQ(f->records[1].photo, dir + "/a.jpg");
+  RunResult missing = RunCli({"embed", tmp_.File("nothing-here"), "--out", out});
+  ExpectOneErrorLine(missing, 2, "no such file");
+}
+
 TEST_F(Cli, EmbedWithNoFaceWritesNothingAndExits1) {
   std::string blank = tmp_.File("blank.png"), out = tmp_.File("none.luvec");
   ASSERT_TRUE(cv::imwrite(blank, cv::Mat(200, 200, CV_8UC3, cv::Scalar::all(128))));

@@ -1,6 +1,8 @@
-// lineup embed: identity vectors for photos, written to a vector file.
+// lineup embed: identity vectors for photos (files, or directories searched recursively),
+// written to a vector file.
 #include "cli_util.h"
 #include "commands.h"
+#include "lineup/gallery.h"
 #include "lineup/vector_file.h"
 
 namespace lineup::cli {
@@ -9,14 +11,16 @@ int CmdEmbed(int argc, char** argv) {
   auto args = ParseArgs(argc, argv, 2, {"--out"}, {"--json", "--all-faces"});
   if (!args.ok()) return Fail(args.status());
   if (args->positional.empty() || args->Get("--out").empty())
-    return Usage("usage: lineup embed PHOTO... --out FILE [--all-faces] [--threads N] [--json]\n");
+    return Usage("usage: lineup embed PHOTO|DIR... --out FILE [--all-faces] [--threads N] [--json]\n");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   if (!opts.ok()) return Fail(opts.status());
   if (!threads.ok()) return Fail(threads.status());
   const bool all = args->Has("--all-faces");
+  auto photos = ListPhotos(args->positional);
+  if (!photos.ok()) return Fail(photos.status());
 
-  std::vector<PhotoAnalysis> results(args->positional.size());
+  std::vector<PhotoAnalysis> results(photos->size());
   Progress progress("photos", results.size());
   size_t done = 0;
   std::string model_id;
@@ -25,7 +29,7 @@ int CmdEmbed(int argc, char** argv) {
     if (!probe.ok()) return Fail(probe.status());
     model_id = (*probe)->Model().Id();
   }
-  Status s = AnalyzeFiles(*opts, args->positional, true, *threads, [&](size_t i, PhotoAnalysis&& r) {
+  Status s = AnalyzeFiles(*opts, *photos, true, *threads, [&](size_t i, PhotoAnalysis&& r) {
     results[i] = std::move(r);
     progress.Tick(++done);
   });

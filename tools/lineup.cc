@@ -29,7 +29,7 @@ const char* kUsage =
     "      every face: box, five landmarks, confidence, quality and its reasons\n"
     "  verify PHOTO_A PHOTO_B [--fmr 1e-3] [--face-a N] [--face-b N] [--json]\n"
     "      similarity of two faces and the decision at the calibrated threshold\n"
-    "  embed PHOTO... --out FILE [--all-faces] [--json]\n"
+    "  embed PHOTO|DIR... --out FILE [--all-faces] [--json]\n"
     "      identity vectors with photo, box and model (format: docs/formats.md)\n"
     "  eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report DIR] [--json]\n"
     "      verification accuracy by the LFW protocol\n"
