@@ -260,6 +260,7 @@ void Server::Impl::AddRoutes() {
     std::string sha256;
     int width = 0, height = 0;
     std::vector<Face> faces;
+    std::vector<Face> set_aside;  // detections too uncertain for the photo to count as having a face
   };
   auto analyse = [this](const std::string& bytes, bool embed) -> Result<Analysed> {
     // The slot is taken before decoding: a decoded 100-megapixel photo is 300 MB.
@@ -272,14 +273,16 @@ void Server::Impl::AddRoutes() {
     d.max_pixels = options.max_pixels;
     auto img = DecodeImage(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), d);
     if (!img.ok()) return img.status();
-    auto faces = (*lease)->Analyze(img->bgr, embed);
+    std::vector<Face> set_aside;
+    auto faces = (*lease)->Analyze(img->bgr, embed, &set_aside);
     if (!faces.ok()) return faces.status();
-    return Analysed{Sha256Hex(bytes), img->bgr.cols, img->bgr.rows, std::move(*faces)};
+    return Analysed{Sha256Hex(bytes), img->bgr.cols, img->bgr.rows, std::move(*faces), std::move(set_aside)};
   };
   // The face the caller asked for (1-based; 0: the largest usable one).
-  auto choose = [](const Analysed& a, int wanted) -> Result<int> {
+  auto choose = [this](const Analysed& a, int wanted) -> Result<int> {
     const int n = static_cast<int>(a.faces.size());
-    if (n == 0) return Status::NoFace("no face found in the photo");
+    if (n == 0)
+      return Status::NoFace("the photo: " + NoFaceMessage(a.set_aside, options.analyzer.photo_min_confidence));
     if (wanted > n)
       return Status::InvalidArgument("the photo has " + std::to_string(n) + " face(s), no face #" +
                                      std::to_string(wanted));

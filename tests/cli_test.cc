@@ -209,11 +209,35 @@ class Cli : public ::testing::Test {
   TempDir tmp_;
 };
 
-TEST_F(Cli, DogsPhotoDoesNotCrash) {
+TEST_F(Cli, DogsPhotoHasNoFaceAndSaysWhatItSetAside) {
+  // dogs.jpg has no human face; the detector's best guesses (two dog faces at 0.79 and
+  // 0.71) stay under the confidence every photo with a person reaches.
   RunResult r = RunCli({"detect", data_ + "/detection/dogs.jpg"});
   ASSERT_EQ(r.signal, 0) << Describe(r);
-  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << Describe(r);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(r.err.empty()) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "no face found")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "set aside")) << r.out;
+  RunResult j = RunCli({"detect", data_ + "/detection/dogs.jpg", "--json"});
+  EXPECT_EQ(j.exit_code, 1) << Describe(j);
+  json doc = ParseJson(j);
+  const json& photo = doc["photos"][0];
+  EXPECT_TRUE(photo["faces"].empty()) << photo.dump();
+  ASSERT_TRUE(photo.contains("set_aside")) << photo.dump();
+  EXPECT_EQ(photo["set_aside"].size(), 2u) << photo.dump();
+  for (const auto& f : photo["set_aside"]) EXPECT_LT(f["confidence"].get<double>(), 0.8) << photo.dump();
+  // Asked to keep every detection, the two boxes come back as (uncertain) faces.
+  RunResult all = RunCli({"detect", data_ + "/detection/dogs.jpg", "--json", "--min-photo-confidence", "0"});
+  EXPECT_EQ(all.exit_code, 0) << Describe(all);
+  json kept = ParseJson(all);
+  ASSERT_EQ(kept["photos"][0]["faces"].size(), 2u) << kept.dump();
+  for (const auto& f : kept["photos"][0]["faces"])
+    EXPECT_NE(f["quality_reasons"].dump().find("uncertain detection"), std::string::npos) << f.dump();
+  ExpectOneErrorLine(RunCli({"detect", data_ + "/detection/dogs.jpg", "--min-photo-confidence", "2"}), 2,
+                     "--min-photo-confidence");
+  // Search and verify say the same, with exit code 1.
+  RunResult v = RunCli({"verify", data_ + "/detection/dogs.jpg", LfwPhoto(data_, "Aaron_Peirsol", 1)});
+  ExpectOneErrorLine(v, 1, "set aside");
 }
 
 void ExpectFaceJson(const json& f) {

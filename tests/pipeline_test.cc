@@ -26,6 +26,8 @@ using lineup::AnalyzerOptions;
 using lineup::Face;
 using lineup::FaceAnalyzer;
 using lineup::FacePick;
+using lineup::NoFaceMessage;
+using lineup::PhotoAnalysis;
 using lineup::PickFace;
 using lineup::Status;
 
@@ -345,6 +347,38 @@ TEST_F(Pipeline, SamePersonInTwoMultiFacePhotos) {
   std::printf("obama vs group faces: best %.3f, next %.3f\n", sims[0], sims[1]);
   EXPECT_GT(sims[0], 0.4f);
   EXPECT_GT(sims[0] - sims[1], 0.2f);
+}
+
+TEST_F(Pipeline, PhotoWithoutACertainDetectionHasNoFace) {
+  FaceAnalyzer& a = *analyzer_;
+  EXPECT_FLOAT_EQ(a.Options().photo_min_confidence, 0.8f);
+  const std::string dogs = data_ + "/detection/dogs.jpg";
+  PhotoAnalysis p = a.AnalyzeFile(dogs, true);
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_TRUE(p.faces.empty()) << p.faces.size() << " dog face(s) taken for human faces";
+  ASSERT_EQ(p.set_aside.size(), 2u);
+  for (const Face& f : p.set_aside) {
+    EXPECT_LT(f.confidence, 0.8f);
+    EXPECT_TRUE(f.embedding.empty()) << "set-aside boxes are not embedded";
+  }
+  EXPECT_NE(NoFaceMessage(p.set_aside, 0.8f).find("2 uncertain detections set aside"), std::string::npos);
+  EXPECT_EQ(NoFaceMessage({}, 0.8f), "no face found");
+  // 0 keeps every detection, as uncertain faces.
+  AnalyzerOptions keep;
+  keep.photo_min_confidence = 0;
+  auto k = FaceAnalyzer::Create(keep);
+  ASSERT_TRUE(k.ok());
+  PhotoAnalysis all = (*k)->AnalyzeFile(dogs, false);
+  ASSERT_EQ(all.faces.size(), 2u);
+  EXPECT_TRUE(all.set_aside.empty());
+  // A photo with one certain face keeps its uncertain boxes too (flagged, not dropped).
+  std::vector<Face> aside;
+  auto kate = a.Analyze(Load(LfwPhoto(lfw_, "Kate_Capshaw", 2)), false, &aside);
+  ASSERT_TRUE(kate.ok());
+  EXPECT_TRUE(aside.empty());
+  bool uncertain = false;
+  for (const Face& f : *kate) uncertain |= f.confidence < 0.8f;
+  EXPECT_TRUE(uncertain) << "the 0.79 box beside the two certain faces is kept";
 }
 
 TEST_F(Pipeline, HardTightCropStillFoundAndEmbedded) {

@@ -48,7 +48,9 @@ Result<int> Args::GetInt(const std::string& k, int def, int lo, int hi) const {
 }
 
 Result<Args> ParseArgs(int argc, char** argv, int start, std::set<std::string> valued, std::set<std::string> boolean) {
-  for (const char* k : {"--models", "--detector", "--embedder", "--min-face", "--threads", "--max-pixels", "--landmarks"}) valued.insert(k);
+  for (const char* k : {"--models", "--detector", "--embedder", "--min-face", "--threads", "--max-pixels",
+                        "--landmarks", "--min-photo-confidence"})
+    valued.insert(k);
   Args a;
   bool only_positional = false;
   for (int i = start; i < argc; ++i) {
@@ -89,6 +91,9 @@ Result<AnalyzerOptions> AnalyzerOptionsFrom(const Args& a) {
   auto mf = a.GetDouble("--min-face", o.detector_options.min_face, 8, 10000);
   if (!mf.ok()) return mf.status();
   o.detector_options.min_face = static_cast<float>(*mf);
+  auto mc = a.GetDouble("--min-photo-confidence", o.photo_min_confidence, 0, 1);
+  if (!mc.ok()) return mc.status();
+  o.photo_min_confidence = static_cast<float>(*mc);
   auto mp = a.GetDouble("--max-pixels", static_cast<double>(o.decode.max_pixels), 1, 1e10);
   if (!mp.ok()) return mp.status();
   o.decode.max_pixels = static_cast<int64_t>(*mp);
@@ -165,7 +170,8 @@ Result<ChosenFace> AnalyzeAndChoose(FaceAnalyzer& analyzer, const std::string& p
   c.photo = analyzer.AnalyzeFile(path, true);
   if (!c.photo.status.ok()) return c.photo.status;
   const int n = static_cast<int>(c.photo.faces.size());
-  if (n == 0) return Status::NoFace(path + ": no face found");
+  if (n == 0)
+    return Status::NoFace(path + ": " + NoFaceMessage(c.photo.set_aside, analyzer.Options().photo_min_confidence));
   if (wanted > n)
     return Status::InvalidArgument(path + ": has " + std::to_string(n) + " face(s), no face #" + std::to_string(wanted));
   c.index = wanted > 0 ? wanted - 1 : PickFace(c.photo.faces, {c.photo.width, c.photo.height}, FacePick::kLargest);
@@ -200,7 +206,10 @@ Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::ve
     int k = r.status.ok() ? PickFace(r.faces, {r.width, r.height}, pick) : -1;
     if (k < 0) {
       ++out.failures;
-      if (shown++ < 5) std::fprintf(stderr, "\nlineup: %s\n", r.status.ok() ? (r.path + ": no face found").c_str() : r.status.message().c_str());
+      if (shown++ < 5)
+        std::fprintf(stderr, "\nlineup: %s\n",
+                     r.status.ok() ? (r.path + ": " + NoFaceMessage(r.set_aside, options.photo_min_confidence)).c_str()
+                                   : r.status.message().c_str());
       return;
     }
     out.vectors[i] = std::move(r.faces[static_cast<size_t>(k)].embedding);

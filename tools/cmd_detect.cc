@@ -17,10 +17,18 @@ cv::Scalar QualityColour(float q) {
   return {40, 40, 230};
 }
 
-cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces) {
+cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces, const std::vector<Face>& set_aside) {
   cv::Mat out = photo.clone();
   const double s = std::max(1.0, std::max(photo.cols, photo.rows) / 900.0);
   const int thick = std::max(1, static_cast<int>(std::lround(2 * s)));
+  // Detections set aside (no face in the photo reached the confidence a face needs):
+  // thin grey boxes, labelled with their confidence only.
+  for (const Face& f : set_aside) {
+    cv::rectangle(out, cv::Rect(f.box), {160, 160, 160}, std::max(1, thick / 2), cv::LINE_AA);
+    const std::string label = Fmt("set aside %.2f", f.confidence);
+    cv::putText(out, label, {static_cast<int>(f.box.x) + 2, static_cast<int>(f.box.y + f.box.height) - 4},
+                cv::FONT_HERSHEY_SIMPLEX, 0.4 * s, {200, 200, 200}, std::max(1, thick / 2), cv::LINE_AA);
+  }
   for (size_t i = 0; i < faces.size(); ++i) {
     const Face& f = faces[i];
     cv::Scalar c = QualityColour(f.quality.score);
@@ -48,7 +56,9 @@ cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces) {
 int CmdDetect(int argc, char** argv) {
   auto args = ParseArgs(argc, argv, 2, {"--draw"}, {"--json"});
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.empty()) return Usage("usage: lineup detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--json]\n");
+  if (args->positional.empty())
+    return Usage(
+        "usage: lineup detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--min-photo-confidence C] [--json]\n");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   const std::string draw = args->Get("--draw");
@@ -75,7 +85,8 @@ int CmdDetect(int argc, char** argv) {
     pj["width"] = img->bgr.cols;
     pj["height"] = img->bgr.rows;
     pj["format"] = img->info.format;
-    auto faces = (*analyzer)->Analyze(img->bgr, false);
+    std::vector<Face> set_aside;
+    auto faces = (*analyzer)->Analyze(img->bgr, false, &set_aside);
     if (!faces.ok()) return Fail(faces.status().WithContext(path));
     pj["faces"] = nlohmann::json::array();
     for (size_t i = 0; i < faces->size(); ++i) {
@@ -86,12 +97,29 @@ int CmdDetect(int argc, char** argv) {
                      Fmt("%.0f", f.box.height),
                  Fmt("%.2f", f.confidence), Fmt("%.2f", f.quality.score), Reasons(f.quality)});
     }
-    if (faces->empty()) table.Add({path, "-", "no face found", "", "", ""});
+    if (faces->empty())
+      table.Add({path, "-", "no face found", "", "",
+                 set_aside.empty() ? ""
+                                   : Fmt("none of %.0f detection(s) reaches ", double(set_aside.size())) +
+                                         Fmt("%.2f", opts->photo_min_confidence)});
+    if (!set_aside.empty()) {
+      pj["set_aside"] = nlohmann::json::array();
+      for (const Face& f : set_aside) {
+        pj["set_aside"].push_back(
+            {{"box", {std::lround(f.box.x), std::lround(f.box.y), std::lround(f.box.width), std::lround(f.box.height)}},
+             {"confidence", std::round(double{f.confidence} * 1000) / 1000}});
+        table.Add({"", "set aside",
+                   Fmt("%.0f", f.box.x) + "," + Fmt("%.0f", f.box.y) + "," + Fmt("%.0f", f.box.width) + "," +
+                       Fmt("%.0f", f.box.height),
+                   Fmt("%.2f", f.confidence), "", "set aside: not taken for a face"});
+      }
+    }
     any_face |= !faces->empty();
     if (!draw.empty()) {
       std::string out = draw;
       if (draw_dir) out = (std::filesystem::path(draw) / (std::filesystem::path(path).stem().string() + ".png")).string();
-      if (!cv::imwrite(out, Draw(img->bgr, *faces))) return Fail(Status::IOError(out + ": cannot write picture"));
+      if (!cv::imwrite(out, Draw(img->bgr, *faces, set_aside)))
+        return Fail(Status::IOError(out + ": cannot write picture"));
       pj["drawing"] = out;
     }
     photos.push_back(pj);

@@ -49,7 +49,8 @@ int CmdEmbed(int argc, char** argv) {
     }
     if (r.faces.empty()) {
       ++no_face;
-      problems.push_back({{"path", r.path}, {"error", r.path + ": no face found"}});
+      problems.push_back(
+          {{"path", r.path}, {"error", r.path + ": " + NoFaceMessage(r.set_aside, opts->photo_min_confidence)}});
       continue;
     }
     int pick = PickFace(r.faces, {r.width, r.height}, FacePick::kLargest);

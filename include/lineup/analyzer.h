@@ -33,6 +33,14 @@ struct AnalyzerOptions {
   DecodeOptions decode;
   // If > 0, each Face carries a thumbnail this many pixels tall: the box with 30% margin.
   int thumbnail_px = 0;
+  // A photo whose most confident detection is below this has no face: its detections
+  // are set aside (not landmarked, embedded, enrolled or searched) and reported as such.
+  // Measured (docs/benchmarks.md): every one of the 13,366 photos of ../shared/data with
+  // a person in it has a detection above 0.8, and so do blurred, small, turned, dark and
+  // tightly cropped faces; the dog faces of detection/dogs.jpg reach 0.79 and 0.71.
+  // Uncertain boxes in a photo that also has a certain one are kept (they are flagged
+  // "uncertain detection"). 0 keeps every detection.
+  float photo_min_confidence = 0.8f;
 };
 
 // Milliseconds spent per stage, summed over the photos analysed.
@@ -49,6 +57,9 @@ struct PhotoAnalysis {
   ImageInfo info;
   int width = 0, height = 0;  // upright, after EXIF orientation
   std::vector<Face> faces;    // largest first
+  // Detections set aside because none reached AnalyzerOptions::photo_min_confidence
+  // (box and confidence only); faces is then empty.
+  std::vector<Face> set_aside;
 };
 
 class FaceAnalyzer {
@@ -57,14 +68,16 @@ class FaceAnalyzer {
   ~FaceAnalyzer();
 
   // Every face in `photo` (8-bit BGR), largest first, with landmarks and quality, and
-  // with embeddings if `embed`. An empty vector means no face was found.
-  Result<std::vector<Face>> Analyze(const cv::Mat& photo, bool embed);
+  // with embeddings if `embed`. An empty vector means no face was found; detections set
+  // aside by photo_min_confidence go to `set_aside` if given (box and confidence only).
+  Result<std::vector<Face>> Analyze(const cv::Mat& photo, bool embed, std::vector<Face>* set_aside = nullptr);
   // Reads and analyses one file; decoding problems land in PhotoAnalysis::status.
   PhotoAnalysis AnalyzeFile(const std::string& path, bool embed);
   // The aligned 112x112 face for drawing and thumbnails.
   cv::Mat AlignedFace(const cv::Mat& photo, const Face& face) const;
 
   const EmbeddingModel& Model() const;
+  const AnalyzerOptions& Options() const;
   std::string DetectorName() const;
   const StageTimes& Times() const;
 
@@ -80,6 +93,10 @@ class FaceAnalyzer {
 Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::string>& paths, bool embed, int workers,
                     const std::function<void(size_t index, PhotoAnalysis&& result)>& on_done,
                     StageTimes* times = nullptr);
+
+// "no face found", saying what was set aside and why, e.g. "no face found (2 uncertain
+// detections set aside: best confidence 0.79, under 0.80)".
+std::string NoFaceMessage(const std::vector<Face>& set_aside, float photo_min_confidence);
 
 // Which face of a multi-face photo to use.
 enum class FacePick {

@@ -476,7 +476,8 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       return;
     }
     if (r.faces.empty()) {
-      report.problems.push_back({r.path, r.path + ": no face found"});
+      report.problems.push_back(
+          {r.path, r.path + ": " + NoFaceMessage(r.set_aside, impl_->options.photo_min_confidence)});
       return;
     }
     // Faces of people who opted out are never enrolled.

@@ -65,17 +65,35 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const AnalyzerOptions
 }
 
 const EmbeddingModel& FaceAnalyzer::Model() const { return impl_->embedder->Model(); }
+const AnalyzerOptions& FaceAnalyzer::Options() const { return impl_->opt; }
 std::string FaceAnalyzer::DetectorName() const { return impl_->detector->Describe(); }
 const StageTimes& FaceAnalyzer::Times() const { return impl_->times; }
 
 cv::Mat FaceAnalyzer::AlignedFace(const cv::Mat& photo, const Face& face) const { return AlignFace(photo, face.five); }
 
-Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed) {
+Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed, std::vector<Face>* set_aside) {
   StageTimes& t = impl_->times;
   auto t0 = Clock::now();
   auto dets = impl_->detector->Detect(photo);
   if (!dets.ok()) return dets.status();
   t.detect += MsSince(t0);
+  if (set_aside) set_aside->clear();
+  float best = 0;
+  for (const auto& d : *dets) best = std::max(best, d.confidence);
+  if (!dets->empty() && best < impl_->opt.photo_min_confidence) {
+    if (set_aside) {
+      for (const auto& d : *dets) {
+        Face f;
+        f.box = d.box;
+        f.confidence = d.confidence;
+        set_aside->push_back(std::move(f));
+      }
+      std::stable_sort(set_aside->begin(), set_aside->end(),
+                       [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+    }
+    t.photos += 1;
+    return std::vector<Face>{};
+  }
 
   std::vector<Face> faces(dets->size());
   std::vector<cv::Rect2f> boxes;
@@ -129,10 +147,21 @@ PhotoAnalysis FaceAnalyzer::AnalyzeFile(const std::string& path, bool embed) {
   out.info = img->info;
   out.width = img->bgr.cols;
   out.height = img->bgr.rows;
-  auto faces = Analyze(img->bgr, embed);
+  auto faces = Analyze(img->bgr, embed, &out.set_aside);
   if (!faces.ok()) out.status = faces.status().WithContext(path);
   else out.faces = std::move(*faces);
   return out;
+}
+
+std::string NoFaceMessage(const std::vector<Face>& set_aside, float photo_min_confidence) {
+  if (set_aside.empty()) return "no face found";
+  float best = 0;
+  for (const auto& f : set_aside) best = std::max(best, f.confidence);
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "no face found (%zu uncertain detection%s set aside: best confidence %.2f, under %.2f)",
+                set_aside.size(), set_aside.size() == 1 ? "" : "s", best, photo_min_confidence);
+  return buf;
 }
 
 Status AnalyzeFiles(const AnalyzerOptions& options, const std::vector<std::string>& paths, bool embed, int workers,
