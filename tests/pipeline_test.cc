@@ -567,40 +567,46 @@ TEST_F(Pipeline, AnalyzeFilesOnTwoWorkersMatchesOneByOne) {
   }
 }
 
-TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
+// Tony_Blair_0003's one face embedded by the default analyzer and by `spec`'s, whose
+// model goes to *model. Empty vectors (and a test failure) if either misses the face.
+std::pair<std::vector<float>, std::vector<float>> EmbedByDefaultAnd(FaceAnalyzer& def, const std::string& lfw,
+                                                                   const std::string& spec,
+                                                                   lineup::EmbeddingModel* model) {
   AnalyzerOptions o;
-  o.embedder = "fr_feature+flip";
-  auto flip = FaceAnalyzer::Create(o);
-  ASSERT_TRUE(flip.ok()) << flip.status().ToString();
-  FaceAnalyzer& plain = *analyzer_;
-  EXPECT_NE((*flip)->Model().Id(), plain.Model().Id()) << "vectors of the two settings must never be mixed";
-  EXPECT_EQ((*flip)->Model().setting, "bgr+flip");
-  cv::Mat photo = Load(LfwPhoto(lfw_, "Tony_Blair", 3));
-  auto a = AnalyzeOrFail(plain, photo);
-  auto b = AnalyzeOrFail(**flip, photo);
-  ASSERT_EQ(a.size(), 1u);
-  ASSERT_EQ(b.size(), 1u);
-  EXPECT_NEAR(Norm(b[0].embedding), 1.0f, 1e-3f);
-  float sim = Dot(a[0].embedding, b[0].embedding);
+  o.embedder = spec;
+  auto other = FaceAnalyzer::Create(o);
+  EXPECT_TRUE(other.ok()) << other.status().ToString();
+  if (!other.ok()) return {};
+  *model = (*other)->Model();
+  cv::Mat photo = Load(LfwPhoto(lfw, "Tony_Blair", 3));
+  auto a = AnalyzeOrFail(def, photo);
+  auto b = AnalyzeOrFail(**other, photo);
+  EXPECT_EQ(a.size(), 1u);
+  EXPECT_EQ(b.size(), 1u);
+  if (a.size() != 1 || b.size() != 1) return {};
+  return {a[0].embedding, b[0].embedding};
+}
+
+TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
+  lineup::EmbeddingModel flip;
+  auto [a, b] = EmbedByDefaultAnd(*analyzer_, lfw_, "fr_feature+flip", &flip);
+  ASSERT_FALSE(a.empty() || b.empty());
+  EXPECT_NE(flip.Id(), analyzer_->Model().Id()) << "vectors of the two settings must never be mixed";
+  EXPECT_EQ(flip.setting, "bgr+flip");
+  EXPECT_NEAR(Norm(b), 1.0f, 1e-3f);
+  const float sim = Dot(a, b);
   EXPECT_GT(sim, 0.8f);
   EXPECT_LT(sim, 0.99999f) << "the flip setting should change the vector";
 }
 
 TEST_F(Pipeline, RgbSettingKeepsTheOldModelIdAndIsADifferentVector) {
-  AnalyzerOptions o;
-  o.embedder = "fr_feature:rgb";
-  auto rgb = FaceAnalyzer::Create(o);
-  ASSERT_TRUE(rgb.ok()) << rgb.status().ToString();
-  FaceAnalyzer& bgr = *analyzer_;
-  EXPECT_EQ(bgr.Model().setting, "bgr");
+  lineup::EmbeddingModel rgb;
+  auto [a, b] = EmbedByDefaultAnd(*analyzer_, lfw_, "fr_feature:rgb", &rgb);
+  ASSERT_FALSE(a.empty() || b.empty());
+  EXPECT_EQ(analyzer_->Model().setting, "bgr");
   // Galleries filled before the default became BGR carry this id and must still open.
-  EXPECT_EQ((*rgb)->Model().Id(), "fr_feature@faceplugin-face-recognition-js@0.0.1+plain");
-  cv::Mat photo = Load(LfwPhoto(lfw_, "Tony_Blair", 3));
-  auto a = AnalyzeOrFail(bgr, photo);
-  auto b = AnalyzeOrFail(**rgb, photo);
-  ASSERT_EQ(a.size(), 1u);
-  ASSERT_EQ(b.size(), 1u);
-  const float sim = Dot(a[0].embedding, b[0].embedding);
+  EXPECT_EQ(rgb.Id(), "fr_feature@faceplugin-face-recognition-js@0.0.1+plain");
+  const float sim = Dot(a, b);
   EXPECT_GT(sim, 0.7f) << "the same face in either channel order";
   EXPECT_LT(sim, 0.999f) << "the channel order must change the vector";
 }
