@@ -570,8 +570,8 @@ TEST_F(Pipeline, AnalyzeFilesOnTwoWorkersMatchesOneByOne) {
 // Tony_Blair_0003's one face embedded by the default analyzer and by `spec`'s, whose
 // model goes to *model. Empty vectors (and a test failure) if either misses the face.
 std::pair<std::vector<float>, std::vector<float>> EmbedByDefaultAnd(FaceAnalyzer& def, const std::string& lfw,
-                                                                   const std::string& spec,
-                                                                   lineup::EmbeddingModel* model) {
+                                                                    const std::string& spec,
+                                                                    lineup::EmbeddingModel* model) {
   AnalyzerOptions o;
   o.embedder = spec;
   auto other = FaceAnalyzer::Create(o);
