@@ -188,8 +188,15 @@ async function main() {
     for (const label of ['Score', 'FPIR', 'Quality', 'Image', 'Source', 'Legal basis', 'Subject']) {
       check(await first.getByText(label, { exact: false }).count() > 0, `the first candidate has no "${label}"`);
     }
-    check(await first.locator('img.thumb').evaluate((i) => i.complete && i.naturalWidth > 0),
-      'the first candidate\'s face crop did not load');
+    // The crop is fetched after the card is drawn: wait for it to load or fail (10 s at most).
+    const cropLoaded = await first.locator('img.thumb').evaluate((i) => (i.complete && i.naturalWidth > 0)
+      ? true
+      : new Promise((resolve) => {
+        i.addEventListener('load', () => resolve(i.naturalWidth > 0));
+        i.addEventListener('error', () => resolve(false));
+        setTimeout(() => resolve(i.complete && i.naturalWidth > 0), 10000);
+      }));
+    check(cropLoaded, 'the first candidate\'s face crop did not load');
     firstFace = Number(await first.getAttribute('data-face'));
     const subject = await first.locator('dd').first().textContent();
     console.log(`  ${n} candidate(s); the first is face #${firstFace} (${subject})`);
