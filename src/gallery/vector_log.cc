@@ -34,6 +34,24 @@ std::string Header(const std::string& model_id, int dim) {
   h.resize((h.size() + 15) / 16 * 16, '\0');
   return h;
 }
+
+// What the header at the start of `fd` says. Corrupt if it is not a vector log.
+struct HeaderInfo {
+  bool v1 = false;
+  uint32_t dim = 0;
+  std::string model_id;
+};
+Result<HeaderInfo> ReadHeader(int fd, const std::string& path) {
+  char magic[8];
+  HeaderInfo h;
+  uint32_t n = 0;
+  h.v1 = ReadAll(fd, magic, 8) && std::memcmp(magic, kMagicV1, 8) == 0;
+  if ((!h.v1 && std::memcmp(magic, kMagicV2, 8) != 0) || !ReadAll(fd, &h.dim, 4) || !ReadAll(fd, &n, 4) || n > 4096)
+    return Status::Corrupt(path + ": not a Lineup vector log");
+  h.model_id.resize(n);
+  if (!ReadAll(fd, h.model_id.data(), n)) return Status::Corrupt(path + ": truncated header");
+  return h;
+}
 }  // namespace
 
 struct VectorLog::Impl {
@@ -120,17 +138,13 @@ Result<std::unique_ptr<VectorLog>> VectorLog::Open(const std::string& path, cons
     if (!m.ok()) return m;
     return std::unique_ptr<VectorLog>(new VectorLog(std::move(impl)));
   }
-  char magic[8];
-  uint32_t d = 0, n = 0;
-  const bool v1 = ReadAll(impl->fd, magic, 8) && std::memcmp(magic, kMagicV1, 8) == 0;
-  if ((!v1 && std::memcmp(magic, kMagicV2, 8) != 0) || !ReadAll(impl->fd, &d, 4) || !ReadAll(impl->fd, &n, 4) || n > 4096)
-    return Status::Corrupt(path + ": not a Lineup vector log");
-  std::string id(n, '\0');
-  if (!ReadAll(impl->fd, id.data(), n)) return Status::Corrupt(path + ": truncated header");
-  if (id != model_id || static_cast<int>(d) != dim)
-    return Status::InvalidArgument(path + ": holds vectors of " + id + " (" + std::to_string(d) + " values), not " +
-                                   model_id + "; vectors of different models are never mixed");
-  impl->header = v1 ? 16 + static_cast<int64_t>(n) : static_cast<int64_t>(Header(model_id, dim).size());
+  auto head = ReadHeader(impl->fd, path);
+  if (!head.ok()) return head.status();
+  const bool v1 = head->v1;
+  if (head->model_id != model_id || static_cast<int>(head->dim) != dim)
+    return Status::InvalidArgument(path + ": holds vectors of " + head->model_id + " (" + std::to_string(head->dim) +
+                                   " values), not " + model_id + "; vectors of different models are never mixed");
+  impl->header = v1 ? 16 + static_cast<int64_t>(model_id.size()) : static_cast<int64_t>(Header(model_id, dim).size());
   if (st.st_size < impl->header) return Status::Corrupt(path + ": truncated header");
   const int64_t rec = static_cast<int64_t>(impl->RecordBytes());
   impl->size = st.st_size;
@@ -202,22 +216,12 @@ Result<std::string> VectorLog::ReadModelId(const std::string& path) {
     if (errno == ENOENT) return Status::NotFound(path + ": no such file");
     return Status::IOError(path + ": " + std::strerror(errno));
   }
-  char magic[8];
-  uint32_t d = 0, n = 0;
-  std::string id;
-  Status s = Status::OK();
-  if (!ReadAll(fd, magic, 8)) {
-    s = Status::NotFound(path + ": empty");
-  } else if ((std::memcmp(magic, kMagicV1, 8) != 0 && std::memcmp(magic, kMagicV2, 8) != 0) || !ReadAll(fd, &d, 4) ||
-             !ReadAll(fd, &n, 4) || n > 4096) {
-    s = Status::Corrupt(path + ": not a Lineup vector log");
-  } else {
-    id.resize(n);
-    if (!ReadAll(fd, id.data(), n)) s = Status::Corrupt(path + ": truncated header");
-  }
+  struct stat st {};
+  const bool empty = ::fstat(fd, &st) == 0 && st.st_size == 0;
+  auto head = empty ? Result<HeaderInfo>(Status::NotFound(path + ": empty")) : ReadHeader(fd, path);
   ::close(fd);
-  if (!s.ok()) return s;
-  return id;
+  if (!head.ok()) return head.status();
+  return head->model_id;
 }
 
 Status VectorLog::Append(std::span<const int64_t> ids, std::span<const float> vectors) {
