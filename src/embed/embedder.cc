@@ -32,19 +32,31 @@ Result<cv::Mat> Embedder::EmbedFaces(const cv::Mat& photo, std::span<const Face>
 namespace {
 
 const char* kFetchHint = "run `make models` (scripts/fetch_models.sh) to fetch it";
+constexpr const char* kFrFeatureVersion = "faceplugin-face-recognition-js@0.0.1";
+constexpr const char* kFaceApiVersion = "@vladmandic/face-api@1.7.15";
+
+// Each fr_feature spec and the setting its vectors' model id carries. rgb: the channel
+// order the package's JS feeds the network. The network reads BGR better (LFW
+// pairsDevTrain AUC 0.99975 against 0.99968, pairs.txt 99.35% against 99.23%:
+// docs/accuracy.md), so BGR is the default; RGB vectors keep their old setting names
+// ("plain", "flip") so that galleries made with them still open.
+struct FrFeatureSetting {
+  const char* spec;
+  const char* setting;
+  bool flip, rgb;
+};
+constexpr FrFeatureSetting kFrFeatureSettings[] = {{"fr_feature", "bgr", false, false},
+                                                   {"fr_feature+flip", "bgr+flip", true, false},
+                                                   {"fr_feature:rgb", "plain", false, true},
+                                                   {"fr_feature+flip:rgb", "flip", true, true}};
 
 // ---------------------------------------------------------------------------------------
 // fr_feature: the ONNX network of faceplugin-face-recognition-js on 112x112 crops.
 
 class FrFeatureEmbedder final : public Embedder {
  public:
-  // rgb: the channel order the package's JS feeds the network. The network reads BGR
-  // better (LFW pairsDevTrain AUC 0.99975 against 0.99968, pairs.txt 99.35% against
-  // 99.23%: docs/accuracy.md), so BGR is the default; RGB vectors keep their old setting
-  // names ("plain", "flip") so that galleries made with them still open.
-  FrFeatureEmbedder(cv::dnn::Net net, bool flip, bool rgb) : net_(std::move(net)), flip_(flip), rgb_(rgb) {
-    const char* setting = rgb ? (flip ? "flip" : "plain") : (flip ? "bgr+flip" : "bgr");
-    model_ = {"fr_feature", "faceplugin-face-recognition-js@0.0.1", setting, 512};
+  FrFeatureEmbedder(cv::dnn::Net net, const FrFeatureSetting& s) : net_(std::move(net)), flip_(s.flip), rgb_(s.rgb) {
+    model_ = {"fr_feature", kFrFeatureVersion, s.setting, 512};
   }
 
   const EmbeddingModel& Model() const override { return model_; }
@@ -367,7 +379,7 @@ class ResNetBuilder {
 class FaceApiResNetEmbedder final : public Embedder {
  public:
   explicit FaceApiResNetEmbedder(cv::dnn::Net net) : net_(std::move(net)) {
-    model_ = {"faceapi_resnet", "@vladmandic/face-api@1.7.15", "plain", 128};
+    model_ = {"faceapi_resnet", kFaceApiVersion, "plain", 128};
   }
 
   const EmbeddingModel& Model() const override { return model_; }
@@ -497,16 +509,12 @@ bool ParseFusionWeight(const std::string& s, double* w, std::string* text) {
 const char* Embedder::DefaultSpec() { return "fr_feature"; }
 
 Result<std::string> Embedder::SpecFor(const std::string& model_id) {
-  const std::string fr = "fr_feature@faceplugin-face-recognition-js@0.0.1+";
-  const std::pair<const char*, const char*> fr_settings[] = {{"bgr", "fr_feature"},
-                                                             {"bgr+flip", "fr_feature+flip"},
-                                                             {"plain", "fr_feature:rgb"},
-                                                             {"flip", "fr_feature+flip:rgb"}};
-  for (const auto& [setting, spec] : fr_settings)
-    if (model_id == fr + setting) return std::string(spec);
-  if (model_id == "faceapi_resnet@@vladmandic/face-api@1.7.15+plain") return std::string("faceapi_resnet");
+  // The ids are EmbeddingModel::Id() of what Create makes for each spec.
+  for (const auto& s : kFrFeatureSettings)
+    if (model_id == std::string("fr_feature@") + kFrFeatureVersion + "+" + s.setting) return std::string(s.spec);
+  if (model_id == std::string("faceapi_resnet@") + kFaceApiVersion + "+plain") return std::string("faceapi_resnet");
   const std::string fused =
-      "fr_feature+faceapi_resnet@faceplugin-face-recognition-js@0.0.1,@vladmandic/face-api@1.7.15+plain,plain,w";
+      std::string("fr_feature+faceapi_resnet@") + kFrFeatureVersion + "," + kFaceApiVersion + "+plain,plain,w";
   double w = 0;
   std::string w_text;
   if (model_id.starts_with(fused) && ParseFusionWeight(model_id.substr(fused.size()), &w, &w_text) &&
@@ -518,11 +526,11 @@ Result<std::string> Embedder::SpecFor(const std::string& model_id) {
 Result<std::unique_ptr<Embedder>> Embedder::Create(const std::string& spec, const std::string& model_dir) {
   const std::string kKnown =
       "known: fr_feature, fr_feature+flip, fr_feature:rgb, fr_feature+flip:rgb, faceapi_resnet, fr_feature+faceapi[:W]";
-  if (spec == "fr_feature" || spec == "fr_feature+flip" || spec == "fr_feature:rgb" || spec == "fr_feature+flip:rgb") {
+  for (const auto& s : kFrFeatureSettings) {
+    if (spec != s.spec) continue;
     auto net = LoadModel(model_dir, "fr_feature.onnx");
     if (!net.ok()) return net.status();
-    const bool flip = spec.starts_with("fr_feature+flip"), rgb = spec.ends_with(":rgb");
-    return std::unique_ptr<Embedder>(new FrFeatureEmbedder(std::move(*net), flip, rgb));
+    return std::unique_ptr<Embedder>(new FrFeatureEmbedder(std::move(*net), s));
   }
   if (spec == "faceapi_resnet") {
     auto net = LoadFaceApiResNet(model_dir);
