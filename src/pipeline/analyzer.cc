@@ -15,6 +15,9 @@
 namespace lineup {
 
 namespace {
+// Faces are listed largest first.
+bool LargerBox(const Face& a, const Face& b) { return a.box.area() > b.box.area(); }
+
 using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
@@ -88,8 +91,7 @@ Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed
         f.confidence = d.confidence;
         set_aside->push_back(std::move(f));
       }
-      std::stable_sort(set_aside->begin(), set_aside->end(),
-                       [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+      std::stable_sort(set_aside->begin(), set_aside->end(), LargerBox);
     }
     t.photos += 1;
     return std::vector<Face>{};
@@ -128,7 +130,7 @@ Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed
     for (size_t i = 0; i < faces.size(); ++i) faces[i].embedding.assign(vecs->ptr<float>(int(i)), vecs->ptr<float>(int(i)) + vecs->cols);
     t.embed += MsSince(t0);
   }
-  std::stable_sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.box.area() > b.box.area(); });
+  std::stable_sort(faces.begin(), faces.end(), LargerBox);
   t.photos += 1;
   t.faces += static_cast<int64_t>(faces.size());
   return faces;
