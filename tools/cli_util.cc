@@ -152,7 +152,7 @@ void Progress::Finish() {
 
 nlohmann::json FaceJson(const Face& f) {
   nlohmann::json j;
-  j["box"] = {std::lround(f.box.x), std::lround(f.box.y), std::lround(f.box.width), std::lround(f.box.height)};
+  j["box"] = BoxJson(f.box);
   j["confidence"] = std::round(f.confidence * 1000) / 1000;
   j["landmarks"] = nlohmann::json::array();
   for (const auto& p : f.five) j["landmarks"].push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
@@ -163,6 +163,14 @@ nlohmann::json FaceJson(const Face& f) {
                          {"face_height_px", f.quality.face_height_px}, {"laplacian_var", f.quality.laplacian_var},
                          {"yaw_deg", f.quality.yaw_deg}, {"pitch_deg", f.quality.pitch_deg}};
   return j;
+}
+
+nlohmann::json BoxJson(const cv::Rect2f& b) {
+  return {std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)};
+}
+
+std::string BoxText(const cv::Rect2f& b) {
+  return Fmt("%.0f", b.x) + "," + Fmt("%.0f", b.y) + "," + Fmt("%.0f", b.width) + "," + Fmt("%.0f", b.height);
 }
 
 Result<ChosenFace> AnalyzeAndChoose(FaceAnalyzer& analyzer, const std::string& path, int wanted) {

@@ -70,6 +70,9 @@ class Progress {
 };
 
 nlohmann::json FaceJson(const Face& f);
+// A box as whole pixels: [x, y, w, h] for JSON, "x,y,w,h" for tables.
+nlohmann::json BoxJson(const cv::Rect2f& box);
+std::string BoxText(const cv::Rect2f& box);
 
 // Analyses a photo (with embeddings) and chooses face number `wanted` (1-based) or,
 // if 0, the largest usable one. NoFace if none was found; InvalidArgument if there is

@@ -92,10 +92,8 @@ int CmdDetect(int argc, char** argv) {
     for (size_t i = 0; i < faces->size(); ++i) {
       const Face& f = (*faces)[i];
       pj["faces"].push_back(FaceJson(f));
-      table.Add({i == 0 ? path : "", Fmt("#%.0f", double(i + 1)),
-                 Fmt("%.0f", f.box.x) + "," + Fmt("%.0f", f.box.y) + "," + Fmt("%.0f", f.box.width) + "," +
-                     Fmt("%.0f", f.box.height),
-                 Fmt("%.2f", f.confidence), Fmt("%.2f", f.quality.score), Reasons(f.quality)});
+      table.Add({i == 0 ? path : "", Fmt("#%.0f", double(i + 1)), BoxText(f.box), Fmt("%.2f", f.confidence),
+                 Fmt("%.2f", f.quality.score), Reasons(f.quality)});
     }
     if (faces->empty())
       table.Add({path, "-", "no face found", "", "",
@@ -106,12 +104,8 @@ int CmdDetect(int argc, char** argv) {
       pj["set_aside"] = nlohmann::json::array();
       for (const Face& f : set_aside) {
         pj["set_aside"].push_back(
-            {{"box", {std::lround(f.box.x), std::lround(f.box.y), std::lround(f.box.width), std::lround(f.box.height)}},
-             {"confidence", std::round(double{f.confidence} * 1000) / 1000}});
-        table.Add({"", "set aside",
-                   Fmt("%.0f", f.box.x) + "," + Fmt("%.0f", f.box.y) + "," + Fmt("%.0f", f.box.width) + "," +
-                       Fmt("%.0f", f.box.height),
-                   Fmt("%.2f", f.confidence), "", "set aside: not taken for a face"});
+            {{"box", BoxJson(f.box)}, {"confidence", std::round(double{f.confidence} * 1000) / 1000}});
+        table.Add({"", "set aside", BoxText(f.box), Fmt("%.2f", f.confidence), "", "set aside: not taken for a face"});
       }
     }
     any_face |= !faces->empty();

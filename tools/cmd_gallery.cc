@@ -29,13 +29,6 @@ std::string GalleryDir(const Args& a) {
 Result<std::unique_ptr<AuditLog>> OpenCliAudit(const std::string& gallery_dir);
 int RecordCliAudit(AuditLog& log, const std::string& action, const nlohmann::json& details);
 
-namespace {
-
-std::string BoxText(const cv::Rect2f& b) {
-  return Fmt("%.0f", b.x) + "," + Fmt("%.0f", b.y) + "," + Fmt("%.0f", b.width) + "," + Fmt("%.0f", b.height);
-}
-}  // namespace
-
 int CmdInit(int argc, char** argv) {
   auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
   if (!args.ok()) return Fail(args.status());
