@@ -235,7 +235,7 @@ TEST_F(Cli, DogsPhotoHasNoFaceAndSaysWhatItSetAside) {
     EXPECT_NE(f["quality_reasons"].dump().find("uncertain detection"), std::string::npos) << f.dump();
   ExpectOneErrorLine(RunCli({"detect", data_ + "/detection/dogs.jpg", "--min-photo-confidence", "2"}), 2,
                      "--min-photo-confidence");
-  // Search and verify say the same, with exit code 1.
+  // Verify says the same, with exit code 1.
   RunResult v = RunCli({"verify", data_ + "/detection/dogs.jpg", LfwPhoto(data_, "Aaron_Peirsol", 1)});
   ExpectOneErrorLine(v, 1, "set aside");
 }
