@@ -476,6 +476,7 @@ void Server::Impl::AddRoutes() {
                cands.push_back({{"rank", rank},
                                 {"face_id", cd.face_id},
                                 {"score", cd.score},
+                                {"rank_score", cd.rank_score},
                                 {"fpir", fpir},
                                 {"above_threshold", above},
                                 {"image",

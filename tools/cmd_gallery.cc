@@ -1,16 +1,17 @@
 // Gallery commands: init, source, enroll, search, info.
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
-#include <cstdlib>
-#include <filesystem>
 
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/audit_log.h"
 #include "lineup/calibration.h"
+#include "lineup/cohort.h"
 #include "lineup/gallery.h"
 #include "lineup/vector_file.h"
 #include "search_report.h"
@@ -311,13 +312,20 @@ int CmdSearch(int argc, char** argv) {
     const double fpir = fpir_at(c.score);
     if (c.score < *threshold && !args->Has("--all")) continue;
     report.candidates.push_back({c, (*g)->ThumbnailPath(c.face_id), fpir, c.score >= *threshold});
-    cands.push_back({{"rank", rank}, {"face_id", c.face_id}, {"score", c.score}, {"fpir", fpir},
-                     {"image", c.image.uri}, {"image_sha256", c.image.sha256}, {"captured_at", c.image.captured_at},
+    cands.push_back({{"rank", rank},
+                     {"face_id", c.face_id},
+                     {"score", c.score},
+                     {"rank_score", c.rank_score},
+                     {"fpir", fpir},
+                     {"image", c.image.uri},
+                     {"image_sha256", c.image.sha256},
+                     {"captured_at", c.image.captured_at},
                      {"source", c.source.name},
                      {"legal_basis", c.source.legal_basis},
                      {"subject", c.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.subject)},
                      {"box", {c.face.box.x, c.face.box.y, c.face.box.width, c.face.box.height}},
-                     {"quality", c.face.quality}, {"quality_reasons", c.face.quality_reasons},
+                     {"quality", c.face.quality},
+                     {"quality_reasons", c.face.quality_reasons},
                      {"above_threshold", c.score >= *threshold}});
     t.Add({std::to_string(rank), Fmt("%.4f", c.score), Fmt("%.2g", fpir), std::to_string(c.face_id),
            c.subject.empty() ? "-" : c.subject, c.image.uri,
@@ -333,15 +341,29 @@ int CmdSearch(int argc, char** argv) {
     if (!w.ok()) return Fail(w);
   }
   if (args->Has("--json")) {
-    std::printf("%s\n", nlohmann::json{{"probe", probe}, {"gallery_size", n}, {"html", args->Get("--html")}, {"threshold", *threshold}, {"fmr", *fmr},
-                                       {"model", (*g)->model().Id()}, {"candidates", cands}, {"warnings", warnings},
+    std::printf("%s\n", nlohmann::json{{"probe", probe},
+                                       {"gallery_size", n},
+                                       {"html", args->Get("--html")},
+                                       {"threshold", *threshold},
+                                       {"fmr", *fmr},
+                                       {"model", (*g)->model().Id()},
+                                       {"candidates", cands},
+                                       {"warnings", warnings},
                                        {"subjects", by_subject ? subjects : nlohmann::json(nullptr)},
-                                       {"note", "candidates are leads for human review, not identifications; "
-                                                "fpir = 1 - (1 - FMR(score))^gallery_size"}}.dump(2).c_str());
+                                       {"note",
+                                        "candidates are leads for human review, not identifications; "
+                                        "fpir = 1 - (1 - FMR(score))^gallery_size; candidates are ordered by "
+                                        "rank_score (the score normalised against the gallery, docs/gallery.md)"}}
+                            .dump(2)
+                            .c_str());
   } else {
     for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
     std::printf("gallery: %lld faces; threshold %.4f at FMR %g per comparison; FPIR = 1 - (1 - FMR(score))^%lld\n",
                 static_cast<long long>(n), *threshold, *fmr, static_cast<long long>(n));
+    if (n >= Cohort::kMinFaces)
+      std::printf(
+          "ranked by score relative to each face's similarity to the whole gallery (faces that resemble "
+          "everyone rank lower); thresholds and FPIR use the score\n");
     if (by_subject) {
       std::printf("\nknown subjects (scored by their best-matching face):\n");
       if (subjects.empty()) std::printf("none at or above the threshold\n");

@@ -53,7 +53,11 @@ struct EnrollOptions {
 
 struct Candidate {
   int64_t face_id = 0;
-  float score = 0;  // dot product of unit vectors
+  float score = 0;  // dot product of unit vectors: what thresholds and FPIR apply to
+  // What candidates are ordered by: the score normalised against the whole gallery
+  // (Cohort: how far above this face's usual similarity to anyone it is), or the score
+  // itself while the gallery has fewer than Cohort::kMinFaces faces.
+  float rank_score = 0;
   FaceRecord face;
   ImageRecord image;
   SourceRecord source;
@@ -96,8 +100,10 @@ class Gallery {
   // the gallery has outgrown exact search, and writes the index snapshot when due.
   Status Checkpoint(const std::function<void(const std::string&)>& note = {});
 
-  // The k most similar faces to each probe (rows of dim floats), best first. Faces
-  // matching an opted-out person (at FMR 1e-4) are never returned.
+  // The k best candidates for each probe (rows of dim floats), best first by
+  // Candidate::rank_score: the 50 (or k, if more) most similar faces, re-ranked by
+  // their similarity normalised against the gallery once it has Cohort::kMinFaces faces
+  // (docs/gallery.md). Faces matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
 
   // Removes every face of a subject, a source or an image ("subject", "source",

@@ -6,19 +6,21 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "lineup/calibration.h"
+#include "lineup/cohort.h"
 #include "lineup/models.h"
-
-#include <opencv2/imgcodecs.hpp>
 #include "lineup/vector_index.h"
 #include "lineup/vector_log.h"
 
@@ -33,6 +35,9 @@ constexpr const char* kOptOutFile = "optouts.log";
 constexpr const char* kThumbDir = "thumbnails";
 constexpr const char* kIndexMeta = "INDEX";
 constexpr int kThumbPx = 160;
+// Candidates the cohort re-ranks (top-k by similarity first): a mate ranked down by a
+// face that resembles everyone is almost always among the first few.
+constexpr int kRankingDepth = 50;
 constexpr double kOptOutFmr = 1e-4;
 
 float Dot(const float* a, const float* b, int n) {
@@ -80,6 +85,37 @@ struct Gallery::Impl {
   // What the last snapshot covers: log records, and the largest face id among them.
   int64_t snapshot_rows = 0;
   int64_t snapshot_gen = 0;
+  // Ranks search candidates; fitted at the first search, refitted after an erasure or
+  // when the gallery has grown or shrunk by a tenth since.
+  std::optional<Cohort> cohort;
+  bool cohort_stale = true;
+
+  // The cohort for ranking, or nullptr while the gallery is too small for one.
+  Result<const Cohort*> RankingCohort() {
+    const int64_t n = index->size();
+    if (n < Cohort::kMinFaces) return static_cast<const Cohort*>(nullptr);
+    if (cohort && !cohort_stale && std::abs(static_cast<double>(n - cohort->faces())) <= 0.1 * cohort->faces())
+      return &*cohort;
+    // An even sample of the log's records, keeping the live faces (the catalog has them):
+    // the moments of a face's similarity settle long before 20,000, and looking up that
+    // many faces is quicker than listing millions.
+    const std::vector<int64_t>& ids = log->ids();
+    const size_t want = std::min<size_t>(ids.size(), 20000);
+    std::vector<float> sample;
+    sample.reserve(want * static_cast<size_t>(model.dim));
+    for (size_t i = 0; i < want; ++i) {
+      const size_t row = i * ids.size() / want;
+      auto face = catalog->GetFace(ids[row]);
+      if (face.status().code() == Status::Code::kNotFound) continue;  // erased
+      if (!face.ok()) return face.status();
+      sample.insert(sample.end(), log->vector(row), log->vector(row) + model.dim);
+    }
+    auto fitted = Cohort::Fit(sample, model.dim);
+    if (!fitted.ok()) return static_cast<const Cohort*>(nullptr);  // e.g. faces lost to a crash: raw order
+    cohort = std::move(*fitted);
+    cohort_stale = false;
+    return &*cohort;
+  }
 
   bool OptedOut(const float* v) const {
     const int d = model.dim;
@@ -559,23 +595,46 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
   if (probes.empty() || probes.size() % static_cast<size_t>(dim) != 0)
     return Status::InvalidArgument("probe vectors must have " + std::to_string(dim) + " values each");
   if (k <= 0) return Status::InvalidArgument("top-k must be positive");
-  // Ask for more than k when opt-outs may remove some of the nearest faces.
-  const int want = impl_->optouts->ids().empty() ? k : 2 * k + 16;
+  auto cohort = impl_->RankingCohort();
+  if (!cohort.ok()) return cohort.status();
+  // Ask for more than k when opt-outs may remove some of the nearest faces, and enough
+  // for the cohort to re-rank.
+  int want = impl_->optouts->ids().empty() ? k : 2 * k + 16;
+  if (*cohort) want = std::max(want, kRankingDepth);
   std::vector<std::vector<IndexHit>> hits;
   Status s = impl_->index->Search(probes, want, impl_->log.get(), &hits);
   if (!s.ok()) return s;
   std::vector<std::vector<Candidate>> out(hits.size());
   std::map<int64_t, SourceRecord> sources;
   for (size_t q = 0; q < hits.size(); ++q) {
+    struct Ranked {
+      IndexHit hit;
+      double rank_score;
+    };
+    std::vector<Ranked> ranked;
+    std::vector<float> vectors;  // of the ranked hits, for the cohort
     for (const IndexHit& h : hits[q]) {
+      const float* v = (*cohort || !impl_->optouts->ids().empty()) ? impl_->log->Find(h.id) : nullptr;
+      if (!impl_->optouts->ids().empty() && (!v || impl_->OptedOut(v))) continue;
+      if (*cohort && !v) return Status::Corrupt(impl_->dir + ": face " + std::to_string(h.id) + " has no vector");
+      ranked.push_back({h, h.score});
+      if (*cohort) vectors.insert(vectors.end(), v, v + dim);
+    }
+    if (*cohort && !ranked.empty()) {
+      std::vector<double> mean(ranked.size()), sd(ranked.size());
+      (*cohort)->Moments(vectors.data(), static_cast<int64_t>(ranked.size()), mean.data(), sd.data());
+      for (size_t i = 0; i < ranked.size(); ++i)
+        ranked[i].rank_score = sd[i] > 0 ? (ranked[i].hit.score - mean[i]) / sd[i] : 0.0;
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const Ranked& a, const Ranked& b) { return a.rank_score > b.rank_score; });
+    }
+    for (const Ranked& r : ranked) {
       if (static_cast<int>(out[q].size()) >= k) break;
-      if (!impl_->optouts->ids().empty()) {
-        const float* v = impl_->log->Find(h.id);
-        if (!v || impl_->OptedOut(v)) continue;
-      }
+      const IndexHit& h = r.hit;
       Candidate c;
       c.face_id = h.id;
       c.score = h.score;
+      c.rank_score = static_cast<float>(r.rank_score);
       auto face = impl_->catalog->GetFace(h.id);
       if (!face.ok()) return face.status();
       c.face = *face;
@@ -606,6 +665,7 @@ Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::st
   // opening drops index entries the catalog no longer has.
   s = impl_->index->Remove(plan->face_ids);
   if (!s.ok()) return s;
+  impl_->cohort_stale = true;
   for (int64_t id : plan->face_ids) {
     std::error_code ec;
     fs::remove(impl_->ThumbPath(id), ec);
@@ -673,6 +733,7 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
   }
   impl_->index.reset();
   impl_->log.reset();
+  impl_->cohort.reset();
   fs::rename(tmp, dir / kVectorFile, ec);
   if (ec) return Status::IOError(tmp + ": cannot replace " + kVectorFile + " (" + ec.message() + ")");
   auto log = VectorLog::Open((dir / kVectorFile).string(), impl_->model.Id(), impl_->model.dim);
