@@ -20,8 +20,10 @@ namespace {
 const char* kUsage =
     "usage: lineup eval ident --root DIR [--identities TSV] [--report OUT_DIR] [--json]\n"
     "                         [--limit-people N] [--threads N] [--face central|largest]\n"
-    "                         [--score-norm as-norm [--cohort-k K]]\n"
+    "                         [--ranking cohort|raw] [--score-norm as-norm [--cohort-k K]]\n"
     "  TSV lines are image_relpath<TAB>identity relative to DIR (default DIR/identities.tsv).\n"
+    "  --ranking cohort (default, as `lineup search`): candidates ordered by their similarity\n"
+    "  normalised against the enrolled faces; thresholds apply to the plain similarity.\n"
     "  --score-norm also reports the metrics after adaptive score normalisation (experimental).\n";
 
 nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
@@ -66,9 +68,10 @@ std::string Thr(float t) { return std::isfinite(t) ? Fmt("%.4f", t) : std::strin
 }  // namespace
 
 int CmdEvalIdent(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 3,
-                        {"--root", "--identities", "--report", "--limit-people", "--face", "--score-norm", "--cohort-k"},
-                        {"--json"});
+  auto args = ParseArgs(
+      argc, argv, 3,
+      {"--root", "--identities", "--report", "--limit-people", "--face", "--score-norm", "--cohort-k", "--ranking"},
+      {"--json"});
   if (!args.ok()) return Fail(args.status());
   if (!args->positional.empty() || !args->Has("--root")) return Usage(kUsage);
   auto opts = AnalyzerOptionsFrom(*args);
@@ -85,6 +88,8 @@ int CmdEvalIdent(int argc, char** argv) {
   if (args->Has("--score-norm") && norm != "as-norm")
     return Fail(Status::InvalidArgument("--score-norm must be as-norm"));
   if (args->Has("--cohort-k") && norm.empty()) return Fail(Status::InvalidArgument("--cohort-k needs --score-norm"));
+  const std::string ranking = args->Get("--ranking", "cohort");
+  if (ranking != "cohort" && ranking != "raw") return Fail(Status::InvalidArgument("--ranking must be cohort or raw"));
   const std::string root = args->Get("--root");
   const std::string ids_file = args->Get("--identities", root + "/identities.tsv");
   std::error_code ec;
@@ -108,7 +113,9 @@ int CmdEvalIdent(int argc, char** argv) {
   std::vector<std::vector<float>> vectors(photos->size());
   for (size_t k = 0; k < used.size(); ++k) vectors[used[k]] = std::move(emb->vectors[k]);
 
-  auto plain = EvaluateIdentification(vectors, split->labels, *split);
+  IdentificationOptions plain_options;
+  plain_options.ranking = ranking;
+  auto plain = EvaluateIdentification(vectors, split->labels, *split, plain_options);
   if (!plain.ok()) return Fail(plain.status());
   Result<IdentificationReport> normed = Status::InvalidArgument("not asked for");
   if (!norm.empty()) {
@@ -141,6 +148,7 @@ int CmdEvalIdent(int argc, char** argv) {
   j["model"] = emb->model_id;
   j["detector"] = opts->detector;
   j["face_choice"] = face;
+  j["ranking"] = r.ranking;
   j["identities"] = ids_file;
   j["seconds"] = {{"read_and_embed", embed_s}, {"search_and_score", search_s}};
   {
@@ -246,6 +254,8 @@ int CmdEvalIdent(int argc, char** argv) {
   info("mated searches whose mate has no face (misses)", std::to_string(r.mated_not_enrolled));
   info("non-mated searches without a face", std::to_string(r.non_mated_without_face));
   info("model", emb->model_id);
+  info("ranking", r.ranking == "cohort" ? "cohort (similarity normalised against the gallery; thresholds on similarity)"
+                                        : "raw similarity");
   info("time (read + embed, search + score)", Fmt("%.1f s", embed_s) + ", " + Fmt("%.2f s", search_s));
   t.Print();
   if (!report.empty())

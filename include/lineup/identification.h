@@ -67,6 +67,12 @@ struct IdentificationOptions {
   // cohort_k best scores against the other gallery entries. Needs no labels.
   std::string score_norm;  // "" or "as-norm"
   int cohort_k = 100;
+  // How candidates are ordered when score_norm is "": "cohort" ranks them, as the
+  // gallery's search does, by their similarity normalised against the enrolled faces
+  // (Cohort, once at least Cohort::kMinFaces are enrolled; plain similarity below that),
+  // while thresholds still apply to the top candidate's plain similarity; "raw" ranks by
+  // plain similarity.
+  std::string ranking = "cohort";
 };
 
 struct DetPoint {
@@ -80,7 +86,7 @@ struct SearchOutcome {
   bool mated = false;
   bool has_face = false;
   int rank = 0;                 // mated: the mate's rank (1 = top), 0 if never found
-  float mate_score = 0;         // mated and found: the mate's score
+  float mate_score = 0;         // mated and found: the mate's score (what thresholds apply to)
   float top_score = 0;          // the top candidate's score (if has_face and gallery not empty)
   long long top_photo = -1;     // the top candidate's photo index, -1 if none
 };
@@ -104,6 +110,7 @@ struct IdentificationReport {
   std::vector<DetPoint> det;     // every distinct non-mated top score as threshold, falling
   std::vector<SearchOutcome> searches;  // mated ones first, in split order
   std::string score_norm;        // the normalisation used ("" none)
+  std::string ranking;           // "cohort" or "raw": what ordered the candidates
 };
 
 // Scores the split. vectors[i] is photo i's identity vector (unit length), empty where no

@@ -9,9 +9,10 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <opencv2/core.hpp>
 #include <unordered_map>
 
-#include <opencv2/core.hpp>
+#include "lineup/cohort.h"
 
 namespace lineup {
 
@@ -153,6 +154,8 @@ Result<IdentificationReport> EvaluateIdentification(const std::vector<std::vecto
   if (!options.score_norm.empty() && !norm)
     return Status::InvalidArgument("unknown score normalisation \"" + options.score_norm + "\" (known: as-norm)");
   if (norm && options.cohort_k < 2) return Status::InvalidArgument("cohort_k must be at least 2");
+  if (options.ranking != "cohort" && options.ranking != "raw")
+    return Status::InvalidArgument("unknown ranking \"" + options.ranking + "\" (known: cohort, raw)");
 
   // Every photo the split names must have a label; its vector may be missing (no face).
   size_t dim = 0;
@@ -218,6 +221,21 @@ Result<IdentificationReport> EvaluateIdentification(const std::vector<std::vecto
     }
   }
 
+  // Ranking keys: each enrolled face's similarity moments against the enrolled faces.
+  std::vector<double> rank_mean, rank_sd;
+  r.ranking = "raw";
+  if (!norm && options.ranking == "cohort" && ng >= Cohort::kMinFaces) {
+    auto cohort =
+        Cohort::Fit(std::span<const float>(g.ptr<float>(0), static_cast<size_t>(ng) * dim), static_cast<int>(dim));
+    if (!cohort.ok()) return cohort.status();
+    rank_mean.resize(static_cast<size_t>(ng));
+    rank_sd.resize(static_cast<size_t>(ng));
+    cohort->Moments(g.ptr<float>(0), ng, rank_mean.data(), rank_sd.data());
+    r.ranking = "cohort";
+  }
+  const bool cohort_ranking = !rank_mean.empty();
+  std::vector<double> key(static_cast<size_t>(ng));
+
   // Searches: mated first, then non-mated.
   std::vector<size_t> probes(split.mated);
   probes.insert(probes.end(), split.non_mated.begin(), split.non_mated.end());
@@ -253,26 +271,30 @@ Result<IdentificationReport> EvaluateIdentification(const std::vector<std::vecto
           row[u] = 0.5f * ((raw[j] - mu_p) / sd_p + (raw[j] - mu_g[u]) / sd_g[u]);
         }
       }
+      // Order by key; decide on row (the score) of the candidate the order puts first.
+      for (int j = 0; j < ng; ++j) {
+        const size_t u = static_cast<size_t>(j);
+        key[u] = cohort_ranking ? (row[u] - rank_mean[u]) / rank_sd[u] : row[u];
+      }
       int top = 0;
       for (int j = 1; j < ng; ++j)
-        if (row[static_cast<size_t>(j)] > row[static_cast<size_t>(top)]) top = j;
+        if (key[static_cast<size_t>(j)] > key[static_cast<size_t>(top)]) top = j;
       o.top_score = row[static_cast<size_t>(top)];
       o.top_photo = static_cast<long long>(enrolled[static_cast<size_t>(top)]);
       if (!o.mated) continue;
       const int label = labels[o.photo];
-      float mate = -std::numeric_limits<float>::infinity();
-      bool found = false;
+      int mate = -1;  // the best-ranked enrolled face of the person
       for (int j = 0; j < ng; ++j)
-        if (glabel[static_cast<size_t>(j)] == label) {
-          mate = std::max(mate, row[static_cast<size_t>(j)]);
-          found = true;
-        }
-      if (!found) continue;  // the mate was not enrolled: a miss
+        if (glabel[static_cast<size_t>(j)] == label &&
+            (mate < 0 || key[static_cast<size_t>(j)] > key[static_cast<size_t>(mate)]))
+          mate = j;
+      if (mate < 0) continue;  // the mate was not enrolled: a miss
       int ahead = 0;  // non-mates at or above the mate: ties count against it
       for (int j = 0; j < ng; ++j)
-        if (glabel[static_cast<size_t>(j)] != label && row[static_cast<size_t>(j)] >= mate) ++ahead;
+        if (glabel[static_cast<size_t>(j)] != label && key[static_cast<size_t>(j)] >= key[static_cast<size_t>(mate)])
+          ++ahead;
       o.rank = ahead + 1;
-      o.mate_score = mate;
+      o.mate_score = row[static_cast<size_t>(mate)];
     }
   }
 
