@@ -279,6 +279,7 @@ class FaissIndex : public VectorIndex {
     }
     faiss::Index* inner = index_.get();
     if (auto* map = dynamic_cast<faiss::IndexIDMap*>(inner)) inner = map->index;
+    if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(inner)) inner = pre->index;  // "PCAR192,HNSW32"
     if (auto* h = dynamic_cast<faiss::IndexHNSW*>(inner); h && ef_ > 0) h->hnsw.efSearch = ef_;
   }
 
