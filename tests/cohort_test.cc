@@ -206,6 +206,13 @@ TEST(GalleryRanking, AFaceResemblingEveryoneIsRankedBelowTheMate) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->front()[0].face_id, mate_id);
   EXPECT_NEAR(r->front()[0].rank_score, expect->Normalise(r->front()[0].score, mate), 1e-3);
+
+  // Compaction rewrites the vectors and the index; the ranking carries on.
+  ASSERT_TRUE((*g)->Compact("exact").ok());
+  r = (*g)->Search(probe, 5);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->front()[0].face_id, mate_id);
+  EXPECT_NEAR(r->front()[0].rank_score, expect->Normalise(r->front()[0].score, mate), 1e-3);
 }
 
 }  // namespace

@@ -89,13 +89,15 @@ struct Gallery::Impl {
   // when the gallery has grown or shrunk by a tenth since.
   std::optional<Cohort> cohort;
   bool cohort_stale = true;
+  int64_t cohort_fitted_at = 0;  // the gallery's size then
 
   // The cohort for ranking, or nullptr while the gallery is too small for one.
   Result<const Cohort*> RankingCohort() {
     const int64_t n = index->size();
     if (n < Cohort::kMinFaces) return static_cast<const Cohort*>(nullptr);
-    if (cohort && !cohort_stale && std::abs(static_cast<double>(n - cohort->faces())) <= 0.1 * cohort->faces())
-      return &*cohort;
+    if (!cohort_stale && cohort_fitted_at > 0 &&
+        std::abs(static_cast<double>(n - cohort_fitted_at)) <= 0.1 * static_cast<double>(cohort_fitted_at))
+      return cohort ? &*cohort : nullptr;
     // An even sample of the log's records, keeping the live faces (the catalog has them):
     // the moments of a face's similarity settle long before 20,000, and looking up that
     // many faces is quicker than listing millions.
@@ -111,9 +113,11 @@ struct Gallery::Impl {
       sample.insert(sample.end(), log->vector(row), log->vector(row) + model.dim);
     }
     auto fitted = Cohort::Fit(sample, model.dim);
-    if (!fitted.ok()) return static_cast<const Cohort*>(nullptr);  // e.g. faces lost to a crash: raw order
-    cohort = std::move(*fitted);
     cohort_stale = false;
+    cohort_fitted_at = n;
+    cohort.reset();
+    if (!fitted.ok()) return static_cast<const Cohort*>(nullptr);  // too few live faces sampled: plain order
+    cohort = std::move(*fitted);
     return &*cohort;
   }
 
@@ -733,7 +737,7 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
   }
   impl_->index.reset();
   impl_->log.reset();
-  impl_->cohort.reset();
+  impl_->cohort_stale = true;
   fs::rename(tmp, dir / kVectorFile, ec);
   if (ec) return Status::IOError(tmp + ": cannot replace " + kVectorFile + " (" + ec.message() + ")");
   auto log = VectorLog::Open((dir / kVectorFile).string(), impl_->model.Id(), impl_->model.dim);
