@@ -78,6 +78,8 @@ int MeasureOpen(const std::string& dir, const AnalyzerOptions& opts, int64_t n, 
                    {"ram_anon_bytes_after_open", anon1 - anon0},
                    {"rss_bytes_after_searches", rss2},
                    {"anon_bytes_after_searches", anon2},
+                   // The first search also fits the gallery's ranking cohort (Gallery::Search).
+                   {"first_search_ms", lat[0].empty() ? nlohmann::json(nullptr) : nlohmann::json(lat[0].front())},
                    {"search_p50_ms", Percentile(lat[0], 0.5)},
                    {"search_p99_ms", Percentile(lat[0], 0.99)},
                    {"search_warm_p50_ms", Percentile(lat[1], 0.5)},
@@ -228,17 +230,20 @@ int BenchGalleryOpen(int argc, char** argv) {
   const double p50 = m["search_p50_ms"].get<double>(), p99 = m["search_p99_ms"].get<double>();
   const double warm_p50 = m["search_warm_p50_ms"].get<double>(), warm_p99 = m["search_warm_p99_ms"].get<double>();
   const double self_found = m["self_found"].get<double>();
-  Table t({"faces", "index", "fill s", "index s", "disk B/face", "open s (cold)", "open s (warm)", "RAM after open B/face",
-           "search p50/p99 ms (cold)", "(warm)", "self found"});
+  const std::string first = m["first_search_ms"].is_number() ? Fmt("%.0f", m["first_search_ms"].get<double>()) : "-";
+  Table t({"faces", "index", "fill s", "index s", "disk B/face", "open s (cold)", "open s (warm)",
+           "RAM after open B/face", "first search ms", "search p50/p99 ms (cold)", "(warm)", "self found"});
   t.Add({std::to_string(n), spec, Fmt("%.1f", fill_s), Fmt("%.1f", index_s), Fmt("%.0f", double(disk) / n),
-         cold ? Fmt("%.2f", open_cold) : "n/a", Fmt("%.2f", open_warm), Fmt("%.0f", anon_open / n),
+         cold ? Fmt("%.2f", open_cold) : "n/a", Fmt("%.2f", open_warm), Fmt("%.0f", anon_open / n), first,
          Fmt("%.2f", p50) + " / " + Fmt("%.2f", p99), Fmt("%.2f", warm_p50) + " / " + Fmt("%.2f", warm_p99),
          Fmt("%.3f", self_found)});
   t.Print();
-  std::printf("(cold: the page cache dropped first%s; RAM: anonymous memory of a fresh process after Open (the vector\n"
-              " log is memory-mapped; re-ranking reads it through the page cache); searches: top-50 with each probe\n"
-              " face's stored vector, first pass just after the cold open, second pass warm)\n",
-              cold ? "" : " - not allowed here, so both opens are warm");
+  std::printf(
+      "(cold: the page cache dropped first%s; RAM: anonymous memory of a fresh process after Open (the vector\n"
+      " log is memory-mapped; re-ranking reads it through the page cache); searches: top-50 with each probe\n"
+      " face's stored vector, first pass just after the cold open, second pass warm; the first search also\n"
+      " fits the ranking cohort)\n",
+      cold ? "" : " - not allowed here, so both opens are warm");
   if (args->Has("--json")) {
     m["faces"] = n;
     m["index"] = spec;

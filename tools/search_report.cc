@@ -4,11 +4,11 @@
 
 #include <ctime>
 #include <fstream>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cli_util.h"
+#include "lineup/cohort.h"
 #include "lineup/image.h"
 
 namespace lineup::cli {
@@ -89,7 +89,12 @@ Status WriteSearchReport(const std::string& path, const SearchReport& r) {
        std::to_string(r.gallery_size) + " faces</td></tr><tr><td>threshold</td><td>" + Fmt("%.4f", r.threshold) +
        " (false-match rate " + Fmt("%g", r.fmr) + " per comparison)</td></tr><tr><td>model</td><td>" + Escape(r.model) +
        "</td></tr><tr><td>FPIR</td><td>the estimated chance that a search of this gallery size returns a "
-       "non-matching face at this score or higher: 1 &minus; (1 &minus; FMR(score))<sup>N</sup></td></tr></table>";
+       "non-matching face at this score or higher: 1 &minus; (1 &minus; FMR(score))<sup>N</sup></td></tr>" +
+       std::string(r.gallery_size >= Cohort::kMinFaces
+                       ? "<tr><td>order</td><td>by similarity relative to how similar each face is to everyone in the "
+                         "gallery, so a face that resembles many people can be listed below a lower score</td></tr>"
+                       : "<tr><td>order</td><td>by similarity</td></tr>") +
+       "</table>";
   h += "<h2>Probe</h2><div class=probe>";
   if (!r.probe_path.empty()) {
     h += Picture(FaceDataUri(r.probe_path, r.probe_box), "probe face");
