@@ -98,19 +98,24 @@ struct Gallery::Impl {
     if (!cohort_stale && cohort_fitted_at > 0 &&
         std::abs(static_cast<double>(n - cohort_fitted_at)) <= 0.1 * static_cast<double>(cohort_fitted_at))
       return cohort ? &*cohort : nullptr;
-    // An even sample of the log's records, keeping the live faces (the catalog has them):
-    // the moments of a face's similarity settle long before 20,000, and looking up that
-    // many faces is quicker than listing millions.
+    // A sample of the live faces (the catalog has them) among the log's records: the
+    // moments of a face's similarity settle long before 16,384 faces. In a large gallery
+    // they are taken as 128 runs of 128 consecutive records spread evenly over the log, so
+    // that a first search after a cold open reads 128 stretches of the log and the
+    // catalog instead of thousands of scattered pages (at 10M faces: 23 s scattered).
+    constexpr size_t kRuns = 128, kRunLength = 128;
     const std::vector<int64_t>& ids = log->ids();
-    const size_t want = std::min<size_t>(ids.size(), 20000);
     std::vector<float> sample;
-    sample.reserve(want * static_cast<size_t>(model.dim));
-    for (size_t i = 0; i < want; ++i) {
-      const size_t row = i * ids.size() / want;
-      auto face = catalog->GetFace(ids[row]);
-      if (face.status().code() == Status::Code::kNotFound) continue;  // erased
-      if (!face.ok()) return face.status();
-      sample.insert(sample.end(), log->vector(row), log->vector(row) + model.dim);
+    for (size_t run = 0; run < kRuns; ++run) {
+      const size_t from = ids.size() <= kRuns * kRunLength ? run * ids.size() / kRuns : run * (ids.size() / kRuns);
+      const size_t to =
+          ids.size() <= kRuns * kRunLength ? (run + 1) * ids.size() / kRuns : std::min(ids.size(), from + kRunLength);
+      for (size_t row = from; row < to; ++row) {
+        auto face = catalog->GetFace(ids[row]);
+        if (face.status().code() == Status::Code::kNotFound) continue;  // erased
+        if (!face.ok()) return face.status();
+        sample.insert(sample.end(), log->vector(row), log->vector(row) + model.dim);
+      }
     }
     auto fitted = Cohort::Fit(sample, model.dim);
     cohort_stale = false;
