@@ -78,7 +78,7 @@ std::vector<IndexHit> BruteForce(const Data& d, const float* q, int k, const std
 
 TEST(VectorIndexSpec, BadSpecsAreRefusedWithTheReason) {
   for (const char* bad : {"", "nearest", "exact,nprobe=3", "ivfpq,m=7", "ivfpq,nlist=abc", "ivfpq,nlist=0",
-                          "ivfpq,nlist", "ivfpq,colour=blue", "faiss=", "faiss=NoSuchIndex42"}) {
+                          "ivfpq,nlist", "ivfpq,colour=blue", "ivfpq,metric=cosine", "faiss=", "faiss=NoSuchIndex42"}) {
     auto r = VectorIndex::Create(bad, kDim);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -130,12 +130,14 @@ TEST(VectorIndexExact, MatchesBruteForceAndForgetsRemovedIds) {
   EXPECT_FALSE((*small)->Search({d.Find(5), kDim}, 0, nullptr, &out).ok()) << "k must be positive";
 }
 
-// The plain inverted file on all dimensions, and the one made after PCA (the gallery's
-// default for 512-d vectors), on data that lies in 24 of the 64 dimensions.
+// The plain inverted file on all dimensions, and the ones made after PCA (the gallery's
+// default for 512-d vectors; by inner product or by distance), on data that lies in 24 of
+// the 64 dimensions.
 class VectorIndexCompressed : public ::testing::TestWithParam<std::pair<const char*, int>> {};
 INSTANTIATE_TEST_SUITE_P(Specs, VectorIndexCompressed,
                          ::testing::Values(std::pair{"ivfpq,nlist=64,m=16,nprobe=16,rerank=200", kDim},
-                                           std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200", 24}));
+                                           std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200", 24},
+                                           std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200,metric=l2", 24}));
 
 TEST_P(VectorIndexCompressed, ReRankedScoresAreExactAndRecallIsHigh) {
   Data d(20000, 7, GetParam().second);

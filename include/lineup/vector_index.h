@@ -3,14 +3,15 @@
 // faiss::index_factory. The gallery keeps one; `lineup bench scale` measures them.
 //
 //   "exact"   every vector in RAM (2 KB per 512-d face), brute force: exact scores.
-//   "ivfpq[,pca=192],nlist=4096,m=64,nprobe=64,rerank=512"
+//   "ivfpq[,pca=192],nlist=4096,m=64,nprobe=64,rerank=512[,metric=l2]"
 //             compressed: an inverted file of product-quantised codes (m bytes + 8 per
 //             face in RAM), made from the vectors' first `pca` principal components if
 //             given (m must divide pca, else the dimension). A search scans the nprobe
 //             nearest lists, keeps the `rerank` best approximate candidates and
 //             re-scores them with the exact vectors (ExactVectors, e.g. the
 //             memory-mapped vector log), so returned scores are always exact; only the
-//             shortlist is approximate.
+//             shortlist is approximate. metric=l2 ranks the codes by distance rather
+//             than inner product (the same order for unit vectors, and kept by PCA).
 //   "faiss=<factory string>[,nprobe=..][,efSearch=..][,rerank=..]"
 //             any other FAISS index, for measurements.
 //

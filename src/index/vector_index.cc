@@ -315,8 +315,11 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       return std::unique_ptr<VectorIndex>(new FaissIndex("exact", dim, std::move(index), false, 0, 0, 0));
     }
     if (p.name == "ivfpq") {
-      Status s = known({"pca", "nlist", "m", "nprobe", "rerank"});
+      Status s = known({"pca", "nlist", "m", "nprobe", "rerank", "metric"});
       if (!s.ok()) return s;
+      const std::string metric = p.opts.count("metric") ? p.opts.at("metric") : "ip";
+      if (metric != "ip" && metric != "l2")
+        return Status::InvalidArgument("index spec \"" + spec + "\": metric must be ip or l2");
       auto pca = IntOpt(p, "pca", 0, 0, dim);
       auto nlist = IntOpt(p, "nlist", 4096, 1, 1 << 20);
       auto m = IntOpt(p, "m", 64, 1, dim);
@@ -329,15 +332,20 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
         return Status::InvalidArgument("index spec \"" + spec + "\": m=" + std::to_string(*m) + " must divide the " +
                                        (*pca > 0 ? "pca dimension " : "dimension ") + std::to_string(coded));
       const std::string canon = "ivfpq," + (*pca > 0 ? "pca=" + std::to_string(*pca) + "," : std::string()) +
-                                "nlist=" + std::to_string(*nlist) + ",m=" + std::to_string(*m) + ",nprobe=" +
-                                std::to_string(*nprobe) + ",rerank=" + std::to_string(*rerank);
+                                "nlist=" + std::to_string(*nlist) + ",m=" + std::to_string(*m) +
+                                ",nprobe=" + std::to_string(*nprobe) + ",rerank=" + std::to_string(*rerank) +
+                                (metric == "l2" ? ",metric=l2" : "");
       std::unique_ptr<faiss::Index> index = std::move(loaded);
       if (!index) {
         // PCAR: principal components, then a random rotation that spreads their variance
         // evenly over the m sub-quantisers.
         const std::string factory = (*pca > 0 ? "PCAR" + std::to_string(*pca) + "," : std::string()) + "IVF" +
                                     std::to_string(*nlist) + ",PQ" + std::to_string(*m);
-        index.reset(faiss::index_factory(dim, factory.c_str(), faiss::METRIC_INNER_PRODUCT));
+        // metric=l2: for unit vectors the nearest by distance are the most similar, and
+        // distances survive PCA's centring, which inner products do not (after centring,
+        // q'.x' = q.x - q.m - x.m + m.m favours faces far from the mean m).
+        index.reset(faiss::index_factory(dim, factory.c_str(),
+                                         metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT));
         if (auto* ivf = faiss::ivflib::try_extract_index_ivf(index.get())) {
           // Coarse k-means on at most 64 points per list: enough for centroids that split
           // the data evenly, and it keeps training within minutes at 10M faces. Small
