@@ -78,7 +78,8 @@ std::vector<IndexHit> BruteForce(const Data& d, const float* q, int k, const std
 
 TEST(VectorIndexSpec, BadSpecsAreRefusedWithTheReason) {
   for (const char* bad : {"", "nearest", "exact,nprobe=3", "ivfpq,m=7", "ivfpq,nlist=abc", "ivfpq,nlist=0",
-                          "ivfpq,nlist", "ivfpq,colour=blue", "ivfpq,metric=cosine", "faiss=", "faiss=NoSuchIndex42"}) {
+                          "ivfpq,nlist", "ivfpq,colour=blue", "ivfpq,metric=cosine", "faiss=", "faiss=NoSuchIndex42",
+                          "faiss=HNSW8,metric=l2", "faiss=HNSW8,metric=manhattan,rerank=10"}) {
     auto r = VectorIndex::Create(bad, kDim);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -86,6 +87,7 @@ TEST(VectorIndexSpec, BadSpecsAreRefusedWithTheReason) {
     }
   }
   EXPECT_FALSE(VectorIndex::Create("exact", 0).ok());
+  EXPECT_TRUE(VectorIndex::Create("faiss=HNSW8,metric=l2,rerank=10", kDim).ok()) << "distances, re-ranked";
   auto ok = VectorIndex::Create("ivfpq,nlist=16,m=8", kDim);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ((*ok)->spec(), "ivfpq,nlist=16,m=8,nprobe=64,rerank=512") << "the spec is stored complete";

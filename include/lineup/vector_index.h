@@ -12,8 +12,8 @@
 //             memory-mapped vector log), so returned scores are always exact; only the
 //             shortlist is approximate. metric=l2 ranks the codes by distance rather
 //             than inner product (the same order for unit vectors, and kept by PCA).
-//   "faiss=<factory string>[,nprobe=..][,efSearch=..][,rerank=..]"
-//             any other FAISS index, for measurements.
+//   "faiss=<factory string>[,nprobe=..][,efSearch=..][,rerank=..][,metric=l2]"
+//             any other FAISS index, for measurements (metric=l2 only with rerank).
 //
 // Ids are the caller's int64 ids (face ids). Add and Remove are incremental; a
 // compressed index must be trained (Train, on a sample of the vectors it will hold)

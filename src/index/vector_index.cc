@@ -39,7 +39,7 @@ constexpr int64_t kExactMaxFaces = 100000;
 
 // "name,key=value,key=value" -> name and options. For "faiss=FACTORY,..." the name is
 // "faiss" and the factory string is option "factory"; FAISS factory strings contain
-// commas, so everything up to the first option that FAISS would not know is taken.
+// commas, so everything up to the first of Lineup's own options is taken.
 struct ParsedSpec {
   std::string name;
   std::map<std::string, std::string> opts;
@@ -55,9 +55,10 @@ Result<ParsedSpec> ParseSpec(const std::string& spec) {
     if (comma == std::string::npos) break;
     at = comma + 1;
   }
-  static const char* kQueryOpts[] = {"nprobe", "efSearch", "rerank"};
-  auto is_query_opt = [](const std::string& s) {
-    for (const char* o : kQueryOpts)
+  // Lineup's own options, which end a FAISS factory string.
+  static const char* kOwnOpts[] = {"nprobe", "efSearch", "rerank", "metric"};
+  auto is_own_opt = [](const std::string& s) {
+    for (const char* o : kOwnOpts)
       if (s.rfind(std::string(o) + "=", 0) == 0) return true;
     return false;
   };
@@ -65,7 +66,7 @@ Result<ParsedSpec> ParseSpec(const std::string& spec) {
   if (parts[0].rfind("faiss=", 0) == 0) {
     p.name = "faiss";
     std::string factory = parts[0].substr(6);
-    for (i = 1; i < parts.size() && !is_query_opt(parts[i]); ++i) factory += "," + parts[i];
+    for (i = 1; i < parts.size() && !is_own_opt(parts[i]); ++i) factory += "," + parts[i];
     if (factory.empty()) return Status::InvalidArgument("index spec \"" + spec + "\": empty FAISS factory string");
     p.opts["factory"] = factory;
   } else {
@@ -365,16 +366,23 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       return std::unique_ptr<VectorIndex>(new FaissIndex(canon, dim, std::move(index), true, *nprobe, 0, *rerank));
     }
     if (p.name == "faiss") {
-      Status s = known({"factory", "nprobe", "efSearch", "rerank"});
+      Status s = known({"factory", "nprobe", "efSearch", "rerank", "metric"});
       if (!s.ok()) return s;
       auto nprobe = IntOpt(p, "nprobe", 1, 1, 1 << 20);
       auto ef = IntOpt(p, "efSearch", 0, 0, 1 << 20);
       auto rerank = IntOpt(p, "rerank", 0, 0, 1 << 16);
       for (const Status& st : {nprobe.status(), ef.status(), rerank.status()})
         if (!st.ok()) return st;
+      const std::string metric = p.opts.count("metric") ? p.opts.at("metric") : "ip";
+      if (metric != "ip" && metric != "l2")
+        return Status::InvalidArgument("index spec \"" + spec + "\": metric must be ip or l2");
+      // Distances are not similarities: only a re-ranked index may rank by them.
+      if (metric == "l2" && *rerank == 0)
+        return Status::InvalidArgument("index spec \"" + spec + "\": metric=l2 needs rerank");
       std::unique_ptr<faiss::Index> index = std::move(loaded);
       if (!index) {
-        index.reset(faiss::index_factory(dim, p.opts.at("factory").c_str(), faiss::METRIC_INNER_PRODUCT));
+        index.reset(faiss::index_factory(dim, p.opts.at("factory").c_str(),
+                                         metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT));
         // Indexes without their own ids (HNSW, flat codes) get an id map.
         if (!faiss::ivflib::try_extract_index_ivf(index.get())) {
           auto map = std::make_unique<faiss::IndexIDMap>(index.release());
