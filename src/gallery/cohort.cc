@@ -43,7 +43,7 @@ Result<Cohort> Cohort::Fit(std::span<const float> vectors, int dim) {
   for (float e : pca.eigenvalues) total += std::max(0.0f, e);
   if (!(total > 0)) return Status::InvalidArgument("cohort vectors do not vary");
   const double scale = trace / total;
-  // Keep the directions holding all but 1e-4 of the variance (about 190 of the default
+  // Keep the directions holding all but 1e-4 of the variance (160 of the default
   // model's 512): the rest changes a face's similarity spread by less than that share.
   double kept = 0;
   for (int r = 0; r < dim && kept < (1 - 1e-4) * total; ++r) {
