@@ -94,6 +94,14 @@ Result<int> IntOpt(const ParsedSpec& p, const std::string& key, int def, int lo,
   return static_cast<int>(v);
 }
 
+// Option metric: "ip" (inner product, the default) or "l2" (distance).
+Result<faiss::MetricType> MetricOpt(const ParsedSpec& p, const std::string& spec) {
+  auto it = p.opts.find("metric");
+  if (it == p.opts.end() || it->second == "ip") return faiss::METRIC_INNER_PRODUCT;
+  if (it->second == "l2") return faiss::METRIC_L2;
+  return Status::InvalidArgument("index spec \"" + spec + "\": metric must be ip or l2");
+}
+
 Status FromFaiss(const std::exception& e, const std::string& what) {
   return Status::Internal(what + ": " + e.what());
 }
@@ -318,9 +326,8 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
     if (p.name == "ivfpq") {
       Status s = known({"pca", "nlist", "m", "nprobe", "rerank", "metric"});
       if (!s.ok()) return s;
-      const std::string metric = p.opts.count("metric") ? p.opts.at("metric") : "ip";
-      if (metric != "ip" && metric != "l2")
-        return Status::InvalidArgument("index spec \"" + spec + "\": metric must be ip or l2");
+      auto metric = MetricOpt(p, spec);
+      if (!metric.ok()) return metric.status();
       auto pca = IntOpt(p, "pca", 0, 0, dim);
       auto nlist = IntOpt(p, "nlist", 4096, 1, 1 << 20);
       auto m = IntOpt(p, "m", 64, 1, dim);
@@ -335,7 +342,7 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       const std::string canon = "ivfpq," + (*pca > 0 ? "pca=" + std::to_string(*pca) + "," : std::string()) +
                                 "nlist=" + std::to_string(*nlist) + ",m=" + std::to_string(*m) +
                                 ",nprobe=" + std::to_string(*nprobe) + ",rerank=" + std::to_string(*rerank) +
-                                (metric == "l2" ? ",metric=l2" : "");
+                                (*metric == faiss::METRIC_L2 ? ",metric=l2" : "");
       std::unique_ptr<faiss::Index> index = std::move(loaded);
       if (!index) {
         // PCAR: principal components, then a random rotation that spreads their variance
@@ -345,8 +352,7 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
         // metric=l2: for unit vectors the nearest by distance are the most similar, and
         // distances survive PCA's centring, which inner products do not (after centring,
         // q'.x' = q.x - q.m - x.m + m.m favours faces far from the mean m).
-        index.reset(faiss::index_factory(dim, factory.c_str(),
-                                         metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT));
+        index.reset(faiss::index_factory(dim, factory.c_str(), *metric));
         if (auto* ivf = faiss::ivflib::try_extract_index_ivf(index.get())) {
           // Coarse k-means on at most 64 points per list: enough for centroids that split
           // the data evenly, and it keeps training within minutes at 10M faces. Small
@@ -373,16 +379,14 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       auto rerank = IntOpt(p, "rerank", 0, 0, 1 << 16);
       for (const Status& st : {nprobe.status(), ef.status(), rerank.status()})
         if (!st.ok()) return st;
-      const std::string metric = p.opts.count("metric") ? p.opts.at("metric") : "ip";
-      if (metric != "ip" && metric != "l2")
-        return Status::InvalidArgument("index spec \"" + spec + "\": metric must be ip or l2");
+      auto metric = MetricOpt(p, spec);
+      if (!metric.ok()) return metric.status();
       // Distances are not similarities: only a re-ranked index may rank by them.
-      if (metric == "l2" && *rerank == 0)
+      if (*metric == faiss::METRIC_L2 && *rerank == 0)
         return Status::InvalidArgument("index spec \"" + spec + "\": metric=l2 needs rerank");
       std::unique_ptr<faiss::Index> index = std::move(loaded);
       if (!index) {
-        index.reset(faiss::index_factory(dim, p.opts.at("factory").c_str(),
-                                         metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT));
+        index.reset(faiss::index_factory(dim, p.opts.at("factory").c_str(), *metric));
         // Indexes without their own ids (HNSW, flat codes) get an id map.
         if (!faiss::ivflib::try_extract_index_ivf(index.get())) {
           auto map = std::make_unique<faiss::IndexIDMap>(index.release());
