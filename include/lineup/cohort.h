@@ -29,13 +29,14 @@ class Cohort {
   // fewer than kMinFaces rows or the sizes do not fit.
   static Result<Cohort> Fit(std::span<const float> vectors, int dim);
 
-  int dim() const { return dim_; }
   int64_t faces() const { return faces_; }
   // For each of the n faces (rows of dim floats): the mean and standard deviation of its
   // similarity to a face of the cohort.
   void Moments(const float* faces, int64_t n, double* mean, double* sd) const;
   // (score - mean) / sd for the gallery face `face`.
   double Normalise(float score, const float* face) const;
+  // (score - mean) / sd from a face's Moments (0 if sd is 0).
+  static double ZScore(double score, double mean, double sd) { return sd > 0 ? (score - mean) / sd : 0.0; }
 
  private:
   int dim_ = 0, rank_ = 0;

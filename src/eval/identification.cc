@@ -274,7 +274,7 @@ Result<IdentificationReport> EvaluateIdentification(const std::vector<std::vecto
       // Order by key; decide on row (the score) of the candidate the order puts first.
       for (int j = 0; j < ng; ++j) {
         const size_t u = static_cast<size_t>(j);
-        key[u] = cohort_ranking ? (row[u] - rank_mean[u]) / rank_sd[u] : row[u];
+        key[u] = cohort_ranking ? Cohort::ZScore(row[u], rank_mean[u], rank_sd[u]) : row[u];
       }
       int top = 0;
       for (int j = 1; j < ng; ++j)

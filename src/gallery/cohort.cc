@@ -77,7 +77,7 @@ void Cohort::Moments(const float* faces, int64_t n, double* mean, double* sd) co
 double Cohort::Normalise(float score, const float* face) const {
   double m, sd;
   Moments(face, 1, &m, &sd);
-  return sd > 0 ? (score - m) / sd : 0.0;
+  return ZScore(score, m, sd);
 }
 
 }  // namespace lineup

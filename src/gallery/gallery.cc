@@ -87,15 +87,14 @@ struct Gallery::Impl {
   int64_t snapshot_gen = 0;
   // Ranks search candidates; fitted at the first search, refitted after an erasure or
   // when the gallery has grown or shrunk by a tenth since.
-  std::optional<Cohort> cohort;
-  bool cohort_stale = true;
-  int64_t cohort_fitted_at = 0;  // the gallery's size then
+  std::optional<Cohort> cohort;  // empty: too few faces to fit one
+  int64_t cohort_fitted_at = 0;  // the gallery's size then; 0: fit at the next search
 
   // The cohort for ranking, or nullptr while the gallery is too small for one.
   Result<const Cohort*> RankingCohort() {
     const int64_t n = index->size();
     if (n < Cohort::kMinFaces) return static_cast<const Cohort*>(nullptr);
-    if (!cohort_stale && cohort_fitted_at > 0 &&
+    if (cohort_fitted_at > 0 &&
         std::abs(static_cast<double>(n - cohort_fitted_at)) <= 0.1 * static_cast<double>(cohort_fitted_at))
       return cohort ? &*cohort : nullptr;
     // A sample of the live faces (the catalog has them) among the log's records: the
@@ -106,19 +105,22 @@ struct Gallery::Impl {
     constexpr size_t kRuns = 128, kRunLength = 128;
     const std::vector<int64_t>& ids = log->ids();
     std::vector<float> sample;
-    for (size_t run = 0; run < kRuns; ++run) {
-      const size_t from = ids.size() <= kRuns * kRunLength ? run * ids.size() / kRuns : run * (ids.size() / kRuns);
-      const size_t to =
-          ids.size() <= kRuns * kRunLength ? (run + 1) * ids.size() / kRuns : std::min(ids.size(), from + kRunLength);
+    auto take = [&](size_t from, size_t to) -> Status {
       for (size_t row = from; row < to; ++row) {
         auto face = catalog->GetFace(ids[row]);
         if (face.status().code() == Status::Code::kNotFound) continue;  // erased
         if (!face.ok()) return face.status();
         sample.insert(sample.end(), log->vector(row), log->vector(row) + model.dim);
       }
+      return Status::OK();
+    };
+    const bool all = ids.size() <= kRuns * kRunLength;
+    for (size_t run = 0; run < (all ? 1 : kRuns); ++run) {
+      const size_t from = all ? 0 : run * (ids.size() / kRuns);
+      Status s = take(from, all ? ids.size() : from + kRunLength);
+      if (!s.ok()) return s;
     }
     auto fitted = Cohort::Fit(sample, model.dim);
-    cohort_stale = false;
     cohort_fitted_at = n;
     cohort.reset();
     if (!fitted.ok()) return static_cast<const Cohort*>(nullptr);  // too few live faces sampled: plain order
@@ -633,7 +635,7 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
       std::vector<double> mean(ranked.size()), sd(ranked.size());
       (*cohort)->Moments(vectors.data(), static_cast<int64_t>(ranked.size()), mean.data(), sd.data());
       for (size_t i = 0; i < ranked.size(); ++i)
-        ranked[i].rank_score = sd[i] > 0 ? (ranked[i].hit.score - mean[i]) / sd[i] : 0.0;
+        ranked[i].rank_score = Cohort::ZScore(ranked[i].hit.score, mean[i], sd[i]);
       std::stable_sort(ranked.begin(), ranked.end(),
                        [](const Ranked& a, const Ranked& b) { return a.rank_score > b.rank_score; });
     }
@@ -674,7 +676,7 @@ Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::st
   // opening drops index entries the catalog no longer has.
   s = impl_->index->Remove(plan->face_ids);
   if (!s.ok()) return s;
-  impl_->cohort_stale = true;
+  impl_->cohort_fitted_at = 0;
   for (int64_t id : plan->face_ids) {
     std::error_code ec;
     fs::remove(impl_->ThumbPath(id), ec);
@@ -742,7 +744,7 @@ Status Gallery::Compact(const std::string& index_spec, const std::function<void(
   }
   impl_->index.reset();
   impl_->log.reset();
-  impl_->cohort_stale = true;
+  impl_->cohort_fitted_at = 0;
   fs::rename(tmp, dir / kVectorFile, ec);
   if (ec) return Status::IOError(tmp + ": cannot replace " + kVectorFile + " (" + ec.message() + ")");
   auto log = VectorLog::Open((dir / kVectorFile).string(), impl_->model.Id(), impl_->model.dim);
