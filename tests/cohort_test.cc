@@ -166,12 +166,14 @@ TEST(GalleryRanking, AFaceResemblingEveryoneIsRankedBelowTheMate) {
   EXPECT_EQ(r->front()[0].face_id, hub_id);
   EXPECT_EQ(r->front()[1].face_id, mate_id);
   for (const auto& c : r->front()) EXPECT_EQ(c.rank_score, c.score);
+  EXPECT_FALSE((*g)->RankedByCohort());
 
   add(Faces(300, d, 5));  // 1,201 faces
   r = (*g)->Search(probe, 5);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_GE(r->front().size(), 2u);
   EXPECT_EQ(r->front()[0].face_id, mate_id) << "the mate is ranked first";
+  EXPECT_TRUE((*g)->RankedByCohort());
   EXPECT_NEAR(r->front()[0].score, 0.50f, 1e-4) << "scores stay plain similarities";
   for (size_t i = 1; i < r->front().size(); ++i)
     EXPECT_LE(r->front()[i].rank_score, r->front()[i - 1].rank_score) << "ordered by rank_score";

@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "lineup/audit_log.h"
 #include "lineup/calibration.h"
-#include "lineup/cohort.h"
 #include "lineup/gallery.h"
 #include "lineup/vector_file.h"
 #include "search_report.h"
@@ -334,6 +333,7 @@ int CmdSearch(int argc, char** argv) {
   if (args->Has("--html")) {
     report.warnings = warnings;
     report.gallery_size = n;
+    report.ranked_by_cohort = (*g)->RankedByCohort();
     report.fmr = *fmr;
     report.threshold = *threshold;
     report.model = (*g)->model().Id();
@@ -360,7 +360,7 @@ int CmdSearch(int argc, char** argv) {
     for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
     std::printf("gallery: %lld faces; threshold %.4f at FMR %g per comparison; FPIR = 1 - (1 - FMR(score))^%lld\n",
                 static_cast<long long>(n), *threshold, *fmr, static_cast<long long>(n));
-    if (n >= Cohort::kMinFaces)
+    if ((*g)->RankedByCohort())
       std::printf(
           "ranked by score relative to each face's similarity to the whole gallery (faces that resemble "
           "everyone rank lower); thresholds and FPIR use the score\n");

@@ -8,7 +8,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cli_util.h"
-#include "lineup/cohort.h"
 #include "lineup/image.h"
 
 namespace lineup::cli {
@@ -90,7 +89,7 @@ Status WriteSearchReport(const std::string& path, const SearchReport& r) {
        " (false-match rate " + Fmt("%g", r.fmr) + " per comparison)</td></tr><tr><td>model</td><td>" + Escape(r.model) +
        "</td></tr><tr><td>FPIR</td><td>the estimated chance that a search of this gallery size returns a "
        "non-matching face at this score or higher: 1 &minus; (1 &minus; FMR(score))<sup>N</sup></td></tr>" +
-       std::string(r.gallery_size >= Cohort::kMinFaces
+       std::string(r.ranked_by_cohort
                        ? "<tr><td>order</td><td>by similarity relative to how similar each face is to everyone in the "
                          "gallery, so a face that resembles many people can be listed below a lower score</td></tr>"
                        : "<tr><td>order</td><td>by similarity</td></tr>") +

@@ -26,6 +26,7 @@ struct SearchReport {
   std::vector<std::string> probe_reasons;
   std::vector<std::string> warnings;
   int64_t gallery_size = 0;
+  bool ranked_by_cohort = false;  // Gallery::RankedByCohort
   double fmr = 0;
   float threshold = 0;
   std::string model;

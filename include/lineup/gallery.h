@@ -105,6 +105,9 @@ class Gallery {
   // their similarity normalised against the gallery once it has Cohort::kMinFaces faces
   // (docs/gallery.md). Faces matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
+  // Whether the last Search ordered its candidates by the cohort (rank_score differs from
+  // the score) rather than by plain similarity.
+  bool RankedByCohort() const;
 
   // Removes every face of a subject, a source or an image ("subject", "source",
   // "image" with the label, name or SHA-256) from the catalog and the search index at

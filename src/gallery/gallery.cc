@@ -93,7 +93,11 @@ struct Gallery::Impl {
   // The cohort for ranking, or nullptr while the gallery is too small for one.
   Result<const Cohort*> RankingCohort() {
     const int64_t n = index->size();
-    if (n < Cohort::kMinFaces) return static_cast<const Cohort*>(nullptr);
+    if (n < Cohort::kMinFaces) {
+      cohort.reset();
+      cohort_fitted_at = 0;
+      return static_cast<const Cohort*>(nullptr);
+    }
     if (cohort_fitted_at > 0 &&
         std::abs(static_cast<double>(n - cohort_fitted_at)) <= 0.1 * static_cast<double>(cohort_fitted_at))
       return cohort ? &*cohort : nullptr;
@@ -666,6 +670,8 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
   }
   return out;
 }
+
+bool Gallery::RankedByCohort() const { return impl_->cohort.has_value(); }
 
 Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::string& key, const std::string& reason) {
   auto plan = impl_->catalog->PlanErase(kind, key);
