@@ -1,14 +1,17 @@
 // VectorIndex: specs, exact and compressed search (re-ranked scores are exact), removal,
 // save/load, and hostile index files.
-#include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <random>
-#include <set>
+#include "lineup/vector_index.h"
 
 #include <gtest/gtest.h>
 
-#include "lineup/vector_index.h"
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <tuple>
+
 #include "test_util.h"
 
 namespace {
@@ -77,9 +80,11 @@ std::vector<IndexHit> BruteForce(const Data& d, const float* q, int k, const std
 }
 
 TEST(VectorIndexSpec, BadSpecsAreRefusedWithTheReason) {
-  for (const char* bad : {"", "nearest", "exact,nprobe=3", "ivfpq,m=7", "ivfpq,nlist=abc", "ivfpq,nlist=0",
-                          "ivfpq,nlist", "ivfpq,colour=blue", "ivfpq,metric=cosine", "faiss=", "faiss=NoSuchIndex42",
-                          "faiss=HNSW8,metric=l2", "faiss=HNSW8,metric=manhattan,rerank=10"}) {
+  for (const char* bad :
+       {"", "nearest", "exact,nprobe=3", "ivfpq,m=7", "ivfpq,nlist=abc", "ivfpq,nlist=0", "ivfpq,nlist",
+        "ivfpq,colour=blue", "ivfpq,metric=cosine", "faiss=", "faiss=NoSuchIndex42", "faiss=HNSW8,metric=l2",
+        "faiss=HNSW8,metric=manhattan,rerank=10", "ivfpq,m=8,bits=6", "ivfpq,m=8,refine=100",
+        "ivfpq,m=8,bits=4,metric=l2", "ivfpq,m=1,bits=4", "ivfpq,m=8,bits=4,refine=10,rerank=100"}) {
     auto r = VectorIndex::Create(bad, kDim);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -136,10 +141,13 @@ TEST(VectorIndexExact, MatchesBruteForceAndForgetsRemovedIds) {
 // default for 512-d vectors; by inner product or by distance), on data that lies in 24 of
 // the 64 dimensions.
 class VectorIndexCompressed : public ::testing::TestWithParam<std::pair<const char*, int>> {};
-INSTANTIATE_TEST_SUITE_P(Specs, VectorIndexCompressed,
-                         ::testing::Values(std::pair{"ivfpq,nlist=64,m=16,nprobe=16,rerank=200", kDim},
-                                           std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200", 24},
-                                           std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200,metric=l2", 24}));
+INSTANTIATE_TEST_SUITE_P(
+    Specs, VectorIndexCompressed,
+    ::testing::Values(std::pair{"ivfpq,nlist=64,m=16,nprobe=16,rerank=200", kDim},
+                      std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200", 24},
+                      std::pair{"ivfpq,pca=32,nlist=64,m=8,nprobe=16,rerank=200,metric=l2", 24},
+                      std::pair{"ivfpq,nlist=64,m=32,bits=4,nprobe=16,rerank=200", kDim},
+                      std::pair{"ivfpq,pca=32,nlist=64,m=16,bits=4,nprobe=16,refine=1000,rerank=200", 24}));
 
 TEST_P(VectorIndexCompressed, ReRankedScoresAreExactAndRecallIsHigh) {
   Data d(20000, 7, GetParam().second);
@@ -239,6 +247,97 @@ TEST(VectorIndexFile, HostileFilesAreRefusedNotCrashedOn) {
     }
   }
   EXPECT_EQ(VectorIndex::Load(t.File("missing.lux"), kDim).status().code(), Status::Code::kIOError);
+}
+
+// The fast-scan index (bits=4) with every list scanned and every face kept is exact
+// search; removal keeps its two code stores in step (Load checks), also across re-adds.
+TEST(VectorIndexFastScan, ScanningEverythingIsExactSearchAndRemovalKeepsTheCodeStoresInStep) {
+  Data d(3000, 11, 24);
+  auto idx = VectorIndex::Create("ivfpq,pca=32,nlist=16,m=16,bits=4,nprobe=16,refine=3000,rerank=3000", kDim);
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  ASSERT_TRUE((*idx)->Train(d.v).ok());
+  ASSERT_TRUE((*idx)->Add(d.Ids(), d.v).ok());
+  EXPECT_EQ((*idx)->size(), 3000);
+  std::vector<float> qs;
+  for (int q = 0; q < 20; ++q) qs.insert(qs.end(), d.Find(q * 131), d.Find(q * 131) + kDim);
+  std::set<int64_t> gone;
+  TempDir t;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::vector<IndexHit>> out;
+    ASSERT_TRUE((*idx)->Search(qs, 10, &d, &out).ok());
+    for (size_t q = 0; q < out.size(); ++q) {
+      auto truth = BruteForce(d, &qs[q * kDim], 10, gone);
+      ASSERT_EQ(out[q].size(), truth.size());
+      for (size_t i = 0; i < truth.size(); ++i) EXPECT_EQ(out[q][i].id, truth[i].id) << "round " << round;
+    }
+    // Remove a tenth (every list loses faces from its middle and its end), save, reload.
+    std::vector<int64_t> batch;
+    for (int64_t i = round; i < 3000; i += 10)
+      if (gone.insert(i).second) batch.push_back(i);
+    ASSERT_TRUE((*idx)->Remove(batch).ok());
+    EXPECT_EQ((*idx)->size(), 3000 - static_cast<int64_t>(gone.size()));
+    ASSERT_TRUE((*idx)->Save(t.File("f.lux")).ok());
+    auto back = VectorIndex::Load(t.File("f.lux"), kDim);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    idx = std::move(back);
+    if (round == 1) {  // and some come back
+      std::vector<int64_t> again(batch.begin(), batch.begin() + 50);
+      std::vector<float> vs;
+      for (int64_t id : again) {
+        vs.insert(vs.end(), d.Find(id), d.Find(id) + kDim);
+        gone.erase(id);
+      }
+      ASSERT_TRUE((*idx)->Add(again, vs).ok());
+    }
+  }
+  // Everything removed: searches find nothing.
+  ASSERT_TRUE((*idx)->Remove(d.Ids()).ok());
+  EXPECT_EQ((*idx)->size(), 0);
+  std::vector<std::vector<IndexHit>> out;
+  ASSERT_TRUE((*idx)->Search(qs, 10, &d, &out).ok());
+  for (const auto& o : out) EXPECT_TRUE(o.empty());
+}
+
+// A file whose header names a fast-scan index its body does not hold is refused.
+TEST(VectorIndexFastScan, MismatchedFilesAreRefused) {
+  Data d(2000, 5, 24);
+  TempDir t;
+  auto save = [&](const char* spec, const std::string& name) {
+    auto idx = VectorIndex::Create(spec, kDim);
+    EXPECT_TRUE((*idx)->Train(d.v).ok());
+    EXPECT_TRUE((*idx)->Add(d.Ids(), d.v).ok());
+    EXPECT_TRUE((*idx)->Save(t.File(name)).ok());
+    std::ifstream in(t.File(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // The file with its header's spec replaced (the checksum covers the body only).
+  auto respec = [&](const std::string& file, const std::string& from, const std::string& to) {
+    uint32_t hl = 0;
+    std::memcpy(&hl, file.data() + 8, 4);
+    std::string head = file.substr(12, hl);
+    const size_t at = head.find(from);
+    EXPECT_NE(at, std::string::npos);
+    head.replace(at, from.size(), to);
+    const uint32_t nl = static_cast<uint32_t>(head.size());
+    std::string out =
+        file.substr(0, 8) + std::string(reinterpret_cast<const char*>(&nl), 4) + head + file.substr(12 + hl);
+    std::ofstream(t.File("bad.lux"), std::ios::binary) << out;
+    return VectorIndex::Load(t.File("bad.lux"), kDim);
+  };
+  const std::string plain = save("ivfpq,pca=32,nlist=8,m=8,nprobe=8,rerank=50", "plain.lux");
+  const std::string fast = save("ivfpq,pca=32,nlist=8,m=8,bits=4,nprobe=8,rerank=50", "fast.lux");
+  const std::string both = save("ivfpq,pca=32,nlist=8,m=8,bits=4,nprobe=8,refine=100,rerank=50", "both.lux");
+  ASSERT_TRUE(VectorIndex::Load(t.File("both.lux"), kDim).ok());
+  for (const auto& [file, from, to] : {std::tuple{plain, "m=8,", "m=8,bits=4,"},
+                                       {fast, "bits=4,", "bits=4,refine=100,"},
+                                       {fast, "m=8,", "m=4,"},
+                                       {both, "nlist=8,", "nlist=16,"}}) {
+    auto r = respec(file, from, to);
+    EXPECT_FALSE(r.ok()) << from << " -> " << to;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kCorrupt) << r.status().ToString();
+    }
+  }
 }
 
 }  // namespace

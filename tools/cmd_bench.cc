@@ -941,8 +941,9 @@ void SaveIndex(const Bench& b, const VectorIndex& index, const std::string& path
   row->disk_per_face = row->index_file_bytes / static_cast<double>(b.rows->rows()) + static_cast<double>(b.d) * sizeof(float);
 }
 
-// A spec without its query-time options (nprobe, rerank, efSearch): specs with the same
-// key hold the same index.
+// A spec without its query-time options (nprobe, refine, rerank, efSearch): specs with
+// the same key hold the same index. (refine > 0 keeps 8-bit codes that refine=0 does not,
+// so the key says which.)
 std::string BuildKey(const std::string& spec) {
   std::string key;
   size_t at = 0;
@@ -950,7 +951,9 @@ std::string BuildKey(const std::string& spec) {
     size_t comma = spec.find(',', at);
     if (comma == std::string::npos) comma = spec.size();
     const std::string part = spec.substr(at, comma - at);
-    if (part.rfind("nprobe=", 0) != 0 && part.rfind("rerank=", 0) != 0 && part.rfind("efSearch=", 0) != 0)
+    if (part.rfind("refine=", 0) == 0)
+      key += part == "refine=0" ? "" : ",refined";
+    else if (part.rfind("nprobe=", 0) != 0 && part.rfind("rerank=", 0) != 0 && part.rfind("efSearch=", 0) != 0)
       key += (key.empty() ? "" : ",") + part;
     at = comma + 1;
   }

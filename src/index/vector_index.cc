@@ -26,14 +26,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "util/fd_io.h"
+#include "index/fast_scan_index.h"
+#include "index/index_file.h"
 
 namespace lineup {
 
 namespace {
 
 using idx_t = faiss::Index::idx_t;  // FAISS 1.7.3 (Debian 12) keeps it inside Index
-constexpr char kMagic[8] = {'L', 'U', 'I', 'D', 'X', '0', '1', '\n'};
 // Exact search up to this many faces: ~25 ms per probe on two cores (docs/benchmarks.md).
 constexpr int64_t kExactMaxFaces = 100000;
 
@@ -242,32 +242,7 @@ class FaissIndex : public VectorIndex {
     } catch (const std::exception& e) {
       return FromFaiss(e, "writing " + spec_);
     }
-    const nlohmann::json head{{"spec", spec_}, {"dim", dim_}, {"size", index_->ntotal}, {"faiss_bytes", w.data.size()},
-                              {"crc32", Crc(w.data)}};
-    const std::string h = head.dump();
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::IOError(tmp + ": " + std::strerror(errno));
-    const uint32_t hl = static_cast<uint32_t>(h.size());
-    bool ok = WriteAll(fd, kMagic, 8) && WriteAll(fd, &hl, 4) && WriteAll(fd, h.data(), h.size()) &&
-              WriteAll(fd, w.data.data(), w.data.size()) && ::fsync(fd) == 0;
-    ok = (::close(fd) == 0) && ok;
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      return Status::IOError(path + ": cannot write the index (" + std::strerror(errno) + ")");
-    }
-    return Status::OK();
-  }
-
-  static uint32_t Crc(const std::vector<uint8_t>& data) {
-    uLong c = crc32(0L, Z_NULL, 0);
-    size_t at = 0;
-    while (at < data.size()) {
-      const size_t n = std::min<size_t>(data.size() - at, size_t{1} << 30);
-      c = crc32(c, data.data() + at, static_cast<uInt>(n));
-      at += n;
-    }
-    return static_cast<uint32_t>(c);
+    return WriteIndexFile(path, spec_, dim_, index_->ntotal, w.data);
   }
 
  private:
@@ -299,13 +274,14 @@ class FaissIndex : public VectorIndex {
   int nprobe_, ef_, rerank_;
 
   friend Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::string& spec, int dim,
-                                                        std::unique_ptr<faiss::Index> loaded);
+                                                        std::unique_ptr<faiss::Index> loaded, faiss::IOReader* more);
 };
 
 // Builds the index for a parsed spec; with `loaded`, wraps a FAISS index read from disk
-// instead of creating an empty one.
+// instead of creating an empty one (`more`: the rest of the file, for indexes saved as
+// several FAISS indexes).
 Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::string& spec, int dim,
-                                               std::unique_ptr<faiss::Index> loaded) {
+                                               std::unique_ptr<faiss::Index> loaded, faiss::IOReader* more) {
   if (dim <= 0 || dim > 65536) return Status::InvalidArgument("vector dimension out of range");
   auto known = [&](std::initializer_list<const char*> keys) -> Status {
     for (const auto& [k, v] : p.opts) {
@@ -324,8 +300,13 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       return std::unique_ptr<VectorIndex>(new FaissIndex("exact", dim, std::move(index), false, 0, 0, 0));
     }
     if (p.name == "ivfpq") {
-      Status s = known({"pca", "nlist", "m", "nprobe", "rerank", "metric"});
+      Status s = known({"pca", "nlist", "m", "bits", "nprobe", "refine", "rerank", "metric"});
       if (!s.ok()) return s;
+      auto bits = IntOpt(p, "bits", 8, 4, 8);
+      if (!bits.ok()) return bits.status();
+      if (*bits != 4 && *bits != 8) return Status::InvalidArgument("index spec \"" + spec + "\": bits must be 4 or 8");
+      if (*bits == 8 && p.opts.count("refine"))
+        return Status::InvalidArgument("index spec \"" + spec + "\": refine needs bits=4");
       auto metric = MetricOpt(p, spec);
       if (!metric.ok()) return metric.status();
       auto pca = IntOpt(p, "pca", 0, 0, dim);
@@ -339,6 +320,17 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
       if (coded % *m != 0)
         return Status::InvalidArgument("index spec \"" + spec + "\": m=" + std::to_string(*m) + " must divide the " +
                                        (*pca > 0 ? "pca dimension " : "dimension ") + std::to_string(coded));
+      if (*bits == 4) {
+        if (*metric != faiss::METRIC_INNER_PRODUCT)
+          return Status::InvalidArgument("index spec \"" + spec + "\": bits=4 ranks by inner product only");
+        if (*m % 2 != 0) return Status::InvalidArgument("index spec \"" + spec + "\": bits=4 needs an even m");
+        auto refine = IntOpt(p, "refine", 0, 0, 1 << 20);
+        if (!refine.ok()) return refine.status();
+        if (*refine > 0 && *refine < *rerank)
+          return Status::InvalidArgument("index spec \"" + spec + "\": refine must be 0 or at least rerank");
+        FastScanOptions o{*pca, *nlist, *m, *nprobe, *refine, *rerank};
+        return MakeFastScanIndex(o, dim, std::move(loaded), more);
+      }
       const std::string canon = "ivfpq," + (*pca > 0 ? "pca=" + std::to_string(*pca) + "," : std::string()) +
                                 "nlist=" + std::to_string(*nlist) + ",m=" + std::to_string(*m) +
                                 ",nprobe=" + std::to_string(*nprobe) + ",rerank=" + std::to_string(*rerank) +
@@ -409,7 +401,7 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
 Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const std::string& spec, int dim) {
   auto p = ParseSpec(spec);
   if (!p.ok()) return p.status();
-  return MakeIndex(*p, spec, dim, nullptr);
+  return MakeIndex(*p, spec, dim, nullptr, nullptr);
 }
 
 std::string VectorIndex::DefaultSpec(int64_t faces, int dim) {
@@ -445,7 +437,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::string& path, 
   ::close(fd);
   if (!read_ok) return Status::IOError(path + ": cannot read");
   const std::string bad = path + ": not a Lineup index file, or damaged";
-  if (data.size() < 12 || std::memcmp(data.data(), kMagic, 8) != 0) return Status::Corrupt(bad);
+  if (data.size() < 12 || std::memcmp(data.data(), kIndexFileMagic, 8) != 0) return Status::Corrupt(bad);
   uint32_t hl = 0;
   std::memcpy(&hl, data.data() + 8, 4);
   if (hl > data.size() - 12) return Status::Corrupt(bad);
@@ -461,7 +453,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::string& path, 
   r.data.assign(data.begin() + 12 + hl, data.end());
   data.clear();
   data.shrink_to_fit();
-  if (FaissIndex::Crc(r.data) != head["crc32"].get<uint32_t>()) return Status::Corrupt(bad + " (checksum)");
+  if (IndexFileCrc(r.data) != head["crc32"].get<uint32_t>()) return Status::Corrupt(bad + " (checksum)");
   const std::string spec = head["spec"].get<std::string>();
   auto p = ParseSpec(spec);
   if (!p.ok()) return Status::Corrupt(path + ": " + p.status().message());
@@ -474,7 +466,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::string& path, 
     }
     if (index->d != dim) return Status::Corrupt(bad);
   }
-  auto made = MakeIndex(*p, spec, dim, std::move(index));
+  auto made = MakeIndex(*p, spec, dim, std::move(index), &r);
   if (!made.ok()) return Status::Corrupt(path + ": " + made.status().message());
   return made;
 }
