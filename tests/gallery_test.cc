@@ -553,8 +553,14 @@ std::vector<std::vector<std::pair<int64_t, float>>> Top5(Gallery& g, const std::
 
 // A compressed index gives the exact index's answers with exact scores, survives
 // reopening through its snapshot (and faces enrolled after it), and an erasure whose
-// snapshot rewrite never happened (a crash) is still honoured on open.
-TEST(GalleryIndex, CompressedIndexSnapshotTailAndCrashAfterErase) {
+// snapshot rewrite never happened (a crash) is still honoured on open. Both kinds: 8-bit
+// codes, and 4-bit fast-scan codes with the 8-bit PCA step.
+class GalleryIndex : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(Compressed, GalleryIndex,
+                         ::testing::Values("ivfpq,nlist=8,m=32,nprobe=8,rerank=64",
+                                           "ivfpq,pca=64,nlist=8,m=16,bits=4,nprobe=8,refine=128,rerank=64"));
+
+TEST_P(GalleryIndex, CompressedIndexSnapshotTailAndCrashAfterErase) {
   std::string why;
   const std::string lfw = lineup_test::DataDir("lfw/images", &why);
   if (lfw.empty()) {
@@ -570,7 +576,7 @@ TEST(GalleryIndex, CompressedIndexSnapshotTailAndCrashAfterErase) {
   ASSERT_TRUE(Gallery::Init(dir).ok());
   std::vector<float> probes;
   std::vector<std::vector<std::pair<int64_t, float>>> exact;
-  const std::string spec = "ivfpq,nlist=8,m=32,nprobe=8,rerank=64";
+  const std::string spec = GetParam();
   {
     auto g = Gallery::Open(dir, {});
     ASSERT_TRUE(g.ok()) << g.status().ToString();
