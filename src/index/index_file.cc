@@ -15,12 +15,12 @@ namespace lineup {
 
 const char kIndexFileMagic[8] = {'L', 'U', 'I', 'D', 'X', '0', '1', '\n'};
 
-uint32_t IndexFileCrc(const std::vector<uint8_t>& data) {
+uint32_t IndexFileCrc(const uint8_t* data, size_t size) {
   uLong c = crc32(0L, Z_NULL, 0);
   size_t at = 0;
-  while (at < data.size()) {
-    const size_t n = std::min<size_t>(data.size() - at, size_t{1} << 30);
-    c = crc32(c, data.data() + at, static_cast<uInt>(n));
+  while (at < size) {
+    const size_t n = std::min<size_t>(size - at, size_t{1} << 30);
+    c = crc32(c, data + at, static_cast<uInt>(n));
     at += n;
   }
   return static_cast<uint32_t>(c);
@@ -29,7 +29,7 @@ uint32_t IndexFileCrc(const std::vector<uint8_t>& data) {
 Status WriteIndexFile(const std::string& path, const std::string& spec, int dim, int64_t size,
                       const std::vector<uint8_t>& body) {
   const nlohmann::json head{
-      {"spec", spec}, {"dim", dim}, {"size", size}, {"faiss_bytes", body.size()}, {"crc32", IndexFileCrc(body)}};
+      {"spec", spec}, {"dim", dim}, {"size", size}, {"faiss_bytes", body.size()}, {"crc32", IndexFileCrc(body.data(), body.size())}};
   const std::string h = head.dump();
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

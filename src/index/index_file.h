@@ -4,6 +4,7 @@
 // new one, never a mix.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@ namespace lineup {
 Status WriteIndexFile(const std::string& path, const std::string& spec, int dim, int64_t size,
                       const std::vector<uint8_t>& body);
 
-uint32_t IndexFileCrc(const std::vector<uint8_t>& data);
+uint32_t IndexFileCrc(const uint8_t* data, size_t size);
 
 // The magic line that starts the file.
 extern const char kIndexFileMagic[8];

@@ -421,7 +421,10 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::string& path, 
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IOError(path + ": " + std::strerror(errno));
   struct stat st {};
-  std::vector<uint8_t> data;
+  // The file is read straight into the FAISS reader, which then starts past the header:
+  // one copy of a 10M-face index (2.4 GB) fewer while it loads.
+  faiss::VectorIOReader r;
+  std::vector<uint8_t>& data = r.data;
   bool read_ok = ::fstat(fd, &st) == 0;
   if (read_ok) {
     data.resize(static_cast<size_t>(st.st_size));
@@ -449,11 +452,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Load(const std::string& path, 
     return Status::Corrupt(path + ": index of " + std::to_string(head["dim"].get<int>()) + "-value vectors, not " + std::to_string(dim));
   const size_t body = data.size() - 12 - hl;
   if (head["faiss_bytes"].get<uint64_t>() != body) return Status::Corrupt(bad + " (truncated)");
-  faiss::VectorIOReader r;
-  r.data.assign(data.begin() + 12 + hl, data.end());
-  data.clear();
-  data.shrink_to_fit();
-  if (IndexFileCrc(r.data) != head["crc32"].get<uint32_t>()) return Status::Corrupt(bad + " (checksum)");
+  r.rp = 12 + hl;
+  if (IndexFileCrc(data.data() + r.rp, body) != head["crc32"].get<uint32_t>()) return Status::Corrupt(bad + " (checksum)");
   const std::string spec = head["spec"].get<std::string>();
   auto p = ParseSpec(spec);
   if (!p.ok()) return Status::Corrupt(path + ": " + p.status().message());
