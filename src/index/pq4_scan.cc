@@ -22,7 +22,7 @@ uint32_t Mask(const uint16_t* s, uint16_t threshold) {
 
 __attribute__((target("avx2,bmi2"))) void ScanAvx2(const uint8_t* codes, size_t nblocks, int nsq, const uint8_t* lut,
                                                    uint16_t threshold, uint16_t* sums, uint32_t* masks) {
-  const __m256i low4 = _mm256_set1_epi8(0x0f), low8 = _mm256_set1_epi16(0x00ff);
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
   const __m256i thr = _mm256_set1_epi16(static_cast<short>(threshold));
   for (size_t b = 0; b < nblocks; ++b) {
     // a0..a3: vectors 0-7, 8-15, 16-23, 24-31; the lower 128 bits add up the even
@@ -34,11 +34,15 @@ __attribute__((target("avx2,bmi2"))) void ScanAvx2(const uint8_t* codes, size_t 
       const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
       const __m256i lo = _mm256_shuffle_epi8(t, _mm256_and_si256(c, low4));
       const __m256i hi = _mm256_shuffle_epi8(t, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4));
-      a0 = _mm256_add_epi16(a0, _mm256_and_si256(lo, low8));
+      a0 = _mm256_add_epi16(a0, lo);
       a1 = _mm256_add_epi16(a1, _mm256_srli_epi16(lo, 8));
-      a2 = _mm256_add_epi16(a2, _mm256_and_si256(hi, low8));
+      a2 = _mm256_add_epi16(a2, hi);
       a3 = _mm256_add_epi16(a3, _mm256_srli_epi16(hi, 8));
     }
+    // a0 and a2 added whole 16-bit lanes (even byte + 256 * odd byte); the odd bytes'
+    // sums, a1 and a3, come off again (exact modulo 2^16, where every sum fits).
+    a0 = _mm256_sub_epi16(a0, _mm256_slli_epi16(a1, 8));
+    a2 = _mm256_sub_epi16(a2, _mm256_slli_epi16(a3, 8));
     // Fold the halves: [a0 | a1] and [a2 | a3] become vectors 0-15 and 16-31.
     const __m256i s01 =
         _mm256_add_epi16(_mm256_permute2x128_si256(a0, a1, 0x20), _mm256_permute2x128_si256(a0, a1, 0x31));
@@ -63,7 +67,7 @@ __attribute__((target("avx2,bmi2"))) void ScanAvx2(const uint8_t* codes, size_t 
 __attribute__((target("avx512f,avx512bw"))) void ScanAvx512(const uint8_t* codes, size_t nblocks, int nsq,
                                                             const uint8_t* lut, uint16_t threshold, uint16_t* sums,
                                                             uint32_t* masks) {
-  const __m512i low4 = _mm512_set1_epi8(0x0f), low8 = _mm512_set1_epi16(0x00ff);
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
   const __m512i thr = _mm512_set1_epi16(static_cast<short>(threshold));
   const int quads = nsq / 4;  // two pairs of sub-quantisers per 64-byte step
   for (size_t b = 0; b < nblocks; ++b) {
@@ -74,11 +78,13 @@ __attribute__((target("avx512f,avx512bw"))) void ScanAvx512(const uint8_t* codes
       const __m512i t = _mm512_loadu_si512(lut + p * 64);
       const __m512i lo = _mm512_shuffle_epi8(t, _mm512_and_si512(c, low4));
       const __m512i hi = _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(c, 4), low4));
-      a0 = _mm512_add_epi16(a0, _mm512_and_si512(lo, low8));
+      a0 = _mm512_add_epi16(a0, lo);
       a1 = _mm512_add_epi16(a1, _mm512_srli_epi16(lo, 8));
-      a2 = _mm512_add_epi16(a2, _mm512_and_si512(hi, low8));
+      a2 = _mm512_add_epi16(a2, hi);
       a3 = _mm512_add_epi16(a3, _mm512_srli_epi16(hi, 8));
     }
+    a0 = _mm512_sub_epi16(a0, _mm512_slli_epi16(a1, 8));  // as in the AVX2 kernel
+    a2 = _mm512_sub_epi16(a2, _mm512_slli_epi16(a3, 8));
     // Fold the four 128-bit lanes of each accumulator into 8 sums.
     __m256i h0 = _mm256_add_epi16(_mm512_castsi512_si256(a0), _mm512_extracti64x4_epi64(a0, 1));
     __m256i h1 = _mm256_add_epi16(_mm512_castsi512_si256(a1), _mm512_extracti64x4_epi64(a1, 1));
