@@ -407,13 +407,14 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Create(const std::string& spec
 std::string VectorIndex::DefaultSpec(int64_t faces, int dim) {
   if (faces <= kExactMaxFaces) return "exact";
   // Chosen by `lineup bench scale` (docs/benchmarks.md). fr_feature's 512 values hold
-  // 99.99% of their variance in 160 directions (measured on LFW), so codes made after
-  // PCA to 192 dimensions lose almost nothing: at 10M faces p99 13.0 ms (12.8-14.8 over
-  // three runs), mates found 99.8% as often as by exact search, recall@10 0.87, 34 B/face
-  // of RAM. Scanning 1,536-2,048 lists finds more (recall@10 0.90-0.91) but put p99 at
-  // 18-19 ms, too close to the 20 ms target. Other models have not been measured that
-  // way and keep the inverted file on all their dimensions.
-  if (dim == 512) return "ivfpq,pca=192,nlist=8192,m=24,nprobe=1024,rerank=2048";
+  // 99.99% of their variance in 160 directions (measured on LFW), so codes made after PCA
+  // to 192 dimensions lose almost nothing. Recall@10 >= 0.99 needs about half of the
+  // gallery scanned: 4-bit codes scanned by Lineup's kernel, then 8-bit codes of the
+  // principal components for the best 20,480, then the exact vectors for the best 128.
+  // At 10M faces: recall@10 0.993, p99 17.0 ms, 242 B/face of RAM (the 8-bit-code index
+  // before it: recall@10 0.87, p99 15 ms, 34 B/face). Other models have not been measured
+  // that way and keep the inverted file on all their dimensions.
+  if (dim == 512) return "ivfpq,pca=192,nlist=8192,m=64,bits=4,nprobe=3584,refine=20480,rerank=128";
   return "ivfpq,nlist=4096,m=32,nprobe=512,rerank=2048";
 }
 
