@@ -28,6 +28,7 @@
 
 #include "index/fast_scan_index.h"
 #include "index/index_file.h"
+#include "index/ivf_training.h"
 
 namespace lineup {
 
@@ -346,12 +347,7 @@ Result<std::unique_ptr<VectorIndex>> MakeIndex(const ParsedSpec& p, const std::s
         // q'.x' = q.x - q.m - x.m + m.m favours faces far from the mean m).
         index.reset(faiss::index_factory(dim, factory.c_str(), *metric));
         if (auto* ivf = faiss::ivflib::try_extract_index_ivf(index.get())) {
-          // Coarse k-means on at most 64 points per list: enough for centroids that split
-          // the data evenly, and it keeps training within minutes at 10M faces. Small
-          // samples are fine for us (FAISS would print a warning for each).
-          ivf->cp.max_points_per_centroid = 64;
-          ivf->cp.min_points_per_centroid = 1;
-          ivf->cp.niter = 10;
+          SetCoarseTraining(ivf);
           if (auto* pq = dynamic_cast<faiss::IndexIVFPQ*>(ivf)) {
             // The factory turns on polysemous training (for Hamming-distance filtering,
             // which we do not use); it took most of the training time.
