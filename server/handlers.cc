@@ -421,7 +421,7 @@ void Server::Impl::AddRoutes() {
                if (!model->empty() && *model != gallery->model().Id())
                  return SendError(c.res, Status::InvalidArgument("vector of model " + *model + "; this gallery holds " +
                                                                  gallery->model().Id()));
-               auto pv = ProbeVector(body, gallery->model().dim);
+               auto pv = ProbeVector(body, gallery->model().dim, gallery->model().weight_limit);
                if (!pv.ok()) return SendError(c.res, pv.status());
                vec = std::move(*pv);
                probe = {{"kind", "vector"}};

@@ -72,7 +72,7 @@ Result<std::string> ImageUpload(const httplib::Request& req, const std::string& 
                                  "\") or as the body with an image/* Content-Type");
 }
 
-Result<std::vector<float>> ProbeVector(const json& body, int dim) {
+Result<std::vector<float>> ProbeVector(const json& body, int dim, float weight_limit) {
   if (!body.contains("vector") || !body["vector"].is_array())
     return Status::InvalidArgument("\"vector\" must be an array of numbers");
   const json& arr = body["vector"];
@@ -91,7 +91,9 @@ Result<std::vector<float>> ProbeVector(const json& body, int dim) {
     norm += v * v;
   }
   if (norm <= 1e-12) return Status::InvalidArgument("\"vector\" must not be all zeros");
-  const double inv = 1.0 / std::sqrt(norm);
+  const double length = std::sqrt(norm);
+  if (weight_limit > 1 && length >= 1 / (weight_limit * 1.0001) && length <= weight_limit * 1.0001) return vec;
+  const double inv = 1.0 / length;
   for (float& x : vec) x = static_cast<float>(x * inv);
   return vec;
 }

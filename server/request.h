@@ -26,7 +26,9 @@ Result<std::string> FormField(const httplib::Request& req, const std::string& ke
 // or application/octet-stream Content-Type. Not decoded here (see image.h).
 Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field);
 // The probe vector of a search by vector: body["vector"], an array of exactly `dim`
-// finite numbers, not all zero; returned L2-normalised.
-Result<std::vector<float>> ProbeVector(const nlohmann::json& body, int dim);
+// finite numbers, not all zero. A vector as the gallery's model makes them (length in
+// [1/weight_limit, weight_limit], EmbeddingModel) is taken as it is; any other is scaled
+// to unit length, which for a weighted model is the weight of a typical face.
+Result<std::vector<float>> ProbeVector(const nlohmann::json& body, int dim, float weight_limit);
 
 }  // namespace lineup::server

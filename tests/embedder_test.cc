@@ -277,14 +277,19 @@ TEST_F(EmbedderOnPhotos, FrFeatureThroughEmbedFacesIsBitIdenticalToItsCrops) {
   ASSERT_TRUE(direct.ok() && own.ok() && given.ok());
   EXPECT_EQ(cv::norm(*direct, *own, cv::NORM_INF), 0.0);
   EXPECT_EQ(cv::norm(*direct, *given, cv::NORM_INF), 0.0);
-  // And it is what the analyzer stores.
+  // And, times the face's weight, it is what the default analyzer stores.
+  auto weighted = CreateOrFail("fr_feature+weight");
+  ASSERT_TRUE(weighted);
+  auto w = weighted->Embed(crop);
+  ASSERT_TRUE(w.ok());
+  EXPECT_NEAR(cv::norm(*w / cv::norm(*w), *direct, cv::NORM_INF), 0.0, 1e-6);
   auto faces = analyzer_->Analyze(p.bgr, true);
   ASSERT_TRUE(faces.ok());
   int k = lineup::PickFace(*faces, p.bgr.size(), lineup::FacePick::kCentral);
   ASSERT_GE(k, 0);
   const auto& emb = (*faces)[static_cast<size_t>(k)].embedding;
   ASSERT_EQ(emb.size(), 512u);
-  EXPECT_EQ(cv::norm(cv::Mat(1, 512, CV_32F, const_cast<float*>(emb.data())), *direct, cv::NORM_INF), 0.0);
+  EXPECT_EQ(cv::norm(cv::Mat(1, 512, CV_32F, const_cast<float*>(emb.data())), *w, cv::NORM_INF), 0.0);
 }
 
 TEST_F(EmbedderOnPhotos, AnalyzerRunsTheChosenEmbedder) {

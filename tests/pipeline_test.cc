@@ -39,6 +39,7 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 float Norm(const std::vector<float>& v) { return std::sqrt(Dot(v, v)); }
+float Cosine(const std::vector<float>& a, const std::vector<float>& b) { return Dot(a, b) / (Norm(a) * Norm(b)); }
 
 bool HasReason(const Face& f, const std::string& reason) {
   return std::find(f.quality.reasons.begin(), f.quality.reasons.end(), reason) != f.quality.reasons.end();
@@ -103,7 +104,9 @@ void ExpectGoodLfwFace(const std::vector<Face>& faces, const std::string& what) 
   EXPECT_LT(f.box.height, 200) << "box " << f.box;
   EXPECT_GT(f.confidence, 0.8f);
   ASSERT_EQ(f.embedding.size(), 512u);
-  EXPECT_NEAR(Norm(f.embedding), 1.0f, 1e-3f);
+  // The default model's vectors are unit vectors times the face's weight.
+  EXPECT_GE(Norm(f.embedding), 0.8f - 1e-4f);
+  EXPECT_LE(Norm(f.embedding), 1.25f + 1e-4f);
   ASSERT_EQ(f.landmarks68.size(), 68u);
   // Five points in order: subject's right eye on the picture's left, eyes above nose above mouth.
   EXPECT_LT(f.five[0].x, f.five[1].x);
@@ -562,7 +565,8 @@ TEST_F(Pipeline, AnalyzeFilesOnTwoWorkersMatchesOneByOne) {
     auto one = AnalyzeOrFail(a, Load(paths[i]));
     ASSERT_EQ(results[i].faces.size(), one.size());
     ASSERT_FALSE(one.empty());
-    EXPECT_GT(Dot(results[i].faces[0].embedding, one[0].embedding), 0.999f);
+    EXPECT_GT(Cosine(results[i].faces[0].embedding, one[0].embedding), 0.999f);
+    EXPECT_NEAR(Norm(results[i].faces[0].embedding), Norm(one[0].embedding), 1e-3f);
     EXPECT_LT(cv::norm(results[i].faces[0].box.tl() - one[0].box.tl()), 0.5);
   }
 }
@@ -587,6 +591,34 @@ std::pair<std::vector<float>, std::vector<float>> EmbedByDefaultAnd(FaceAnalyzer
   return {a[0].embedding, b[0].embedding};
 }
 
+TEST_F(Pipeline, DefaultIsTheUnitVectorTimesTheFacesWeight) {
+  lineup::EmbeddingModel unit;
+  auto [a, b] = EmbedByDefaultAnd(*analyzer_, lfw_, "fr_feature", &unit);
+  ASSERT_FALSE(a.empty() || b.empty());
+  const lineup::EmbeddingModel& def = analyzer_->Model();
+  EXPECT_EQ(def.setting, "bgr+weight");
+  EXPECT_EQ(unit.setting, "bgr");
+  EXPECT_NE(def.Id(), unit.Id()) << "weighted and unit vectors must never be mixed";
+  EXPECT_FLOAT_EQ(def.weight_limit, 1.25f);
+  EXPECT_FLOAT_EQ(unit.weight_limit, 1.0f);
+  EXPECT_NEAR(Norm(b), 1.0f, 1e-4f);
+  EXPECT_GT(Cosine(a, b), 0.99999f) << "the weight scales the vector, it does not turn it";
+  EXPECT_GT(std::fabs(Norm(a) - 1.0f), 1e-4f) << "a face's weight is rarely exactly 1";
+}
+
+// A face the network is less sure of gets a larger weight: the same photo blurred.
+TEST_F(Pipeline, BlurredFaceGetsALargerWeight) {
+  cv::Mat photo = Load(LfwPhoto(lfw_, "Tony_Blair", 3)), blurred;
+  cv::GaussianBlur(photo, blurred, cv::Size(0, 0), 3.0);
+  auto sharp = AnalyzeOrFail(*analyzer_, photo);
+  auto soft = AnalyzeOrFail(*analyzer_, blurred);
+  ASSERT_EQ(sharp.size(), 1u);
+  ASSERT_EQ(soft.size(), 1u);
+  std::printf("weight sharp %.4f, blurred %.4f\n", Norm(sharp[0].embedding), Norm(soft[0].embedding));
+  EXPECT_GT(Norm(soft[0].embedding), Norm(sharp[0].embedding) + 0.01f);
+  EXPECT_LE(Norm(soft[0].embedding), 1.25f + 1e-4f);
+}
+
 TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
   lineup::EmbeddingModel flip;
   auto [a, b] = EmbedByDefaultAnd(*analyzer_, lfw_, "fr_feature+flip", &flip);
@@ -594,7 +626,7 @@ TEST_F(Pipeline, FlipEmbedderIsADifferentModelIdButAgrees) {
   EXPECT_NE(flip.Id(), analyzer_->Model().Id()) << "vectors of the two settings must never be mixed";
   EXPECT_EQ(flip.setting, "bgr+flip");
   EXPECT_NEAR(Norm(b), 1.0f, 1e-3f);
-  const float sim = Dot(a, b);
+  const float sim = Cosine(a, b);
   EXPECT_GT(sim, 0.8f);
   EXPECT_LT(sim, 0.99999f) << "the flip setting should change the vector";
 }
@@ -603,10 +635,10 @@ TEST_F(Pipeline, RgbSettingKeepsTheOldModelIdAndIsADifferentVector) {
   lineup::EmbeddingModel rgb;
   auto [a, b] = EmbedByDefaultAnd(*analyzer_, lfw_, "fr_feature:rgb", &rgb);
   ASSERT_FALSE(a.empty() || b.empty());
-  EXPECT_EQ(analyzer_->Model().setting, "bgr");
+  EXPECT_EQ(analyzer_->Model().setting, "bgr+weight");
   // Galleries filled before the default became BGR carry this id and must still open.
   EXPECT_EQ(rgb.Id(), "fr_feature@faceplugin-face-recognition-js@0.0.1+plain");
-  const float sim = Dot(a, b);
+  const float sim = Cosine(a, b);
   EXPECT_GT(sim, 0.7f) << "the same face in either channel order";
   EXPECT_LT(sim, 0.999f) << "the channel order must change the vector";
 }

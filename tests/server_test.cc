@@ -330,6 +330,22 @@ TEST_F(ServerTest, SearchByVectorAndVerify) {
   auto nan = c.Post(path.c_str(), Auth("ana"), R"({"vector": "oops", "justification": "x"})", "application/json");
   EXPECT_EQ(nan->status, 400);
 
+  // The default model's vectors carry their face's weight (length 0.8-1.25): such a vector
+  // is searched as given; one of any other length is scaled to unit length first.
+  auto top_score = [&](float scale) {
+    std::vector<float> s = v;
+    for (float& x : s) x *= scale;
+    auto res = c.Post(path.c_str(), Auth("ana"), json{{"vector", s}, {"justification", "weight"}, {"all", true}}.dump(),
+                      "application/json");
+    EXPECT_EQ(res->status, 200) << res->body;
+    auto b = Body(res);
+    return b["candidates"].empty() ? 0.0 : b["candidates"][0]["score"].get<double>();
+  };
+  const double unit = top_score(1.f);
+  ASSERT_NE(unit, 0.0);
+  EXPECT_NEAR(top_score(1.1f), 1.1 * unit, 5e-4);
+  EXPECT_NEAR(top_score(3.f), unit, 5e-4);
+
   // A photo as the raw body, the other fields in the query string.
   auto raw = c.Post((path + "?justification=raw%20upload&top=3").c_str(), Auth("ana"), Photo("test/obama1.jpg"),
                     "image/jpeg");

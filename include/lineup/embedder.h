@@ -1,5 +1,6 @@
-// Embedder: turns faces into L2-normalised identity vectors whose dot product is their
-// similarity.
+// Embedder: turns faces into identity vectors whose dot product is their similarity.
+// Vectors are unit length, except those of a weighted model (the default): unit length
+// times the face's weight, which lies in [1/weight_limit, weight_limit].
 //
 // Vectors from different models, or from the same model with different settings,
 // must never be compared: every Embedder names the model, its version and the setting
@@ -27,10 +28,13 @@ namespace lineup {
 struct EmbeddingModel {
   std::string name;     // "fr_feature"
   std::string version;  // where the weights come from, e.g. "faceplugin-face-recognition-js@0.0.1"
-  // "bgr", "bgr+flip" (averaged with the mirrored face), "plain" and "flip" (fed RGB);
-  // fusions name their parts' settings and weight
+  // "bgr+weight" (weighted, see Create), "bgr", "bgr+flip" (averaged with the mirrored face), "plain" and "flip" (fed
+  // RGB); fusions name their parts' settings and weight
   std::string setting;
   int dim = 0;
+  // 1: every vector is unit length. Above 1: each is a unit vector times a weight in
+  // [1 / weight_limit, weight_limit] (fr_feature+weight).
+  float weight_limit = 1;
   // "name@version+setting": the key under which vectors and calibrations are filed.
   std::string Id() const { return name + "@" + version + "+" + setting; }
 };
@@ -39,7 +43,8 @@ class Embedder {
  public:
   virtual ~Embedder() = default;
 
-  // One row of dim floats per face of `photo` (8-bit BGR), CV_32F, rows L2-normalised.
+  // One row of dim floats per face of `photo` (8-bit BGR), CV_32F, rows unit length (or,
+  // for a weighted model, unit length times the face's weight).
   // Each face must carry its 68 landmarks and five points (as FaceAnalyzer fills them).
   // `aligned` is either empty or, for each face, AlignFace(photo, faces[i].five): the
   // crop the caller already made, passed so that models using it need not make it again.
@@ -57,7 +62,11 @@ class Embedder {
 
   // Factory. Models come from model_dir; a missing or altered model file is NotFound /
   // Corrupt, naming the file and `make models`.
-  //   "fr_feature"          (default) 512 values, faceplugin-face-recognition-js, fed BGR
+  //   "fr_feature+weight"   (default) 512 values, faceplugin-face-recognition-js, fed BGR,
+  //                         each unit vector scaled by a weight in [0.8, 1.25] from the
+  //                         length of the network's raw output (embedder.cc: FrFeatureWeight)
+  //   "fr_feature"          the same without the weight: unit vectors (the default until
+  //                         2026-11-28, setting "bgr")
   //   "fr_feature+flip"     the same averaged with the mirrored face
   //   "fr_feature:rgb", "fr_feature+flip:rgb"  fed RGB as the package's JS does (settings
   //                         "plain" and "flip": vectors made before 2026-11-27)

@@ -33,7 +33,7 @@ struct Face {
   std::vector<cv::Point2f> landmarks68;
   FivePoints five{};
   Quality quality;
-  std::vector<float> embedding;  // L2-normalised; empty if not embedded
+  std::vector<float> embedding;  // as Embedder gives it (embedder.h); empty if not embedded
   cv::Mat thumbnail;             // the face with some context, if AnalyzerOptions asked for one
 };
 

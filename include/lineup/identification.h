@@ -113,7 +113,7 @@ struct IdentificationReport {
   std::string ranking;           // "cohort" or "raw": what ordered the candidates
 };
 
-// Scores the split. vectors[i] is photo i's identity vector (unit length), empty where no
+// Scores the split. vectors[i] is photo i's identity vector (as Embedder gives it), empty where no
 // face was found (a vector missing at the end of the list counts as no face); labels[i]
 // its person (equal labels are the same person; every photo the split names needs one
 // >= 0). Rates over an empty set of searches are NaN. InvalidArgument if the vectors

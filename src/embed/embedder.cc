@@ -1,12 +1,12 @@
 #include "lineup/embedder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -40,23 +40,45 @@ constexpr const char* kFaceApiVersion = "@vladmandic/face-api@1.7.15";
 // pairsDevTrain AUC 0.99975 against 0.99968, pairs.txt 99.35% against 99.23%:
 // docs/accuracy.md), so BGR is the default; RGB vectors keep their old setting names
 // ("plain", "flip") so that galleries made with them still open.
+// weighted: the unit vector is scaled by the face's weight (see FrFeatureWeight).
 struct FrFeatureSetting {
   const char* spec;
   const char* setting;
-  bool flip, rgb;
+  bool flip, rgb, weighted;
 };
-constexpr FrFeatureSetting kFrFeatureSettings[] = {{"fr_feature", "bgr", false, false},
-                                                   {"fr_feature+flip", "bgr+flip", true, false},
-                                                   {"fr_feature:rgb", "plain", false, true},
-                                                   {"fr_feature+flip:rgb", "flip", true, true}};
+constexpr FrFeatureSetting kFrFeatureSettings[] = {{"fr_feature+weight", "bgr+weight", false, false, true},
+                                                   {"fr_feature", "bgr", false, false, false},
+                                                   {"fr_feature+flip", "bgr+flip", true, false, false},
+                                                   {"fr_feature:rgb", "plain", false, true, false},
+                                                   {"fr_feature+flip:rgb", "flip", true, true, false}};
+
+// The length of fr_feature's raw output says how sure the network is of the face: the
+// mean of its log over LFW's central faces is 1.21 for faces of quality below 0.5 and
+// 1.34 for 0.85 and above, and weak faces' same-person similarities are low. Scaling each
+// unit vector by (length / e^mu)^-beta changes the similarity s of two faces by a factor
+// exp(-beta (a + b)), a and b their log lengths' offsets from mu: near the thresholds
+// (s ~ 0.5) by about -beta/2 (a + b), which evens out how far weak and strong faces'
+// scores sit from them. mu is the mean log length of LFW's 13,233 central faces (BGR
+// input); beta was chosen on LFW's open-set 1:N protocol, both ways of splitting it
+// (docs/accuracy.md, "Face weight").
+constexpr double kWeightBeta = 0.12;
+constexpr double kWeightLogMean = 1.315;
+constexpr float kWeightLimit = 1.25f;  // bounds a weight whatever the network gives
+
+double FrFeatureWeight(double raw_length) {
+  if (!(raw_length > 0)) return 1;
+  const double w = std::exp(-kWeightBeta * (std::log(raw_length) - kWeightLogMean));
+  return std::clamp(w, 1.0 / kWeightLimit, static_cast<double>(kWeightLimit));
+}
 
 // ---------------------------------------------------------------------------------------
 // fr_feature: the ONNX network of faceplugin-face-recognition-js on 112x112 crops.
 
 class FrFeatureEmbedder final : public Embedder {
  public:
-  FrFeatureEmbedder(cv::dnn::Net net, const FrFeatureSetting& s) : net_(std::move(net)), flip_(s.flip), rgb_(s.rgb) {
-    model_ = {"fr_feature", kFrFeatureVersion, s.setting, 512};
+  FrFeatureEmbedder(cv::dnn::Net net, const FrFeatureSetting& s)
+      : net_(std::move(net)), flip_(s.flip), rgb_(s.rgb), weighted_(s.weighted) {
+    model_ = {"fr_feature", kFrFeatureVersion, s.setting, 512, s.weighted ? kWeightLimit : 1.0f};
   }
 
   const EmbeddingModel& Model() const override { return model_; }
@@ -69,14 +91,16 @@ class FrFeatureEmbedder final : public Embedder {
         if (f.rows != 112 || f.cols != 112 || f.type() != CV_8UC3)
           return Status::InvalidArgument("embedder needs 112x112 8-bit BGR aligned faces");
         cv::Mat row = out.row(static_cast<int>(i));
-        Forward(f).copyTo(row);
+        double raw_length = 0;
+        Forward(f, &raw_length).copyTo(row);
         if (flip_) {
           cv::Mat mirrored;
           cv::flip(f, mirrored, 1);
-          row += Forward(mirrored);
+          row += Forward(mirrored, nullptr);
         }
         double n = cv::norm(row);
         if (n > 0) row /= n;
+        if (weighted_) row *= FrFeatureWeight(raw_length);
       }
     } catch (const cv::Exception& e) {
       return Status::Internal(std::string("embedding network failed: ") + e.err);
@@ -85,7 +109,8 @@ class FrFeatureEmbedder final : public Embedder {
   }
 
  private:
-  cv::Mat Forward(const cv::Mat& face) {
+  // The unit-length output; its length before normalising goes to *raw_length if given.
+  cv::Mat Forward(const cv::Mat& face, double* raw_length) {
     cv::Mat blob = cv::dnn::blobFromImage(face, 1.0 / 128, cv::Size(112, 112), cv::Scalar::all(127), rgb_, false);
     net_.setInput(blob);
     cv::Mat r = net_.forward();
@@ -93,6 +118,7 @@ class FrFeatureEmbedder final : public Embedder {
     cv::Mat v;
     r.convertTo(v, CV_32F);
     double n = cv::norm(v);
+    if (raw_length) *raw_length = n;
     if (n > 0) v /= n;
     return v;
   }
@@ -100,6 +126,7 @@ class FrFeatureEmbedder final : public Embedder {
   cv::dnn::Net net_;
   bool flip_;
   bool rgb_;
+  bool weighted_;
   EmbeddingModel model_;
 };
 
@@ -506,7 +533,7 @@ bool ParseFusionWeight(const std::string& s, double* w, std::string* text) {
 
 }  // namespace
 
-const char* Embedder::DefaultSpec() { return "fr_feature"; }
+const char* Embedder::DefaultSpec() { return "fr_feature+weight"; }
 
 Result<std::string> Embedder::SpecFor(const std::string& model_id) {
   // The ids are EmbeddingModel::Id() of what Create makes for each spec.
@@ -525,7 +552,8 @@ Result<std::string> Embedder::SpecFor(const std::string& model_id) {
 
 Result<std::unique_ptr<Embedder>> Embedder::Create(const std::string& spec, const std::string& model_dir) {
   const std::string kKnown =
-      "known: fr_feature, fr_feature+flip, fr_feature:rgb, fr_feature+flip:rgb, faceapi_resnet, fr_feature+faceapi[:W]";
+      "known: fr_feature+weight, fr_feature, fr_feature+flip, fr_feature:rgb, fr_feature+flip:rgb, faceapi_resnet, "
+      "fr_feature+faceapi[:W]";
   for (const auto& s : kFrFeatureSettings) {
     if (spec != s.spec) continue;
     auto net = LoadModel(model_dir, "fr_feature.onnx");

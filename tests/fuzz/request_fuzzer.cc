@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!j.ok()) break;
       for (const char* k : {"title", "authority", "justification", "note", "name", "password", "legal_basis"})
         (void)TextField(*j, k, false, 2000);
-      (void)ProbeVector(*j, 8);
-      (void)ProbeVector(*j, 512);
+      (void)ProbeVector(*j, 8, 1.0f);
+      (void)ProbeVector(*j, 512, 1.25f);
       break;
     }
     case 1: {  // a raw image upload
