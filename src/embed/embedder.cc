@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
