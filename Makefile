@@ -5,7 +5,7 @@ RELEASE := build/release
 ASAN    := build/asan
 LINEUP  := $(RELEASE)/lineup
 
-.PHONY: all setup models build build-asan demo test test-release test-asan bench calibrate eval-lfw clean
+.PHONY: all setup models build build-asan demo test test-release test-asan bench calibrate eval-lfw eval-ident clean
 
 all: build
 
@@ -53,6 +53,11 @@ calibrate: build
 eval-lfw: build
 	@$(LINEUP) eval pairs --lfw-pairs $${LINEUP_DATA:-../shared/data}/lfw/pairs.txt \
 	  --root $${LINEUP_DATA:-../shared/data}/lfw/images --report out/eval-lfw
+
+# The open-set LFW 1:N protocol of ../shared/data/README.md (docs/accuracy.md, about 10 minutes).
+eval-ident: build
+	@$(LINEUP) eval ident --root $${LINEUP_DATA:-../shared/data}/lfw \
+	  --identities $${LINEUP_DATA:-../shared/data}/lfw/identities.tsv --report out/eval-ident
 
 # The gallery index on synthetic faces shaped like LFW's (bench/lfw_spectra.json) at 1M and
 # 10M faces: build time, RAM and disk per face, p50/p99 latency, recall and mates found
