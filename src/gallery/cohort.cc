@@ -7,11 +7,7 @@
 #include <cmath>
 #include <string>
 
-extern "C" {
-// BLAS (as FAISS links it): C = alpha op(A) op(B) + beta C, column-major.
-int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
-           const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
-}
+#include "util/dot_rows.h"
 
 namespace lineup {
 
@@ -58,12 +54,10 @@ Result<Cohort> Cohort::Fit(std::span<const float> vectors, int dim) {
 
 void Cohort::Moments(const float* faces, int64_t n, double* mean, double* sd) const {
   if (n <= 0) return;
-  // proj (n x rank_) = faces (n x dim_) . axes_' in one BLAS call: a search re-ranks 50
-  // candidates, and one at a time that cost milliseconds.
+  // proj (n x rank_) = faces (n x dim_) . axes_' by BLAS: a search re-ranks 50 candidates,
+  // and one at a time that cost milliseconds.
   std::vector<float> proj(static_cast<size_t>(n) * static_cast<size_t>(rank_));
-  const int m = rank_, cols = static_cast<int>(n), k = dim_;
-  const float one = 1, zero = 0;
-  sgemm_("T", "N", &m, &cols, &k, &one, axes_.data(), &k, faces, &k, &zero, proj.data(), &m);
+  DotRows(axes_.data(), rank_, faces, n, dim_, proj.data());
   const size_t d = static_cast<size_t>(dim_);
   for (int64_t i = 0; i < n; ++i) {
     const float* p = proj.data() + static_cast<size_t>(i) * static_cast<size_t>(rank_);

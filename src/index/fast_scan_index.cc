@@ -28,12 +28,7 @@
 #include "index/index_file.h"
 #include "index/ivf_training.h"
 #include "index/pq4_scan.h"
-
-extern "C" {
-// BLAS (FAISS links it): y = alpha * op(A) x + beta * y, column-major.
-int sgemv_(const char* trans, const int* m, const int* n, const float* alpha, const float* a, const int* lda,
-           const float* x, const int* incx, const float* beta, float* y, const int* incy);
-}
+#include "util/dot_rows.h"
 
 namespace lineup {
 
@@ -358,10 +353,9 @@ class FastScanIndex : public VectorIndex {
 
     // 1. The lists to scan, most similar centroid first.
     auto* flat = dynamic_cast<faiss::IndexFlat*>(ivf_->quantizer);
-    const int nlist = static_cast<int>(ivf_->nlist), one_i = 1;
+    const int nlist = static_cast<int>(ivf_->nlist);
     std::vector<float> coarse(static_cast<size_t>(nlist));
-    const float one = 1.f, zero = 0.f;
-    sgemv_("T", &coded_, &nlist, &one, flat->get_xb(), &coded_, qt.data(), &one_i, &zero, coarse.data(), &one_i);
+    DotRows(flat->get_xb(), nlist, qt.data(), 1, coded_, coarse.data());
     const int nprobe = std::min(o_.nprobe, nlist);
     std::vector<int> order(static_cast<size_t>(nlist));
     std::iota(order.begin(), order.end(), 0);
