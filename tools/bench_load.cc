@@ -26,13 +26,29 @@ struct KindStats {
 
 }  // namespace
 
+const Command kBenchLoadCommand = {
+    .name = "bench load",
+    .summary = "concurrent searches by vector and by photo against a running server",
+    .usage = {"bench load --url http://HOST:PORT --token TOKEN --case ID [--photo FILE]...",
+              "bench load ... [--vector-clients 2] [--photo-clients 2] [--seconds 180] [--dim 512] [--server-pid PID]",
+              "bench load ... [--json OUT]"},
+    .options = {{"--url", "URL", "the running `lineup serve`"},
+                {"--token", "TOKEN", "an analyst's API token; the analyst must be a member of the case"},
+                {"--case", "ID", "the open case the searches are made for"},
+                {"--photo", "FILE", "a probe photo for the photo clients, repeatable (used in turn)"},
+                {"--vector-clients", "N", "clients searching by random unit vector (default 2)"},
+                {"--photo-clients", "N", "clients searching by photo (default 2)"},
+                {"--seconds", "S", "how long to run (default 180)"},
+                {"--dim", "D", "the vectors' dimension (default 512)"},
+                {"--server-pid", "PID", "the server's process, to follow its memory (when on this machine)"},
+                {"--json", "OUT", "also write the results to the file OUT"}},
+    .examples =
+        {"lineup bench load --url http://127.0.0.1:8080 --token \"$LINEUP_TOKEN\" --case 1 --photo samples/sample1.jpg "
+         "--seconds 30"},
+    .notes = "`make bench-load` sets up a gallery of 100,000 faces, a server, an analyst and a case.",
+};
+
 int BenchLoad(int argc, char** argv) {
-  static const char* usage =
-      "usage: lineup bench load --url http://HOST:PORT --token TOKEN --case ID [--photo FILE]...\n"
-      "                         [--vector-clients 2] [--photo-clients 2] [--seconds 180] [--dim 512]\n"
-      "                         [--server-pid PID] [--json OUT]\n"
-      "  Searches a running server from concurrent clients: by random unit vector, and by the\n"
-      "  photos given (in turn). The token must be an analyst's who is a member of the case.\n";
   std::vector<std::string> photos;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
@@ -42,12 +58,13 @@ int BenchLoad(int argc, char** argv) {
     }
     rest.push_back(argv[i]);
   }
-  auto args = ParseArgs(static_cast<int>(rest.size()), rest.data(), 3,
-                        {"--url", "--token", "--case", "--vector-clients", "--photo-clients", "--seconds", "--dim",
-                         "--server-pid", "--json"},
-                        {});
+  auto args = ParseArgs(static_cast<int>(rest.size()), rest.data(), kBenchLoadCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->Has("--url") || !args->Has("--token") || !args->Has("--case")) return Usage(usage);
+  for (const char* needed : {"--url URL", "--token TOKEN", "--case ID"})
+    if (!args->Has(std::string(needed).substr(0, std::string(needed).find(' '))))
+      return Misuse(kBenchLoadCommand, std::string("bench load needs ") + needed);
+  if (!args->positional.empty())
+    return Misuse(kBenchLoadCommand, "bench load takes no arguments, got \"" + args->positional[0] + "\"");
   auto vclients = args->GetInt("--vector-clients", 2, 0, 256);
   auto pclients = args->GetInt("--photo-clients", 2, 0, 256);
   auto seconds = args->GetInt("--seconds", 180, 1, 86400);

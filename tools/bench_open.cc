@@ -92,12 +92,28 @@ int MeasureOpen(const std::string& dir, const AnalyzerOptions& opts, int64_t n, 
 
 }  // namespace
 
+const Command kBenchOpenCommand = {
+    .name = "bench open",
+    .summary = "a gallery of N synthetic faces built through the library, opened cold and warm",
+    .usage = {"bench open --faces N [--dir DIR] [--keep] [--index SPEC] [--queries Q] [--json OUT]"},
+    .options = {{"--faces", "N", "faces in the gallery (from 10)"},
+                {"--dir", "DIR", "where to build it (default a new folder in $TMPDIR or /tmp, removed after)"},
+                {"--keep", "", "keep the gallery built in a new folder"},
+                {"--index", "SPEC", "the index to build (default chosen by size, as the gallery does)"},
+                {"--queries", "Q", "searches timed after each open (default 200)"},
+                {"--json", "OUT", "also write the results to the file OUT"},
+                {"--open-only", "",
+                 "only open an existing gallery in --dir and time it (how the measurement runs itself)"}},
+    .examples = {"lineup bench open --faces 10000"},
+    .reads_photos = true,
+};
+
 int BenchGalleryOpen(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 3, {"--faces", "--dir", "--json", "--index", "--queries"}, {"--keep", "--open-only"});
+  auto args = ParseArgs(argc, argv, kBenchOpenCommand);
   if (!args.ok()) return Fail(args.status());
-  const std::string usage =
-      "usage: lineup bench open --faces N [--dir DIR] [--keep] [--index SPEC] [--queries Q] [--json OUT]\n";
-  if (!args->positional.empty() || !args->Has("--faces")) return Usage(usage);
+  if (!args->positional.empty())
+    return Misuse(kBenchOpenCommand, "bench open takes no arguments, got \"" + args->positional[0] + "\"");
+  if (!args->Has("--faces")) return Misuse(kBenchOpenCommand, "bench open needs --faces N");
   auto faces_arg = args->GetDouble("--faces", 0, 10, 1e8);
   auto queries = args->GetInt("--queries", 200, 1, 100000);
   if (!faces_arg.ok()) return Fail(faces_arg.status());

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace lineup::cli {
@@ -14,14 +16,214 @@ int ExitCodeFor(const Status& s) {
   return kExitBad;
 }
 
+namespace {
+bool json_mode = false;
+
+const char* CodeSlug(Status::Code c) {
+  switch (c) {
+    case Status::Code::kOk: return "ok";
+    case Status::Code::kInvalidArgument: return "invalid_argument";
+    case Status::Code::kNotFound: return "not_found";
+    case Status::Code::kNoFace: return "no_face";
+    case Status::Code::kCorrupt: return "corrupt";
+    case Status::Code::kIOError: return "io_error";
+    case Status::Code::kInternal: return "internal";
+    case Status::Code::kUnauthenticated: return "unauthenticated";
+    case Status::Code::kPermissionDenied: return "permission_denied";
+    case Status::Code::kFailedPrecondition: return "failed_precondition";
+    case Status::Code::kUnavailable: return "unavailable";
+  }
+  return "unknown";
+}
+
+// Words of a command's name: 1 for "search", 2 for "source add"; its arguments start after.
+int NameWords(const Command& c) {
+  return 1 + static_cast<int>(std::count(c.name.begin(), c.name.end(), ' '));
+}
+
+std::string OptionText(const Option& o) { return *o.value ? std::string(o.name) + " " + o.value : std::string(o.name); }
+
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+// neighbours ("--frm" for "--fmr") each count one.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+}  // namespace
+
+void SetJsonMode(bool on) { json_mode = on; }
+bool JsonMode() { return json_mode; }
+
+nlohmann::json ErrorJson(const Status& s) {
+  return {{"error", {{"code", CodeSlug(s.code())}, {"message", s.message()}}}};
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "lineup: %s\n", s.message().c_str());
+  if (json_mode) {
+    // One line, so that it is also a valid last line of the commands that print JSON lines
+    // (enroll); file names need not be UTF-8.
+    std::printf("%s\n", ErrorJson(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+  }
   return ExitCodeFor(s);
 }
 
-int Usage(const std::string& text) {
-  std::fprintf(stderr, "%s", text.c_str());
-  return kExitBad;
+int Misuse(const Command& c, const std::string& what) {
+  return Fail(Status::InvalidArgument(what + " (lineup " + c.name + " --help for usage)"));
+}
+
+const Command* Command::Verb(const std::string& word) const {
+  for (const Command* v : verbs)
+    if (v->name.size() > name.size() && v->name.compare(name.size() + 1, std::string::npos, word) == 0) return v;
+  return nullptr;
+}
+
+bool Command::HasJsonFlag() const {
+  for (const Option& o : options)
+    if (std::string(o.name) == "--json") return !*o.value;
+  for (const Command* v : verbs)
+    if (v->HasJsonFlag()) return true;
+  return false;
+}
+
+const std::vector<Option>& AnalysisOptions() {
+  static const std::vector<Option> options = {
+      {"--models", "DIR", "model folder (default $LINEUP_MODELS or the source tree's models/)"},
+      {"--detector", "SPEC", "pyramid (default) or single"},
+      {"--embedder", "SPEC",
+       "fr_feature+weight (default), fr_feature, fr_feature+flip, fr_feature:rgb and fr_feature+flip:rgb (fed "
+       "RGB: galleries made before 2026-11-27), faceapi_resnet or fr_feature+faceapi[:W] (both models fused; "
+       "docs/accuracy.md)"},
+      {"--landmarks", "MODE",
+       "single (default), refined (a second pass re-centred on the first), refined+mirror or single+mirror "
+       "(averaged with the mirrored crop)"},
+      {"--min-face", "PX", "smallest face height to look for (default 20)"},
+      {"--min-photo-confidence", "C",
+       "a photo whose best detection is below C has no face; its detections are set aside, not used (default "
+       "0.8; 0 keeps all)"},
+      {"--max-pixels", "N", "refuse images declaring more pixels (default 100000000)"},
+      {"--threads", "N", "worker pipelines for many photos (default: one per core)"},
+  };
+  return options;
+}
+
+std::string Wrap(const std::string& text, size_t indent, size_t width) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += line + "\n" + std::string(indent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + line;
+}
+
+void PrintOptions(const std::vector<Option>& options, FILE* out) {
+  size_t w = 0;
+  for (const Option& o : options) w = std::max(w, OptionText(o).size());
+  w = std::min<size_t>(w, 24);
+  for (const Option& o : options) {
+    const std::string t = OptionText(o), help = Wrap(o.help, w + 4, kHelpWidth);
+    if (t.size() > w) std::fprintf(out, "  %s\n  %s  %s\n", t.c_str(), std::string(w, ' ').c_str(), help.c_str());
+    else std::fprintf(out, "  %-*s  %s\n", static_cast<int>(w), t.c_str(), help.c_str());
+  }
+}
+
+void PrintHelp(const Command& c, FILE* out) {
+  std::vector<std::string> usage = c.usage;
+  for (const Command* v : c.verbs) usage.insert(usage.end(), v->usage.begin(), v->usage.end());
+  for (size_t i = 0; i < usage.size(); ++i) std::fprintf(out, "%s lineup %s\n", i ? "      " : "usage:", usage[i].c_str());
+  std::fprintf(out, "\n%s\n", Wrap(c.summary, 0, kHelpWidth).c_str());
+  if (!c.verbs.empty()) {
+    std::fprintf(out, "\ncommands (lineup %s COMMAND --help for each one's options):\n", c.name.c_str());
+    size_t w = 0;
+    for (const Command* v : c.verbs) w = std::max(w, v->name.size() - c.name.size() - 1);
+    for (const Command* v : c.verbs)
+      std::fprintf(out, "  %-*s  %s\n", static_cast<int>(w), v->name.substr(c.name.size() + 1).c_str(),
+                   Wrap(v->summary, w + 4, kHelpWidth).c_str());
+  }
+  if (!c.options.empty()) {
+    std::fprintf(out, "\noptions:\n");
+    PrintOptions(c.options, out);
+  }
+  if (c.reads_photos) {
+    std::fprintf(out, "\nphoto analysis options:\n");
+    PrintOptions(AnalysisOptions(), out);
+  }
+  if (!c.notes.empty()) std::fprintf(out, "\n%s%s", c.notes.c_str(), c.notes.back() == '\n' ? "" : "\n");
+  for (const Command* v : c.variants) {
+    std::fprintf(out, "\n%s:\n", v->summary.c_str());
+    for (const auto& u : v->usage) std::fprintf(out, "  lineup %s\n", u.c_str());
+    PrintOptions(v->options, out);
+    if (!v->notes.empty()) std::fprintf(out, "%s%s", v->notes.c_str(), v->notes.back() == '\n' ? "" : "\n");
+  }
+  std::vector<std::string> examples = c.examples;
+  for (const Command* v : c.verbs)
+    if (!v->examples.empty()) examples.push_back(v->examples.front());
+  for (const Command* v : c.variants) examples.insert(examples.end(), v->examples.begin(), v->examples.end());
+  std::fprintf(out, "\n%s:\n", examples.size() == 1 ? "example" : "examples");
+  for (const auto& e : examples) std::fprintf(out, "  %s\n", e.c_str());
+}
+
+nlohmann::json HelpJson(const Command& c) {
+  auto options = [](const std::vector<Option>& list) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const Option& o : list) j.push_back({{"name", o.name}, {"value", o.value}, {"help", o.help}});
+    return j;
+  };
+  nlohmann::json j = {{"command", c.name}, {"summary", c.summary}, {"usage", c.usage},
+                      {"options", options(c.options)}, {"examples", c.examples}};
+  if (!c.notes.empty()) j["notes"] = c.notes;
+  if (c.reads_photos) j["analysis_options"] = options(AnalysisOptions());
+  if (!c.verbs.empty()) {
+    j["commands"] = nlohmann::json::array();
+    for (const Command* v : c.verbs) j["commands"].push_back(HelpJson(*v));
+  }
+  if (!c.variants.empty()) {
+    j["variants"] = nlohmann::json::array();
+    for (const Command* v : c.variants) j["variants"].push_back(HelpJson(*v));
+  }
+  return j;
+}
+
+std::string Closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  // Close enough to be a typo, not a different word: at most two edits, and about one per
+  // three letters (one in a word of two).
+  const size_t letters = word.size() - std::min(word.find_first_not_of('-'), word.size());
+  return best_d <= 2 && best_d * 3 <= letters + 1 ? best : "";
+}
+
+Result<const Command*> VerbFrom(const Command& c, int argc, char** argv) {
+  std::vector<std::string> words;
+  for (const Command* v : c.verbs) words.push_back(v->name.substr(c.name.size() + 1));
+  std::string list;
+  for (size_t i = 0; i < words.size(); ++i) list += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+  const std::string hint = " (lineup " + c.name + " --help for usage)";
+  if (argc < 3 || argv[2][0] == '-') return Status::InvalidArgument(c.name + " needs a command: " + list + hint);
+  if (const Command* v = c.Verb(argv[2])) return v;
+  const std::string near = Closest(argv[2], words);
+  return Status::InvalidArgument("unknown " + c.name + " command \"" + argv[2] + "\"" +
+                                 (near.empty() ? "; it takes " + list + hint : " (did you mean " + near + "?)"));
 }
 
 std::string Args::Get(const std::string& k, const std::string& def) const {
@@ -47,10 +249,19 @@ Result<int> Args::GetInt(const std::string& k, int def, int lo, int hi) const {
   return static_cast<int>(*v);
 }
 
-Result<Args> ParseArgs(int argc, char** argv, int start, std::set<std::string> valued, std::set<std::string> boolean) {
-  for (const char* k : {"--models", "--detector", "--embedder", "--min-face", "--threads", "--max-pixels",
-                        "--landmarks", "--min-photo-confidence"})
-    valued.insert(k);
+Result<Args> ParseArgs(int argc, char** argv, const Command& c) {
+  std::set<std::string> valued, boolean;
+  std::vector<std::string> known;
+  for (const auto* list : {&c.options, &AnalysisOptions()})
+    for (const Option& o : *list) {
+      (*o.value ? valued : boolean).insert(o.name);
+      known.push_back(o.name);
+    }
+  const int start = 1 + NameWords(c);
+  // Before anything can fail, so that every error of this command is JSON too.
+  if (boolean.count("--json"))
+    for (int i = start; i < argc && std::strcmp(argv[i], "--"); ++i)
+      if (!std::strcmp(argv[i], "--json")) SetJsonMode(true);
   Args a;
   bool only_positional = false;
   for (int i = start; i < argc; ++i) {
@@ -69,10 +280,14 @@ Result<Args> ParseArgs(int argc, char** argv, int start, std::set<std::string> v
         value = argv[++i];
       }
       a.values[key] = value;
-    } else if (boolean.count(key) && !has_eq) {
+    } else if (boolean.count(key)) {
+      if (has_eq) return Status::InvalidArgument(key + " takes no value");
       a.flags.insert(key);
     } else {
-      return Status::InvalidArgument("unknown option " + key);
+      const std::string near = Closest(key, known);
+      return Status::InvalidArgument("unknown option " + key + " for " + c.name +
+                                     (near.empty() ? " (lineup " + c.name + " --help lists the options)"
+                                                   : " (did you mean " + near + "?)"));
     }
   }
   return a;

@@ -20,6 +20,88 @@ namespace lineup::cli {
 constexpr int kExitOk = 0, kExitNo = 1, kExitBad = 2;
 int ExitCodeFor(const Status& s);
 
+// ------------------------------------------------------------- command descriptions
+//
+// Every command describes itself once, in its own file, as a Command. The description
+// drives `lineup CMD --help` (and `lineup help CMD`), the list of `lineup --help`, and
+// ParseArgs (which options exist, which take a value), so the help text cannot drift
+// from what the parser accepts. tools/lineup.cc lists the commands.
+//
+// A new command: next to its CmdFoo, `const Command kFooCommand = {.name = "foo",
+// .summary = ..., .usage = {...}, .options = {...}, .examples = {...}};`, declared in
+// commands.h and listed in lineup.cc's Sections(); CmdFoo parses with
+// ParseArgs(argc, argv, kFooCommand) and reports mistakes with Misuse(kFooCommand, "...").
+// A new option is one line in its command's .options.
+
+// One option: "--top" "K" "show the K best candidates (default 10)"; value "" for a flag.
+// Plain pointers, so that options shared between commands (kGalleryOption) are constants
+// that any file's Command can copy during static initialisation.
+struct Option {
+  const char* name;
+  const char* value;
+  const char* help;  // one line, with the default
+};
+
+inline constexpr Option kGalleryOption{"--gallery", "DIR", "the gallery (default $LINEUP_GALLERY or ./lineup-data)"};
+inline constexpr Option kJsonOption{"--json", "", "print JSON on stdout instead of text (errors too)"};
+
+// Every member has an initializer, so that a description names only the fields it needs
+// (designated initializers) without -Wmissing-field-initializers.
+struct Command {
+  std::string name{};                 // "search", or "source add" for a verb of `source`
+  std::string summary{};              // one line, for `lineup --help`
+  std::vector<std::string> usage{};   // synopsis lines, each starting with the name
+  std::vector<Option> options{};      // all it accepts besides the photo analysis options
+  std::vector<std::string> examples{};  // whole command lines that work from the source tree after `make demo`
+  std::string notes{};                // optional lines printed after the options
+  bool reads_photos = false;          // its help also lists AnalysisOptions()
+  // A command made of verbs (source add|list|expire): each verb is a Command named
+  // "source add". Pointers, because verbs may live in other files (eval ident).
+  std::vector<const Command*> verbs{};
+  // Other forms of the same command, parsed by their own Command and shown after this one
+  // in its help (search --server).
+  std::vector<const Command*> variants{};
+
+  // The verb called `word` ("add"), or null.
+  const Command* Verb(const std::string& word) const;
+  // True if --json is a flag of this command or of one of its verbs (not `--json OUT`).
+  bool HasJsonFlag() const;
+};
+
+// The options every command accepts (--models, --detector, --embedder, --landmarks,
+// --min-face, --min-photo-confidence, --max-pixels, --threads), all taking a value.
+const std::vector<Option>& AnalysisOptions();
+
+// Help text is wrapped to this many columns.
+inline constexpr size_t kHelpWidth = 100;
+// `text` broken into lines of at most `width` columns, every line after the first indented
+// by `indent` spaces (the first is assumed to start there too).
+std::string Wrap(const std::string& text, size_t indent, size_t width);
+// Options as an aligned list, one line each (two for a long name).
+void PrintOptions(const std::vector<Option>& options, FILE* out = stdout);
+// `lineup CMD --help`: usage, summary, options, notes and examples (of its verbs and
+// variants too); HelpJson is the same for `--help --json`.
+void PrintHelp(const Command& c, FILE* out = stdout);
+nlohmann::json HelpJson(const Command& c);
+
+// The candidate closest to `word` by edit distance (a swap of two neighbours counts one),
+// or "" if none is close enough to be what was meant.
+std::string Closest(const std::string& word, const std::vector<std::string>& candidates);
+
+// JSON mode: the command line asked for --json. Fail then also prints the error as one
+// JSON document on stdout. main() sets it before running a command; ParseArgs too.
+void SetJsonMode(bool on);
+bool JsonMode();
+
+// A mistake in how a command was called, as one line naming what is wrong and where the
+// usage is: "enroll needs --source NAME (lineup enroll --help for usage)". Returns the
+// exit code, like Fail.
+int Misuse(const Command& c, const std::string& what);
+
+// For a command made of verbs: the verb argv[2] names, or InvalidArgument naming the
+// verbs (and the closest one to a misspelling).
+Result<const Command*> VerbFrom(const Command& c, int argc, char** argv);
+
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;
@@ -30,17 +112,21 @@ struct Args {
   Result<int> GetInt(const std::string& k, int def, int lo, int hi) const;
 };
 
-// Parses argv[start..]; `valued` options take a value ("--top 5" or "--top=5"),
-// `boolean` ones do not. Unknown options are an error. The analysis options
-// (--models --detector --embedder --min-face --threads --max-pixels) are always valued.
-Result<Args> ParseArgs(int argc, char** argv, int start, std::set<std::string> valued, std::set<std::string> boolean);
+// Parses the arguments after the command's name (argv[1] for "search", argv[1..2] for
+// "source add"): options with a value ("--top 5" or "--top=5") and flags as `c` declares
+// them, plus AnalysisOptions(). An unknown option is an error naming the command and the
+// closest known option. Sets JSON mode if `c` has the flag --json and it was given.
+Result<Args> ParseArgs(int argc, char** argv, const Command& c);
 
 // AnalyzerOptions from --models, --detector, --embedder, --min-face, --max-pixels.
 Result<AnalyzerOptions> AnalyzerOptionsFrom(const Args& a);
 
-// Prints "lineup: <message>" to stderr and returns the exit code for the status.
+// Prints "lineup: <message>" to stderr (and, in JSON mode, {"error": {"code", "message"}}
+// on stdout) and returns the exit code for the status.
 int Fail(const Status& s);
-int Usage(const std::string& text);
+// {"error": {"code": "not_found", "message": "..."}}: the code names the Status code
+// (invalid_argument, not_found, no_face, corrupt, io_error, ...).
+nlohmann::json ErrorJson(const Status& s);
 
 // A plain text table with aligned columns.
 class Table {

@@ -55,27 +55,44 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-const char* kUsage =
-    "usage: lineup bench scale --faces N [--index SPEC]... [--json OUT] [options]\n"
-    "       lineup bench spectra VECFILE --out FILE\n"
-    "       lineup bench open --faces N [--json OUT]   (a real gallery of N synthetic faces, opened cold and warm)\n"
-    "       lineup bench load --url URL --token T --case ID --photo FILE...   (searches a running server)\n"
-    "\n"
-    "bench scale: the gallery index on N synthetic faces shaped like real ones (bench/lfw_spectra.json)\n"
-    "  --index SPEC         an index to measure (repeatable; default: exact, the gallery's default for N,\n"
-    "                       and alternatives); the exact baseline is always measured\n"
-    "  --identities M       default N/5, each with 1..2N/M-1 faces (--fixed-sizes: N/M each)\n"
-    "  --queries Q          probes, fresh faces of enrolled identities (default 200)\n"
-    "  --exact-queries E    probes timed for exact search (default 200 in RAM, 20 scanning the file)\n"
-    "  --seed S             default 1\n"
-    "  --spectra FILE       default bench/lfw_spectra.json of the source tree\n"
-    "  --isotropic          the old worst case: identities uniform on the sphere\n"
-    "  --bases shared|independent   between- and within-identity variation share a subspace (default)\n"
-    "  --train-size T       training sample for compressed indexes (default 262144, as the gallery)\n"
-    "  --dir DIR            scratch directory for the N x 2 KB vectors (default a new one in $TMPDIR or /tmp)\n"
-    "  --keep               keep the scratch files\n"
-    "bench spectra: the statistics the synthetic faces follow, from a vector file (`lineup embed`) of\n"
-    "  photos in one folder per identity\n";
+const Command kBenchScaleCommand = {
+    .name = "bench scale",
+    .summary = "the gallery index on N synthetic faces: build time, RAM and disk per face, latency, recall",
+    .usage = {"bench scale --faces N [--index SPEC]... [--json OUT] [options]"},
+    .options = {{"--faces", "N", "faces in the synthetic gallery (from 100)"},
+                {"--index", "SPEC",
+                 "an index to measure, repeatable (default: exact, the gallery's default for N, and alternatives); "
+                 "the exact baseline is always measured"},
+                {"--json", "OUT", "also write the results to the file OUT"},
+                {"--identities", "M", "default N/5, each with 1..2N/M-1 faces (--fixed-sizes: N/M each)"},
+                {"--fixed-sizes", "", "every identity has the same number of faces"},
+                {"--queries", "Q", "probes, fresh faces of enrolled identities (default 200)"},
+                {"--exact-queries", "E", "probes timed for exact search (default 200 in RAM, 20 scanning the file)"},
+                {"--seed", "S", "the random seed (default 1)"},
+                {"--spectra", "FILE",
+                 "the statistics the faces follow (default bench/lfw_spectra.json of the source tree)"},
+                {"--isotropic", "", "the old worst case: identities uniform on the sphere"},
+                {"--bases", "shared|independent",
+                 "between- and within-identity variation share a subspace (default shared)"},
+                {"--train-size", "T", "training sample for compressed indexes (default 262144, as the gallery)"},
+                {"--dir", "DIR", "scratch directory for the N x 2 KB vectors (default a new one in $TMPDIR or /tmp)"},
+                {"--keep", "", "keep the scratch files"}},
+    .examples = {"lineup bench scale --faces 10000 --queries 100"},
+    .notes =
+        "The synthetic faces are shaped like real ones (bench/lfw_spectra.json); `make bench-scale`\n"
+        "runs 1M and 10M faces (docs/benchmarks.md).",
+};
+
+const Command kBenchSpectraCommand = {
+    .name = "bench spectra",
+    .summary = "the statistics the synthetic faces follow, from a vector file of photos in one folder per identity",
+    .usage = {"bench spectra VECFILE --out FILE"},
+    .options = {{"--out", "FILE", "where to write the statistics (JSON, as bench/lfw_spectra.json)"}},
+    .examples = {"lineup bench spectra out/lfw.luvec --out out/lfw_spectra.json"},
+    .notes =
+        "VECFILE comes from `lineup embed` of a folder with one subfolder per identity:\n"
+        "lineup embed ../shared/data/lfw/images --out out/lfw.luvec",
+};
 
 constexpr int kTopK = 50;                // what a search asks for
 constexpr int kRecallK = 10;             // what recall and mates are measured on
@@ -317,10 +334,12 @@ int EffectiveRank(const std::vector<double>& eig) {
 }
 
 int CmdSpectra(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 3, {"--out"}, {});
+  auto args = ParseArgs(argc, argv, kBenchSpectraCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.size() != 1 || args->Get("--out").empty())
-    return Usage("usage: lineup bench spectra VECFILE --out FILE\n");
+  if (args->positional.size() != 1)
+    return Misuse(kBenchSpectraCommand,
+                  "bench spectra takes one vector file, got " + std::to_string(args->positional.size()));
+  if (args->Get("--out").empty()) return Misuse(kBenchSpectraCommand, "bench spectra needs --out FILE");
   auto file = VectorFile::Read(args->positional[0]);
   if (!file.ok()) return Fail(file.status());
   const int d = file->dim;
@@ -1152,13 +1171,11 @@ int CmdScale(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  auto args = ParseArgs(static_cast<int>(rest.size()), rest.data(), 3,
-                        {"--faces", "--identities", "--queries", "--seed", "--dir", "--spectra", "--json", "--bases",
-                         "--train-size", "--exact-queries"},
-                        {"--keep", "--isotropic", "--fixed-sizes"});
+  auto args = ParseArgs(static_cast<int>(rest.size()), rest.data(), kBenchScaleCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->positional.empty()) return Fail(Status::InvalidArgument("bench scale: unexpected argument \"" + args->positional[0] + "\""));
-  if (!args->Has("--faces")) return Fail(Status::InvalidArgument("bench scale needs --faces N (lineup bench for all options)"));
+  if (!args->positional.empty())
+    return Misuse(kBenchScaleCommand, "bench scale takes no arguments, got \"" + args->positional[0] + "\"");
+  if (!args->Has("--faces")) return Misuse(kBenchScaleCommand, "bench scale needs --faces N");
   auto faces = GetCount(*args, "--faces", 0, 100, 1000000000);
   if (!faces.ok()) return Fail(faces.status());
   const int64_t n = *faces;
@@ -1416,12 +1433,20 @@ int CmdScale(int argc, char** argv) {
 
 }  // namespace
 
+const Command kBenchCommand = {
+    .name = "bench",
+    .summary = "measurements of the gallery index, of opening a gallery and of a running server",
+    .notes = "Results and the commands that produced them: docs/benchmarks.md.",
+    .verbs = {&kBenchScaleCommand, &kBenchOpenCommand, &kBenchLoadCommand, &kBenchSpectraCommand},
+};
+
 int CmdBench(int argc, char** argv) {
-  if (argc >= 3 && std::string(argv[2]) == "spectra") return CmdSpectra(argc, argv);
-  if (argc >= 3 && std::string(argv[2]) == "scale") return CmdScale(argc, argv);
-  if (argc >= 3 && std::string(argv[2]) == "open") return BenchGalleryOpen(argc, argv);
-  if (argc >= 3 && std::string(argv[2]) == "load") return BenchLoad(argc, argv);
-  return Usage(kUsage);
+  auto verb = VerbFrom(kBenchCommand, argc, argv);
+  if (!verb.ok()) return Fail(verb.status());
+  if (*verb == &kBenchSpectraCommand) return CmdSpectra(argc, argv);
+  if (*verb == &kBenchScaleCommand) return CmdScale(argc, argv);
+  if (*verb == &kBenchOpenCommand) return BenchGalleryOpen(argc, argv);
+  return BenchLoad(argc, argv);
 }
 
 }  // namespace lineup::cli

@@ -10,12 +10,28 @@
 
 namespace lineup::cli {
 
+const Command kCalibrateCommand = {
+    .name = "calibrate",
+    .summary = "thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set",
+    .usage = {"calibrate --root DIR [--identities TSV] [--out FILE] [--limit N]"},
+    .options = {{"--root", "DIR", "the labelled set: DIR/images/ and DIR/identities.tsv, as ../shared/data/lfw"},
+                {"--identities", "TSV",
+                 "image_relpath<TAB>identity lines, paths relative to DIR (default DIR/identities.tsv)"},
+                {"--out", "FILE",
+                 "where to write the calibration (default calibration/ of the source tree, named by model)"},
+                {"--limit", "N", "use only the first N photos (default all)"},
+                kJsonOption},
+    .examples = {"lineup calibrate --root ../shared/data/lfw --limit 200 --out out/calibration.json"},
+    .notes = "`make calibrate` calibrates every embedder on all of LFW (about 87 million comparisons).",
+    .reads_photos = true,
+};
+
 int CmdCalibrate(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--root", "--identities", "--out", "--limit"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kCalibrateCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->Has("--root") || !args->positional.empty())
-    return Usage("usage: lineup calibrate --root DIR [--identities TSV] [--out FILE] [--limit N]\n"
-                 "  DIR holds images/ and identities.tsv (image_relpath<TAB>identity), as ../shared/data/lfw\n");
+  if (!args->positional.empty())
+    return Misuse(kCalibrateCommand, "calibrate takes no arguments, got \"" + args->positional[0] + "\"");
+  if (!args->Has("--root")) return Misuse(kCalibrateCommand, "calibrate needs --root DIR");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   auto limit = args->GetInt("--limit", 0, 2, 100000000);

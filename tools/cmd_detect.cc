@@ -53,12 +53,25 @@ cv::Mat Draw(const cv::Mat& photo, const std::vector<Face>& faces, const std::ve
 }
 }  // namespace
 
+const Command kDetectCommand = {
+    .name = "detect",
+    .summary = "every face: box, five landmarks, confidence, quality and its reasons",
+    .usage = {"detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--min-photo-confidence C] [--json]"},
+    .options = {{"--draw", "OUT.png|DIR",
+                 "also write the photo with the faces drawn on it (a folder for several photos)"},
+                kJsonOption},
+    .examples = {"lineup detect samples/sample1.jpg",
+                 "lineup detect samples/sample1.jpg samples/sample2.jpg --draw out/faces"},
+    .notes =
+        "Exit code 1 if no photo has a face. With --json, a photo that cannot be read has an\n"
+        "\"error\" of its own in the list.",
+    .reads_photos = true,
+};
+
 int CmdDetect(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--draw"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kDetectCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.empty())
-    return Usage(
-        "usage: lineup detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--min-photo-confidence C] [--json]\n");
+  if (args->positional.empty()) return Misuse(kDetectCommand, "detect needs at least one photo");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   const std::string draw = args->Get("--draw");

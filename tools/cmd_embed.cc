@@ -7,11 +7,24 @@
 
 namespace lineup::cli {
 
+const Command kEmbedCommand = {
+    .name = "embed",
+    .summary = "identity vectors with photo, box and model, to a vector file (docs/formats.md)",
+    .usage = {"embed PHOTO|DIR... --out FILE [--all-faces] [--threads N] [--json]"},
+    .options = {{"--out", "FILE", "the vector file to write (nothing is written if no photo has a face)"},
+                {"--all-faces", "", "a vector for every face (default only the largest usable face of each photo)"},
+                kJsonOption},
+    .examples = {"lineup embed samples --out out/samples.luvec",
+                 "lineup embed samples/sample1.jpg --out out/one.luvec --all-faces"},
+    .notes = "Directories are searched recursively. Exit code 1 if no photo has a face.",
+    .reads_photos = true,
+};
+
 int CmdEmbed(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--out"}, {"--json", "--all-faces"});
+  auto args = ParseArgs(argc, argv, kEmbedCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.empty() || args->Get("--out").empty())
-    return Usage("usage: lineup embed PHOTO|DIR... --out FILE [--all-faces] [--threads N] [--json]\n");
+  if (args->positional.empty()) return Misuse(kEmbedCommand, "embed needs at least one photo or directory");
+  if (args->Get("--out").empty()) return Misuse(kEmbedCommand, "embed needs --out FILE");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   if (!opts.ok()) return Fail(opts.status());

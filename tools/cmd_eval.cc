@@ -14,24 +14,45 @@
 namespace lineup::cli {
 
 namespace {
-const char* kUsage =
-    "usage: lineup eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report OUT_DIR] [--json]\n"
-    "                         [--limit N] [--threads N] [--face largest|central]\n"
-    "       lineup eval ident --root DIR [--identities TSV] [--report OUT_DIR] [--json] (open-set 1:N)\n";
-
 float Dot(const std::vector<float>& a, const std::vector<float>& b) {
   float s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
 }
+
+const Command kEvalPairsCommand = {
+    .name = "eval pairs",
+    .summary = "verification accuracy by the LFW protocol (10-fold accuracy, TAR at FAR, AUC, EER)",
+    .usage = {"eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report OUT_DIR] [--json]",
+              "eval pairs ... [--limit N] [--threads N] [--face largest|central]"},
+    .options = {{"--lfw-pairs", "FILE", "LFW's pairs.txt (with --root)"},
+                {"--root", "DIR", "the folder of LFW's images (one folder per person)"},
+                {"--tsv", "FILE", "instead: path_a<TAB>path_b<TAB>same lines (same: 1 or 0)"},
+                {"--report", "OUT_DIR", "also write report.json, scores.tsv and the ROC curve roc.png there"},
+                {"--limit", "N", "a sample of N pairs keeping every fold's balance (default all)"},
+                {"--face", "largest|central", "the face taken from each photo (default central)"},
+                kJsonOption},
+    .examples =
+        {"lineup eval pairs --lfw-pairs ../shared/data/lfw/pairs.txt --root ../shared/data/lfw/images --limit 60"},
+    .reads_photos = true,
+};
 }  // namespace
 
+const Command kEvalCommand = {
+    .name = "eval",
+    .summary = "accuracy on labelled photos: verification pairs and open-set 1:N identification",
+    .notes = "docs/accuracy.md gives the measured results and the commands that produced them.",
+    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand},
+};
+
 int CmdEval(int argc, char** argv) {
-  if (argc >= 3 && std::string(argv[2]) == "ident") return CmdEvalIdent(argc, argv);
-  if (argc < 3 || std::string(argv[2]) != "pairs") return Usage(kUsage);
-  auto args = ParseArgs(argc, argv, 3, {"--lfw-pairs", "--root", "--tsv", "--report", "--limit", "--face"}, {"--json"});
+  auto verb = VerbFrom(kEvalCommand, argc, argv);
+  if (!verb.ok()) return Fail(verb.status());
+  if (*verb == &kEvalIdentCommand) return CmdEvalIdent(argc, argv);
+  auto args = ParseArgs(argc, argv, kEvalPairsCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->positional.empty()) return Usage(kUsage);
+  if (!args->positional.empty())
+    return Misuse(kEvalPairsCommand, "eval pairs takes no arguments, got \"" + args->positional[0] + "\"");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   auto limit = args->GetInt("--limit", 0, 1, 100000000);

@@ -17,15 +17,6 @@
 namespace lineup::cli {
 
 namespace {
-const char* kUsage =
-    "usage: lineup eval ident --root DIR [--identities TSV] [--report OUT_DIR] [--json]\n"
-    "                         [--limit-people N] [--threads N] [--face central|largest]\n"
-    "                         [--ranking cohort|raw] [--score-norm as-norm [--cohort-k K]]\n"
-    "  TSV lines are image_relpath<TAB>identity relative to DIR (default DIR/identities.tsv).\n"
-    "  --ranking cohort (default, as `lineup search`): candidates ordered by their similarity\n"
-    "  normalised against the enrolled faces; thresholds apply to the plain similarity.\n"
-    "  --score-norm also reports the metrics after adaptive score normalisation (experimental).\n";
-
 nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 nlohmann::json MetricsJson(const IdentificationReport& r) {
@@ -67,13 +58,35 @@ std::string Pct(double v) { return std::isfinite(v) ? Fmt("%.2f%%", 100 * v) : s
 std::string Thr(float t) { return std::isfinite(t) ? Fmt("%.4f", t) : std::string("any"); }
 }  // namespace
 
+const Command kEvalIdentCommand = {
+    .name = "eval ident",
+    .summary = "open-set 1:N identification (rank-1, FNIR at FPIR) by the LFW 1:N protocol",
+    .usage = {"eval ident --root DIR [--identities TSV] [--report OUT_DIR] [--json]",
+              "eval ident ... [--limit-people N] [--threads N] [--face central|largest]",
+              "eval ident ... [--ranking cohort|raw] [--score-norm as-norm [--cohort-k K]]"},
+    .options = {{"--root", "DIR", "the folder the identities file's paths are relative to"},
+                {"--identities", "TSV", "image_relpath<TAB>identity lines (default DIR/identities.tsv)"},
+                {"--report", "OUT_DIR",
+                 "also write report.json, searches.tsv and the curves cmc.png and det.png there"},
+                {"--limit-people", "N", "only the first N people (default all)"},
+                {"--face", "central|largest", "the face taken from each photo (default central)"},
+                {"--ranking", "cohort|raw",
+                 "cohort (default, as `lineup search`): similarity normalised against the enrolled faces; raw: plain"},
+                {"--score-norm", "as-norm",
+                 "also report the metrics after adaptive score normalisation (experimental)"},
+                {"--cohort-k", "K", "the cohort size of --score-norm (default 100)"},
+                kJsonOption},
+    .examples = {"lineup eval ident --root ../shared/data/lfw --limit-people 300"},
+    .notes = "Thresholds apply to the plain similarity whatever the ranking.",
+    .reads_photos = true,
+};
+
 int CmdEvalIdent(int argc, char** argv) {
-  auto args = ParseArgs(
-      argc, argv, 3,
-      {"--root", "--identities", "--report", "--limit-people", "--face", "--score-norm", "--cohort-k", "--ranking"},
-      {"--json"});
+  auto args = ParseArgs(argc, argv, kEvalIdentCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->positional.empty() || !args->Has("--root")) return Usage(kUsage);
+  if (!args->positional.empty())
+    return Misuse(kEvalIdentCommand, "eval ident takes no arguments, got \"" + args->positional[0] + "\"");
+  if (!args->Has("--root")) return Misuse(kEvalIdentCommand, "eval ident needs --root DIR");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   auto limit = args->GetInt("--limit-people", 0, 1, 100000000);

@@ -29,10 +29,21 @@ std::string GalleryDir(const Args& a) {
 Result<std::unique_ptr<AuditLog>> OpenCliAudit(const std::string& gallery_dir);
 int RecordCliAudit(AuditLog& log, const std::string& action, const nlohmann::json& details);
 
+const Command kInitCommand = {
+    .name = "init",
+    .summary = "create an empty gallery",
+    .usage = {"init [DIR] [--json]"},
+    .options = {{"--gallery", "DIR",
+                 "where to create it if DIR is not given (default $LINEUP_GALLERY or ./lineup-data)"},
+                kJsonOption},
+    .examples = {"lineup init lineup-data"},
+};
+
 int CmdInit(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kInitCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.size() > 1) return Usage("usage: lineup init [DIR]\n");
+  if (args->positional.size() > 1)
+    return Misuse(kInitCommand, "init takes one directory, got " + std::to_string(args->positional.size()));
   std::string dir = args->positional.empty() ? GalleryDir(*args) : args->positional[0];
   Status s = Gallery::Init(dir);
   if (!s.ok()) return Fail(s);
@@ -41,24 +52,63 @@ int CmdInit(int argc, char** argv) {
   return kExitOk;
 }
 
+namespace {
+const Command kSourceAddCommand = {
+    .name = "source add",
+    .summary = "register a photo collection and the legal basis for holding it",
+    .usage = {"source add NAME --legal-basis TEXT [--description T] [--collected-by T] [--collected-at DATE]",
+              "source add NAME ... [--retention-until DATE] [--gallery DIR] [--json]"},
+    .options = {{"--legal-basis", "TEXT",
+                 "why this collection may be held and searched (needed before enrolling from it)"},
+                {"--description", "TEXT", "what the collection is"},
+                {"--collected-by", "TEXT", "who collected it"},
+                {"--collected-at", "DATE", "when it was collected"},
+                {"--retention-until", "DATE", "YYYY-MM-DD after which `source expire` erases it (default kept)"},
+                kGalleryOption,
+                kJsonOption},
+    .examples =
+        {"lineup source add samples --legal-basis \"demonstration photos (MIT licence)\" --gallery lineup-data"},
+};
+
+const Command kSourceListCommand = {
+    .name = "source list",
+    .summary = "the sources and their legal bases",
+    .usage = {"source list [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup source list --gallery lineup-data"},
+};
+
+const Command kSourceExpireCommand = {
+    .name = "source expire",
+    .summary = "erase every source past its retention date (lineup serve also does this hourly)",
+    .usage = {"source expire [--today YYYY-MM-DD] [--gallery DIR] [--json]"},
+    .options = {{"--today", "YYYY-MM-DD", "the date to compare retention dates with (default today, UTC)"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup source expire --gallery lineup-data"},
+    .reads_photos = true,
+};
+}  // namespace
+
+const Command kSourceCommand = {
+    .name = "source",
+    .summary = "photo collections and their legal bases",
+    .verbs = {&kSourceAddCommand, &kSourceListCommand, &kSourceExpireCommand},
+};
+
 int CmdSource(int argc, char** argv) {
-  const char* usage =
-      "usage: lineup source add NAME --legal-basis TEXT [--description T] [--collected-by T] [--collected-at DATE]\n"
-      "                            [--retention-until DATE] [--gallery DIR]\n"
-      "       lineup source list [--gallery DIR] [--json]\n"
-      "       lineup source expire [--today YYYY-MM-DD] [--gallery DIR] [--json]\n"
-      "           erase every source past its retention date (lineup serve also does this hourly)\n";
-  if (argc < 3) return Usage(usage);
+  auto command = VerbFrom(kSourceCommand, argc, argv);
+  if (!command.ok()) return Fail(command.status());
   std::string verb = argv[2];
-  auto args = ParseArgs(argc, argv, 3,
-                        {"--gallery", "--legal-basis", "--description", "--collected-by", "--collected-at", "--retention-until",
-                         "--today"},
-                        {"--json"});
+  auto args = ParseArgs(argc, argv, **command);
   if (!args.ok()) return Fail(args.status());
+  if (verb != "add" && !args->positional.empty())
+    return Misuse(**command, (*command)->name + " takes no arguments, got \"" + args->positional[0] + "\"");
   auto cat = Catalog::Open((std::filesystem::path(GalleryDir(*args)) / "catalog.sqlite").string(), false);
   if (!cat.ok()) return Fail(cat.status());
   if (verb == "add") {
-    if (args->positional.size() != 1) return Usage(usage);
+    if (args->positional.size() != 1)
+      return Misuse(**command, "source add takes one NAME, got " + std::to_string(args->positional.size()));
     auto audit = OpenCliAudit(GalleryDir(*args));
     if (!audit.ok()) return Fail(audit.status());
     SourceRecord s;
@@ -127,15 +177,33 @@ int CmdSource(int argc, char** argv) {
     else std::printf("run `lineup compact` to remove the erased vectors' bytes from disk\n");
     return kExitOk;
   }
-  return Usage(usage);
+  return Fail(Status::Internal("source " + verb + " has no implementation"));
 }
 
+const Command kEnrollCommand = {
+    .name = "enroll",
+    .summary = "find and enrol every face of photos (directories recursively)",
+    .usage =
+        {"enroll PATH... --source NAME [--subject NAME | --subject-from-dir] [--gallery DIR] [--threads N] [--json]"},
+    .options = {{"--source", "NAME", "the registered source the photos come from (lineup source add)"},
+                {"--subject", "NAME", "the person every face belongs to (default none: unlabelled faces)"},
+                {"--subject-from-dir", "", "each photo's folder names its person"},
+                kGalleryOption,
+                {"--json", "", "JSON lines on stdout: progress every few seconds, the summary last"}},
+    .examples = {"lineup enroll samples --source samples --gallery lineup-data"},
+    .notes =
+        "Photos already in the gallery (same SHA-256) are skipped, so an interrupted enrolment\n"
+        "can be run again; problems also go to enroll-problems.log in the gallery.",
+    .reads_photos = true,
+};
+
 int CmdEnroll(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--source", "--subject"}, {"--json", "--subject-from-dir"});
+  auto args = ParseArgs(argc, argv, kEnrollCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.empty() || !args->Has("--source") || (args->Has("--subject") && args->Has("--subject-from-dir")))
-    return Usage("usage: lineup enroll PATH... --source NAME [--subject NAME | --subject-from-dir] [--gallery DIR]\n"
-                 "                     [--threads N] [--json]\n");
+  if (args->positional.empty()) return Misuse(kEnrollCommand, "enroll needs at least one PATH (a photo or a directory)");
+  if (!args->Has("--source")) return Misuse(kEnrollCommand, "enroll needs --source NAME");
+  if (args->Has("--subject") && args->Has("--subject-from-dir"))
+    return Misuse(kEnrollCommand, "--subject and --subject-from-dir cannot be combined");
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   if (!opts.ok()) return Fail(opts.status());
@@ -207,15 +275,38 @@ int CmdEnroll(int argc, char** argv) {
   return kExitOk;
 }
 
+const Command kSearchCommand = {
+    .name = "search",
+    .summary = "ranked candidates for a probe face, with score, FPIR and provenance",
+    .usage = {"search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--subjects] [--json]",
+              "search PROBE ... [--html REPORT.html] [--gallery DIR]", "search --vector FILE [...]"},
+    .options = {{"--face", "N",
+                 "search with face #N of the probe, as detect numbers them (default the largest usable)"},
+                {"--top", "K", "at most K candidates (default 10)"},
+                {"--fmr", "RATE", "the false-match rate of the threshold candidates must reach (default 1e-3)"},
+                {"--all", "", "show the nearest candidates even below the threshold"},
+                {"--subjects", "", "group candidates by known subject, each scored by their best face"},
+                {"--html", "REPORT.html", "also write a report with the probe beside each candidate"},
+                {"--vector", "FILE", "search with the first vector of a vector file (lineup embed) instead of a photo"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup search samples/sample6.jpg --top 5 --all --gallery lineup-data"},
+    .notes =
+        "Candidates are leads for human review, never identifications. Exit code 1 if none\n"
+        "reaches the threshold.",
+    .reads_photos = true,
+    .variants = {&kRemoteSearchCommand},
+};
+
 int CmdSearch(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--top", "--fmr", "--vector", "--html"},
-                        {"--json", "--all", "--subjects"});
+  auto args = ParseArgs(argc, argv, kSearchCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.size() != (args->Has("--vector") ? 0u : 1u))
-    return Usage("usage: lineup search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--subjects] [--json]\n"
-                 "                     [--html REPORT.html]\n"
-                 "                     [--gallery DIR]\n"
-                 "       lineup search --vector FILE [...]\n");
+  if (args->Has("--vector") && !args->positional.empty())
+    return Misuse(kSearchCommand, "search --vector takes no probe photo, got " + std::to_string(args->positional.size()));
+  if (!args->Has("--vector") && args->positional.size() != 1)
+    return Misuse(kSearchCommand, args->positional.empty() ? std::string("search needs a probe photo (or --vector FILE)")
+                                                           : "search takes one probe photo, got " +
+                                                                 std::to_string(args->positional.size()));
   auto opts = AnalyzerOptionsFrom(*args);
   auto top = args->GetInt("--top", 10, 1, 10000);
   auto fmr = args->GetDouble("--fmr", 1e-3, 1e-9, 0.5);
@@ -378,9 +469,19 @@ int CmdSearch(int argc, char** argv) {
   return cands.empty() && subjects.empty() ? kExitNo : kExitOk;
 }
 
+const Command kInfoCommand = {
+    .name = "info",
+    .summary = "counts per source, disk and memory use",
+    .usage = {"info [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup info --gallery lineup-data"},
+};
+
 int CmdInfo(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kInfoCommand);
   if (!args.ok()) return Fail(args.status());
+  if (!args->positional.empty())
+    return Misuse(kInfoCommand, "info takes no arguments, got \"" + args->positional[0] + "\"");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   const std::string dir = GalleryDir(*args);
@@ -426,12 +527,27 @@ int CmdInfo(int argc, char** argv) {
   return kExitOk;
 }
 
+const Command kEraseCommand = {
+    .name = "erase",
+    .summary = "remove faces now (no longer searchable); `compact` removes their bytes",
+    .usage = {"erase --subject NAME | --source NAME | --image SHA256 [--reason TEXT] [--gallery DIR] [--json]"},
+    .options = {{"--subject", "NAME", "every face of this person"},
+                {"--source", "NAME", "every face of this source"},
+                {"--image", "SHA256", "every face of the photo with this SHA-256"},
+                {"--reason", "TEXT", "why, for the audit log"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup erase --source samples --reason \"demo over\" --gallery lineup-data"},
+};
+
 int CmdErase(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--subject", "--source", "--image", "--reason"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kEraseCommand);
   if (!args.ok()) return Fail(args.status());
   int given = args->Has("--subject") + args->Has("--source") + args->Has("--image");
-  if (given != 1 || !args->positional.empty())
-    return Usage("usage: lineup erase --subject NAME | --source NAME | --image SHA256 [--reason TEXT] [--gallery DIR]\n");
+  if (!args->positional.empty())
+    return Misuse(kEraseCommand, "erase takes no arguments, got \"" + args->positional[0] + "\"");
+  if (given == 0) return Misuse(kEraseCommand, "erase needs --subject NAME, --source NAME or --image SHA256");
+  if (given > 1) return Misuse(kEraseCommand, "erase takes only one of --subject, --source and --image");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
@@ -455,10 +571,21 @@ int CmdErase(int argc, char** argv) {
   return kExitOk;
 }
 
+const Command kCompactCommand = {
+    .name = "compact",
+    .summary = "rewrite the vector file without erased faces and rebuild the index",
+    .usage = {"compact [--index SPEC] [--gallery DIR] [--json]"},
+    .options = {{"--index", "SPEC", "the index to build: exact, ivfpq,... (docs/gallery.md; default chosen by size)"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup compact --gallery lineup-data"},
+};
+
 int CmdCompact(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--index"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kCompactCommand);
   if (!args.ok()) return Fail(args.status());
-  if (!args->positional.empty()) return Usage("usage: lineup compact [--index SPEC] [--gallery DIR] [--json]\n");
+  if (!args->positional.empty())
+    return Misuse(kCompactCommand, "compact takes no arguments, got \"" + args->positional[0] + "\"");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
@@ -482,10 +609,24 @@ int CmdCompact(int argc, char** argv) {
   return kExitOk;
 }
 
+const Command kOptOutCommand = {
+    .name = "optout",
+    .summary = "never return or enrol this person again",
+    .usage = {"optout PHOTO [--face N] [--reason TEXT] [--gallery DIR] [--json]"},
+    .options = {{"--face", "N",
+                 "the person's face #N in the photo, as detect numbers them (default the largest usable)"},
+                {"--reason", "TEXT", "why, for the audit log"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup optout samples/sample2.jpg --reason \"asked by email\" --gallery lineup-data"},
+    .reads_photos = true,
+};
+
 int CmdOptOut(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--gallery", "--face", "--reason"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kOptOutCommand);
   if (!args.ok()) return Fail(args.status());
-  if (args->positional.size() != 1) return Usage("usage: lineup optout PHOTO [--face N] [--reason TEXT] [--gallery DIR]\n");
+  if (args->positional.size() != 1)
+    return Misuse(kOptOutCommand, "optout takes one photo, got " + std::to_string(args->positional.size()));
   auto opts = AnalyzerOptionsFrom(*args);
   auto face_n = args->GetInt("--face", 0, 1, 100000);
   if (!opts.ok()) return Fail(opts.status());

@@ -100,33 +100,148 @@ std::string Join(const std::vector<std::string>& v) {
   return s.empty() ? "-" : s;
 }
 
-const char* kUserUsage =
-    "usage: lineup user add NAME --role ROLE [--password-stdin]   roles: admin, analyst, enroller, auditor\n"
-    "       lineup user list [--json]\n"
-    "       lineup user disable NAME | enable NAME\n"
-    "       lineup user role NAME ROLE\n"
-    "       lineup user password NAME [--password-stdin]\n"
-    "       lineup user grant NAME --source SOURCE                enrollers: a source they may enrol into\n"
-    "       lineup user token NAME [--label L] [--days D] [--json]  prints the secret once (default 90 days)\n"
-    "       lineup user tokens [NAME] [--json]\n"
-    "       lineup user revoke TOKEN_ID\n"
-    "       (all take --gallery DIR; without --password-stdin the password is typed twice at the terminal)\n";
+constexpr Option kPasswordStdin{"--password-stdin", "",
+                                 "read the password from stdin (one line) instead of typing it twice at the terminal"};
 
-const char* kAuditUsage =
-    "usage: lineup audit verify [--expect-head HASH] [--json]   exit 0 intact, 1 broken (names the first bad record)\n"
-    "       lineup audit head [--json]                          the hash to keep elsewhere\n"
-    "       lineup audit export [--since T] [--case ID] [--actor U] [--action A] [--limit N] [--out FILE]\n"
-    "                                                           JSON lines, oldest first\n"
-    "       lineup audit stats [--json]                         searches and reviews, for auditors\n"
-    "       (all take --gallery DIR)\n";
+const Command kUserAdd = {
+    .name = "user add",
+    .summary = "create an account (the first admin is made this way)",
+    .usage = {"user add NAME --role ROLE [--password-stdin] [--gallery DIR] [--json]"},
+    .options = {{"--role", "ROLE", "admin, analyst, enroller or auditor (docs/oversight.md)"},
+                kPasswordStdin,
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup user add alice --role admin --gallery lineup-data"},
+};
+const Command kUserList = {
+    .name = "user list",
+    .summary = "the accounts, their roles and states",
+    .usage = {"user list [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user list --gallery lineup-data"},
+};
+const Command kUserDisable = {
+    .name = "user disable",
+    .summary = "end an account's sessions and refuse its tokens",
+    .usage = {"user disable NAME [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user disable bob --gallery lineup-data"},
+};
+const Command kUserEnable = {
+    .name = "user enable",
+    .summary = "allow a disabled account again",
+    .usage = {"user enable NAME [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user enable bob --gallery lineup-data"},
+};
+const Command kUserRole = {
+    .name = "user role",
+    .summary = "change an account's role",
+    .usage = {"user role NAME ROLE [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user role bob enroller --gallery lineup-data"},
+};
+const Command kUserPassword = {
+    .name = "user password",
+    .summary = "set a new password; the account's sessions end",
+    .usage = {"user password NAME [--password-stdin] [--gallery DIR] [--json]"},
+    .options = {kPasswordStdin, kGalleryOption, kJsonOption},
+    .examples = {"lineup user password alice --gallery lineup-data"},
+};
+const Command kUserGrant = {
+    .name = "user grant",
+    .summary = "let an enroller enrol into a source",
+    .usage = {"user grant NAME --source SOURCE [--gallery DIR] [--json]"},
+    .options = {{"--source", "SOURCE", "the source they may enrol into"}, kGalleryOption, kJsonOption},
+    .examples = {"lineup user grant bob --source samples --gallery lineup-data"},
+};
+const Command kUserToken = {
+    .name = "user token",
+    .summary = "an API token for an account; prints the secret once",
+    .usage = {"user token NAME [--label L] [--days D] [--gallery DIR] [--json]"},
+    .options = {{"--label", "L", "what the token is for"},
+                {"--days", "D", "days until it expires, 1 to 3650 (default 90)"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup user token alice --label laptop --days 30 --gallery lineup-data"},
+    .notes = "Send the secret as \"Authorization: Bearer <secret>\".",
+};
+const Command kUserTokens = {
+    .name = "user tokens",
+    .summary = "the API tokens (of one account, or all)",
+    .usage = {"user tokens [NAME] [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user tokens --gallery lineup-data"},
+};
+const Command kUserRevoke = {
+    .name = "user revoke",
+    .summary = "revoke an API token",
+    .usage = {"user revoke TOKEN_ID [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup user revoke 1 --gallery lineup-data"},
+};
+
+const Command kAuditVerify = {
+    .name = "audit verify",
+    .summary = "check the hash chain; exit 0 intact, 1 broken (names the first bad record)",
+    .usage = {"audit verify [--expect-head HASH] [--gallery DIR] [--json]"},
+    .options = {{"--expect-head", "HASH",
+                 "also check that the log still holds this head (from `audit head`, kept elsewhere)"},
+                kGalleryOption,
+                kJsonOption},
+    .examples = {"lineup audit verify --gallery lineup-data"},
+};
+const Command kAuditHead = {
+    .name = "audit head",
+    .summary = "the hash of the last record, to keep elsewhere",
+    .usage = {"audit head [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup audit head --gallery lineup-data"},
+};
+const Command kAuditExport = {
+    .name = "audit export",
+    .summary = "the records as JSON lines, oldest first",
+    .usage = {"audit export [--since T] [--case ID] [--actor U] [--action A] [--limit N] [--out FILE] [--gallery DIR]"},
+    .options = {{"--since", "T", "records at or after this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"},
+                {"--case", "ID", "records of this case"},
+                {"--actor", "U", "records of this actor (a user name, or cli:<unix user>)"},
+                {"--action", "A", "records of this action (search, enroll, erase, ...)"},
+                {"--limit", "N", "at most N records"},
+                {"--out", "FILE", "write to FILE instead of stdout"},
+                kGalleryOption,
+                {"--json", "", "accepted for symmetry: the records are always JSON lines"}},
+    .examples = {"lineup audit export --action enroll --gallery lineup-data"},
+};
+const Command kAuditStats = {
+    .name = "audit stats",
+    .summary = "searches and reviews, for auditors",
+    .usage = {"audit stats [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup audit stats --gallery lineup-data"},
+};
 
 }  // namespace
 
+const Command kUserCommand = {
+    .name = "user",
+    .summary = "accounts of the served gallery and their API tokens",
+    .notes = "Changes are written to the gallery's audit log as the actor cli:<unix user>.",
+    .verbs = {&kUserAdd, &kUserList, &kUserDisable, &kUserEnable, &kUserRole, &kUserPassword, &kUserGrant, &kUserToken,
+              &kUserTokens, &kUserRevoke},
+};
+
+const Command kAuditCommand = {
+    .name = "audit",
+    .summary = "the hash-chained audit log of a gallery",
+    .verbs = {&kAuditVerify, &kAuditHead, &kAuditExport, &kAuditStats},
+};
+
 int CmdUser(int argc, char** argv) {
-  if (argc < 3) return Usage(kUserUsage);
+  auto command = VerbFrom(kUserCommand, argc, argv);
+  if (!command.ok()) return Fail(command.status());
+  const Command& c = **command;
   const std::string verb = argv[2];
-  auto args = ParseArgs(argc, argv, 3, {"--gallery", "--role", "--source", "--label", "--days"},
-                        {"--json", "--password-stdin"});
+  auto args = ParseArgs(argc, argv, c);
   if (!args.ok()) return Fail(args.status());
   const auto& pos = args->positional;
   auto positional = [&](size_t n) { return pos.size() == n; };
@@ -134,7 +249,9 @@ int CmdUser(int argc, char** argv) {
 
   // Reading verbs first: they change nothing and need no audit log.
   if (verb == "list" || verb == "tokens") {
-    if (pos.size() > (verb == "tokens" ? 1u : 0u)) return Usage(kUserUsage);
+    if (pos.size() > (verb == "tokens" ? 1u : 0u))
+      return Misuse(c, c.name + " takes " + (verb == "tokens" ? "at most one NAME" : "no arguments") + ", got " +
+                           std::to_string(pos.size()));
     auto acc = Accounts::Open(CatalogPath(*args));
     if (!acc.ok()) return Fail(acc.status());
     nlohmann::json j = nlohmann::json::array();
@@ -164,19 +281,18 @@ int CmdUser(int argc, char** argv) {
     return kExitOk;
   }
 
-  const bool known = verb == "add" || verb == "disable" || verb == "enable" || verb == "role" || verb == "password" ||
-                     verb == "grant" || verb == "token" || verb == "revoke";
-  if (!known) return Usage(kUserUsage);
-  if (verb == "role" ? !positional(2) : !positional(1)) return Usage(kUserUsage);
+  if (verb == "role" ? !positional(2) : !positional(1))
+    return Misuse(c, c.name + " takes " + (verb == "role" ? "NAME ROLE" : verb == "revoke" ? "one TOKEN_ID" : "one NAME") +
+                         ", got " + std::to_string(pos.size()) + " argument(s)");
   // Check the arguments before prompting for anything.
   Role role = Role::kAnalyst;
   if (verb == "add" || verb == "role") {
-    if (verb == "add" && !args->Has("--role")) return Usage(kUserUsage);
+    if (verb == "add" && !args->Has("--role")) return Misuse(c, "user add needs --role ROLE");
     auto r = ParseRole(verb == "add" ? args->Get("--role") : pos[1]);
     if (!r.ok()) return Fail(r.status());
     role = *r;
   }
-  if (verb == "grant" && !args->Has("--source")) return Usage(kUserUsage);
+  if (verb == "grant" && !args->Has("--source")) return Misuse(c, "user grant needs --source SOURCE");
   auto days = args->GetInt("--days", 90, 1, 3650);
   if (!days.ok()) return Fail(days.status());
   int64_t token_id = 0;
@@ -279,13 +395,13 @@ int CmdUser(int argc, char** argv) {
 }
 
 int CmdAudit(int argc, char** argv) {
-  if (argc < 3) return Usage(kAuditUsage);
+  auto command = VerbFrom(kAuditCommand, argc, argv);
+  if (!command.ok()) return Fail(command.status());
   const std::string verb = argv[2];
-  auto args = ParseArgs(argc, argv, 3,
-                        {"--gallery", "--expect-head", "--since", "--case", "--actor", "--action", "--limit", "--out"},
-                        {"--json"});
+  auto args = ParseArgs(argc, argv, **command);
   if (!args.ok()) return Fail(args.status());
-  if (!args->positional.empty()) return Usage(kAuditUsage);
+  if (!args->positional.empty())
+    return Misuse(**command, (*command)->name + " takes no arguments, got \"" + args->positional[0] + "\"");
   const bool json = args->Has("--json");
 
   if (verb == "stats") {
@@ -391,7 +507,7 @@ int CmdAudit(int argc, char** argv) {
     if (s.ok() && !file) s = Status::IOError(out + ": cannot write");
     return s.ok() ? kExitOk : Fail(s);
   }
-  return Usage(kAuditUsage);
+  return Fail(Status::Internal("audit " + verb + " has no implementation"));
 }
 
 }  // namespace lineup::cli

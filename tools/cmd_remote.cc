@@ -11,16 +11,34 @@
 
 namespace lineup::cli {
 
+// Shown in `lineup search --help` after the local search; named "search" so that its
+// messages point there.
+const Command kRemoteSearchCommand = {
+    .name = "search",
+    .summary = "search through a served gallery's API instead (with --server)",
+    .usage = {"search PROBE --server URL --case ID --justification TEXT [--token TOKEN]",
+              "search PROBE --server URL ... [--face N] [--top K] [--fmr 1e-3] [--all] [--json]"},
+    .options = {{"--server", "URL", "the running `lineup serve`, e.g. http://127.0.0.1:8080"},
+                {"--case", "ID", "the open case the search is for; the token's analyst must be a member"},
+                {"--justification", "TEXT", "why this search, for the audit log"},
+                {"--token", "TOKEN", "an analyst's API token (default $LINEUP_TOKEN)"},
+                {"--face", "N", "search with face #N of the probe (default the largest usable)"},
+                {"--top", "K", "at most K candidates (default 10)"},
+                {"--fmr", "RATE", "the false-match rate of the threshold (default 1e-3)"},
+                {"--all", "", "show the nearest candidates even below the threshold"},
+                kJsonOption},
+    .examples =
+        {"lineup search samples/sample6.jpg --server http://127.0.0.1:8080 --case 1 --justification \"case 1 probe\""},
+};
+
 int CmdRemoteSearch(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--server", "--token", "--case", "--justification", "--face", "--top", "--fmr"},
-                        {"--all", "--json"});
+  auto args = ParseArgs(argc, argv, kRemoteSearchCommand);
   if (!args.ok()) return Fail(args.status());
-  const std::string usage =
-      "usage: lineup search PROBE --server URL --case ID --justification TEXT [--token TOKEN]\n"
-      "                     [--face N] [--top K] [--fmr 1e-3] [--all] [--json]\n"
-      "  A served gallery is searched through its API: the token (or $LINEUP_TOKEN) must be an\n"
-      "  analyst's who is a member of the open case ID.\n";
-  if (args->positional.size() != 1 || !args->Has("--case") || !args->Has("--justification")) return Usage(usage);
+  const Command& c = kRemoteSearchCommand;
+  if (args->positional.size() != 1)
+    return Misuse(c, "search takes one probe photo, got " + std::to_string(args->positional.size()));
+  if (!args->Has("--case")) return Misuse(c, "search --server needs --case ID");
+  if (!args->Has("--justification")) return Misuse(c, "search --server needs --justification TEXT");
   std::string token = args->Get("--token");
   if (token.empty() && std::getenv("LINEUP_TOKEN")) token = std::getenv("LINEUP_TOKEN");
   if (token.empty()) return Fail(Status::InvalidArgument("give --token or set LINEUP_TOKEN"));

@@ -15,17 +15,32 @@ namespace lineup::cli {
 
 std::string GalleryDir(const Args& a);
 
+const Command kServeCommand = {
+    .name = "serve",
+    .summary = "the HTTP API and web console over one gallery",
+    .usage = {"serve [--gallery DIR] [--listen 127.0.0.1:8080] [--tls-cert FILE --tls-key FILE]",
+              "serve ... [--max-upload-mb 20] [--connections 8] [--slots N] [--timeout 30] [--max-pixels N]"},
+    .options = {kGalleryOption,
+                {"--listen", "HOST:PORT", "where to listen (default 127.0.0.1:8080)"},
+                {"--tls-cert", "FILE", "serve HTTPS with this certificate (PEM; with --tls-key)"},
+                {"--tls-key", "FILE", "the certificate's private key (PEM)"},
+                {"--max-upload-mb", "MB", "the largest request body accepted (default 20)"},
+                {"--connections", "N", "connections served at once (default 8)"},
+                {"--slots", "N", "photos analysed at once (default one per core)"},
+                {"--timeout", "S", "seconds a request may take (default 30)"},
+                {"--web-root", "DIR", "serve the console's files from DIR (default web/ of the source tree)"}},
+    .examples = {"lineup serve --gallery lineup-data --listen 127.0.0.1:8080"},
+    .notes =
+        "Create the first admin with: lineup user add NAME --role admin. SIGTERM or Ctrl-C stop\n"
+        "the server after running requests finish (docs/service.md).",
+    .reads_photos = true,
+};
+
 int CmdServe(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2,
-                        {"--gallery", "--listen", "--tls-cert", "--tls-key", "--max-upload-mb", "--connections",
-                         "--slots", "--timeout", "--web-root"},
-                        {});
+  auto args = ParseArgs(argc, argv, kServeCommand);
   if (!args.ok()) return Fail(args.status());
   if (!args->positional.empty())
-    return Usage(
-        "usage: lineup serve [--gallery DIR] [--listen 127.0.0.1:8080] [--tls-cert FILE --tls-key FILE]\n"
-        "                    [--max-upload-mb 20] [--connections 8] [--slots N] [--timeout 30] [--max-pixels N]\n"
-        "  Create the first admin with: lineup user add NAME --role admin\n");
+    return Misuse(kServeCommand, "serve takes no arguments, got \"" + args->positional[0] + "\"");
   auto analyzer = AnalyzerOptionsFrom(*args);
   auto upload_mb = args->GetInt("--max-upload-mb", 20, 1, 1024);
   auto connections = args->GetInt("--connections", 8, 2, 256);

@@ -31,11 +31,25 @@ nlohmann::json SideJson(const Side& s) {
 }
 }  // namespace
 
+const Command kVerifyCommand = {
+    .name = "verify",
+    .summary = "similarity of two faces and the decision at the calibrated threshold",
+    .usage = {"verify PHOTO_A PHOTO_B [--fmr 1e-3] [--face-a N] [--face-b N] [--json]"},
+    .options = {{"--fmr", "RATE", "the false-match rate the threshold is calibrated for (default 1e-3)"},
+                {"--face-a", "N", "compare face #N of PHOTO_A, as detect numbers them (default the largest usable)"},
+                {"--face-b", "N", "the same for PHOTO_B"},
+                kJsonOption},
+    .examples = {"lineup verify samples/sample2.jpg samples/sample3.jpg",
+                 "lineup verify samples/sample1.jpg samples/sample1.jpg --face-a 1 --face-b 2 --fmr 1e-4"},
+    .notes = "Exit code 0 for the same person, 1 for not the same person or a photo without a face.",
+    .reads_photos = true,
+};
+
 int CmdVerify(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--fmr", "--face-a", "--face-b"}, {"--json"});
+  auto args = ParseArgs(argc, argv, kVerifyCommand);
   if (!args.ok()) return Fail(args.status());
   if (args->positional.size() != 2)
-    return Usage("usage: lineup verify PHOTO_A PHOTO_B [--fmr 1e-3] [--face-a N] [--face-b N] [--json]\n");
+    return Misuse(kVerifyCommand, "verify takes two photos, got " + std::to_string(args->positional.size()));
   auto fmr = args->GetDouble("--fmr", 1e-3, 1e-9, 0.5);
   auto fa = args->GetInt("--face-a", 0, 1, 100000);
   auto fb = args->GetInt("--face-b", 0, 1, 100000);
@@ -53,10 +67,7 @@ int CmdVerify(int argc, char** argv) {
   Side a, b;
   for (auto [side, path, want] : {std::tuple{&a, args->positional[0], *fa}, std::tuple{&b, args->positional[1], *fb}}) {
     Status s = Prepare(**analyzer, path, want, side);
-    if (!s.ok()) {
-      if (args->Has("--json")) std::printf("%s\n", nlohmann::json{{"error", s.message()}}.dump(2).c_str());
-      return Fail(s);
-    }
+    if (!s.ok()) return Fail(s);
   }
   const auto& va = a.photo.faces[static_cast<size_t>(a.face)].embedding;
   const auto& vb = b.photo.faces[static_cast<size_t>(b.face)].embedding;

@@ -8,7 +8,9 @@
 #include <iostream>
 #include <streambuf>
 #include <string>
+#include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
 #include "cli_util.h"
@@ -19,72 +21,120 @@ struct NullBuffer : std::streambuf {
   int overflow(int c) override { return c; }
 };
 
-const char* kUsage =
-    "usage: lineup COMMAND [options]\n"
-    "\n"
-    "Every result is a lead for human review, never an identification.\n"
-    "\n"
-    "commands:\n"
-    "  detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--min-photo-confidence C] [--json]\n"
-    "      every face: box, five landmarks, confidence, quality and its reasons\n"
-    "  verify PHOTO_A PHOTO_B [--fmr 1e-3] [--face-a N] [--face-b N] [--json]\n"
-    "      similarity of two faces and the decision at the calibrated threshold\n"
-    "  embed PHOTO|DIR... --out FILE [--all-faces] [--json]\n"
-    "      identity vectors with photo, box and model (format: docs/formats.md)\n"
-    "  eval pairs (--lfw-pairs FILE --root DIR | --tsv FILE) [--report DIR] [--json]\n"
-    "      verification accuracy by the LFW protocol\n"
-    "  eval ident --root DIR [--identities TSV] [--report DIR] [--json]\n"
-    "      open-set 1:N identification (rank-1, FNIR at FPIR) by the LFW 1:N protocol\n"
-    "  calibrate --root LFW_DIR [--identities TSV] [--out FILE]\n"
-    "      thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set\n"
-    "\n"
-    "gallery (--gallery DIR, default $LINEUP_GALLERY or ./lineup-data):\n"
-    "  init [DIR]                                   create an empty gallery\n"
-    "  source add NAME --legal-basis TEXT [...]     register a photo collection and its legal basis\n"
-    "  source list                                  the sources and their legal bases\n"
-    "  enroll PATH... --source NAME [--subject NAME | --subject-from-dir]\n"
-    "                                               find and enrol every face (directories recursively)\n"
-    "  search PROBE [--top K] [--fmr 1e-3] [--all]  ranked candidates with score, FPIR and provenance\n"
-    "  search PROBE --server URL --case ID --justification T   the same through a served gallery\n"
-    "  info                                         counts per source, disk and memory use\n"
-    "  erase --subject X | --source S | --image SHA256 [--reason TEXT]\n"
-    "                                               remove faces now; `compact` removes their bytes\n"
-    "  compact [--index SPEC]                       rewrite the vector file without erased faces and\n"
-    "                                               rebuild the index (exact, ivfpq,...: docs/gallery.md)\n"
-    "  optout PHOTO [--reason TEXT]                 never return or enrol this person again\n"
-    "\n"
-    "service and oversight (docs/service.md, docs/oversight.md):\n"
-    "  serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   HTTP API and web console\n"
-    "  user add NAME --role admin|analyst|enroller|auditor         accounts (also list, disable,\n"
-    "                                               enable, role, password, grant, token, tokens, revoke)\n"
-    "  audit verify [--expect-head HASH] | head | export | stats    the hash-chained audit log\n"
-    "\n"
-    "measurements:\n"
-    "  bench scale --faces N [--index SPEC]... [--json OUT]\n"
-    "      the gallery index on N synthetic faces with identity structure: build time,\n"
-    "      RAM and disk per face, p50/p99 search latency, recall against exact search\n"
-    "  bench open --faces N [--json OUT]\n"
-    "      a gallery of N synthetic faces built through the library, opened cold and warm\n"
-    "  bench load --url URL --token T --case ID --photo FILE...\n"
-    "      concurrent searches by vector and by photo against a running server\n"
-    "\n"
-    "options for every command that reads photos:\n"
-    "  --models DIR       model folder (default: $LINEUP_MODELS or the source tree's models/)\n"
-    "  --detector SPEC    pyramid (default) or single\n"
-    "  --embedder SPEC    fr_feature (default), fr_feature+flip, fr_feature:rgb and\n"
-    "                     fr_feature+flip:rgb (fed RGB: galleries made before 2026-11-27),\n"
-    "                     faceapi_resnet or fr_feature+faceapi[:W] (both models fused;\n"
-    "                     docs/accuracy.md)\n"
-    "  --landmarks MODE   single (default), refined (a second pass re-centred on the first),\n"
-    "                     refined+mirror or single+mirror (averaged with the mirrored crop)\n"
-    "  --min-face PX      smallest face height to look for (default 20)\n"
-    "  --min-photo-confidence C\n"
-    "                     a photo whose best detection is below C has no face; its\n"
-    "                     detections are set aside, not used (default 0.8; 0 keeps all)\n"
-    "  --max-pixels N     refuse images declaring more pixels (default 100000000)\n"
-    "  --threads N        worker pipelines for many photos (default: one per core)\n"
-    "\n"
-    "exit codes: 0 success, 1 no face / not the same person, 2 bad input or usage\n";
+using lineup::cli::Command;
+
+struct Entry {
+  const Command* command;
+  int (*run)(int argc, char** argv);
+};
+struct Section {
+  const char* title;
+  std::vector<Entry> entries;
+};
+
+// Every command, in the order and sections of `lineup --help`.
+const std::vector<Section>& Sections() {
+  using namespace lineup::cli;
+  static const std::vector<Section> sections = {
+      {"commands",
+       {{&kDetectCommand, CmdDetect},
+        {&kVerifyCommand, CmdVerify},
+        {&kEmbedCommand, CmdEmbed},
+        {&kEvalCommand, CmdEval},
+        {&kCalibrateCommand, CmdCalibrate}}},
+      {"gallery (--gallery DIR, default $LINEUP_GALLERY or ./lineup-data)",
+       {{&kInitCommand, CmdInit},
+        {&kSourceCommand, CmdSource},
+        {&kEnrollCommand, CmdEnroll},
+        {&kSearchCommand, CmdSearch},
+        {&kInfoCommand, CmdInfo},
+        {&kEraseCommand, CmdErase},
+        {&kCompactCommand, CmdCompact},
+        {&kOptOutCommand, CmdOptOut}}},
+      {"service and oversight (docs/service.md, docs/oversight.md)",
+       {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kAuditCommand, CmdAudit}}},
+      {"measurements", {{&kBenchCommand, CmdBench}}},
+  };
+  return sections;
+}
+
+const Entry* Find(const std::string& name) {
+  for (const Section& s : Sections())
+    for (const Entry& e : s.entries)
+      if (e.command->name == name) return &e;
+  return nullptr;
+}
+
+std::vector<std::string> CommandNames() {
+  std::vector<std::string> names;
+  for (const Section& s : Sections())
+    for (const Entry& e : s.entries) names.push_back(e.command->name);
+  return names;
+}
+
+std::string SummaryOf(const Command& c) {
+  std::string s = c.summary;
+  if (c.verbs.empty()) return s;
+  s += " (";
+  for (size_t i = 0; i < c.verbs.size(); ++i) s += (i ? ", " : "") + c.verbs[i]->name.substr(c.name.size() + 1);
+  return s + ")";
+}
+
+void PrintUsage() {
+  std::printf(
+      "usage: lineup COMMAND [options]\n"
+      "       lineup COMMAND --help   a command's usage, options and examples (also: lineup help COMMAND)\n"
+      "\n"
+      "Every result is a lead for human review, never an identification.\n");
+  for (const Section& s : Sections()) {
+    std::printf("\n%s:\n", s.title);
+    for (const Entry& e : s.entries)
+      std::printf("  %-10s %s\n", e.command->name.c_str(),
+                  lineup::cli::Wrap(SummaryOf(*e.command), 13, lineup::cli::kHelpWidth).c_str());
+  }
+  std::printf("\noptions for every command that reads photos:\n");
+  lineup::cli::PrintOptions(lineup::cli::AnalysisOptions());
+  std::printf("\nexit codes: 0 success, 1 no face / not the same person, 2 bad input or usage\n");
+}
+
+nlohmann::json UsageJson() {
+  nlohmann::json sections = nlohmann::json::array();
+  for (const Section& s : Sections()) {
+    nlohmann::json commands = nlohmann::json::array();
+    for (const Entry& e : s.entries) commands.push_back({{"name", e.command->name}, {"summary", SummaryOf(*e.command)}});
+    sections.push_back({{"title", s.title}, {"commands", commands}});
+  }
+  return {{"usage", "lineup COMMAND [options]"}, {"sections", sections}};
+}
+
+// The arguments before a "--", where options may be.
+bool HasOption(int argc, char** argv, int from, std::initializer_list<const char*> names) {
+  for (int i = from; i < argc && std::strcmp(argv[i], "--"); ++i)
+    for (const char* n : names)
+      if (!std::strcmp(argv[i], n)) return true;
+  return false;
+}
+
+// `lineup help [COMMAND [VERB]]` and `lineup COMMAND [VERB] ... --help`.
+int Help(const std::string& name, const std::string& verb, bool json) {
+  if (name.empty()) {
+    if (json) std::printf("%s\n", UsageJson().dump(2).c_str());
+    else PrintUsage();
+    return lineup::cli::kExitOk;
+  }
+  const Entry* e = Find(name);
+  if (!e) {
+    const std::string near = lineup::cli::Closest(name, CommandNames());
+    return lineup::cli::Fail(lineup::Status::InvalidArgument(
+        "no command \"" + name + "\"" + (near.empty() ? " (lineup --help lists them)" : " (did you mean " + near + "?)")));
+  }
+  const Command* c = e->command;
+  if (const Command* v = verb.empty() ? nullptr : c->Verb(verb)) c = v;
+  if (json) std::printf("%s\n", lineup::cli::HelpJson(*c).dump(2).c_str());
+  else lineup::cli::PrintHelp(*c);
+  return lineup::cli::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,37 +151,40 @@ int main(int argc, char** argv) {
   // Never destroyed: the runtime flushes std::cerr after static objects are gone.
   static NullBuffer* null_buffer = new NullBuffer;
   std::cerr.rdbuf(null_buffer);
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? lineup::cli::kExitBad : 0;
+  using lineup::Status;
+  using lineup::cli::Fail;
+  if (argc < 2) return Fail(Status::InvalidArgument("no command given (lineup --help lists the commands)"));
+  const std::string cmd = argv[1];
+  const bool json = HasOption(argc, argv, 2, {"--json"});
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    lineup::cli::SetJsonMode(json);
+    const bool named = cmd == "help" && argc >= 3 && argv[2][0] != '-';
+    return Help(named ? argv[2] : "", named && argc >= 4 && argv[3][0] != '-' ? argv[3] : "", json);
   }
-  std::string cmd = argv[1];
+  const Entry* entry = Find(cmd);
+  if (!entry) {
+    lineup::cli::SetJsonMode(json);
+    const std::string near = lineup::cli::Closest(cmd, CommandNames());
+    return Fail(Status::InvalidArgument("unknown command \"" + cmd + "\"" +
+                                        (near.empty() ? " (lineup --help lists the commands)"
+                                                      : " (did you mean " + near + "?)")));
+  }
+  // A verb (source add) has its own help and options.
+  const Command& command = *entry->command;
+  const Command* verb = argc >= 3 ? command.Verb(argv[2]) : nullptr;
+  if (HasOption(argc, argv, 2, {"--help", "-h"})) {
+    lineup::cli::SetJsonMode(json);
+    return Help(command.name, verb ? argv[2] : "", json);
+  }
+  // Set before the command runs, so that its errors before parsing are JSON too; not for
+  // commands whose --json names an output file (bench).
+  lineup::cli::SetJsonMode(json && (verb ? verb : &command)->HasJsonFlag());
   try {
-    if (cmd == "detect") return lineup::cli::CmdDetect(argc, argv);
-    if (cmd == "verify") return lineup::cli::CmdVerify(argc, argv);
-    if (cmd == "embed") return lineup::cli::CmdEmbed(argc, argv);
-    if (cmd == "eval") return lineup::cli::CmdEval(argc, argv);
-    if (cmd == "calibrate") return lineup::cli::CmdCalibrate(argc, argv);
-    if (cmd == "init") return lineup::cli::CmdInit(argc, argv);
-    if (cmd == "source") return lineup::cli::CmdSource(argc, argv);
-    if (cmd == "enroll") return lineup::cli::CmdEnroll(argc, argv);
-    if (cmd == "search") {
+    if (cmd == "search")
       for (int i = 2; i < argc; ++i)
         if (!std::strncmp(argv[i], "--server", 8)) return lineup::cli::CmdRemoteSearch(argc, argv);
-      return lineup::cli::CmdSearch(argc, argv);
-    }
-    if (cmd == "info") return lineup::cli::CmdInfo(argc, argv);
-    if (cmd == "erase") return lineup::cli::CmdErase(argc, argv);
-    if (cmd == "compact") return lineup::cli::CmdCompact(argc, argv);
-    if (cmd == "optout") return lineup::cli::CmdOptOut(argc, argv);
-    if (cmd == "bench") return lineup::cli::CmdBench(argc, argv);
-    if (cmd == "user") return lineup::cli::CmdUser(argc, argv);
-    if (cmd == "audit") return lineup::cli::CmdAudit(argc, argv);
-    if (cmd == "serve") return lineup::cli::CmdServe(argc, argv);
+    return entry->run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "lineup: internal error: %s\n", e.what());
-    return lineup::cli::kExitBad;
+    return Fail(Status::Internal(std::string("internal error: ") + e.what()));
   }
-  std::fprintf(stderr, "lineup: unknown command \"%s\"\n\n%s", cmd.c_str(), kUsage);
-  return lineup::cli::kExitBad;
 }
