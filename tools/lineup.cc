@@ -54,6 +54,7 @@ const std::vector<Section>& Sections() {
       {"service and oversight (docs/service.md, docs/oversight.md)",
        {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kAuditCommand, CmdAudit}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},
+      {"about", {{&kVersionCommand, CmdVersion}}},
   };
   return sections;
 }
@@ -84,6 +85,7 @@ void PrintUsage() {
   std::printf(
       "usage: lineup COMMAND [options]\n"
       "       lineup COMMAND --help   a command's usage, options and examples (also: lineup help COMMAND)\n"
+      "       lineup --version        the version and the models in use\n"
       "\n"
       "Every result is a lead for human review, never an identification.\n");
   for (const Section& s : Sections()) {
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     const bool named = cmd == "help" && argc >= 3 && argv[2][0] != '-';
     return Help(named ? argv[2] : "", named && argc >= 4 && argv[3][0] != '-' ? argv[3] : "", json);
   }
-  const Entry* entry = Find(cmd);
+  const Entry* entry = Find(cmd == "--version" ? "version" : cmd);
   if (!entry) {
     lineup::cli::SetJsonMode(json);
     const std::string near = lineup::cli::Closest(cmd, CommandNames());
