@@ -103,6 +103,17 @@ int CmdCalibrate(int argc, char** argv) {
   }
   Status w = cal.Save(out);
   if (!w.ok()) return Fail(w);
+  if (args->Has("--json")) {
+    nlohmann::json points = nlohmann::json::array();
+    for (size_t i = 0; i < cal.points.size(); ++i)
+      points.push_back({{"fmr", cal.points[i].first}, {"threshold", cal.points[i].second}, {"tmr", cal.tmr[i]}});
+    std::printf("%s\n", nlohmann::json{{"out", out}, {"model", cal.model_id}, {"dataset", cal.dataset},
+                                       {"impostor_comparisons", cal.impostor_comparisons},
+                                       {"genuine_comparisons", cal.genuine_comparisons}, {"points", points}}
+                            .dump(2)
+                            .c_str());
+    return kExitOk;
+  }
   Table t({"FMR", "threshold", "TMR (genuine pairs at or above)"});
   for (size_t i = 0; i < cal.points.size(); ++i)
     t.Add({Fmt("%.1e", cal.points[i].first), Fmt("%.4f", cal.points[i].second), Fmt("%.4f", cal.tmr[i])});

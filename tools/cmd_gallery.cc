@@ -124,7 +124,9 @@ int CmdSource(int argc, char** argv) {
                                                          {"retention_until", s.retention_until}});
         rc)
       return rc;
-    std::printf("source \"%s\" added (legal basis: %s)\n", s.name.c_str(), s.legal_basis.c_str());
+    if (args->Has("--json"))
+      std::printf("%s\n", nlohmann::json{{"source", s.name}, {"legal_basis", s.legal_basis}}.dump().c_str());
+    else std::printf("source \"%s\" added (legal basis: %s)\n", s.name.c_str(), s.legal_basis.c_str());
     return kExitOk;
   }
   if (verb == "list") {
@@ -645,8 +647,11 @@ int CmdOptOut(int argc, char** argv) {
   if (!s.ok()) return Fail(s);
   // The face's number in the photo, never its vector.
   if (int rc = RecordCliAudit(**audit, "optout", {{"face", k + 1}, {"reason", args->Get("--reason")}}); rc) return rc;
-  std::printf("opted out face #%d of %s: search will not return this person and enrolment will refuse them\n", k + 1,
-              args->positional[0].c_str());
+  if (args->Has("--json"))
+    std::printf("%s\n", nlohmann::json{{"opted_out", {{"photo", args->positional[0]}, {"face", k + 1}}}}.dump().c_str());
+  else
+    std::printf("opted out face #%d of %s: search will not return this person and enrolment will refuse them\n", k + 1,
+                args->positional[0].c_str());
   return kExitOk;
 }
 

@@ -311,6 +311,11 @@ int CmdUser(int argc, char** argv) {
     return RecordCliAudit(**audit_log, action, details);
   };
   const std::string& name = pos[0];
+  // The verbs that change one thing: a line for people, or the same facts as JSON.
+  auto reply = [&](const nlohmann::json& j, const std::string& text) {
+    std::printf("%s\n", json ? j.dump().c_str() : text.c_str());
+    return kExitOk;
+  };
 
   if (verb == "add" || verb == "password") {
     if (verb == "add") {
@@ -331,7 +336,8 @@ int CmdUser(int argc, char** argv) {
       Status s = (*acc)->SetPassword(name, *pw);
       if (!s.ok()) return Fail(s);
       if (int rc = record("user_password", {{"user", name}}); rc) return rc;
-      std::printf("password of \"%s\" changed; their sessions have ended\n", name.c_str());
+      return reply({{"user", name}, {"password_changed", true}},
+                   "password of \"" + name + "\" changed; their sessions have ended");
     }
     return kExitOk;
   }
@@ -340,8 +346,8 @@ int CmdUser(int argc, char** argv) {
     Status s = (*acc)->SetDisabled(name, off);
     if (!s.ok()) return Fail(s);
     if (int rc = record(off ? "user_disable" : "user_enable", {{"user", name}}); rc) return rc;
-    std::printf(off ? "user \"%s\" disabled: sessions ended, tokens refused\n" : "user \"%s\" enabled\n", name.c_str());
-    return kExitOk;
+    return reply({{"user", name}, {"disabled", off}},
+                 off ? "user \"" + name + "\" disabled: sessions ended, tokens refused" : "user \"" + name + "\" enabled");
   }
   if (verb == "role") {
     auto before = (*acc)->FindUser(name);
@@ -351,16 +357,16 @@ int CmdUser(int argc, char** argv) {
     if (int rc = record("user_role", {{"user", name}, {"role", RoleName(role)}, {"was", RoleName(before->role)}});
         rc)
       return rc;
-    std::printf("user \"%s\" is now %s\n", name.c_str(), RoleName(role));
-    return kExitOk;
+    return reply({{"user", name}, {"role", RoleName(role)}},
+                 "user \"" + name + "\" is now " + RoleName(role));
   }
   if (verb == "grant") {
     const std::string source = args->Get("--source");
     Status s = (*acc)->GrantSource(name, source);
     if (!s.ok()) return Fail(s);
     if (int rc = record("user_grant", {{"user", name}, {"source", source}}); rc) return rc;
-    std::printf("enroller \"%s\" may enrol into source \"%s\"\n", name.c_str(), source.c_str());
-    return kExitOk;
+    return reply({{"user", name}, {"granted_source", source}},
+                 "enroller \"" + name + "\" may enrol into source \"" + source + "\"");
   }
   if (verb == "token") {
     auto t = (*acc)->CreateToken(name, args->Get("--label"), *days);
@@ -390,8 +396,7 @@ int CmdUser(int argc, char** argv) {
   Status s = (*acc)->RevokeToken(token_id);
   if (!s.ok()) return Fail(s);
   if (int rc = record("token_revoke", {{"token_id", token_id}, {"user", owner}}); rc) return rc;
-  std::printf("token %lld revoked\n", static_cast<long long>(token_id));
-  return kExitOk;
+  return reply({{"revoked_token_id", token_id}, {"user", owner}}, "token " + std::to_string(token_id) + " revoked");
 }
 
 int CmdAudit(int argc, char** argv) {
