@@ -5,15 +5,20 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "hostile.h"
 #include "lineup/analyzer.h"
+#include "lineup/calibration.h"
+#include "lineup/embedder.h"
+#include "lineup/models.h"
 #include "lineup/vector_file.h"
 #include "test_util.h"
 
@@ -200,6 +205,304 @@ TEST_F(CliBadInput, MissingModelDirNamesTheFileAndTheFix) {
   }
 }
 
+// ------------------------------------------- help, version and usage mistakes (fast)
+
+// Every command and verb the issue names (#15); `lineup --help` may list more.
+const std::vector<std::vector<std::string>> kEveryCommand = {
+    {"detect"},          {"verify"},         {"embed"},           {"eval", "pairs"},    {"eval", "ident"},
+    {"calibrate"},       {"init"},           {"source", "add"},   {"source", "list"},   {"source", "expire"},
+    {"enroll"},          {"search"},         {"info"},            {"erase"},            {"compact"},
+    {"optout"},          {"serve"},          {"user", "add"},     {"user", "list"},     {"user", "disable"},
+    {"user", "enable"},  {"user", "role"},   {"user", "password"}, {"user", "grant"},   {"user", "token"},
+    {"user", "tokens"},  {"user", "revoke"}, {"audit", "verify"}, {"audit", "head"},    {"audit", "export"},
+    {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
+    {"version"}};
+
+std::string Joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s.append(s.empty() ? "" : " ").append(w);
+  return s;
+}
+
+// A usage mistake: exit 2, one "lineup: " line on stderr containing `part`, nothing on
+// stdout, and nothing like the whole usage text.
+void ExpectMisuse(const std::vector<std::string>& args, const std::string& part) {
+  SCOPED_TRACE("lineup " + Joined(args));
+  RunResult r = RunCli(args);
+  ExpectOneErrorLine(r, 2, part);
+  EXPECT_TRUE(r.out.empty()) << Describe(r);
+  EXPECT_LT(Lines(r.out).size() + Lines(r.err).size(), 5u) << Describe(r);
+  EXPECT_FALSE(Contains(r.err, "usage:")) << Describe(r);
+}
+
+// With --json: exit `code`, stdout exactly one JSON document {"error": {"code", "message"}}
+// whose message is the stderr line's.
+json ExpectJsonError(const std::vector<std::string>& args, int code, const std::string& error_code) {
+  SCOPED_TRACE("lineup " + Joined(args));
+  RunResult r = RunCli(args);
+  EXPECT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, code) << Describe(r);
+  json j = ParseJson(r);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) {
+    ADD_FAILURE() << "no {\"error\": {...}} in " << Describe(r);
+    return j;
+  }
+  EXPECT_EQ(j["error"].value("code", ""), error_code) << j.dump();
+  const std::string message = j["error"].value("message", "");
+  EXPECT_FALSE(message.empty()) << j.dump();
+  EXPECT_EQ(r.err, "lineup: " + message + "\n") << "the same one line on stderr";
+  return j;
+}
+
+// The words of a command line, with "double quoted" arguments kept whole.
+std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> words;
+  std::string w;
+  bool quoted = false, any = false;
+  for (char c : line) {
+    if (c == '"') { quoted = !quoted; any = true; continue; }
+    if (c == ' ' && !quoted) {
+      if (any) words.push_back(w);
+      w.clear();
+      any = false;
+      continue;
+    }
+    w += c;
+    any = true;
+  }
+  if (any) words.push_back(w);
+  return words;
+}
+
+class CliUsage : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+};
+
+TEST_F(CliUsage, HelpForEveryCommandAndVerb) {
+  for (const auto& words : kEveryCommand) {
+    std::vector<std::string> args = words;
+    args.push_back("--help");
+    SCOPED_TRACE("lineup " + Joined(args));
+    RunResult r = RunCli(args);
+    ASSERT_EQ(r.signal, 0) << Describe(r);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_TRUE(r.err.empty()) << Describe(r);
+    EXPECT_EQ(r.out.rfind("usage: lineup " + Joined(words), 0), 0u) << Describe(r);
+    EXPECT_TRUE(Contains(r.out, "\nexample")) << Describe(r);
+    EXPECT_TRUE(Contains(r.out, "\n  lineup " + Joined(words))) << "an example of this command: " << Describe(r);
+  }
+}
+
+TEST_F(CliUsage, HelpCommandIsTheSameHelp) {
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{{"search"}, {"source"}, {"source", "add"}, {"bench", "load"}}) {
+    SCOPED_TRACE(Joined(words));
+    std::vector<std::string> help = words, flag = words;
+    help.insert(help.begin(), "help");
+    flag.push_back("--help");
+    RunResult a = RunCli(help), b = RunCli(flag);
+    EXPECT_EQ(a.exit_code, 0) << Describe(a);
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_FALSE(a.out.empty());
+  }
+}
+
+TEST_F(CliUsage, HelpOfACommandWithVerbsListsThem) {
+  for (const auto& [command, verbs] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"source", {"add", "list", "expire"}},
+           {"eval", {"pairs", "ident"}},
+           {"audit", {"verify", "head", "export", "stats"}},
+           {"bench", {"scale", "open", "load"}},
+           {"user", {"add", "list", "disable", "token", "revoke"}}}) {
+    SCOPED_TRACE(command);
+    RunResult r = RunCli({command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_TRUE(r.err.empty()) << Describe(r);
+    EXPECT_TRUE(Contains(r.out, "usage: lineup " + command + " ")) << Describe(r);
+    for (const auto& v : verbs) EXPECT_TRUE(Contains(r.out, "\n  " + v + " ")) << v << ": " << Describe(r);
+  }
+}
+
+TEST_F(CliUsage, HelpDoesNothingElse) {
+  // Neither a gallery is made or opened nor a model loaded.
+  const std::string dir = tmp_.File("gallery");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"init", dir, "--help"},
+           {"enroll", "x.jpg", "--source", "s", "--gallery", dir, "-h"},
+           {"search", "x.jpg", "--gallery", dir, "--help"},
+           {"detect", "x.jpg", "--models", "/nonexistent", "--help"},
+           {"source", "add", "s", "--gallery", dir, "--help"},
+           {"user", "add", "alice", "--role", "admin", "--gallery", dir, "--help"}}) {
+    SCOPED_TRACE(Joined(args));
+    RunResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_TRUE(r.err.empty()) << Describe(r);
+    EXPECT_TRUE(Contains(r.out, "usage: lineup " + args[0])) << Describe(r);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_F(CliUsage, ExamplesUseOnlyDeclaredOptions) {
+  // The help's own JSON lists each command's options; its examples must not use others.
+  RunResult top = RunCli({"--help", "--json"});
+  ASSERT_EQ(top.exit_code, 0) << Describe(top);
+  json listed = ParseJson(top);
+  std::set<std::string> names;
+  for (const auto& section : listed["sections"])
+    for (const auto& c : section["commands"]) names.insert(c["name"].get<std::string>());
+  for (const auto& words : kEveryCommand) EXPECT_TRUE(names.count(words[0])) << words[0] << " not in lineup --help";
+  int examples = 0;
+  for (const auto& name : names) {
+    RunResult r = RunCli({name, "--help", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    json help = ParseJson(r);
+    std::vector<json> forms{help};
+    for (const auto& v : help.value("commands", json::array())) forms.push_back(v);
+    for (const auto& v : help.value("variants", json::array())) forms.push_back(v);
+    for (const json& form : forms) {
+      std::set<std::string> options;
+      for (const char* list : {"options", "analysis_options"})
+        for (const auto& o : form.value(list, json::array())) options.insert(o["name"].get<std::string>());
+      const std::string command = form["command"].get<std::string>();
+      for (const auto& e : form["examples"]) {
+        const std::string example = e.get<std::string>();
+        SCOPED_TRACE(example);
+        ++examples;
+        EXPECT_EQ(example.rfind("lineup " + command, 0), 0u);
+        for (const std::string& w : Words(example)) {
+          if (w.rfind("--", 0) != 0) continue;
+          EXPECT_TRUE(options.count(w.substr(0, w.find('=')))) << w << " is not an option";
+        }
+      }
+    }
+  }
+  EXPECT_GE(examples, static_cast<int>(kEveryCommand.size()));
+}
+
+TEST_F(CliUsage, TopLevelHelpListsCommandsAndPointsToTheirHelp) {
+  RunResult r = RunCli({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(r.err.empty()) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "lineup COMMAND --help")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "lineup --version")) << r.out;
+  for (const char* c : {"detect", "verify", "search", "enroll", "source", "user", "audit", "bench"})
+    EXPECT_TRUE(Contains(r.out, std::string("\n  ") + c + " ")) << c;
+  // The summary shown is the command's own.
+  RunResult detect = RunCli({"detect", "--help"});
+  auto lines = Lines(detect.out);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_TRUE(Contains(r.out, lines[2])) << "detect's summary \"" << lines[2] << "\" not in lineup --help";
+  EXPECT_EQ(RunCli({"help"}).out, r.out);
+  EXPECT_EQ(RunCli({"-h"}).out, r.out);
+}
+
+TEST_F(CliUsage, VersionText) {
+  for (const char* how : {"--version", "version"}) {
+    RunResult r = RunCli({how});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_TRUE(r.err.empty()) << Describe(r);
+    EXPECT_EQ(r.out.rfind("lineup 0.", 0), 0u) << r.out;
+    auto embedder = lineup::Embedder::Create(lineup::Embedder::DefaultSpec(), lineup::DefaultModelDir());
+    ASSERT_TRUE(embedder.ok()) << embedder.status().ToString();
+    EXPECT_TRUE(Contains(r.out, (*embedder)->Model().Id())) << r.out;
+    // Each file with the start of its pinned sum, as scripts/models.sha256 has them.
+    const Bytes pin_bytes = lineup_test::ReadBytes(std::string(LINEUP_TEST_SOURCE_DIR) + "/scripts/models.sha256");
+    const std::string pins(pin_bytes.begin(), pin_bytes.end());
+    for (const std::string file : {"fr_detect.onnx", "fr_landmark.onnx"}) {
+      const size_t at = pins.find("  " + file);
+      ASSERT_NE(at, std::string::npos) << file;
+      const std::string sum = pins.substr(pins.rfind('\n', at) + 1, 12);
+      EXPECT_TRUE(Contains(r.out, file + ", SHA-256 " + sum)) << r.out;
+    }
+    EXPECT_TRUE(Contains(r.out, lineup::Calibration::PathFor((*embedder)->Model()))) << r.out;
+  }
+}
+
+TEST_F(CliUsage, VersionJson) {
+  RunResult r = RunCli({"--version", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(r.err.empty()) << Describe(r);
+  json j = ParseJson(r);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  const std::string version = j.value("version", "");
+  EXPECT_EQ(std::count(version.begin(), version.end(), '.'), 2) << version;
+  EXPECT_TRUE(j["git"].is_string()) << j.dump();
+  EXPECT_EQ(j["embedder"]["spec"], lineup::Embedder::DefaultSpec());
+  EXPECT_TRUE(j["embedder"]["model_id"].get<std::string>().starts_with("fr_feature@")) << j.dump();
+  EXPECT_EQ(j["detector"]["file"], "fr_detect.onnx");
+  EXPECT_EQ(j["detector"]["state"], "ok");
+  EXPECT_EQ(j["detector"]["sha256_pinned"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["landmarks"]["file"], "fr_landmark.onnx");
+  EXPECT_TRUE(j["calibration"]["present"].get<bool>()) << j.dump();
+  EXPECT_TRUE(j["missing"].empty()) << j.dump();
+}
+
+TEST_F(CliUsage, VersionWithoutModelsSaysWhatIsMissing) {
+  RunResult r = RunCli({"--version", "--models", tmp_.path()});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.out, "fr_detect.onnx, SHA-256")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "(missing)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "missing model files: fr_detect.onnx")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "make models")) << r.out;
+  json j = ParseJson(RunCli({"version", "--models", tmp_.path(), "--json"}));
+  EXPECT_FALSE(j["embedder"].contains("model_id")) << j.dump();
+  EXPECT_TRUE(Contains(j["embedder"].value("error", ""), "fr_feature.onnx")) << j.dump();
+  EXPECT_TRUE(j["calibration"].is_null()) << j.dump();
+  EXPECT_EQ(j["missing"].size(), 5u) << j.dump();
+}
+
+TEST_F(CliUsage, MistakesSayWhatIsWrongInOneLine) {
+  ExpectMisuse({"enroll", "photos", "--gallery", tmp_.path()}, "enroll needs --source NAME (lineup enroll --help");
+  ExpectMisuse({"enroll", "--source", "s"}, "enroll needs at least one PATH");
+  ExpectMisuse({"enroll", "p", "--source", "s", "--subject", "a", "--subject-from-dir"},
+               "--subject and --subject-from-dir cannot be combined");
+  ExpectMisuse({"search", "a.jpg", "b.jpg", "c.jpg"}, "search takes one probe photo, got 3");
+  ExpectMisuse({"search", "a.jpg", "--frm", "1e-4"}, "unknown option --frm for search (did you mean --fmr?)");
+  ExpectMisuse({"serch", "a.jpg"}, "unknown command \"serch\" (did you mean search?)");
+  ExpectMisuse({"frobnicate"}, "unknown command \"frobnicate\" (lineup --help lists the commands)");
+  ExpectMisuse({}, "no command given");
+  ExpectMisuse({"verify", "only_one.jpg"}, "verify takes two photos, got 1");
+  ExpectMisuse({"embed", "a.jpg"}, "embed needs --out FILE");
+  ExpectMisuse({"eval"}, "eval needs a command: pairs or ident");
+  ExpectMisuse({"source", "ad", "x"}, "unknown source command \"ad\" (did you mean add?)");
+  ExpectMisuse({"user", "add", "alice"}, "user add needs --role ROLE");
+  ExpectMisuse({"erase", "--subject", "a", "--image", "b"}, "erase takes only one of");
+  ExpectMisuse({"bench", "scale"}, "bench scale needs --faces N");
+  ExpectMisuse({"detect", "a.jpg", "--json=yes"}, "--json takes no value");
+  ExpectMisuse({"help", "serch"}, "(did you mean search?)");
+}
+
+TEST_F(CliUsage, JsonErrorsForMistakes) {
+  json unknown = ExpectJsonError({"search", "a.jpg", "--frm", "3", "--json"}, 2, "invalid_argument");
+  EXPECT_TRUE(Contains(unknown["error"]["message"].get<std::string>(), "--frm")) << unknown.dump();
+  // --json given before the mistake or after it, the error is JSON.
+  ExpectJsonError({"verify", "--json", "a.jpg"}, 2, "invalid_argument");
+  json number = ExpectJsonError({"verify", "a.jpg", "b.jpg", "--fmr", "often", "--json"}, 2, "invalid_argument");
+  EXPECT_TRUE(Contains(number["error"]["message"].get<std::string>(), "--fmr needs a number")) << number.dump();
+  ExpectJsonError({"serch", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"source", "frobble", "--json"}, 2, "invalid_argument");
+  json missing = ExpectJsonError({"embed", tmp_.File("gone.jpg"), "--out", tmp_.File("v.luvec"), "--json"}, 2,
+                                 "not_found");
+  EXPECT_TRUE(Contains(missing["error"]["message"].get<std::string>(), "gone.jpg")) << missing.dump();
+  json no_gallery = ExpectJsonError({"info", "--gallery", tmp_.File("none"), "--json"}, 2, "not_found");
+  // Where --json names an output file (bench), it does not ask for JSON errors.
+  RunResult bench = RunCli({"bench", "scale", "--json", tmp_.File("out.json")});
+  EXPECT_EQ(bench.exit_code, 2) << Describe(bench);
+  EXPECT_TRUE(bench.out.empty()) << Describe(bench);
+}
+
+TEST_F(CliUsage, HelpAsJson) {
+  RunResult r = RunCli({"source", "add", "--help", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseJson(r);
+  EXPECT_EQ(j["command"], "source add");
+  bool legal_basis = false;
+  for (const auto& o : j["options"]) legal_basis |= o["name"] == "--legal-basis" && o["value"] == "TEXT";
+  EXPECT_TRUE(legal_basis) << j.dump();
+  EXPECT_FALSE(j["examples"].empty());
+}
+
 // ------------------------------------------------------ real photos (slower)
 
 class Cli : public ::testing::Test {
@@ -238,6 +541,23 @@ TEST_F(Cli, DogsPhotoHasNoFaceAndSaysWhatItSetAside) {
   // Verify says the same, with exit code 1.
   RunResult v = RunCli({"verify", data_ + "/detection/dogs.jpg", LfwPhoto(data_, "Aaron_Peirsol", 1)});
   ExpectOneErrorLine(v, 1, "set aside");
+}
+
+TEST_F(Cli, JsonErrorsForPhotos) {
+  const std::string dogs = data_ + "/detection/dogs.jpg", face = LfwPhoto(data_, "Aaron_Peirsol", 1);
+  json no_face = ExpectJsonError({"verify", face, dogs, "--json"}, 1, "no_face");
+  EXPECT_TRUE(Contains(no_face["error"]["message"].get<std::string>(), "dogs.jpg: no face found")) << no_face.dump();
+  json missing = ExpectJsonError({"verify", face, tmp_.File("gone.jpg"), "--json"}, 2, "not_found");
+  EXPECT_TRUE(Contains(missing["error"]["message"].get<std::string>(), "gone.jpg")) << missing.dump();
+  // detect keeps its list of photos, each with its faces (none here) or its error.
+  RunResult detect = RunCli({"detect", dogs, "--json"});
+  EXPECT_EQ(detect.exit_code, 1) << Describe(detect);
+  EXPECT_TRUE(ParseJson(detect)["photos"][0]["faces"].empty());
+  // A search of a gallery with a photo without a face, and an opt-out of one.
+  const std::string g = tmp_.File("gallery");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ExpectJsonError({"search", dogs, "--gallery", g, "--json"}, 1, "no_face");
+  ExpectJsonError({"optout", dogs, "--gallery", g, "--json"}, 1, "no_face");
 }
 
 void ExpectFaceJson(const json& f) {
