@@ -16,10 +16,40 @@
 
 namespace lineup {
 
+// The decision of one search: candidates scoring at or above `threshold` are shown as
+// leads. A search is judged by its false-positive identification rate (FPIR): the chance
+// that a search for someone who is not in the gallery returns any candidate at or above
+// the threshold. Comparing a probe with N faces gives N chances of a false match, so a
+// threshold fixed per comparison lets almost every search of a large gallery return a
+// false lead; the default is therefore a target FPIR, turned into the per-comparison
+// false-match rate FMR = 1 - (1 - FPIR)^(1/N) for this gallery's size N, and that into
+// a threshold through the calibration.
+struct SearchThreshold {
+  double target_fpir = 0;  // what was asked for; 0 when an expert set the FMR instead
+  double fmr = 0;          // per comparison, at `threshold`
+  float threshold = 0;
+  int64_t gallery_size = 0;
+  // FPIR this threshold gives a search of gallery_size faces: 1 - (1 - fmr)^N. Equals
+  // target_fpir unless the calibration ran out (below).
+  double fpir = 0;
+  // The FMR needed was below the lowest rate the calibration measured: the most
+  // conservative measured threshold is used, and `fpir` says what it gives (more than
+  // the target).
+  bool beyond_calibration = false;
+  // One sentence for people, e.g. "threshold 0.5871: FPIR 1% for a search of 4,909
+  // faces (FMR 2.0e-06 per comparison)".
+  std::string Describe() const;
+};
+
+// The FPIR of a search of `gallery_size` faces whose comparisons each have false-match
+// rate `fmr` (taken as independent): 1 - (1 - fmr)^N.
+double FpirOf(double fmr, int64_t gallery_size);
+
 struct Calibration {
   std::string model_id;
   std::string dataset;
   std::string command;                 // how it was made, for re-running
+  std::string sha256;                  // of the file it was loaded from ("" if made here)
   int64_t impostor_comparisons = 0;
   int64_t genuine_comparisons = 0;
   // (fmr, threshold) points, fmr falling and threshold rising; a comparison scoring
@@ -33,6 +63,17 @@ struct Calibration {
   Result<float> ThresholdFor(double fmr) const;
   // The estimated FMR of a single comparison scoring `score`, interpolated in log(FMR).
   double FmrAt(float score) const;
+  // The FPIR of a candidate scoring `score` in a search of `gallery_size` faces:
+  // FpirOf(FmrAt(score), gallery_size).
+  double FpirAt(float score, int64_t gallery_size) const;
+  // The threshold holding a target FPIR for a search of `gallery_size` faces (see
+  // SearchThreshold; at the calibration's limit, its most conservative threshold).
+  // InvalidArgument unless 0 < fpir < 1.
+  Result<SearchThreshold> ForSearch(double fpir, int64_t gallery_size) const;
+  // The threshold for an expert's per-comparison FMR, with the FPIR it implies for a
+  // search of `gallery_size` faces. InvalidArgument if fmr is outside (0, 1) or below
+  // what was measured.
+  Result<SearchThreshold> ForComparison(double fmr, int64_t gallery_size) const;
   double FmrFloor() const { return impostor_comparisons > 0 ? 1.0 / impostor_comparisons : 1.0; }
 
   Status Save(const std::string& path) const;

@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
+#include <iterator>
+
 #include <nlohmann/json.hpp>
+
+#include "lineup/models.h"
 
 namespace lineup {
 
@@ -52,6 +57,78 @@ Result<float> Calibration::ThresholdFor(double fmr) const {
   return Status::InvalidArgument("false-match rate below the lowest calibrated (" + std::string(buf) + ")");
 }
 
+double FpirOf(double fmr, int64_t gallery_size) {
+  const double n = static_cast<double>(std::max<int64_t>(gallery_size, 1));
+  return -std::expm1(n * std::log1p(-std::clamp(fmr, 0.0, 1.0 - 1e-12)));
+}
+
+std::string SearchThreshold::Describe() const {
+  auto percent = [](double p) {
+    char b[32];
+    if (p >= 0.1) std::snprintf(b, sizeof b, "%.0f%%", p * 100);
+    else if (p >= 0.001) std::snprintf(b, sizeof b, "%.2g%%", p * 100);
+    else std::snprintf(b, sizeof b, "1 in %.0f", 1 / p);
+    return std::string(b);
+  };
+  const std::string digits = std::to_string(gallery_size);
+  std::string n;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) n += ',';
+    n += digits[i];
+  }
+  char buf[256];
+  if (target_fpir > 0 && !beyond_calibration) {
+    std::snprintf(buf, sizeof buf, "threshold %.4f: FPIR %s for a search of %s faces (FMR %.1e per comparison)", threshold,
+                  percent(fpir).c_str(), n.c_str(), fmr);
+  } else if (target_fpir > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "threshold %.4f, the most conservative calibrated: FPIR %s for a search of %s faces, above the %s "
+                  "asked for (the calibration measured FMR down to %.1e per comparison; %.1e was needed)",
+                  threshold, percent(fpir).c_str(), n.c_str(), percent(target_fpir).c_str(), fmr,
+                  1 - std::pow(1 - target_fpir, 1.0 / static_cast<double>(std::max<int64_t>(gallery_size, 1))));
+  } else {
+    std::snprintf(buf, sizeof buf, "threshold %.4f: FMR %.1e per comparison, FPIR %s for a search of %s faces", threshold,
+                  fmr, percent(fpir).c_str(), n.c_str());
+  }
+  return buf;
+}
+
+double Calibration::FpirAt(float score, int64_t gallery_size) const { return FpirOf(FmrAt(score), gallery_size); }
+
+Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size) const {
+  if (!(fpir > 0 && fpir < 1)) return Status::InvalidArgument("a target FPIR must be between 0 and 1");
+  if (points.empty()) return Status::Corrupt("calibration has no points");
+  SearchThreshold t;
+  t.target_fpir = fpir;
+  t.gallery_size = std::max<int64_t>(gallery_size, 0);
+  // 1 - (1 - fpir)^(1/N), written to keep its precision for large N.
+  const double n = static_cast<double>(std::max<int64_t>(gallery_size, 1));
+  const double fmr = -std::expm1(std::log1p(-fpir) / n);
+  if (fmr < points.back().first) {
+    t.beyond_calibration = true;
+    t.fmr = points.back().first;
+    t.threshold = points.back().second;
+  } else {
+    auto th = ThresholdFor(fmr);
+    if (!th.ok()) return th.status();
+    t.fmr = fmr;
+    t.threshold = *th;
+  }
+  t.fpir = FpirOf(t.fmr, gallery_size);
+  return t;
+}
+
+Result<SearchThreshold> Calibration::ForComparison(double fmr, int64_t gallery_size) const {
+  auto th = ThresholdFor(fmr);
+  if (!th.ok()) return th.status();
+  SearchThreshold t;
+  t.fmr = fmr;
+  t.threshold = *th;
+  t.gallery_size = std::max<int64_t>(gallery_size, 0);
+  t.fpir = FpirOf(fmr, gallery_size);
+  return t;
+}
+
 double Calibration::FmrAt(float score) const {
   if (points.empty()) return 1.0;
   if (score <= points.front().second) {
@@ -87,14 +164,16 @@ Status Calibration::Save(const std::string& path) const {
 }
 
 Result<Calibration> Calibration::Load(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("calibration file " + path + " is missing; `make calibrate` regenerates it");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    nlohmann::json j = nlohmann::json::parse(in);
+    nlohmann::json j = nlohmann::json::parse(text);
     Calibration c;
     c.model_id = j.at("model").get<std::string>();
     c.dataset = j.at("dataset").get<std::string>();
     c.command = j.value("command", "");
+    c.sha256 = Sha256Hex(text);
     c.impostor_comparisons = j.at("impostor_comparisons").get<int64_t>();
     c.genuine_comparisons = j.at("genuine_comparisons").get<int64_t>();
     for (const auto& p : j.at("points")) {
