@@ -40,6 +40,12 @@ class VectorLog : public ExactVectors {
   // that prefix are not re-read (moved from, when used).
   static Result<std::unique_ptr<VectorLog>> Open(const std::string& path, const std::string& model_id, int dim,
                                                  Prefix* trusted = nullptr);
+  // Opens an existing log for reading only, beside a process that may be appending to
+  // it: the records whole when it is opened are read, and a torn or half-written last
+  // record is left alone rather than cut off. NotFound if there is no such file;
+  // Append fails with FailedPrecondition.
+  static Result<std::unique_ptr<VectorLog>> OpenReadOnly(const std::string& path, const std::string& model_id, int dim,
+                                                         Prefix* trusted = nullptr);
   ~VectorLog() override;
   // The model id in the header of the log at `path`, without opening it for writing.
   // NotFound if there is no such file or it is empty; Corrupt if it is not a vector log.
@@ -66,6 +72,8 @@ class VectorLog : public ExactVectors {
   int64_t recovered_bytes() const;
 
  private:
+  static Result<std::unique_ptr<VectorLog>> OpenImpl(const std::string& path, const std::string& model_id, int dim,
+                                                     Prefix* trusted, bool read_only);
   struct Impl;
   explicit VectorLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

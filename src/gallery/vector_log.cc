@@ -64,6 +64,7 @@ struct VectorLog::Impl {
   std::vector<int64_t> ids;
   bool sorted = true;
   bool used_prefix = false;
+  bool read_only = false;
   int64_t recovered = 0;
   const char* map = nullptr;
   size_t map_len = 0;
@@ -116,18 +117,31 @@ const float* VectorLog::Find(int64_t id) const {
   return it == ids.end() ? nullptr : vector(static_cast<size_t>(it - ids.begin()));
 }
 
+Result<std::unique_ptr<VectorLog>> VectorLog::OpenReadOnly(const std::string& path, const std::string& model_id, int dim,
+                                                           Prefix* trusted) {
+  return OpenImpl(path, model_id, dim, trusted, true);
+}
+
 Result<std::unique_ptr<VectorLog>> VectorLog::Open(const std::string& path, const std::string& model_id, int dim,
                                                    Prefix* trusted) {
+  return OpenImpl(path, model_id, dim, trusted, false);
+}
+
+Result<std::unique_ptr<VectorLog>> VectorLog::OpenImpl(const std::string& path, const std::string& model_id, int dim,
+                                                       Prefix* trusted, bool read_only) {
   if (dim <= 0 || dim > 65536) return Status::InvalidArgument("vector dimension out of range");
   if (model_id.size() > 4096) return Status::InvalidArgument("model id too long");
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  impl->read_only = read_only;
+  impl->fd = read_only ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (impl->fd < 0 && read_only && errno == ENOENT) return Status::NotFound(path + ": no such file");
   if (impl->fd < 0) return Status::IOError(path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(impl->fd, &st) != 0) return Status::IOError(path + ": " + std::strerror(errno));
   impl->dim = dim;
   impl->model_id = model_id;
+  if (st.st_size == 0 && read_only) return Status::NotFound(path + ": empty");
   if (st.st_size == 0) {
     // A new log: write the header and make it durable.
     const std::string h = Header(model_id, dim);
@@ -184,6 +198,11 @@ Result<std::unique_ptr<VectorLog>> VectorLog::Open(const std::string& path, cons
     ++good;
   }
   const int64_t end = start + good * rec;
+  if (read_only) {
+    // A writer may be in the middle of appending: what is whole now is what we see.
+    impl->size = end;
+    return std::unique_ptr<VectorLog>(new VectorLog(std::move(impl)));
+  }
   if (end != st.st_size) {
     impl->recovered = st.st_size - end;
     if (::ftruncate(impl->fd, end) != 0 || ::fdatasync(impl->fd) != 0)
@@ -225,6 +244,7 @@ Result<std::string> VectorLog::ReadModelId(const std::string& path) {
 }
 
 Status VectorLog::Append(std::span<const int64_t> ids, std::span<const float> vectors) {
+  if (impl_->read_only) return Status::FailedPrecondition(impl_->path + ": opened read-only");
   const size_t d = static_cast<size_t>(impl_->dim);
   if (vectors.size() != ids.size() * d) return Status::InvalidArgument("vector count does not match ids");
   for (size_t i = 0; i < ids.size(); ++i)
