@@ -29,7 +29,8 @@ struct Detection {
 };
 
 struct DetectorOptions {
-  // Smallest face height, in photo pixels, that the pyramid is built to find.
+  // Smallest face height (box height), in photo pixels: the pyramid is built to find
+  // faces this small, and shorter detections are not reported.
   float min_face = 20;
   // Detections below this confidence are dropped.
   float threshold = 0.6f;

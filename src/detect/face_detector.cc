@@ -190,7 +190,9 @@ class PyramidDetector final : public FaceDetector {
       kept.push_back(d);
     }
     for (auto& k : kept) k.box &= frame;
-    std::erase_if(kept, [&](const Detection& d) { return d.box.height < 1 || d.box.width < 1 || d.box.height < opt_.min_face * 0.5f; });
+    // min_face is a promise to the caller, not only how far down the pyramid goes: the
+    // network also fires on smaller faces (and patterns) at the finest level.
+    std::erase_if(kept, [&](const Detection& d) { return d.box.width < 1 || d.box.height < opt_.min_face; });
     return kept;
   }
 
