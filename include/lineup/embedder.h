@@ -59,6 +59,9 @@ class Embedder {
   // use EmbedFaces.
   virtual Result<cv::Mat> Embed(std::span<const cv::Mat> aligned_faces) = 0;
   virtual const EmbeddingModel& Model() const = 0;
+  // For each face of the last Embed or EmbedFaces call, how sure the network was that it
+  // saw a face (Face::certainty); empty if the model gives no such measure.
+  virtual std::vector<float> Certainty() const { return {}; }
 
   // Factory. Models come from model_dir; a missing or altered model file is NotFound /
   // Corrupt, naming the file and `make models`.

@@ -33,6 +33,10 @@ struct Face {
   std::vector<cv::Point2f> landmarks68;
   FivePoints five{};
   Quality quality;
+  // How sure the embedding network is that it sees a face: the length of its raw output
+  // relative to a typical face's (1 typical; patterns, hands and faces too blurred to
+  // recognise give much less). -1 if not embedded, or the model gives no such measure.
+  float certainty = -1;
   std::vector<float> embedding;  // as Embedder gives it (embedder.h); empty if not embedded
   cv::Mat thumbnail;             // the face with some context, if AnalyzerOptions asked for one
 };

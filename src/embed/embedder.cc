@@ -84,8 +84,11 @@ class FrFeatureEmbedder final : public Embedder {
 
   const EmbeddingModel& Model() const override { return model_; }
 
+  std::vector<float> Certainty() const override { return certainty_; }
+
   Result<cv::Mat> Embed(std::span<const cv::Mat> faces) override {
     cv::Mat out(static_cast<int>(faces.size()), model_.dim, CV_32F);
+    certainty_.assign(faces.size(), -1.0f);
     try {
       for (size_t i = 0; i < faces.size(); ++i) {
         const cv::Mat& f = faces[i];
@@ -94,6 +97,7 @@ class FrFeatureEmbedder final : public Embedder {
         cv::Mat row = out.row(static_cast<int>(i));
         double raw_length = 0;
         Forward(f, &raw_length).copyTo(row);
+        certainty_[i] = static_cast<float>(raw_length / std::exp(kWeightLogMean));
         if (flip_) {
           cv::Mat mirrored;
           cv::flip(f, mirrored, 1);
@@ -129,6 +133,7 @@ class FrFeatureEmbedder final : public Embedder {
   bool rgb_;
   bool weighted_;
   EmbeddingModel model_;
+  std::vector<float> certainty_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -491,6 +496,7 @@ class FusedEmbedder final : public Embedder {
   Result<cv::Mat> Embed(std::span<const cv::Mat>) override {
     return Status::InvalidArgument(model_.name + " fuses models with different alignments: use EmbedFaces");
   }
+  std::vector<float> Certainty() const override { return a_->Certainty(); }
 
   Result<cv::Mat> EmbedFaces(const cv::Mat& photo, std::span<const Face> faces,
                              std::span<const cv::Mat> aligned) override {

@@ -127,7 +127,11 @@ Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed
     // alignment than the 112x112 crop makes its own.
     auto vecs = impl_->embedder->EmbedFaces(photo, faces, aligned);
     if (!vecs.ok()) return vecs.status();
-    for (size_t i = 0; i < faces.size(); ++i) faces[i].embedding.assign(vecs->ptr<float>(int(i)), vecs->ptr<float>(int(i)) + vecs->cols);
+    const std::vector<float> certainty = impl_->embedder->Certainty();
+    for (size_t i = 0; i < faces.size(); ++i) {
+      faces[i].embedding.assign(vecs->ptr<float>(int(i)), vecs->ptr<float>(int(i)) + vecs->cols);
+      if (i < certainty.size()) faces[i].certainty = certainty[i];
+    }
     t.embed += MsSince(t0);
   }
   std::stable_sort(faces.begin(), faces.end(), LargerBox);
