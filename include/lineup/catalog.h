@@ -52,6 +52,10 @@ struct FaceRecord {
   float confidence = 0;
   float quality = 0;
   std::vector<std::string> quality_reasons;
+  // Why the face fails the gallery's admission rules (admission.h), for a face kept
+  // anyway (enrolled with --all-faces); "" for an admitted face. Such a face is never
+  // shown as a lead above a search's threshold.
+  std::string excluded;
 };
 
 struct CatalogCounts {
@@ -68,7 +72,7 @@ class Catalog {
   static Result<std::unique_ptr<Catalog>> Open(const std::string& path, bool create);
   ~Catalog();
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 4;
 
   // InvalidArgument if the name is taken or the legal basis is empty.
   Status AddSource(SourceRecord* source);
@@ -138,8 +142,21 @@ class Catalog {
   // Erasures recorded so far (changes whenever faces are erased).
   Result<int64_t> ErasureCount();
   Result<CatalogCounts> Counts();
-  // Faces and images per source name.
-  Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> CountsBySource();
+  // Images and faces per source, by source name.
+  struct SourceCounts {
+    std::string name;
+    int64_t images = 0, faces = 0;
+  };
+  Result<std::vector<SourceCounts>> CountsBySource();
+  // The erasure that removed this photo's faces (erasure of a subject or of the image;
+  // an erased source forgets its photos), or none.
+  Result<std::optional<ErasureRecord>> ErasureOfImage(const std::string& sha256);
+  // Live faces of an image.
+  Result<int64_t> FaceCountOfImage(int64_t image_id);
+  // Drops the record of an erased photo (and its image row, which must hold no live
+  // face: FailedPrecondition otherwise), so it can be enrolled afresh. The erasure
+  // record itself stays.
+  Status ForgetErasedImage(const std::string& sha256);
 
  private:
   struct Impl;

@@ -77,6 +77,16 @@ CREATE TRIGGER faces_high_water AFTER INSERT ON faces
   WHEN NEW.id > (SELECT id FROM face_id_high_water)
   BEGIN UPDATE face_id_high_water SET id = NEW.id; END;
 )sql",
+    // Version 4: faces kept with --all-faces although they fail the admission rules
+    // (excluded: the reason, '' for an admitted face), and the photos whose faces an
+    // erasure removed, so that enrolling them again is refused with the truth rather
+    // than done silently (or skipped as "already in the gallery").
+    R"sql(
+ALTER TABLE faces ADD COLUMN excluded TEXT NOT NULL DEFAULT '';
+CREATE TABLE erased_images (
+  sha256 TEXT PRIMARY KEY,
+  erasure_id INTEGER NOT NULL REFERENCES erasures(id));
+)sql",
 };
 
 using Stmt = SqliteStmt;
@@ -218,8 +228,8 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
              "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
              "VALUES (?,?,?,?,?,?,?,?)");
     Stmt face(impl_->db(),
-              "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons) "
-              "VALUES (?,?,?,?,?,?,?,?,?,?)");
+              "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons, excluded) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     for (NewImage& n : batch) {
       ImageRecord* image = &n.image;
       img.Reset();
@@ -236,6 +246,7 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
         face.Bind(1, f.id).Bind(2, f.image_id).Bind(3, double{f.box.x}).Bind(4, double{f.box.y});
         face.Bind(5, double{f.box.width}).Bind(6, double{f.box.height}).Bind(7, lm.dump());
         face.Bind(8, double{f.confidence}).Bind(9, double{f.quality}).Bind(10, nlohmann::json(f.quality_reasons).dump());
+        face.Bind(11, f.excluded);
         if (face.Step() != SQLITE_DONE) return fail("cannot add face " + std::to_string(f.id));
       }
       if (!n.subject.empty() && n.subject_face >= 0 && n.subject_face < static_cast<int>(n.faces.size())) {
@@ -260,7 +271,7 @@ Result<int64_t> Catalog::MaxFaceId() {
 
 Result<FaceRecord> Catalog::GetFace(int64_t id) {
   Stmt q(impl_->db(),
-         "SELECT id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons FROM faces WHERE id = ?");
+         "SELECT id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons, excluded FROM faces WHERE id = ?");
   q.Bind(1, id);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no face " + std::to_string(id));
   FaceRecord f;
@@ -277,6 +288,7 @@ Result<FaceRecord> Catalog::GetFace(int64_t id) {
   }
   f.confidence = static_cast<float>(q.Real(7));
   f.quality = static_cast<float>(q.Real(8));
+  f.excluded = q.Text(10);
   return f;
 }
 
@@ -302,14 +314,50 @@ Result<CatalogCounts> Catalog::Counts() {
   return CatalogCounts{q.Int(0), q.Int(1), q.Int(2), q.Int(3)};
 }
 
-Result<std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>>> Catalog::CountsBySource() {
+Result<std::vector<Catalog::SourceCounts>> Catalog::CountsBySource() {
   Stmt q(impl_->db(),
          "SELECT s.name, (SELECT COUNT(*) FROM images i WHERE i.source_id = s.id), "
          "(SELECT COUNT(*) FROM faces f JOIN images i ON f.image_id = i.id WHERE i.source_id = s.id) "
          "FROM sources s ORDER BY s.name");
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> out;
-  while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), {q.Int(1), q.Int(2)}});
+  std::vector<SourceCounts> out;
+  while (q.Step() == SQLITE_ROW) out.push_back({q.Text(0), q.Int(1), q.Int(2)});
   return out;
+}
+
+Result<std::optional<Catalog::ErasureRecord>> Catalog::ErasureOfImage(const std::string& sha256) {
+  Stmt q(impl_->db(),
+         "SELECT e.id, e.what, e.reason, e.at, e.faces, e.images FROM erased_images x JOIN erasures e "
+         "ON e.id = x.erasure_id WHERE x.sha256 = ?");
+  q.Bind(1, sha256);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return std::optional<ErasureRecord>();
+  if (rc != SQLITE_ROW) return impl_->conn->Error("cannot read erasures");
+  return std::optional<ErasureRecord>(ErasureRecord{q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Int(4), q.Int(5)});
+}
+
+Result<int64_t> Catalog::FaceCountOfImage(int64_t image_id) {
+  Stmt q(impl_->db(), "SELECT COUNT(*) FROM faces WHERE image_id = ?");
+  q.Bind(1, image_id);
+  if (q.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count faces");
+  return q.Int(0);
+}
+
+Status Catalog::ForgetErasedImage(const std::string& sha256) {
+  return impl_->conn->InTransaction([&]() -> Status {
+    Stmt f(impl_->db(), "SELECT COUNT(*) FROM faces f JOIN images i ON i.id = f.image_id WHERE i.sha256 = ?");
+    f.Bind(1, sha256);
+    if (f.Step() != SQLITE_ROW) return impl_->conn->Error("cannot count faces");
+    if (f.Int(0) > 0)
+      return Status::FailedPrecondition("image " + sha256 + " still has " + std::to_string(f.Int(0)) +
+                                        " face(s) in the gallery");
+    Stmt d(impl_->db(), "DELETE FROM images WHERE sha256 = ?");
+    d.Bind(1, sha256);
+    if (d.Step() != SQLITE_DONE) return impl_->conn->Error("cannot remove the image record");
+    Stmt e(impl_->db(), "DELETE FROM erased_images WHERE sha256 = ?");
+    e.Bind(1, sha256);
+    if (e.Step() != SQLITE_DONE) return impl_->conn->Error("cannot update erased images");
+    return Status::OK();
+  });
 }
 
 Result<std::string> Catalog::SubjectOfFace(int64_t face_id) {
@@ -378,6 +426,27 @@ Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
     auto fail = [&](const std::string& what) { return impl_->conn->Error(what); };
     const std::string kind = plan.what.substr(0, plan.what.find(':'));
     const std::string key = plan.what.substr(plan.what.find(':') + 1);
+    Stmt rec(impl_->db(), "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
+    rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
+    if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
+    const int64_t erasure_id = sqlite3_last_insert_rowid(impl_->db());
+    // A photo erased on purpose (one person's faces, or the photo itself) is remembered by
+    // its hash, so enrolment can say so instead of bringing it back. Erasing a whole
+    // source (e.g. its retention period ended) forgets its photos.
+    if (kind != "source") {
+      for (int64_t id : plan.face_ids) {
+        Stmt m(impl_->db(),
+               "INSERT OR REPLACE INTO erased_images (sha256, erasure_id) "
+               "SELECT i.sha256, ? FROM faces f JOIN images i ON i.id = f.image_id WHERE f.id = ?");
+        m.Bind(1, erasure_id).Bind(2, id);
+        if (m.Step() != SQLITE_DONE) return fail("cannot record the erased photo");
+      }
+      if (kind == "image") {
+        Stmt m(impl_->db(), "INSERT OR REPLACE INTO erased_images (sha256, erasure_id) VALUES (?, ?)");
+        m.Bind(1, key).Bind(2, erasure_id);
+        if (m.Step() != SQLITE_DONE) return fail("cannot record the erased photo");
+      }
+    }
     for (int64_t id : plan.face_ids) {
       Stmt d(impl_->db(), "DELETE FROM faces WHERE id = ?");
       d.Bind(1, id);
@@ -396,9 +465,6 @@ Status Catalog::Erase(const ErasePlan& plan, const std::string& reason) {
       d.Bind(1, key);
       if (d.Step() != SQLITE_DONE) return fail("cannot erase " + plan.what);
     }
-    Stmt rec(impl_->db(), "INSERT INTO erasures (what, reason, faces, images) VALUES (?, ?, ?, ?)");
-    rec.Bind(1, plan.what).Bind(2, reason).Bind(3, static_cast<int64_t>(plan.face_ids.size())).Bind(4, plan.images);
-    if (rec.Step() != SQLITE_DONE) return fail("cannot record the erasure");
     return Status::OK();
   });
 }
