@@ -24,24 +24,42 @@
 #include <string>
 #include <vector>
 
+#include "lineup/admission.h"
 #include "lineup/analyzer.h"
 #include "lineup/catalog.h"
 #include "lineup/status.h"
 
 namespace lineup {
 
+// A detection that did not enter the gallery because it fails the admission rules.
+struct LeftOutFace {
+  std::string path;
+  int face = 0;  // its number in the photo (1-based, largest first)
+  cv::Rect2f box;
+  std::string reason;
+};
+
 struct EnrollReport {
   int64_t files = 0;           // photo files considered
   int64_t enrolled = 0;        // images added with at least one face
   int64_t duplicates = 0;      // skipped: already in the gallery (same SHA-256)
-  int64_t faces = 0;           // faces added
+  int64_t faces = 0;           // faces added (with all_faces, flagged ones too)
+  int64_t flagged = 0;         // of those, kept although they fail admission (all_faces)
+  int64_t erased_before = 0;   // refused: their faces were erased before (allow_erased)
   std::vector<std::pair<std::string, std::string>> problems;  // path, reason (unreadable, no face, ...)
+  std::vector<LeftOutFace> left_out;  // faces not enrolled (or, with all_faces, flagged)
 };
 
 struct EnrollOptions {
   std::string source;           // must exist (Catalog::AddSource)
   std::string subject;          // link the largest usable face of each photo to this person
   bool subject_from_dir = false;  // ... to the person named by the photo's folder
+  AdmissionRules admission;       // what a face must be to enter the gallery
+  // Keep faces that fail admission too, stored with the reason (never shown as leads).
+  bool all_faces = false;
+  // Enrol photos whose faces were erased before (otherwise refused with the erasure's
+  // date and reason); the earlier erasure stays on record.
+  bool allow_erased = false;
   int workers = 0;              // analysis pipelines; 0: one per core
   // The URI recorded for a photo file (e.g. "upload:<job>/<name>" for a file uploaded to
   // the server and deleted after enrolment); empty: the file's absolute path.
@@ -74,6 +92,11 @@ class Gallery {
   // gallery (a lock file in the directory, like LevelDB's): a second open fails at once
   // with an error saying it is in use.
   static Result<std::unique_ptr<Gallery>> Open(const std::string& dir, const AnalyzerOptions& options);
+  // Opens a gallery for searching and reading beside a process that holds it (e.g.
+  // `lineup serve`): no lock is taken and nothing in the directory is written; it sees
+  // the faces committed when it opened. Every method that would change the gallery
+  // fails with FailedPrecondition. FailedPrecondition too if no writer ever filled it.
+  static Result<std::unique_ptr<Gallery>> OpenReadOnly(const std::string& dir, const AnalyzerOptions& options);
   ~Gallery();
 
   Catalog& catalog();
@@ -111,7 +134,7 @@ class Gallery {
 
   // Removes every face of a subject, a source or an image ("subject", "source",
   // "image" with the label, name or SHA-256) from the catalog and the search index at
-  // once, and records the erasure. Their vector bytes leave the disk at Compact().
+  // once, and records the erasure with its reason (InvalidArgument if there is none). Their vector bytes leave the disk at Compact().
   Result<Catalog::ErasePlan> Erase(const std::string& kind, const std::string& key, const std::string& reason);
   // Erases every source whose retention date (SourceRecord::retention_until, a date
   // "YYYY-MM-DD") is before `today` (same form), recording "retention period ended" as
@@ -139,6 +162,7 @@ class Gallery {
   bool IsOptedOut(std::span<const float> vector) const;
 
  private:
+  static Result<std::unique_ptr<Gallery>> OpenImpl(const std::string& dir, const AnalyzerOptions& options, bool read_only);
   struct Impl;
   explicit Gallery(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

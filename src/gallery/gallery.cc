@@ -72,6 +72,13 @@ class DirLock {
 struct Gallery::Impl {
   DirLock lock;
   std::string dir;
+  // Opened beside a writer (OpenReadOnly): no lock, nothing written, and the catalog's
+  // faces whose vectors were not yet in the log when it was read are left out.
+  bool read_only = false;
+  Status Writable() const {
+    if (!read_only) return Status::OK();
+    return Status::FailedPrecondition(dir + ": the gallery is open read-only here (another lineup process holds it)");
+  }
   std::string ThumbPath(int64_t id) const {
     return (fs::path(dir) / kThumbDir / (std::to_string(id) + ".jpg")).string();
   }
@@ -191,6 +198,7 @@ struct Gallery::Impl {
   // Writes the snapshot: the index, the ids of the log records it covers, then INDEX
   // naming them (the commit point), then removes the previous generation.
   Status SaveSnapshot(int64_t erasures) {
+    if (read_only) return Status::OK();  // the writer keeps the snapshot
     const int64_t gen = snapshot_gen + 1;
     const std::string ids_path = SnapshotFile(gen, ".ids"), lux = SnapshotFile(gen, ".lux");
     {
@@ -227,6 +235,7 @@ struct Gallery::Impl {
 
   // Removes snapshot files that INDEX does not name (left by a crash mid-save).
   void RemoveStraySnapshots() {
+    if (read_only) return;
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
       const std::string name = it->path().filename().string();
@@ -335,7 +344,8 @@ struct Gallery::Impl {
       }
     }
     RemoveStraySnapshots();
-    auto log_or = VectorLog::Open(log_path, model.Id(), model.dim, prefix.bytes > 0 ? &prefix : nullptr);
+    auto log_or = read_only ? VectorLog::OpenReadOnly(log_path, model.Id(), model.dim, prefix.bytes > 0 ? &prefix : nullptr)
+                            : VectorLog::Open(log_path, model.Id(), model.dim, prefix.bytes > 0 ? &prefix : nullptr);
     if (!log_or.ok()) return log_or.status();
     log = std::move(*log_or);
     auto counts = catalog->Counts();
@@ -363,7 +373,7 @@ struct Gallery::Impl {
             if (!std::binary_search(live->begin(), live->end(), log->ids()[r])) gone.push_back(log->ids()[r]);
           s = index->Remove(gone);
           if (!s.ok()) return s;
-          if (index->size() == counts->faces) return SaveSnapshot(*erasures);
+          if (read_only || index->size() == counts->faces) return SaveSnapshot(*erasures);
           index.reset();  // still inconsistent: rebuild below
         } else {
           return Status::OK();
@@ -381,6 +391,8 @@ struct Gallery::Impl {
     if (static_cast<int64_t>(live->size()) < 1000) spec = "exact";
     Status s = BuildIndex(spec, *live, note);
     if (!s.ok()) return s;
+    // A writer beside us may have committed faces whose vectors we read too early.
+    if (read_only) return Status::OK();
     if (index->size() != static_cast<int64_t>(live->size()))
       return Status::Corrupt(dir + ": " + std::to_string(static_cast<int64_t>(live->size()) - index->size()) +
                              " catalogued face(s) have no vector in " + kVectorFile);
@@ -413,14 +425,28 @@ Status Gallery::Init(const std::string& dir) {
 }
 
 Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const AnalyzerOptions& options) {
+  return OpenImpl(dir, options, false);
+}
+
+Result<std::unique_ptr<Gallery>> Gallery::OpenReadOnly(const std::string& dir, const AnalyzerOptions& options) {
+  return OpenImpl(dir, options, true);
+}
+
+Result<std::unique_ptr<Gallery>> Gallery::OpenImpl(const std::string& dir, const AnalyzerOptions& options,
+                                                   bool read_only) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->read_only = read_only;
   impl->options = options;
   impl->options.thumbnail_px = kThumbPx;
   if (!fs::exists(fs::path(dir) / kCatalogFile))
     return Status::NotFound(dir + ": no gallery here (create one with `lineup init " + dir + "`)");
-  Status locked = impl->lock.Acquire(dir);
-  if (!locked.ok()) return locked;
+  if (!read_only) {
+    Status locked = impl->lock.Acquire(dir);
+    if (!locked.ok()) return locked;
+  } else if (!fs::exists(fs::path(dir) / kVectorFile) || !fs::exists(fs::path(dir) / kOptOutFile)) {
+    return Status::FailedPrecondition(dir + ": the gallery has never been filled; there is nothing to read yet");
+  }
   auto cat = Catalog::Open((fs::path(dir) / kCatalogFile).string(), false);
   if (!cat.ok()) return cat.status();
   impl->catalog = std::move(*cat);
@@ -443,7 +469,9 @@ Result<std::unique_ptr<Gallery>> Gallery::Open(const std::string& dir, const Ana
     if (!emb.ok()) return emb.status();
     impl->model = (*emb)->Model();
   }
-  auto optouts = VectorLog::Open((fs::path(dir) / kOptOutFile).string(), impl->model.Id(), impl->model.dim);
+  const std::string optout_path = (fs::path(dir) / kOptOutFile).string();
+  auto optouts = read_only ? VectorLog::OpenReadOnly(optout_path, impl->model.Id(), impl->model.dim)
+                           : VectorLog::Open(optout_path, impl->model.Id(), impl->model.dim);
   if (!optouts.ok()) return optouts.status();
   impl->optouts = std::move(*optouts);
   // Opt-outs are matched at a strict false-match rate; without a calibration for this
@@ -482,6 +510,7 @@ Result<std::vector<std::string>> ListPhotos(const std::vector<std::string>& path
 
 Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, const EnrollOptions& options,
                                      const std::function<void(int64_t, const EnrollReport&)>& progress) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
   auto source = impl_->catalog->FindSource(options.source);
   if (!source.ok()) return source.status();
   EnrollReport report;
@@ -502,6 +531,31 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
         ExifCaptureTime({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
     auto have = impl_->catalog->FindImageBySha256(h);
     if (!have.ok()) return have.status();
+    int64_t live_faces = 0;
+    if (*have) {
+      auto n = impl_->catalog->FaceCountOfImage((*have)->id);
+      if (!n.ok()) return n.status();
+      live_faces = *n;
+    }
+    if (live_faces == 0) {
+      // A photo whose faces were erased is not brought back unasked: say when and why.
+      auto erased = impl_->catalog->ErasureOfImage(h);
+      if (!erased.ok()) return erased.status();
+      if (*erased && !options.allow_erased) {
+        const auto& e = **erased;
+        report.problems.push_back(
+            {f, f + ": its faces were erased from the gallery on " + e.at + " (" + e.what +
+                    (e.reason.empty() ? "" : ", reason: " + e.reason) +
+                    "); not enrolled again (enrol with --allow-erased to bring it back)"});
+        ++report.erased_before;
+        continue;
+      }
+      if (*erased || *have) {
+        Status forget = impl_->catalog->ForgetErasedImage(h);
+        if (!forget.ok()) return forget;
+        *have = std::nullopt;
+      }
+    }
     if (*have || !first_path_of_hash.emplace(h, f).second) {
       ++report.duplicates;
       continue;
@@ -531,27 +585,55 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
           {r.path, r.path + ": " + NoFaceMessage(r.set_aside, impl_->options.photo_min_confidence)});
       return;
     }
-    // Faces of people who opted out are never enrolled.
-    std::vector<Face> faces;
+    // Faces of people who opted out are never enrolled; faces that fail admission only
+    // with all_faces, flagged.
+    std::vector<Face> faces, admitted;
+    std::vector<std::string> excluded;
+    int number = 0;
     for (Face& f : r.faces) {
+      ++number;
       if (impl_->OptedOut(f.embedding.data())) {
-        report.problems.push_back({r.path, r.path + ": a face matches a person who opted out; not enrolled"});
+        report.problems.push_back({r.path, r.path + ": face " + std::to_string(number) +
+                                               " matches a person who opted out; not enrolled"});
         continue;
       }
+      const std::string why = JoinReasons(AdmissionFailures(f, options.admission));
+      if (!why.empty()) {
+        report.left_out.push_back({r.path, number, f.box, why});
+        if (!options.all_faces) continue;
+      } else {
+        admitted.push_back(f);
+      }
+      excluded.push_back(why);
       faces.push_back(std::move(f));
     }
-    if (faces.empty()) return;
+    if (faces.empty()) {
+      if (!report.left_out.empty() && report.left_out.back().path == r.path)
+        report.problems.push_back({r.path, r.path + ": no face fit for the gallery (" +
+                                               std::to_string(r.faces.size()) +
+                                               " detection(s) left out; see the faces left out)"});
+      return;
+    }
     std::string subject = options.subject;
     if (options.subject_from_dir) subject = fs::path(r.path).parent_path().filename().string();
-    const int subject_face = subject.empty() ? -1 : PickFace(faces, {r.width, r.height}, FacePick::kLargest);
+    // The subject's face is the largest usable admitted one, never a flagged one.
+    int subject_face = -1;
+    if (!subject.empty() && !admitted.empty()) {
+      const int pick = PickFace(admitted, {r.width, r.height}, FacePick::kLargest);
+      for (size_t k = 0; k < faces.size() && subject_face < 0; ++k)
+        if (excluded[k].empty() && faces[k].box == admitted[static_cast<size_t>(pick)].box)
+          subject_face = static_cast<int>(k);
+    }
     if (subject_face >= 0 && faces.size() > 1)
       report.problems.push_back({r.path, r.path + ": " + std::to_string(faces.size()) + " faces; only #" +
                                              std::to_string(subject_face + 1) + " (the largest usable) linked to " + subject});
     Catalog::NewImage im;
     std::vector<float> vecs;
-    for (const Face& f : faces) {
+    for (size_t k = 0; k < faces.size(); ++k) {
+      const Face& f = faces[k];
       vecs.insert(vecs.end(), f.embedding.begin(), f.embedding.end());
       FaceRecord fr;
+      fr.excluded = excluded[k];
       fr.box = f.box;
       fr.landmarks = f.five;
       fr.confidence = f.confidence;
@@ -585,6 +667,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     }
     ++report.enrolled;
     report.faces += static_cast<int64_t>(faces.size());
+    for (const std::string& e : excluded) report.flagged += !e.empty();
   });
   if (!s.ok()) return s;
   if (!failed.ok()) return failed;
@@ -593,9 +676,13 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   return report;
 }
 
-Status Gallery::Checkpoint(const std::function<void(const std::string&)>& note) { return impl_->AfterGrowth(note); }
+Status Gallery::Checkpoint(const std::function<void(const std::string&)>& note) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
+  return impl_->AfterGrowth(note);
+}
 
 Status Gallery::AddFaces(std::span<Catalog::NewImage> images, std::span<const float> vectors) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
   const size_t d = static_cast<size_t>(impl_->model.dim);
   size_t n = 0;
   for (const auto& im : images) n += im.faces.size();
@@ -674,6 +761,8 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
 bool Gallery::RankedByCohort() const { return impl_->cohort.has_value(); }
 
 Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::string& key, const std::string& reason) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
+  if (reason.empty()) return Status::InvalidArgument("an erasure needs a reason (it is kept in the erasure record)");
   auto plan = impl_->catalog->PlanErase(kind, key);
   if (!plan.ok()) return plan.status();
   Status s = impl_->catalog->Erase(*plan, reason);
@@ -712,6 +801,7 @@ Result<std::vector<Catalog::ErasePlan>> Gallery::EraseExpired(const std::string&
 }
 
 Status Gallery::Compact(const std::string& index_spec, const std::function<void(const std::string&)>& note) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
   const fs::path dir(impl_->dir);
   auto live = impl_->catalog->FaceIds();
   if (!live.ok()) return live.status();
@@ -786,6 +876,7 @@ std::string Gallery::ThumbnailPath(int64_t face_id) const {
 }
 
 Status Gallery::OptOut(std::span<const float> vector, const std::string& reason) {
+  if (Status w = impl_->Writable(); !w.ok()) return w;
   if (static_cast<int>(vector.size()) != impl_->model.dim) return Status::InvalidArgument("opt-out vector of the wrong size");
   Status s = impl_->optouts->Append(std::vector<int64_t>{static_cast<int64_t>(impl_->optouts->ids().size()) + 1}, vector);
   if (!s.ok()) return s;
