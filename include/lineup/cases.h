@@ -45,6 +45,9 @@ struct SearchRecord {
   bool low_quality = false;  // the probe face was flagged as low quality
   std::vector<SearchCandidate> candidates;  // as returned, best first
   std::string at;
+  // The search as it was shown (a JSON object: SearchResultJson in investigations.h),
+  // "" for searches recorded before 2026-12.
+  std::string shown;
 };
 
 struct ReviewRecord {

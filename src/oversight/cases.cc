@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS reviews (
   UNIQUE (search_id, face_id, analyst));
 CREATE INDEX IF NOT EXISTS reviews_case ON reviews(case_id);
 )sql",
+    // Version 2: each search as it was shown (JSON: the probe, the decision and every
+    // candidate with its provenance), so that it can be reopened exactly as the analyst
+    // saw it without searching again.
+    "ALTER TABLE searches ADD COLUMN shown TEXT NOT NULL DEFAULT '';",
 };
 
 constexpr size_t kMaxTitle = 500, kMaxJustification = 2000, kMaxNote = 2000, kMaxUser = 200;
@@ -70,7 +74,8 @@ constexpr size_t kMaxCandidates = 10000;
 constexpr const char* kCaseCols =
     "SELECT id, title, authority, status, created_by, created_at, closed_at, closed_by FROM cases";
 constexpr const char* kSearchCols =
-    "SELECT id, case_id, user, justification, probe_sha256, kind, threshold, gallery_size, low_quality, at FROM searches";
+    "SELECT id, case_id, user, justification, probe_sha256, kind, threshold, gallery_size, low_quality, at, shown "
+    "FROM searches";
 constexpr const char* kReviewCols =
     "SELECT id, search_id, case_id, face_id, analyst, verdict, note, at, confirmed_by, confirmed_at FROM reviews";
 
@@ -99,6 +104,7 @@ SearchRecord ReadSearch(Stmt& q) {
   s.gallery_size = q.Int(7);
   s.low_quality = q.Int(8) != 0;
   s.at = q.Text(9);
+  s.shown = q.Text(10);
   return s;
 }
 
@@ -298,10 +304,10 @@ Status Cases::RecordSearch(SearchRecord* search) {
     if (Status r = impl_->RequireOpen(search->case_id); !r.ok()) return r;
     Stmt q(impl_->h(),
            "INSERT INTO searches (case_id, user, justification, probe_sha256, kind, threshold, gallery_size, "
-           "low_quality, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "low_quality, at, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, search->case_id).Bind(2, search->user).Bind(3, search->justification).Bind(4, search->probe_sha256);
     q.Bind(5, search->kind).Bind(6, search->threshold).Bind(7, search->gallery_size);
-    q.Bind(8, search->low_quality ? 1 : 0).Bind(9, at);
+    q.Bind(8, search->low_quality ? 1 : 0).Bind(9, at).Bind(10, search->shown);
     if (Status r = impl_->db->Run(q, "cannot record search"); !r.ok()) return r;
     id = sqlite3_last_insert_rowid(impl_->h());
     Stmt c(impl_->h(), "INSERT INTO search_candidates (search_id, rank, face_id, score) VALUES (?, ?, ?, ?)");
