@@ -133,15 +133,6 @@ Result<double> NumberField(const httplib::Request& req, const json* body, const 
   return v;
 }
 
-std::string Basename(const std::string& name) {
-  std::string b = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
-  std::string out;
-  for (char ch : b)
-    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' || ch == ' ') out += ch;
-  while (!out.empty() && out.front() == '.') out.erase(out.begin());
-  if (out.size() > 100) out.resize(100);
-  return out;
-}
 
 }  // namespace
 
@@ -194,6 +185,22 @@ void Server::Impl::AddRoutes() {
              {{"user", who->name}, {"role", RoleName(who->role)}, {"csrf", s->csrf}, {"expires_at", s->expires_at}});
   });
 
+  Register("GET", "/v1/session", {},
+           "ask whether this browser is signed in (never 401: the console calls it on every page load)",
+           [this](Call& c) {
+             auto who = Authenticate(c.req);
+             if (!who.ok()) return SendJson(c.res, 200, {{"signed_in", false}});
+             SendJson(c.res, 200,
+                      {{"signed_in", true},
+                       {"user", who->name},
+                       {"role", RoleName(who->role)},
+                       {"via", who->via},
+                       {"csrf", who->csrf},
+                       {"notice", kLeadNotice}});
+           });
+  Register("GET", "/v1/openapi.json", {}, "read this API's OpenAPI 3 description",
+           [this](Call& c) { SendJson(c.res, 200, OpenApi()); });
+
   auto serve_file = [this](Call& c, const std::string& rel, const char* type) {
     std::ifstream in(options.web_root + "/" + rel, std::ios::binary);
     if (!in) return SendError(c.res, Status::NotFound("no such console file: " + rel));
@@ -230,8 +237,15 @@ void Server::Impl::AddRoutes() {
     c.res.set_header("Set-Cookie", "lineup_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     SendJson(c.res, 200, {{"signed_out", true}});
   });
-  Register("GET", "/v1/openapi.json", kEveryone, "read this API's OpenAPI 3 description",
-           [this](Call& c) { SendJson(c.res, 200, OpenApi()); });
+  Register("GET", "/v1/analysts", {kAdmin, kAnalyst}, "list the active analysts (to add one to a case)",
+           [this](Call& c) {
+             auto list = accounts->Users();
+             if (!list.ok()) return SendError(c.res, list.status());
+             json out = json::array();
+             for (const auto& u : *list)
+               if (u.role == Role::kAnalyst && !u.disabled) out.push_back(u.name);
+             SendJson(c.res, 200, {{"analysts", out}});
+           });
   Register("GET", "/metrics", {kAdmin, kAuditor}, "read Prometheus metrics",
            [this](Call& c) { c.res.set_content(MetricsText(), "text/plain; version=0.0.4"); });
   Register("GET", "/v1/gallery", kEveryone, "see the gallery's size, sources and index", [this](Call& c) {
@@ -242,8 +256,7 @@ void Server::Impl::AddRoutes() {
     if (!counts.ok()) return SendError(c.res, counts.status());
     if (!by_source.ok()) return SendError(c.res, by_source.status());
     json sources = json::array();
-    for (const auto& [name, fi] : *by_source)
-      sources.push_back({{"name", name}, {"faces", fi.first}, {"images", fi.second}});
+    for (const auto& sc : *by_source) sources.push_back({{"name", sc.name}, {"faces", sc.faces}, {"images", sc.images}});
     SendJson(c.res, 200,
              {{"faces", gallery->size()},
               {"images", counts->images},
@@ -304,16 +317,22 @@ void Server::Impl::AddRoutes() {
     return *cs;
   };
 
-  Register("POST", "/v1/detect", {kAnalyst, kEnroller}, "find the faces in a photo", [=, this](Call& c) {
+  Register("POST", "/v1/detect", {kAnalyst, kEnroller}, "find the faces in a photo", [this](Call& c) {
     auto bytes = ImageUpload(c.req, "image");
     if (!bytes.ok()) return SendError(c.res, bytes.status());
-    auto a = analyse(*bytes, false);
-    if (!a.ok()) return SendError(c.res, a.status());
+    DetectRequest r;
+    r.photo.photo = std::move(*bytes);
+    auto lease = analyzers->Acquire(options.queue_wait_ms);
+    if (!lease.ok()) {
+      ++rejected_busy;
+      return SendError(c.res, lease.status());
+    }
+    auto d = investigations->Detect(c.who, r, **lease);
+    if (!d.ok()) return SendError(c.res, d.status());
     json faces = json::array();
-    for (size_t i = 0; i < a->faces.size(); ++i) faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
-    Status audited = Audit(c.who, "detect", 0, {{"image_sha256", a->sha256}, {"faces", a->faces.size()}});
-    if (!audited.ok()) return SendError(c.res, audited);
-    SendJson(c.res, 200, {{"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height}, {"faces", faces}});
+    for (size_t i = 0; i < d->photo.faces.size(); ++i) faces.push_back(FaceSummary(d->photo.faces[i], static_cast<int>(i)));
+    SendJson(c.res, 200,
+             {{"image_sha256", d->photo.sha256}, {"width", d->photo.width}, {"height", d->photo.height}, {"faces", faces}});
   });
 
   // ---------------------------------------------------------------- cases
@@ -379,9 +398,9 @@ void Server::Impl::AddRoutes() {
 
   // ---------------------------------------------------------------- search, verify, review
   Register("POST", "/v1/cases/{id}/searches", {kAnalyst},
-           "search the gallery with a photo (multipart) or a vector (JSON) within a case", [=, this](Call& c) {
-             auto cs = case_for(c, 1, true);
-             if (!cs.ok()) return SendError(c.res, cs.status());
+           "search the gallery with a photo (multipart) or a vector (JSON) within a case", [this](Call& c) {
+             auto case_id = IdParam(c, 1);
+             if (!case_id.ok()) return SendError(c.res, case_id.status());
              const bool by_vector = IsJsonRequest(c.req);
              json body;
              if (by_vector) {
@@ -389,197 +408,117 @@ void Server::Impl::AddRoutes() {
                if (!b.ok()) return SendError(c.res, b.status());
                body = std::move(*b);
              }
+             SearchRequest r;
+             r.case_id = *case_id;
              auto justification = by_vector ? TextField(body, "justification", true, 2000)
                                             : FormField(c.req, "justification", true, 2000);
              if (!justification.ok()) return SendError(c.res, justification.status());
+             r.justification = *justification;
              const json* bp = by_vector ? &body : nullptr;
              auto top = NumberField(c.req, bp, "top", 10, 1, 200);
-             auto fmr = NumberField(c.req, bp, "fmr", 1e-3, 1e-7, 0.1);
+             auto fpir = NumberField(c.req, bp, "fpir", kDefaultSearchFpir, 1e-6, 0.5);
+             auto fmr = NumberField(c.req, bp, "fmr", 0, 0, 0.1);
              auto face_n = NumberField(c.req, bp, "face", 0, 0, 10000);
-             for (const auto* r : {&top, &fmr, &face_n})
-               if (!r->ok()) return SendError(c.res, r->status());
-             if (by_vector && body.contains("all") && !body["all"].is_boolean())
-               return SendError(c.res, Status::InvalidArgument("\"all\" must be true or false"));
-             auto all_f = by_vector ? Result<std::string>(body.value("all", false) ? "1" : "")
-                                    : FormField(c.req, "all", false, 8);
-             const bool show_all = all_f.ok() && !all_f->empty() && *all_f != "0" && *all_f != "false";
-             auto threshold = calibration.ThresholdFor(*fmr);
-             if (!threshold.ok()) return SendError(c.res, threshold.status());
-
-             SearchRecord rec;
-             rec.case_id = cs->id;
-             rec.user = c.who.name;
-             rec.justification = *justification;
-             rec.threshold = *threshold;
-             std::vector<float> vec;
-             json probe;
-             json warnings = json::array();
+             for (const auto* x : {&top, &fpir, &fmr, &face_n})
+               if (!x->ok()) return SendError(c.res, x->status());
+             r.top = static_cast<int>(*top);
+             r.fpir = *fpir;
+             r.fmr = *fmr;
+             r.probe.face = static_cast<int>(*face_n);
+             for (const char* flag : {"all", "subjects"}) {
+               bool on = false;
+               if (by_vector) {
+                 if (body.contains(flag) && !body[flag].is_boolean())
+                   return SendError(c.res, Status::InvalidArgument(std::string("\"") + flag + "\" must be true or false"));
+                 on = body.value(flag, false);
+               } else {
+                 auto f = FormField(c.req, flag, false, 8);
+                 on = f.ok() && !f->empty() && *f != "0" && *f != "false";
+               }
+               (std::string(flag) == "all" ? r.all : r.by_subject) = on;
+             }
+             std::optional<AnalyzerLease> lease;
              if (by_vector) {
-               rec.kind = "vector";
                auto model = TextField(body, "model", false, 200);
                if (!model.ok()) return SendError(c.res, model.status());
-               if (!model->empty() && *model != gallery->model().Id())
-                 return SendError(c.res, Status::InvalidArgument("vector of model " + *model + "; this gallery holds " +
-                                                                 gallery->model().Id()));
+               r.probe.vector_model = *model;
                auto pv = ProbeVector(body, gallery->model().dim, gallery->model().weight_limit);
                if (!pv.ok()) return SendError(c.res, pv.status());
-               vec = std::move(*pv);
-               probe = {{"kind", "vector"}};
+               r.probe.vector = std::move(*pv);
              } else {
-               rec.kind = "photo";
                auto bytes = ImageUpload(c.req, "image");
                if (!bytes.ok()) return SendError(c.res, bytes.status());
-               auto a = analyse(*bytes, true);
-               if (!a.ok()) return SendError(c.res, a.status());
-               auto k = choose(*a, static_cast<int>(*face_n));
-               if (!k.ok()) return SendError(c.res, k.status());
-               const Face& f = a->faces[*k];
-               vec = f.embedding;
-               rec.probe_sha256 = a->sha256;
-               rec.low_quality = !f.quality.reasons.empty();
-               json faces = json::array();
-               for (size_t i = 0; i < a->faces.size(); ++i)
-                 faces.push_back(FaceSummary(a->faces[i], static_cast<int>(i)));
-               probe = {{"kind", "photo"}, {"image_sha256", a->sha256}, {"width", a->width}, {"height", a->height},
-                        {"faces", faces},  {"searched_face", *k + 1}};
-               if (rec.low_quality) {
-                 std::string why;
-                 for (const auto& r : f.quality.reasons) why += (why.empty() ? "" : ", ") + r;
-                 warnings.push_back("LOW-QUALITY PROBE (" + why + "): expect missed and false candidates");
+               r.probe.photo = std::move(*bytes);
+               r.probe.name = UploadName(c.req, "image");
+               // The slot is taken before decoding: a decoded 100-megapixel photo is 300 MB.
+               auto l = analyzers->Acquire(options.queue_wait_ms);
+               if (!l.ok()) {
+                 ++rejected_busy;
+                 return SendError(c.res, l.status());
                }
-               if (a->faces.size() > 1 && *face_n == 0)
-                 warnings.push_back(std::to_string(a->faces.size()) + " faces in the photo; searched #" +
-                                    std::to_string(*k + 1) +
-                                    " (the largest usable); to search another, send its number as \"face\"");
+               lease.emplace(std::move(*l));
              }
-             std::vector<Candidate> found;
-             int64_t n = 0;
-             {
-               auto g = LockGallery();
-               if (!g.owns_lock()) return SendError(c.res, Busy());
-               n = gallery->size();
-               auto res = gallery->Search(vec, static_cast<int>(*top));
-               if (!res.ok()) return SendError(c.res, res.status());
-               found = std::move(res->front());
-             }
+             auto res = investigations->Search(c.who, r, lease ? &**lease : nullptr);
+             if (!res.ok()) return SendError(c.res, res.status());
              ++searches;
-             rec.gallery_size = n;
-             json cands = json::array();
-             int rank = 0;
-             for (const Candidate& cd : found) {
-               ++rank;
-               const bool above = cd.score >= *threshold;
-               if (!above && !show_all) continue;
-               const double fpir = -std::expm1(static_cast<double>(n) *
-                                               std::log1p(-std::min(calibration.FmrAt(cd.score), 1.0 - 1e-12)));
-               rec.candidates.push_back({cd.face_id, cd.score});
-               cands.push_back({{"rank", rank},
-                                {"face_id", cd.face_id},
-                                {"score", cd.score},
-                                {"rank_score", cd.rank_score},
-                                {"fpir", fpir},
-                                {"above_threshold", above},
-                                {"image",
-                                 {{"uri", cd.image.uri},
-                                  {"sha256", cd.image.sha256},
-                                  {"captured_at", cd.image.captured_at},
-                                  {"width", cd.image.width},
-                                  {"height", cd.image.height}}},
-                                {"source", {{"name", cd.source.name}, {"legal_basis", cd.source.legal_basis}}},
-                                {"subject", cd.subject},
-                                {"box", BoxJson(cd.face.box)},
-                                {"quality", cd.face.quality},
-                                {"quality_reasons", cd.face.quality_reasons}});
-             }
-             Status st = cases->RecordSearch(&rec);
-             if (!st.ok()) return SendError(c.res, st);
-             json scores = json::array();
-             for (const auto& x : rec.candidates) scores.push_back({x.face_id, x.score});
-             // No audit record, no results: an unaccountable search never reaches the analyst.
-             Status audited = Audit(c.who, "search", cs->id,
-                                    {{"search_id", rec.id},
-                                     {"justification", rec.justification},
-                                     {"kind", rec.kind},
-                                     {"probe_sha256", rec.probe_sha256},
-                                     {"fmr", *fmr},
-                                     {"threshold", *threshold},
-                                     {"gallery_size", n},
-                                     {"low_quality", rec.low_quality},
-                                     {"candidates", scores}});
-             if (!audited.ok()) return SendError(c.res, audited);
-             for (json& cand : cands)
-               cand["thumbnail"] = "/v1/searches/" + std::to_string(rec.id) + "/faces/" +
+             json j = SearchResultJson(*res);
+             for (json& cand : j["candidates"])
+               cand["thumbnail"] = "/v1/searches/" + std::to_string(res->search_id) + "/faces/" +
                                    std::to_string(cand["face_id"].get<int64_t>()) + "/thumbnail";
-             SendJson(c.res, 200,
-                      {{"search_id", rec.id},
-                       {"case_id", cs->id},
-                       {"probe", probe},
-                       {"gallery_size", n},
-                       {"threshold", *threshold},
-                       {"fmr", *fmr},
-                       {"warnings", warnings},
-                       {"candidates", cands},
-                       {"notice", kLeadNotice},
-                       {"fpir_formula", "fpir = 1 - (1 - FMR(score))^gallery_size"}});
+             SendJson(c.res, 200, j);
            });
 
   Register("POST", "/v1/cases/{id}/verify", {kAnalyst}, "compare the faces of two photos within a case",
-           [=, this](Call& c) {
-             auto cs = case_for(c, 1, true);
-             if (!cs.ok()) return SendError(c.res, cs.status());
+           [this](Call& c) {
+             auto case_id = IdParam(c, 1);
+             if (!case_id.ok()) return SendError(c.res, case_id.status());
+             VerifyRequest r;
+             r.case_id = *case_id;
              auto justification = FormField(c.req, "justification", true, 2000);
              if (!justification.ok()) return SendError(c.res, justification.status());
-             auto a_bytes = ImageUpload(c.req, "image_a");
-             if (!a_bytes.ok()) return SendError(c.res, a_bytes.status());
-             auto b_bytes = ImageUpload(c.req, "image_b");
-             if (!b_bytes.ok()) return SendError(c.res, b_bytes.status());
-             auto a = analyse(*a_bytes, true);
-             if (!a.ok()) return SendError(c.res, a.status().WithContext("image_a"));
-             auto b = analyse(*b_bytes, true);
-             if (!b.ok()) return SendError(c.res, b.status().WithContext("image_b"));
-             auto ka = choose(*a, 0);
-             auto kb = choose(*b, 0);
-             if (!ka.ok()) return SendError(c.res, ka.status().WithContext("image_a"));
-             if (!kb.ok()) return SendError(c.res, kb.status().WithContext("image_b"));
-             const Face& fa = a->faces[*ka];
-             const Face& fb = b->faces[*kb];
-             double score = 0;
-             for (size_t i = 0; i < fa.embedding.size(); ++i) score += double(fa.embedding[i]) * fb.embedding[i];
-             auto t3 = calibration.ThresholdFor(1e-3);
-             auto t4 = calibration.ThresholdFor(1e-4);
-             const double fmr = calibration.FmrAt(static_cast<float>(score));
-             json warnings = json::array();
-             if (!fa.quality.reasons.empty()) warnings.push_back("image_a: low-quality face");
-             if (!fb.quality.reasons.empty()) warnings.push_back("image_b: low-quality face");
-             Status audited = Audit(c.who, "verify", cs->id,
-                                    {{"justification", *justification},
-                                     {"image_a_sha256", a->sha256},
-                                     {"image_b_sha256", b->sha256},
-                                     {"score", score},
-                                     {"fmr", fmr}});
-             if (!audited.ok()) return SendError(c.res, audited);
+             r.justification = *justification;
+             auto fmr = NumberField(c.req, nullptr, "fmr", kDefaultVerifyFmr, 1e-6, 0.1);
+             if (!fmr.ok()) return SendError(c.res, fmr.status());
+             r.fmr = *fmr;
+             for (auto [probe, field] : {std::pair{&r.a, "image_a"}, std::pair{&r.b, "image_b"}}) {
+               auto bytes = ImageUpload(c.req, field);
+               if (!bytes.ok()) return SendError(c.res, bytes.status());
+               probe->photo = std::move(*bytes);
+               probe->name = field;
+             }
+             auto lease = analyzers->Acquire(options.queue_wait_ms);
+             if (!lease.ok()) {
+               ++rejected_busy;
+               return SendError(c.res, lease.status());
+             }
+             auto v = investigations->Verify(c.who, r, **lease);
+             if (!v.ok()) return SendError(c.res, v.status());
+             const Face& fa = v->a.faces[static_cast<size_t>(v->a.searched)];
+             const Face& fb = v->b.faces[static_cast<size_t>(v->b.searched)];
              SendJson(c.res, 200,
-                      {{"score", score},
-                       {"fmr", fmr},
-                       {"above_fmr_1e-3", t3.ok() && score >= *t3},
-                       {"above_fmr_1e-4", t4.ok() && score >= *t4},
-                       {"face_a", FaceSummary(fa, *ka)},
-                       {"face_b", FaceSummary(fb, *kb)},
-                       {"warnings", warnings},
+                      {{"score", v->score},
+                       {"fmr", v->fmr_at_score},
+                       {"threshold", v->threshold.threshold},
+                       {"threshold_fmr", v->threshold.fmr},
+                       {"decision", v->decision},
+                       {"reason", v->reason},
+                       {"above_fmr_1e-3", v->above_fmr_1e3},
+                       {"above_fmr_1e-4", v->above_fmr_1e4},
+                       {"face_a", FaceSummary(fa, v->a.searched)},
+                       {"face_b", FaceSummary(fb, v->b.searched)},
+                       {"warnings", v->warnings},
                        {"notice", "A score is evidence for a person to weigh, not an identification."}});
            });
 
-  Register("GET", "/v1/searches/{id}", {kAdmin, kAnalyst}, "read a recorded search", [this](Call& c) {
-    auto id = IdParam(c, 1);
-    if (!id.ok()) return SendError(c.res, id.status());
-    auto s = cases->GetSearch(*id);
-    if (!s.ok()) return SendError(c.res, s.status());
-    if (c.who.role != Role::kAdmin) {
-      auto m = cases->IsMember(s->case_id, c.who.name);
-      if (!m.ok() || !*m) return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
-    }
-    SendJson(c.res, 200, SearchJson(*s));
-  });
+  Register("GET", "/v1/searches/{id}", {kAdmin, kAnalyst},
+           "reopen a recorded search as it was shown: probe, decision, candidates with provenance, reviews",
+           [this](Call& c) {
+             auto id = IdParam(c, 1);
+             if (!id.ok()) return SendError(c.res, id.status());
+             auto j = investigations->RecordedSearch(c.who, *id);
+             if (!j.ok()) return SendError(c.res, j.status());
+             SendJson(c.res, 200, *j);
+           });
 
   Register("POST", "/v1/searches/{id}/reviews", {kAnalyst}, "mark a candidate of a search", [this](Call& c) {
     auto id = IdParam(c, 1);
@@ -762,7 +701,7 @@ void Server::Impl::AddRoutes() {
             fs::remove_all(job->dir, ec);
             return SendError(c.res, Status::IOError("cannot store the upload"));
           }
-          std::string shown = Basename(it->second.filename);
+          std::string shown = SafeBaseName(it->second.filename);
           if (shown.empty()) shown = std::string("file-") + std::to_string(i);
           (*names)[p] = shown;
           paths.push_back(p);

@@ -3,6 +3,7 @@
 #include "request.h"
 
 
+#include <cctype>
 #include <cmath>
 
 namespace lineup::server {
@@ -70,6 +71,21 @@ Result<std::string> ImageUpload(const httplib::Request& req, const std::string& 
   }
   return Status::InvalidArgument("415:send the image as multipart/form-data (field \"" + field +
                                  "\") or as the body with an image/* Content-Type");
+}
+
+std::string UploadName(const httplib::Request& req, const std::string& field) {
+  if (!req.is_multipart_form_data() || !req.has_file(field)) return "";
+  return SafeBaseName(req.get_file_value(field).filename);
+}
+
+std::string SafeBaseName(const std::string& name) {
+  std::string b = name.substr(name.find_last_of("/\\") == std::string::npos ? 0 : name.find_last_of("/\\") + 1);
+  std::string out;
+  for (char ch : b)
+    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' || ch == ' ') out += ch;
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  if (out.size() > 100) out.resize(100);
+  return out;
 }
 
 Result<std::vector<float>> ProbeVector(const json& body, int dim, float weight_limit) {

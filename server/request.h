@@ -25,6 +25,11 @@ Result<std::string> FormField(const httplib::Request& req, const std::string& ke
 // An uploaded image's bytes: multipart field `field`, or the raw body with an image/*
 // or application/octet-stream Content-Type. Not decoded here (see image.h).
 Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field);
+// The file name a multipart upload gave for `field`, reduced to a safe base name
+// (letters, digits, ". _ - " and spaces; at most 100 characters), or "".
+std::string UploadName(const httplib::Request& req, const std::string& field);
+// A client's file name reduced as above.
+std::string SafeBaseName(const std::string& name);
 // The probe vector of a search by vector: body["vector"], an array of exactly `dim`
 // finite numbers, not all zero. A vector as the gallery's model makes them (length in
 // [1/weight_limit, weight_limit], EmbeddingModel) is taken as it is; any other is scaled

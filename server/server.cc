@@ -491,6 +491,16 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   AnalyzerOptions probe_options = options.analyzer;
   probe_options.embedder = impl->gallery->analyzer_options().embedder;
   impl->analyzers = std::make_unique<AnalyzerPool>(probe_options, slots);
+  InvestigationsOptions io;
+  io.decode.max_pixels = options.max_pixels;
+  Impl* self = impl.get();
+  io.with_gallery = [self](const std::function<Status()>& body) -> Status {
+    auto g = self->LockGallery();
+    if (!g.owns_lock()) return self->Busy();
+    return body();
+  };
+  impl->investigations = std::make_unique<Investigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
+                                                          impl->calibration, std::move(io));
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
 #include "lineup/gallery.h"
+#include "lineup/investigations.h"
 #include "lineup/models.h"
 #include "request.h"
 #include "server.h"
@@ -114,6 +116,8 @@ struct Server::Impl {
   std::unique_ptr<Cases> cases;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<AnalyzerPool> analyzers;
+  // Search, verify and detect as accountable acts (checks, record, audit) on the above.
+  std::unique_ptr<Investigations> investigations;
 
   std::vector<Route> routes;
   std::vector<RouteInfo> route_infos;
