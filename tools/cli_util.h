@@ -16,8 +16,9 @@
 
 namespace lineup::cli {
 
-// Exit codes: 0 success, 1 no face / not the same person, 2 bad input or usage.
-constexpr int kExitOk = 0, kExitNo = 1, kExitBad = 2;
+// Exit codes: 0 success, 1 no face / not the same person / no lead, 2 bad input or usage,
+// 3 a face too poor to decide on.
+constexpr int kExitOk = 0, kExitNo = 1, kExitBad = 2, kExitUndecided = 3;
 int ExitCodeFor(const Status& s);
 
 // ------------------------------------------------------------- command descriptions

@@ -4,8 +4,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli_record.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "lineup/admission.h"
+#include "lineup/image.h"
+#include "lineup/investigations.h"
 
 namespace lineup::cli {
 
@@ -59,12 +63,17 @@ const Command kDetectCommand = {
     .usage = {"detect PHOTO... [--draw OUT.png|DIR] [--min-face PX] [--min-photo-confidence C] [--json]"},
     .options = {{"--draw", "OUT.png|DIR",
                  "also write the photo with the faces drawn on it (a folder for several photos)"},
+                kCaseOption,
+                kJustificationOption,
+                kGalleryOption,
                 kJsonOption},
     .examples = {"lineup detect samples/sample1.jpg",
                  "lineup detect samples/sample1.jpg samples/sample2.jpg --draw out/faces"},
     .notes =
         "Exit code 1 if no photo has a face. With --json, a photo that cannot be read has an\n"
-        "\"error\" of its own in the list.",
+        "\"error\" of its own in the list. \"gallery\" says whether each face would be admitted to a\n"
+        "gallery (docs/accuracy.md, \"Junk faces\"). Each photo is recorded in the audit log of the\n"
+        "gallery (--gallery, $LINEUP_GALLERY or ./lineup-data if there is one) as cli:<user>.",
     .reads_photos = true,
 };
 
@@ -77,58 +86,85 @@ int CmdDetect(int argc, char** argv) {
   const std::string draw = args->Get("--draw");
   const bool draw_dir = !draw.empty() && (args->positional.size() > 1 || std::filesystem::is_directory(draw));
   if (draw_dir) std::filesystem::create_directories(draw);
+  auto record = OpenCliRecord(*args, false);
+  if (!record.ok()) return Fail(record.status());
   auto analyzer = FaceAnalyzer::Create(*opts);
   if (!analyzer.ok()) return Fail(analyzer.status());
+  Calibration none;  // detection decides nothing about identity
+  InvestigationsOptions io;
+  io.decode = opts->decode;
+  Investigations inv(nullptr, record->cases.get(), record->audit.get(), none, io);
+  const AdmissionRules admission;
 
   nlohmann::json photos = nlohmann::json::array();
   int code = kExitOk;
   bool any_face = false;
-  Table table({"photo", "face", "box (x,y,w,h)", "conf", "quality", "reasons"});
+  Table table({"photo", "face", "box (x,y,w,h)", "conf", "quality", "reasons", "gallery"});
   for (const auto& path : args->positional) {
     nlohmann::json pj;
     pj["path"] = path;
-    auto img = ReadImage(path, opts->decode);
-    if (!img.ok()) {
-      pj["error"] = img.status().message();
+    auto bytes = ReadFileBytes(path, opts->decode.max_bytes);
+    DetectRequest req;
+    req.case_id = record->case_id;
+    req.justification = record->justification;
+    Result<DetectResult> d = Status::Internal("unset");
+    if (bytes.ok()) {
+      req.photo.photo = std::move(*bytes);
+      req.photo.name = path;
+      d = inv.Detect(CliPrincipal(), req, **analyzer);
+    }
+    const Status problem = bytes.ok() ? d.status() : bytes.status();
+    if (!problem.ok()) {
+      // A photo that cannot be read is this photo's problem; anything else stops here.
+      if (problem.code() != Status::Code::kInvalidArgument && problem.code() != Status::Code::kNotFound &&
+          problem.code() != Status::Code::kIOError)
+        return Fail(problem);
+      pj["error"] = problem.message();
       photos.push_back(pj);
-      if (!args->Has("--json")) std::fprintf(stderr, "lineup: %s\n", img.status().message().c_str());
+      if (!args->Has("--json")) std::fprintf(stderr, "lineup: %s\n", problem.message().c_str());
       code = kExitBad;
       continue;
     }
-    pj["width"] = img->bgr.cols;
-    pj["height"] = img->bgr.rows;
-    pj["format"] = img->info.format;
-    std::vector<Face> set_aside;
-    auto faces = (*analyzer)->Analyze(img->bgr, false, &set_aside);
-    if (!faces.ok()) return Fail(faces.status().WithContext(path));
+    const std::vector<Face>& faces = d->photo.faces;
+    pj["width"] = d->photo.width;
+    pj["height"] = d->photo.height;
+    pj["format"] = d->format;
+    pj["image_sha256"] = d->photo.sha256;
     pj["faces"] = nlohmann::json::array();
-    for (size_t i = 0; i < faces->size(); ++i) {
-      const Face& f = (*faces)[i];
-      pj["faces"].push_back(FaceJson(f));
+    for (size_t i = 0; i < faces.size(); ++i) {
+      const Face& f = faces[i];
+      // Whether the face could enter a gallery; the embedding network's certainty is not
+      // measured here (no embedding), so that rule is not applied.
+      const std::string left_out = JoinReasons(AdmissionFailures(f, admission));
+      nlohmann::json fj = FaceJson(f);
+      fj["gallery"] = left_out.empty() ? nlohmann::json("admitted") : nlohmann::json("left out: " + left_out);
+      pj["faces"].push_back(fj);
       table.Add({i == 0 ? path : "", Fmt("#%.0f", double(i + 1)), BoxText(f.box), Fmt("%.2f", f.confidence),
-                 Fmt("%.2f", f.quality.score), Reasons(f.quality)});
+                 Fmt("%.2f", f.quality.score), Reasons(f.quality), left_out.empty() ? "admitted" : "left out: " + left_out});
     }
-    if (faces->empty())
+    if (faces.empty())
       table.Add({path, "-", "no face found", "", "",
-                 set_aside.empty() ? ""
-                                   : Fmt("none of %.0f detection(s) reaches ", double(set_aside.size())) +
-                                         Fmt("%.2f", opts->photo_min_confidence)});
-    if (!set_aside.empty()) {
+                 d->set_aside.empty() ? ""
+                                      : Fmt("none of %.0f detection(s) reaches ", double(d->set_aside.size())) +
+                                            Fmt("%.2f", opts->photo_min_confidence),
+                 ""});
+    if (!d->set_aside.empty()) {
       pj["set_aside"] = nlohmann::json::array();
-      for (const Face& f : set_aside) {
+      for (const Face& f : d->set_aside) {
         pj["set_aside"].push_back(
             {{"box", BoxJson(f.box)}, {"confidence", std::round(double{f.confidence} * 1000) / 1000}});
-        table.Add({"", "set aside", BoxText(f.box), Fmt("%.2f", f.confidence), "", "set aside: not taken for a face"});
+        table.Add({"", "set aside", BoxText(f.box), Fmt("%.2f", f.confidence), "", "set aside: not taken for a face", ""});
       }
     }
-    any_face |= !faces->empty();
+    any_face |= !faces.empty();
     if (!draw.empty()) {
       std::string out = draw;
       if (draw_dir) out = (std::filesystem::path(draw) / (std::filesystem::path(path).stem().string() + ".png")).string();
-      if (!cv::imwrite(out, Draw(img->bgr, *faces, set_aside)))
+      if (!cv::imwrite(out, Draw(d->image, faces, d->set_aside)))
         return Fail(Status::IOError(out + ": cannot write picture"));
       pj["drawing"] = out;
     }
+    pj["audit_seq"] = d->audit_seq ? nlohmann::json(d->audit_seq) : nlohmann::json(nullptr);
     photos.push_back(pj);
   }
   if (args->Has("--json")) {
@@ -137,6 +173,7 @@ int CmdDetect(int argc, char** argv) {
     if (any_face || code == kExitOk) table.Print();
     for (const auto& p : photos)
       if (p.contains("drawing")) std::printf("drawing: %s\n", p["drawing"].get<std::string>().c_str());
+    if (!record->audit) std::printf("not recorded: no gallery here to keep an audit record (--gallery DIR)\n");
   }
   if (code != kExitOk) return code;
   return any_face ? kExitOk : kExitNo;

@@ -1,12 +1,17 @@
 // Gallery commands: init, source, enroll, search, info.
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <sstream>
 
+#include "cli_record.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/audit_log.h"
@@ -16,18 +21,6 @@
 #include "search_report.h"
 
 namespace lineup::cli {
-
-// Also used by cmd_oversight.cc and cmd_serve.cc.
-std::string GalleryDir(const Args& a) {
-  if (a.Has("--gallery")) return a.Get("--gallery");
-  if (const char* env = std::getenv("LINEUP_GALLERY"); env && *env) return env;
-  return "lineup-data";
-}
-
-// The audit trail of local changes (cmd_oversight.cc): open it before changing the
-// gallery, record after; RecordCliAudit returns 0 or the exit code.
-Result<std::unique_ptr<AuditLog>> OpenCliAudit(const std::string& gallery_dir);
-int RecordCliAudit(AuditLog& log, const std::string& action, const nlohmann::json& details);
 
 const Command kInitCommand = {
     .name = "init",
@@ -186,16 +179,25 @@ const Command kEnrollCommand = {
     .name = "enroll",
     .summary = "find and enrol every face of photos (directories recursively)",
     .usage =
-        {"enroll PATH... --source NAME [--subject NAME | --subject-from-dir] [--gallery DIR] [--threads N] [--json]"},
+        {"enroll PATH... --source NAME [--subject NAME | --subject-from-dir] [--all-faces] [--allow-erased]",
+         "enroll PATH... --source NAME [--gallery DIR] [--threads N] [--json]"},
     .options = {{"--source", "NAME", "the registered source the photos come from (lineup source add)"},
                 {"--subject", "NAME", "the person every face belongs to (default none: unlabelled faces)"},
                 {"--subject-from-dir", "", "each photo's folder names its person"},
+                {"--all-faces", "",
+                 "also keep the detections that fail the admission rules, flagged: stored, never shown as leads"},
+                {"--allow-erased", "",
+                 "enrol photos whose faces were erased before (refused otherwise, with the erasure's date and reason)"},
                 kGalleryOption,
                 {"--json", "", "JSON lines on stdout: progress every few seconds, the summary last"}},
     .examples = {"lineup enroll samples --source samples --gallery lineup-data"},
     .notes =
         "Photos already in the gallery (same SHA-256) are skipped, so an interrupted enrolment\n"
-        "can be run again; problems also go to enroll-problems.log in the gallery.",
+        "can be run again; problems also go to enroll-problems.log in the gallery. A face enters the\n"
+        "gallery only if it is at least 32 px tall, the detector is sure of it (0.9), its quality is\n"
+        "at least 0.1 and the recognition network takes it for a face (certainty 0.65): patterns,\n"
+        "hands and unrecognisably small or blurred faces are left out and listed with the reason\n"
+        "(docs/accuracy.md, \"Junk faces\").",
     .reads_photos = true,
 };
 
@@ -224,6 +226,8 @@ int CmdEnroll(int argc, char** argv) {
   eo.source = args->Get("--source");
   eo.subject = args->Get("--subject");
   eo.subject_from_dir = args->Has("--subject-from-dir");
+  eo.all_faces = args->Has("--all-faces");
+  eo.allow_erased = args->Has("--allow-erased");
   eo.workers = *threads;
   eo.note = [](const std::string& what) { std::fprintf(stderr, "lineup: %s\n", what.c_str()); };
   auto r = (*g)->Enroll(*files, eo,
@@ -248,227 +252,70 @@ int CmdEnroll(int argc, char** argv) {
                                                   {"subject", eo.subject_from_dir ? "(from directories)" : eo.subject},
                                                   {"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
                                                   {"duplicates_skipped", r->duplicates},
+                                                  {"faces_left_out", r->left_out.size() - r->flagged},
+                                                  {"faces_flagged", r->flagged},
+                                                  {"erased_before", r->erased_before},
                                                   {"problems", r->problems.size()}, {"gallery_size", (*g)->size()}});
       rc)
     return rc;
-  // Problems also go to a log file in the gallery, so they outlive the terminal.
-  if (!r->problems.empty()) {
+  // Problems and faces left out also go to a log file in the gallery, so they outlive the terminal.
+  const std::string kept = eo.all_faces ? "kept flagged (never a lead): " : "left out: ";
+  if (!r->problems.empty() || !r->left_out.empty()) {
     std::ofstream log(std::filesystem::path(GalleryDir(*args)) / "enroll-problems.log", std::ios::app);
     std::time_t t = std::time(nullptr);
     char when[32];
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     for (const auto& [path, why] : r->problems) log << when << "\t" << path << "\t" << why << "\n";
+    for (const LeftOutFace& l : r->left_out)
+      log << when << "\t" << l.path << "\tface " << l.face << " at " << BoxText(l.box) << " " << kept << l.reason << "\n";
   }
   if (args->Has("--json")) {
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& [path, why] : r->problems) problems.push_back({{"path", path}, {"reason", why}});
+    nlohmann::json left = nlohmann::json::array();
+    for (const LeftOutFace& l : r->left_out)
+      left.push_back({{"path", l.path}, {"face", l.face}, {"box", BoxJson(l.box)}, {"reason", l.reason},
+                      {"kept_flagged", eo.all_faces}});
     std::printf("%s\n", nlohmann::json{{"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
-                                       {"duplicates_skipped", r->duplicates}, {"problems", problems},
-                                       {"gallery_size", (*g)->size()}}.dump().c_str());
+                                       {"faces_flagged", r->flagged}, {"duplicates_skipped", r->duplicates},
+                                       {"erased_before", r->erased_before}, {"problems", problems},
+                                       {"faces_left_out", left}, {"gallery_size", (*g)->size()}}.dump().c_str());
   } else {
     for (const auto& [path, why] : r->problems) std::fprintf(stderr, "lineup: %s\n", why.c_str());
-    std::printf("%lld file(s): %lld image(s) enrolled with %lld face(s), %lld already in the gallery, %zu problem(s); "
-                "gallery now holds %lld face(s)\n",
+    if (!r->left_out.empty()) {
+      // Reasons grouped, then the first few faces: a crowd or a patterned shirt can give hundreds.
+      std::map<std::string, int> by_rule;
+      for (const LeftOutFace& l : r->left_out) {
+        std::stringstream ss(l.reason);
+        for (std::string part; std::getline(ss, part, ';');) {
+          part.erase(0, part.find_first_not_of(' '));
+          ++by_rule[part.substr(0, part.find(" ("))];
+        }
+      }
+      std::printf("%zu detection(s) %s", r->left_out.size(),
+                  eo.all_faces ? "kept flagged, never shown as leads (--all-faces):" : "left out of the gallery:");
+      for (const auto& [rule, n] : by_rule) std::printf(" %s %d;", rule.c_str(), n);
+      std::printf("\n");
+      Table t({"photo", "face", "box", "why"});
+      size_t shown = 0;
+      for (const LeftOutFace& l : r->left_out) {
+        if (++shown > 10) break;
+        t.Add({l.path, std::to_string(l.face), BoxText(l.box), l.reason});
+      }
+      t.Print();
+      if (r->left_out.size() > 10)
+        std::printf("... and %zu more in %s/enroll-problems.log\n", r->left_out.size() - 10, GalleryDir(*args).c_str());
+    }
+    std::printf("%lld file(s): %lld image(s) enrolled with %lld face(s)%s, %lld already in the gallery, %lld erased "
+                "before, %zu problem(s); gallery now holds %lld face(s)\n",
                 static_cast<long long>(r->files), static_cast<long long>(r->enrolled), static_cast<long long>(r->faces),
-                static_cast<long long>(r->duplicates), r->problems.size(), static_cast<long long>((*g)->size()));
+                r->flagged ? (" (" + std::to_string(r->flagged) + " flagged)").c_str() : "",
+                static_cast<long long>(r->duplicates), static_cast<long long>(r->erased_before), r->problems.size(),
+                static_cast<long long>((*g)->size()));
     if (!r->problems.empty())
       std::printf("problems listed above and in %s/enroll-problems.log\n", GalleryDir(*args).c_str());
   }
   return kExitOk;
-}
-
-const Command kSearchCommand = {
-    .name = "search",
-    .summary = "ranked candidates for a probe face, with score, FPIR and provenance",
-    .usage = {"search PROBE [--face N] [--top K] [--fmr 1e-3] [--all] [--subjects] [--json]",
-              "search PROBE ... [--html REPORT.html] [--gallery DIR]", "search --vector FILE [...]"},
-    .options = {{"--face", "N",
-                 "search with face #N of the probe, as detect numbers them (default the largest usable)"},
-                {"--top", "K", "at most K candidates (default 10)"},
-                {"--fmr", "RATE", "the false-match rate of the threshold candidates must reach (default 1e-3)"},
-                {"--all", "", "show the nearest candidates even below the threshold"},
-                {"--subjects", "", "group candidates by known subject, each scored by their best face"},
-                {"--html", "REPORT.html", "also write a report with the probe beside each candidate"},
-                {"--vector", "FILE", "search with the first vector of a vector file (lineup embed) instead of a photo"},
-                kGalleryOption,
-                kJsonOption},
-    .examples = {"lineup search samples/sample6.jpg --top 5 --all --gallery lineup-data"},
-    .notes =
-        "Candidates are leads for human review, never identifications. Exit code 1 if none\n"
-        "reaches the threshold.",
-    .reads_photos = true,
-    .variants = {&kRemoteSearchCommand},
-};
-
-int CmdSearch(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, kSearchCommand);
-  if (!args.ok()) return Fail(args.status());
-  if (args->Has("--vector") && !args->positional.empty())
-    return Misuse(kSearchCommand, "search --vector takes no probe photo, got " + std::to_string(args->positional.size()));
-  if (!args->Has("--vector") && args->positional.size() != 1)
-    return Misuse(kSearchCommand, args->positional.empty() ? std::string("search needs a probe photo (or --vector FILE)")
-                                                           : "search takes one probe photo, got " +
-                                                                 std::to_string(args->positional.size()));
-  auto opts = AnalyzerOptionsFrom(*args);
-  auto top = args->GetInt("--top", 10, 1, 10000);
-  auto fmr = args->GetDouble("--fmr", 1e-3, 1e-9, 0.5);
-  auto face_n = args->GetInt("--face", 0, 1, 100000);
-  for (const Status& s : {opts.status(), top.status(), fmr.status(), face_n.status()})
-    if (!s.ok()) return Fail(s);
-  auto g = Gallery::Open(GalleryDir(*args), *opts);
-  if (!g.ok()) return Fail(g.status());
-  auto cal = Calibration::ForModel((*g)->model());
-  if (!cal.ok()) return Fail(cal.status());
-  auto threshold = cal->ThresholdFor(*fmr);
-  if (!threshold.ok()) return Fail(threshold.status());
-
-  SearchReport report;
-  nlohmann::json probe;
-  std::vector<float> vec;
-  std::vector<std::string> warnings;
-  if (args->Has("--vector")) {
-    auto vf = VectorFile::Read(args->Get("--vector"));
-    if (!vf.ok()) return Fail(vf.status());
-    if (vf->model_id != (*g)->model().Id())
-      return Fail(Status::InvalidArgument(args->Get("--vector") + ": vectors of " + vf->model_id + ", gallery holds " +
-                                          (*g)->model().Id()));
-    if (vf->records.empty()) return Fail(Status::InvalidArgument(args->Get("--vector") + ": no vectors"));
-    vec = vf->records[0].vector;
-    probe = {{"vector_file", args->Get("--vector")}, {"photo", vf->records[0].photo}};
-  } else {
-    opts->embedder = (*g)->analyzer_options().embedder;  // the gallery's model
-    auto analyzer = FaceAnalyzer::Create(*opts);
-    if (!analyzer.ok()) return Fail(analyzer.status());
-    auto chosen = AnalyzeAndChoose(**analyzer, args->positional[0], *face_n);
-    if (!chosen.ok()) return Fail(chosen.status());
-    const PhotoAnalysis& p = chosen->photo;
-    const int k = chosen->index;
-    const Face& f = chosen->face();
-    vec = f.embedding;
-    report.probe_path = args->positional[0];
-    report.probe_box = f.box;
-    report.probe_quality = f.quality.score;
-    report.probe_reasons = f.quality.reasons;
-    probe = FaceJson(f);
-    probe["path"] = args->positional[0];
-    probe["face"] = k + 1;
-    probe["faces_in_photo"] = p.faces.size();
-    if (!f.quality.reasons.empty())
-      warnings.push_back("LOW-QUALITY PROBE (" + Reasons(f.quality) + "): expect missed and false candidates");
-    if (p.faces.size() > 1 && *face_n == 0)
-      warnings.push_back(std::to_string(p.faces.size()) + " faces in the probe photo; searched #" + std::to_string(k + 1) +
-                         " (the largest usable); choose with --face N");
-  }
-  const int64_t n = (*g)->size();
-  const bool by_subject = args->Has("--subjects");
-  // Grouping by subject looks deeper, so that a known person's other faces are seen.
-  auto res = (*g)->Search(vec, by_subject ? std::max(*top * 5, 50) : *top);
-  if (!res.ok()) return Fail(res.status());
-  auto fpir_at = [&](float score) {
-    // FPIR of a search of N faces at this score: 1 - (1 - FMR(score))^N.
-    return -std::expm1(static_cast<double>(n) * std::log1p(-std::min(cal->FmrAt(score), 1.0 - 1e-12)));
-  };
-  nlohmann::json subjects = nlohmann::json::array();
-  Table st({"subject", "score (best face)", "FPIR", "faces seen", "best face", "image"});
-  if (by_subject) {
-    // A known person scores as their best-matching face; unlabelled faces follow.
-    std::vector<std::string> order;
-    std::map<std::string, std::vector<const Candidate*>> of;
-    for (const Candidate& c : res->front()) {
-      if (c.subject.empty()) continue;
-      if (!of.count(c.subject)) order.push_back(c.subject);
-      of[c.subject].push_back(&c);
-    }
-    for (const auto& name : order) {
-      const Candidate& best = *of[name].front();  // results come best first
-      if (best.score < *threshold && !args->Has("--all")) continue;
-      if (static_cast<int>(subjects.size()) >= *top) break;
-      nlohmann::json faces = nlohmann::json::array();
-      for (const Candidate* c : of[name]) faces.push_back({{"face_id", c->face_id}, {"score", c->score}});
-      subjects.push_back({{"subject", name}, {"score", best.score}, {"fpir", fpir_at(best.score)},
-                          {"best_face_id", best.face_id}, {"image", best.image.uri}, {"source", best.source.name},
-                          {"faces", faces}, {"above_threshold", best.score >= *threshold}});
-      st.Add({name, Fmt("%.4f", best.score), Fmt("%.2g", fpir_at(best.score)), std::to_string(of[name].size()),
-              std::to_string(best.face_id), best.image.uri});
-    }
-    std::vector<Candidate> unlabelled;
-    for (const Candidate& c : res->front())
-      if (c.subject.empty() && static_cast<int>(unlabelled.size()) < *top) unlabelled.push_back(c);
-    res->front() = std::move(unlabelled);
-  }
-  nlohmann::json cands = nlohmann::json::array();
-  Table t({"rank", "score", "FPIR", "face", "subject", "image", "source", "box", "quality"});
-  int rank = 0;
-  for (const Candidate& c : res->front()) {
-    ++rank;
-    const double fpir = fpir_at(c.score);
-    if (c.score < *threshold && !args->Has("--all")) continue;
-    report.candidates.push_back({c, (*g)->ThumbnailPath(c.face_id), fpir, c.score >= *threshold});
-    cands.push_back({{"rank", rank},
-                     {"face_id", c.face_id},
-                     {"score", c.score},
-                     {"rank_score", c.rank_score},
-                     {"fpir", fpir},
-                     {"image", c.image.uri},
-                     {"image_sha256", c.image.sha256},
-                     {"captured_at", c.image.captured_at},
-                     {"source", c.source.name},
-                     {"legal_basis", c.source.legal_basis},
-                     {"subject", c.subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.subject)},
-                     {"box", {c.face.box.x, c.face.box.y, c.face.box.width, c.face.box.height}},
-                     {"quality", c.face.quality},
-                     {"quality_reasons", c.face.quality_reasons},
-                     {"above_threshold", c.score >= *threshold}});
-    t.Add({std::to_string(rank), Fmt("%.4f", c.score), Fmt("%.2g", fpir), std::to_string(c.face_id),
-           c.subject.empty() ? "-" : c.subject, c.image.uri,
-           c.source.name, BoxText(c.face.box), Fmt("%.2f", c.face.quality)});
-  }
-  if (args->Has("--html")) {
-    report.warnings = warnings;
-    report.gallery_size = n;
-    report.ranked_by_cohort = (*g)->RankedByCohort();
-    report.fmr = *fmr;
-    report.threshold = *threshold;
-    report.model = (*g)->model().Id();
-    Status w = WriteSearchReport(args->Get("--html"), report);
-    if (!w.ok()) return Fail(w);
-  }
-  if (args->Has("--json")) {
-    std::printf("%s\n", nlohmann::json{{"probe", probe},
-                                       {"gallery_size", n},
-                                       {"html", args->Get("--html")},
-                                       {"threshold", *threshold},
-                                       {"fmr", *fmr},
-                                       {"model", (*g)->model().Id()},
-                                       {"candidates", cands},
-                                       {"warnings", warnings},
-                                       {"subjects", by_subject ? subjects : nlohmann::json(nullptr)},
-                                       {"note",
-                                        "candidates are leads for human review, not identifications; "
-                                        "fpir = 1 - (1 - FMR(score))^gallery_size; candidates are ordered by "
-                                        "rank_score (the score normalised against the gallery, docs/gallery.md)"}}
-                            .dump(2)
-                            .c_str());
-  } else {
-    for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
-    std::printf("gallery: %lld faces; threshold %.4f at FMR %g per comparison; FPIR = 1 - (1 - FMR(score))^%lld\n",
-                static_cast<long long>(n), *threshold, *fmr, static_cast<long long>(n));
-    if ((*g)->RankedByCohort())
-      std::printf(
-          "ranked by score relative to each face's similarity to the whole gallery (faces that resemble "
-          "everyone rank lower); thresholds and FPIR use the score\n");
-    if (by_subject) {
-      std::printf("\nknown subjects (scored by their best-matching face):\n");
-      if (subjects.empty()) std::printf("none at or above the threshold\n");
-      else st.Print();
-      std::printf("\nunlabelled faces:\n");
-    }
-    if (cands.empty()) std::printf("no candidate at or above the threshold%s\n", args->Has("--all") ? "" : " (--all shows the nearest)");
-    else t.Print();
-    std::printf("candidates are leads for human review, never identifications\n");
-    if (args->Has("--html")) std::printf("report: %s\n", args->Get("--html").c_str());
-  }
-  return cands.empty() && subjects.empty() ? kExitNo : kExitOk;
 }
 
 const Command kInfoCommand = {
@@ -487,10 +334,14 @@ int CmdInfo(int argc, char** argv) {
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   const std::string dir = GalleryDir(*args);
-  auto g = Gallery::Open(dir, *opts);
-  if (!g.ok()) return Fail(g.status());
-  auto counts = (*g)->catalog().Counts();
-  auto by = (*g)->catalog().CountsBySource();
+  // Only read, so that it works beside `lineup serve` or an enrolment holding the gallery.
+  auto g = Gallery::OpenReadOnly(dir, *opts);
+  const bool empty = !g.ok() && g.status().code() == Status::Code::kFailedPrecondition;  // never filled
+  if (!g.ok() && !empty) return Fail(g.status());
+  auto cat = Catalog::Open((std::filesystem::path(dir) / "catalog.sqlite").string(), false);
+  if (!cat.ok()) return Fail(cat.status());
+  auto counts = (*cat)->Counts();
+  auto by = (*cat)->CountsBySource();
   if (!counts.ok()) return Fail(counts.status());
   if (!by.ok()) return Fail(by.status());
   int64_t disk = 0;
@@ -499,11 +350,13 @@ int CmdInfo(int argc, char** argv) {
     if (e.is_regular_file(ec)) disk += static_cast<int64_t>(e.file_size(ec));
   nlohmann::json sources = nlohmann::json::array();
   Table t({"source", "images", "faces"});
-  for (const auto& [name, c] : *by) {
-    sources.push_back({{"name", name}, {"images", c.first}, {"faces", c.second}});
-    t.Add({name, std::to_string(c.first), std::to_string(c.second)});
+  for (const auto& sc : *by) {
+    sources.push_back({{"name", sc.name}, {"images", sc.images}, {"faces", sc.faces}});
+    t.Add({sc.name, std::to_string(sc.images), std::to_string(sc.faces)});
   }
-  const int64_t index_bytes = (*g)->IndexMemoryBytes();
+  const int64_t index_bytes = empty ? 0 : (*g)->IndexMemoryBytes();
+  const std::string index = empty ? "none (no face enrolled yet)" : (*g)->IndexSpec();
+  const std::string model = empty ? "none yet" : (*g)->model().Id();
   // Resident memory of this process with the gallery open (from /proc).
   int64_t rss = 0;
   {
@@ -514,16 +367,16 @@ int CmdInfo(int argc, char** argv) {
   if (args->Has("--json")) {
     std::printf("%s\n", nlohmann::json{{"gallery", dir}, {"faces", counts->faces}, {"images", counts->images},
                                        {"subjects", counts->subjects}, {"sources", sources}, {"disk_bytes", disk},
-                                       {"index", (*g)->IndexSpec()},
+                                       {"index", index},
                                        {"index_memory_bytes", index_bytes}, {"process_rss_bytes", rss},
-                                       {"model", (*g)->model().Id()},
+                                       {"model", model},
                                        {"schema_version", Catalog::kSchemaVersion}}.dump(2).c_str());
   } else {
     std::printf("gallery %s: %lld faces in %lld images, %lld subjects, %lld sources\n", dir.c_str(),
                 static_cast<long long>(counts->faces), static_cast<long long>(counts->images),
                 static_cast<long long>(counts->subjects), static_cast<long long>(counts->sources));
     std::printf("disk %.1f MB, index %s in memory %.1f MB, process memory %.1f MB, model %s\n\n", disk / 1e6,
-                (*g)->IndexSpec().c_str(), index_bytes / 1e6, rss / 1e6, (*g)->model().Id().c_str());
+                index.c_str(), index_bytes / 1e6, rss / 1e6, model.c_str());
     t.Print();
   }
   return kExitOk;
@@ -532,14 +385,18 @@ int CmdInfo(int argc, char** argv) {
 const Command kEraseCommand = {
     .name = "erase",
     .summary = "remove faces now (no longer searchable); `compact` removes their bytes",
-    .usage = {"erase --subject NAME | --source NAME | --image SHA256 [--reason TEXT] [--gallery DIR] [--json]"},
+    .usage = {"erase --subject NAME | --source NAME | --image SHA256 --reason TEXT [--yes] [--gallery DIR] [--json]"},
     .options = {{"--subject", "NAME", "every face of this person"},
                 {"--source", "NAME", "every face of this source"},
                 {"--image", "SHA256", "every face of the photo with this SHA-256"},
-                {"--reason", "TEXT", "why, for the audit log"},
+                {"--reason", "TEXT", "why (required): kept in the erasure record and the audit log"},
+                {"--yes", "", "do not ask for confirmation (scripts); otherwise asked on a terminal"},
                 kGalleryOption,
                 kJsonOption},
-    .examples = {"lineup erase --source samples --reason \"demo over\" --gallery lineup-data"},
+    .examples = {"lineup erase --source samples --reason \"demo over\" --yes --gallery lineup-data"},
+    .notes =
+        "Shows what it will erase and asks before doing it; without a terminal to ask on, --yes is\n"
+        "needed. Enrolling an erased photo again is refused unless `lineup enroll --allow-erased`.",
 };
 
 int CmdErase(int argc, char** argv) {
@@ -550,6 +407,11 @@ int CmdErase(int argc, char** argv) {
     return Misuse(kEraseCommand, "erase takes no arguments, got \"" + args->positional[0] + "\"");
   if (given == 0) return Misuse(kEraseCommand, "erase needs --subject NAME, --source NAME or --image SHA256");
   if (given > 1) return Misuse(kEraseCommand, "erase takes only one of --subject, --source and --image");
+  if (args->Get("--reason").empty())
+    return Misuse(kEraseCommand, "erase needs --reason TEXT: why these faces go is part of the record");
+  const bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO);
+  if (!args->Has("--yes") && !tty)
+    return Misuse(kEraseCommand, "erase asks for confirmation, and there is no terminal to ask on: add --yes");
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
   auto g = Gallery::Open(GalleryDir(*args), *opts);
@@ -557,7 +419,20 @@ int CmdErase(int argc, char** argv) {
   auto audit = OpenCliAudit(GalleryDir(*args));
   if (!audit.ok()) return Fail(audit.status());
   const char* kind = args->Has("--subject") ? "subject" : args->Has("--source") ? "source" : "image";
-  auto plan = (*g)->Erase(kind, args->Get(std::string("--") + kind), args->Get("--reason"));
+  const std::string key = args->Get(std::string("--") + kind);
+  if (!args->Has("--yes")) {
+    auto preview = (*g)->catalog().PlanErase(kind, key);
+    if (!preview.ok()) return Fail(preview.status());
+    std::fprintf(stderr, "erase %s: %zu face(s) and %lld image(s), for \"%s\"? This cannot be undone. [y/N] ",
+                 preview->what.c_str(), preview->face_ids.size(), static_cast<long long>(preview->images),
+                 args->Get("--reason").c_str());
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
+      std::fprintf(stderr, "lineup: nothing erased\n");
+      return kExitNo;
+    }
+  }
+  auto plan = (*g)->Erase(kind, key, args->Get("--reason"));
   if (!plan.ok()) return Fail(plan.status());
   if (int rc = RecordCliAudit(**audit, "erase", {{"what", plan->what}, {"faces", plan->face_ids.size()},
                                                  {"images", plan->images}, {"reason", args->Get("--reason")}});

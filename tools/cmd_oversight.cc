@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli_record.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/accounts.h"
@@ -22,26 +23,6 @@
 #include "lineup/cases.h"
 
 namespace lineup::cli {
-
-// Defined in cmd_gallery.cc.
-std::string GalleryDir(const Args& a);
-
-std::string CliActor() {
-  const passwd* pw = getpwuid(geteuid());
-  return "cli:" + (pw && pw->pw_name && *pw->pw_name ? std::string(pw->pw_name) : "uid" + std::to_string(geteuid()));
-}
-
-Result<std::unique_ptr<AuditLog>> OpenCliAudit(const std::string& gallery_dir) {
-  auto log = AuditLog::Open((std::filesystem::path(gallery_dir) / "catalog.sqlite").string());
-  if (!log.ok()) return log.status().WithContext("audit log");
-  return std::move(*log);
-}
-
-int RecordCliAudit(AuditLog& log, const std::string& action, const nlohmann::json& details) {
-  auto r = log.Append(CliActor(), action, 0, details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  if (r.ok()) return kExitOk;
-  return Fail(r.status().WithContext("done, but the audit record could not be written"));
-}
 
 namespace {
 

@@ -7,13 +7,13 @@
 #include <cstdio>
 #include <thread>
 
+#include "cli_record.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "server.h"
 
 namespace lineup::cli {
 
-std::string GalleryDir(const Args& a);
 
 const Command kServeCommand = {
     .name = "serve",

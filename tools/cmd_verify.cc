@@ -1,32 +1,21 @@
 // lineup verify: are the faces in two photos the same person, at a chosen false-match rate?
+#include "cli_record.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/calibration.h"
+#include "lineup/image.h"
+#include "lineup/investigations.h"
 
 namespace lineup::cli {
 
 namespace {
-struct Side {
-  std::string path;
-  PhotoAnalysis photo;
-  int face = -1;  // index into photo.faces
-};
-
-Status Prepare(FaceAnalyzer& a, const std::string& path, int wanted, Side* s) {
-  s->path = path;
-  auto c = AnalyzeAndChoose(a, path, wanted);
-  if (!c.ok()) return c.status();
-  s->photo = std::move(c->photo);
-  s->face = c->index;
-  return Status::OK();
-}
-
-nlohmann::json SideJson(const Side& s) {
-  const Face& f = s.photo.faces[static_cast<size_t>(s.face)];
+nlohmann::json SideJson(const ProbeReport& s) {
+  const Face& f = s.faces[static_cast<size_t>(s.searched)];
   nlohmann::json j = FaceJson(f);
-  j["path"] = s.path;
-  j["face"] = s.face + 1;
-  j["faces_in_photo"] = s.photo.faces.size();
+  j["path"] = s.name;
+  j["face"] = s.searched + 1;
+  j["faces_in_photo"] = s.faces.size();
+  j["image_sha256"] = s.sha256;
   return j;
 }
 }  // namespace
@@ -38,10 +27,16 @@ const Command kVerifyCommand = {
     .options = {{"--fmr", "RATE", "the false-match rate the threshold is calibrated for (default 1e-3)"},
                 {"--face-a", "N", "compare face #N of PHOTO_A, as detect numbers them (default the largest usable)"},
                 {"--face-b", "N", "the same for PHOTO_B"},
+                kCaseOption,
+                kJustificationOption,
+                kGalleryOption,
                 kJsonOption},
     .examples = {"lineup verify samples/sample2.jpg samples/sample3.jpg",
                  "lineup verify samples/sample1.jpg samples/sample1.jpg --face-a 1 --face-b 2 --fmr 1e-4"},
-    .notes = "Exit code 0 for the same person, 1 for not the same person or a photo without a face.",
+    .notes =
+        "Exit code 0 for the same person, 1 for not the same person or a photo without a face, 3 when a\n"
+        "face is too poor to decide either way (quality under 0.01). Recorded in the audit log of the\n"
+        "gallery (--gallery, $LINEUP_GALLERY or ./lineup-data if there is one) as cli:<user>.",
     .reads_photos = true,
 };
 
@@ -50,68 +45,86 @@ int CmdVerify(int argc, char** argv) {
   if (!args.ok()) return Fail(args.status());
   if (args->positional.size() != 2)
     return Misuse(kVerifyCommand, "verify takes two photos, got " + std::to_string(args->positional.size()));
-  auto fmr = args->GetDouble("--fmr", 1e-3, 1e-9, 0.5);
+  auto fmr = args->GetDouble("--fmr", kDefaultVerifyFmr, 1e-9, 0.5);
   auto fa = args->GetInt("--face-a", 0, 1, 100000);
   auto fb = args->GetInt("--face-b", 0, 1, 100000);
   for (const Status& s : {fmr.status(), fa.status(), fb.status()})
     if (!s.ok()) return Fail(s);
   auto opts = AnalyzerOptionsFrom(*args);
   if (!opts.ok()) return Fail(opts.status());
+  auto record = OpenCliRecord(*args, false);
+  if (!record.ok()) return Fail(record.status());
   auto analyzer = FaceAnalyzer::Create(*opts);
   if (!analyzer.ok()) return Fail(analyzer.status());
   auto cal = Calibration::ForModel((*analyzer)->Model());
   if (!cal.ok()) return Fail(cal.status());
-  auto threshold = cal->ThresholdFor(*fmr);
-  if (!threshold.ok()) return Fail(threshold.status());
 
-  Side a, b;
-  for (auto [side, path, want] : {std::tuple{&a, args->positional[0], *fa}, std::tuple{&b, args->positional[1], *fb}}) {
-    Status s = Prepare(**analyzer, path, want, side);
-    if (!s.ok()) return Fail(s);
+  VerifyRequest req;
+  req.case_id = record->case_id;
+  req.justification = record->justification;
+  req.fmr = *fmr;
+  for (auto [probe, path, want] : {std::tuple{&req.a, args->positional[0], *fa}, std::tuple{&req.b, args->positional[1], *fb}}) {
+    auto bytes = ReadFileBytes(path, opts->decode.max_bytes);
+    if (!bytes.ok()) return Fail(bytes.status());
+    probe->photo = std::move(*bytes);
+    probe->name = path;
+    probe->face = want;
   }
-  const auto& va = a.photo.faces[static_cast<size_t>(a.face)].embedding;
-  const auto& vb = b.photo.faces[static_cast<size_t>(b.face)].embedding;
-  float sim = 0;
-  for (size_t i = 0; i < va.size(); ++i) sim += va[i] * vb[i];
-  const bool same = sim >= *threshold;
-  const double est_fmr = cal->FmrAt(sim);
-  const bool fmr_bound = sim >= cal->points.back().second;  // rarer than was measured
-  std::vector<std::string> warnings;
-  for (const Side* s : {&a, &b}) {
-    const Face& f = s->photo.faces[static_cast<size_t>(s->face)];
-    if (!f.quality.reasons.empty()) warnings.push_back(s->path + ": low-quality face (" + Reasons(f.quality) + ")");
-    const bool chosen = (s == &a ? *fa : *fb) > 0;
-    if (s->photo.faces.size() > 1 && !chosen)
-      warnings.push_back(s->path + ": " + std::to_string(s->photo.faces.size()) + " faces; used #" +
-                         std::to_string(s->face + 1) + " (the largest usable); choose with --face-" + (s == &a ? "a" : "b"));
+  InvestigationsOptions io;
+  io.decode = opts->decode;
+  Investigations inv(nullptr, record->cases.get(), record->audit.get(), *cal, io);
+  auto v = inv.Verify(CliPrincipal(), req, **analyzer);
+  if (!v.ok()) return Fail(v.status());
+  const bool fmr_bound = v->score >= cal->points.back().second;  // rarer than was measured
+  std::vector<std::string> warnings = v->warnings;
+  for (const ProbeReport* s : {&v->a, &v->b}) {
+    const bool chosen = (s == &v->a ? *fa : *fb) > 0;
+    if (s->faces.size() > 1 && !chosen)
+      warnings.push_back(s->name + ": " + std::to_string(s->faces.size()) + " faces; used #" +
+                         std::to_string(s->searched + 1) + " (the largest usable); choose with --face-" +
+                         (s == &v->a ? "a" : "b"));
   }
+  if (!v->audit_seq) warnings.push_back("not recorded: no gallery here to keep an audit record (--gallery DIR)");
 
   if (args->Has("--json")) {
-    nlohmann::json j = {{"similarity", sim},      {"threshold", *threshold},    {"fmr", *fmr},
-                        {"same_person", same},    {"estimated_fmr_at_similarity", est_fmr},
+    nlohmann::json j = {{"similarity", v->score},
+                        {"threshold", v->threshold.threshold},
+                        {"fmr", *fmr},
+                        {"decision", v->decision},
+                        {"same_person", v->decision == "undecided" ? nlohmann::json(nullptr)
+                                                                   : nlohmann::json(v->decision == "same")},
+                        {"reason", v->reason},
+                        {"estimated_fmr_at_similarity", v->fmr_at_score},
                         {"estimated_fmr_is_upper_bound", fmr_bound},
                         {"model", (*analyzer)->Model().Id()},
                         {"calibration", {{"dataset", cal->dataset}, {"impostor_comparisons", cal->impostor_comparisons}}},
-                        {"a", SideJson(a)},       {"b", SideJson(b)},           {"warnings", warnings},
+                        {"a", SideJson(v->a)},
+                        {"b", SideJson(v->b)},
+                        {"warnings", warnings},
+                        {"audit_seq", v->audit_seq ? nlohmann::json(v->audit_seq) : nlohmann::json(nullptr)},
                         {"note", "a lead for human review, not an identification"}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     Table t({"photo", "face", "of", "quality", "reasons"});
-    for (const Side* s : {&a, &b}) {
-      const Face& f = s->photo.faces[static_cast<size_t>(s->face)];
-      t.Add({s->path, "#" + std::to_string(s->face + 1), std::to_string(s->photo.faces.size()),
+    for (const ProbeReport* s : {&v->a, &v->b}) {
+      const Face& f = s->faces[static_cast<size_t>(s->searched)];
+      t.Add({s->name, "#" + std::to_string(s->searched + 1), std::to_string(s->faces.size()),
              Fmt("%.2f", f.quality.score), Reasons(f.quality)});
     }
     t.Print();
-    std::printf("\nsimilarity %.4f, threshold %.4f at FMR %g (calibrated on %s, %lld impostor comparisons)\n", sim,
-                *threshold, *fmr, cal->dataset.c_str(), static_cast<long long>(cal->impostor_comparisons));
-    std::printf("estimated false-match rate at this similarity: %s%.2g%s\n", fmr_bound ? "below " : "", est_fmr,
-                fmr_bound ? " (the lowest measured)" : "");
-    std::printf("decision: %s\n", same ? "SAME PERSON (a lead for human review, not an identification)"
-                                      : "NOT THE SAME PERSON at this false-match rate");
+    std::printf("\nsimilarity %.4f, threshold %.4f at FMR %g (calibrated on %s, %lld impostor comparisons)\n", v->score,
+                v->threshold.threshold, *fmr, cal->dataset.c_str(), static_cast<long long>(cal->impostor_comparisons));
+    std::printf("estimated false-match rate at this similarity: %s%.2g%s\n", fmr_bound ? "below " : "",
+                v->fmr_at_score, fmr_bound ? " (the lowest measured)" : "");
+    if (v->decision == "undecided")
+      std::printf("decision: CANNOT DECIDE: %s\n", v->reason.c_str());
+    else
+      std::printf("decision: %s\n", v->decision == "same"
+                                        ? "SAME PERSON (a lead for human review, not an identification)"
+                                        : "NOT THE SAME PERSON at this false-match rate");
     for (const auto& w : warnings) std::printf("warning: %s\n", w.c_str());
   }
-  return same ? kExitOk : kExitNo;
+  return v->decision == "same" ? kExitOk : v->decision == "undecided" ? kExitUndecided : kExitNo;
 }
 
 }  // namespace lineup::cli

@@ -1,38 +1,22 @@
-// The HTML report of a gallery search: the probe face beside each candidate's face,
-// with score, FPIR, quality and provenance, in one self-contained file (pictures
-// embedded) that an analyst can open anywhere without the tool.
+// The HTML report of a gallery search: the probe face beside each candidate's face, with
+// rank, score, FPIR, quality and provenance, the decision and the case it was made in, in
+// one self-contained file (pictures embedded) that an analyst can open anywhere without
+// the tool. A probe photo with several faces gets a numbered overview of them, the
+// searched one marked.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
-#include <vector>
 
-#include "lineup/face.h"
-#include "lineup/gallery.h"
+#include "lineup/investigations.h"
 #include "lineup/status.h"
 
 namespace lineup::cli {
 
-struct ReportCandidate {
-  Candidate candidate;
-  std::string thumbnail;  // the gallery's thumbnail of the face, "" to crop the original
-  double fpir = 0;
-  bool above_threshold = false;
-};
-
-struct SearchReport {
-  std::string probe_path;  // empty for a vector search
-  cv::Rect2f probe_box;
-  float probe_quality = 0;
-  std::vector<std::string> probe_reasons;
-  std::vector<std::string> warnings;
-  int64_t gallery_size = 0;
-  bool ranked_by_cohort = false;  // Gallery::RankedByCohort
-  double fmr = 0;
-  float threshold = 0;
-  std::string model;
-  std::vector<ReportCandidate> candidates;
-};
-
-Status WriteSearchReport(const std::string& path, const SearchReport& report);
+// probe_path: the probe photo ("" for a search by vector). thumbnail_of: the gallery's
+// stored thumbnail of a face ("" to crop the original photo instead).
+Status WriteSearchReport(const std::string& path, const SearchResult& result, const std::string& probe_path,
+                         const std::function<std::string(int64_t face_id)>& thumbnail_of);
 
 }  // namespace lineup::cli
