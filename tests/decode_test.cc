@@ -4,6 +4,7 @@
 // committed. Real photos come from the shared data folder (see test_util.h).
 #include <sys/stat.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -416,6 +417,356 @@ TEST_F(DecodeTest, ExifOrientation6RotatesClockwise) {
   EXPECT_EQ(same->bgr.size(), cv::Size(64, 32));
 }
 
+// ----------------------------------------------------------------------- Netpbm
+
+// The LFW photo, or a pattern of the same size without the data folder.
+cv::Mat RealPhoto() {
+  std::string why, data = lineup_test::DataDir("", &why);
+  cv::Mat photo;
+  if (!data.empty()) photo = cv::imread(data + "/" + kLfwPhoto, cv::IMREAD_COLOR);
+  return photo.empty() ? Pattern(250, 250) : photo;
+}
+
+cv::Mat Convert(const cv::Mat& m, int code) {
+  cv::Mat out;
+  cv::cvtColor(m, out, code);
+  return out;
+}
+
+// A picture as 0..1 floats, as HDR and PFM writers take it.
+cv::Mat AsFloat(const cv::Mat& m) {
+  cv::Mat f;
+  m.convertTo(f, CV_32F, 1 / 255.0);
+  return f;
+}
+
+// Each Netpbm kind, made by OpenCV's writer from a real photo and read back from a file
+// named .jpg: same size, same pixels.
+TEST_F(DecodeTest, NetpbmFromARealPhoto) {
+  const cv::Mat photo = RealPhoto();
+  const cv::Mat grey = Convert(photo, cv::COLOR_BGR2GRAY);
+  cv::Mat bw = grey > 128;  // 0 or 255
+  struct Case { const char* name; cv::Mat in; const char* ext; std::vector<int> params; const char* magic;
+                const char* format; cv::Mat want; };
+  const std::vector<int> plain = {cv::IMWRITE_PXM_BINARY, 0};
+  // OpenCV writes colour PAM in BGR order; the standard's order is RGB.
+  const std::vector<Case> cases = {
+      {"ppm", photo, ".ppm", {}, "P6", "ppm", photo},
+      {"pgm", grey, ".pgm", {}, "P5", "pgm", grey},
+      {"pbm", bw, ".pbm", {}, "P4", "pbm", bw},
+      {"plain_ppm", photo, ".ppm", plain, "P3", "ppm", photo},
+      {"plain_pgm", grey, ".pgm", plain, "P2", "pgm", grey},
+      {"plain_pbm", bw, ".pbm", plain, "P1", "pbm", bw},
+      {"pam_rgb", Convert(photo, cv::COLOR_BGR2RGB), ".pam", {}, "P7", "pam", photo},
+      {"pam_grey", grey, ".pam", {}, "P7", "pam", grey},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Bytes b = Encode(c.in, c.ext, c.params);
+    ASSERT_GE(b.size(), 2u);
+    ASSERT_EQ(std::string(b.begin(), b.begin() + 2), c.magic);
+    std::string path = tmp_.File(std::string(c.name) + ".jpg");
+    WriteBytes(path, b);
+    auto r = ReadImage(path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->info.format, c.format);
+    EXPECT_EQ(r->info.width, photo.cols);
+    EXPECT_EQ(r->info.height, photo.rows);
+    ASSERT_EQ(r->bgr.type(), CV_8UC3);
+    ASSERT_EQ(r->bgr.size(), photo.size());
+    cv::Mat want = c.want.channels() == 1 ? Convert(c.want, cv::COLOR_GRAY2BGR) : c.want;
+    EXPECT_EQ(cv::norm(want, r->bgr, cv::NORM_INF), 0);
+  }
+}
+
+TEST_F(DecodeTest, SixteenBitNetpbmComesOut8Bit) {
+  // OpenCV writes 16-bit PGM and PPM with maxval 65535, samples big-endian.
+  const cv::Mat grey = Convert(RealPhoto(), cv::COLOR_BGR2GRAY);
+  cv::Mat deep;
+  grey.convertTo(deep, CV_16U, 257);  // 8-bit v is 16-bit v*257 exactly
+  Bytes pgm = Encode(deep, ".pgm");
+  ASSERT_EQ(std::string(pgm.begin(), pgm.begin() + 2), "P5");
+  auto r = DecodeBytes(pgm);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->info.format, "pgm");
+  EXPECT_EQ(cv::norm(Convert(grey, cv::COLOR_GRAY2BGR), r->bgr, cv::NORM_INF), 0);
+
+  cv::Mat deep_colour(20, 30, CV_16UC3, cv::Scalar(200 * 257, 100 * 257, 50 * 257));
+  auto c = DecodeBytes(Encode(deep_colour, ".ppm"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->bgr.at<cv::Vec3b>(10, 10), cv::Vec3b(200, 100, 50));
+
+  // Samples are scaled from their own maxval, not cut to their high byte: a 10-bit
+  // PGM (maxval 1023) is not almost black.
+  auto ten = DecodeBytes(lineup_test::TextThen("P5\n3 1\n1023\n", {0x03, 0xFF, 0x02, 0x00, 0x00, 0x00}));
+  ASSERT_TRUE(ten.ok()) << ten.status().ToString();
+  EXPECT_EQ(ten->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 255, 255));
+  EXPECT_EQ(ten->bgr.at<cv::Vec3b>(0, 1), cv::Vec3b(128, 128, 128));  // 512 * 255 / 1023 = 127.6
+  EXPECT_EQ(ten->bgr.at<cv::Vec3b>(0, 2), cv::Vec3b(0, 0, 0));
+  auto plain = DecodeBytes(lineup_test::TextThen("P2\n2 1\n1023\n1023 512\n"));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->bgr.at<cv::Vec3b>(0, 0)[0], 255);
+  EXPECT_EQ(plain->bgr.at<cv::Vec3b>(0, 1)[0], 128);
+}
+
+TEST_F(DecodeTest, NetpbmMaxvalBelow255IsScaled) {
+  auto r = DecodeBytes(lineup_test::TextThen("P5 3 1 15\n", {0, 7, 15}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 0)[1], 0);
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 1)[1], 119);  // 7 * 255 / 15
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 2)[1], 255);
+  auto above = DecodeBytes(lineup_test::TextThen("P5 3 1 15\n", {0, 16, 15}));
+  ASSERT_FALSE(above.ok());
+  EXPECT_TRUE(Contains(above.status().message(), "above maxval")) << above.status().message();
+}
+
+TEST_F(DecodeTest, NetpbmHeaderCommentsAndWhitespace) {
+  // Comments may stand between any two header fields, end with CR or LF, and hold
+  // digits; fields may be split by any whitespace.
+  const std::string header = "P6\n# written by a 1994 scanner\n#2 2 255\n2\t# width\r1\n\n# maxval next\n255\n";
+  auto r = DecodeBytes(lineup_test::TextThen(header, {10, 20, 30, 40, 50, 60}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->info.width, 2);
+  EXPECT_EQ(r->info.height, 1);
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(30, 20, 10));
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 1), cv::Vec3b(60, 50, 40));
+  // The single whitespace after maxval is the last header byte: a raster starting with
+  // '#' or a space is pixel data, not a comment.
+  auto hash = DecodeBytes(lineup_test::TextThen("P5 2 1 255\n# "));
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  EXPECT_EQ(hash->bgr.at<cv::Vec3b>(0, 0)[0], '#');
+  EXPECT_EQ(hash->bgr.at<cv::Vec3b>(0, 1)[0], ' ');
+  // Plain rasters may carry comments too, and plain PBM digits need no spaces.
+  auto p2 = DecodeBytes(lineup_test::TextThen("P2\n3 1 255\n0 # first\n128\n255\n"));
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  EXPECT_EQ(p2->bgr.at<cv::Vec3b>(0, 1)[0], 128);
+  auto p1 = DecodeBytes(lineup_test::TextThen("P1\n4 2\n0110\n1 0 0 1\n"));
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  EXPECT_EQ(p1->bgr.at<cv::Vec3b>(0, 0)[0], 255);  // 0 is white
+  EXPECT_EQ(p1->bgr.at<cv::Vec3b>(0, 1)[0], 0);    // 1 is black
+  EXPECT_EQ(p1->bgr.at<cv::Vec3b>(1, 3)[0], 0);
+  auto p3 = DecodeBytes(lineup_test::TextThen("P3 1 1 255 1 2 3\n"));
+  ASSERT_TRUE(p3.ok()) << p3.status().ToString();
+  EXPECT_EQ(p3->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(3, 2, 1));
+}
+
+TEST_F(DecodeTest, PamKinds) {
+  auto pam = [](const std::string& fields, const Bytes& body) {
+    return DecodeBytes(lineup_test::TextThen("P7\n" + fields + "ENDHDR\n", body));
+  };
+  auto rgba = pam("WIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\n", {1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(rgba.ok()) << rgba.status().ToString();
+  EXPECT_EQ(rgba->info.format, "pam");
+  EXPECT_EQ(rgba->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(3, 2, 1));  // alpha dropped, as for PNG
+  EXPECT_EQ(rgba->bgr.at<cv::Vec3b>(0, 1), cv::Vec3b(7, 6, 5));
+  auto grey_alpha =
+      pam("# a comment line\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\n", {9, 0, 90, 255});
+  ASSERT_TRUE(grey_alpha.ok()) << grey_alpha.status().ToString();
+  EXPECT_EQ(grey_alpha->bgr.at<cv::Vec3b>(0, 1), cv::Vec3b(90, 90, 90));
+  auto bw = pam("WIDTH 2\nHEIGHT 1\nDEPTH 1\nMAXVAL 1\nTUPLTYPE BLACKANDWHITE\n", {1, 0});
+  ASSERT_TRUE(bw.ok()) << bw.status().ToString();
+  EXPECT_EQ(bw->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 255, 255));  // in PAM, 1 is white
+  EXPECT_EQ(bw->bgr.at<cv::Vec3b>(0, 1), cv::Vec3b(0, 0, 0));
+  auto deep = pam("WIDTH 1\nHEIGHT 1\nDEPTH 3\nMAXVAL 65535\nTUPLTYPE RGB\n", {0xFF, 0xFF, 0x80, 0x00, 0, 0});
+  ASSERT_TRUE(deep.ok()) << deep.status().ToString();
+  EXPECT_EQ(deep->bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 128, 255));
+
+  auto cmyk = pam("WIDTH 1\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE CMYK\n", {1, 2, 3, 4});
+  ASSERT_FALSE(cmyk.ok());
+  EXPECT_TRUE(StartsWith(cmyk.status().message(), "PAM of tuple type CMYK is not accepted")) << cmyk.status().message();
+  auto five = pam("WIDTH 1\nHEIGHT 1\nDEPTH 5\nMAXVAL 255\n", {1, 2, 3, 4, 5});
+  ASSERT_FALSE(five.ok());
+  EXPECT_TRUE(Contains(five.status().message(), "depth 5")) << five.status().message();
+  for (const char* bad : {"WIDTH 1\nHEIGHT 1\nMAXVAL 255\n",                                 // no DEPTH
+                          "WIDTH 1\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\n",                // WIDTH twice
+                          "WIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nSIZE 3\n",                 // unknown line
+                          "WIDTH 1\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nTUPLTYPE GRAYSCALE\n",     // type and depth
+                          "WIDTH 0\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\n"}) {
+    SCOPED_TRACE(bad);
+    auto r = pam(bad, {1, 2, 3});
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(StartsWith(r.status().message(), "damaged PAM")) << r.status().message();
+  }
+  // No ENDHDR: the header never ends.
+  auto endless = DecodeBytes(lineup_test::TextThen("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\n"));
+  ASSERT_FALSE(endless.ok());
+  EXPECT_TRUE(Contains(endless.status().message(), "truncated header")) << endless.status().message();
+}
+
+TEST_F(DecodeTest, PfmFromARealPhoto) {
+  const cv::Mat photo = RealPhoto();
+  for (bool grey : {false, true}) {
+    SCOPED_TRACE(grey ? "Pf (grey)" : "PF (colour)");
+    cv::Mat in = grey ? Convert(photo, cv::COLOR_BGR2GRAY) : photo;
+    std::string path = tmp_.File(grey ? "grey_pfm.jpg" : "pfm.jpg");
+    WriteBytes(path, Encode(AsFloat(in), ".pfm"));
+    auto r = ReadImage(path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->info.format, "pfm");
+    ASSERT_EQ(r->bgr.size(), photo.size());
+    // v/255 as a float, times 255 and rounded, is v again: rows (stored bottom up) and
+    // channels (stored RGB) are where they belong.
+    EXPECT_EQ(cv::norm(grey ? Convert(in, cv::COLOR_GRAY2BGR) : in, r->bgr, cv::NORM_INF), 0);
+  }
+  // Big-endian (positive scale), out-of-range values clipped, NaN black.
+  const Bytes samples = {0x40, 0x00, 0x00, 0x00,   // 2.0
+                         0xBF, 0x80, 0x00, 0x00,   // -1.0
+                         0x7F, 0xC0, 0x00, 0x00,   // NaN
+                         0x3F, 0x00, 0x00, 0x00};  // 0.5
+  auto r = DecodeBytes(lineup_test::TextThen("Pf\n2 2\n1.0\n", samples));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(1, 0)[0], 255);  // the first stored row is the bottom one
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(1, 1)[0], 0);
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 0)[0], 0);
+  EXPECT_EQ(r->bgr.at<cv::Vec3b>(0, 1)[0], 128);
+  // As OpenCV reads it, the samples are divided by the scale's size.
+  auto scaled = DecodeBytes(lineup_test::TextThen("Pf\n1 1\n4\n", {0x40, 0x00, 0x00, 0x00}));
+  ASSERT_TRUE(scaled.ok()) << scaled.status().ToString();
+  EXPECT_EQ(scaled->bgr.at<cv::Vec3b>(0, 0)[0], 128);
+  for (const char* bad : {"PF\n1 1\n0\n", "PF\n1 1\nnan\n", "PF\n1 1\n-1x\n"}) {
+    SCOPED_TRACE(bad);
+    auto b = DecodeBytes(lineup_test::TextThen(bad, Bytes(12, 0)));
+    ASSERT_FALSE(b.ok());
+    EXPECT_TRUE(Contains(b.status().message(), "scale")) << b.status().message();
+  }
+}
+
+// Cut-short files of every new format, at several points in the pixel data, and the
+// header itself cut: all refused, none decoded into a partly blank picture.
+TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
+  const cv::Mat photo = RealPhoto();
+  const cv::Mat grey = Convert(photo, cv::COLOR_BGR2GRAY);
+  const std::vector<int> plain = {cv::IMWRITE_PXM_BINARY, 0};
+  struct Case { const char* name; Bytes file; };
+  std::vector<Case> cases = {
+      {"pgm", Encode(grey, ".pgm")},
+      {"ppm", Encode(photo, ".ppm")},
+      {"pbm", Encode(grey > 128, ".pbm")},
+      {"plain pgm", Encode(grey, ".pgm", plain)},
+      {"plain ppm", Encode(photo, ".ppm", plain)},
+      {"plain pbm", Encode(grey > 128, ".pbm", plain)},
+      {"pam", Encode(photo, ".pam")},
+      {"pfm", Encode(AsFloat(photo), ".pfm")},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto whole = DecodeBytes(c.file);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    const size_t n = c.file.size();
+    for (size_t keep : {size_t{20}, n / 10, n / 2, n * 9 / 10, n - 2, n - 1}) {
+      SCOPED_TRACE(keep);
+      // Plain Netpbm files end with whitespace. A cut that takes only some of it may
+      // pass, but only as the whole picture.
+      bool only_space = true;
+      for (size_t i = keep; i < n; ++i) only_space = only_space && std::isspace(c.file[i]);
+      auto r = DecodeBytes(lineup_test::Cut(c.file, keep));
+      if (only_space && r.ok()) {
+        EXPECT_EQ(cv::norm(whole->bgr, r->bgr, cv::NORM_INF), 0);
+        continue;
+      }
+      ASSERT_FALSE(r.ok()) << "a cut file decoded into a " << r->bgr.cols << "x" << r->bgr.rows << " picture";
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+      EXPECT_TRUE(Contains(r.status().message(), "truncated")) << r.status().message();
+    }
+  }
+}
+
+// Headers declaring far more pixels than the file holds are refused by the pixel
+// limit, before anything is read or allocated.
+TEST_F(DecodeTest, HugeDeclaredSizesAreRefusedByThePixelLimit) {
+  const Bytes ten(10, 0x55);
+  struct Case { const char* name; Bytes file; const char* format; };
+  const std::vector<Case> cases = {
+      {"pgm", lineup_test::TextThen("P5 100000 100000 255\n", ten), "PGM"},
+      {"plain ppm", lineup_test::TextThen("P3 100000 100000 255\n1 2 3\n"), "PPM"},
+      {"pbm", lineup_test::TextThen("P4 100000 100000\n", ten), "PBM"},
+      {"pam", lineup_test::TextThen("P7\nWIDTH 100000\nHEIGHT 100000\nDEPTH 3\nMAXVAL 255\nENDHDR\n", ten), "PAM"},
+      {"pfm", lineup_test::TextThen("PF\n100000 100000\n-1\n", ten), "PFM"},
+      {"int overflow", lineup_test::TextThen("P5 2147483647 2147483647 65535\n", ten), "PGM"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto info = ProbeImage(c.file);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_GE(int64_t{info->width} * info->height, int64_t{10'000'000'000});
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = DecodeBytes(c.file);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(StartsWith(r.status().message(), std::string(c.format) + " of ")) << r.status().message();
+    EXPECT_TRUE(Contains(r.status().message(), "limit")) << r.status().message();
+    EXPECT_LT(secs, 0.5);
+  }
+  // Within the limit, the same short file is refused as cut short, still before the
+  // picture is allocated.
+  lineup::DecodeOptions o;
+  o.max_pixels = int64_t{1} << 40;
+  auto big = DecodeBytes(lineup_test::TextThen("P5 100000 100000 255\n", ten), o);
+  ASSERT_FALSE(big.ok());
+  EXPECT_TRUE(Contains(big.status().message(), "truncated: 10 of 10000000000 bytes")) << big.status().message();
+}
+
+TEST_F(DecodeTest, BadNetpbmHeadersAreRefused) {
+  struct Case { const char* header; const char* why; };
+  const std::vector<Case> cases = {
+      {"P5 100 100 0\n", "maxval 0 out of range 1-65535"},
+      {"P5 100 100 70000\n", "maxval 70000 out of range 1-65535"},
+      {"P2 100 100 70000\n", "maxval 70000"},
+      {"P5 abc 100 255\n", "width is not a number"},
+      {"P5 100 12x 255\n", "height is not a number"},
+      {"P5 -3 100 255\n", "negative width"},
+      {"P5 0 100 255\n", "width 0 out of range"},
+      {"P6 100 0 255\n", "height 0 out of range"},
+      {"P5 4294967296 2 255\n", "width out of range"},
+      {"P5 99999999999999999999 2 255\n", "width out of range"},
+      {"P5 2147483648 2 255\n", "width 2147483648 out of range"},
+      {"P5 2 2 255", "truncated header"},           // no newline after maxval, nothing after it
+      {"P5 2 2 255\x01\x02\x03\x04", "no whitespace after the maxval"},
+      {"P4 8 1\x01", "no whitespace after the height"},
+      {"P5", "truncated header"},                   // nothing after the magic number
+      {"P5\n", "truncated header"},
+      {"P1", "truncated header"},
+      {"PF\n", "truncated header"},
+      {"P7\n", "truncated header"},
+      {"P5 2 2", "truncated header"},
+      {"P5 2 2 # a comment that never ends", "truncated header"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.header);
+    Bytes b = lineup_test::TextThen(c.header);
+    auto r = DecodeBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_TRUE(StartsWith(r.status().message(), "damaged P")) << r.status().message();
+    EXPECT_TRUE(Contains(r.status().message(), c.why)) << r.status().message();
+    EXPECT_FALSE(ProbeImage(b).ok());
+  }
+  // Plain rasters: a sample above maxval, a non-number, too few samples, a cut number.
+  for (const char* bad : {"P2 2 1 100\n5 101\n", "P2 2 1 255\n5 x\n", "P2 2 2 255\n1 2 3\n", "P3 1 1 255\n1 2 3",
+                          "P1 3 1\n012\n"}) {
+    SCOPED_TRACE(bad);
+    auto r = DecodeBytes(lineup_test::TextThen(bad));
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(StartsWith(r.status().message(), "damaged P")) << r.status().message();
+  }
+}
+
+TEST_F(DecodeTest, TenMegabyteCommentHeaderIsRefusedFast) {
+  std::string header = "P5\n#";
+  header.append(10 << 20, 'x');
+  header += "\n2 2 255\n";
+  Bytes b = lineup_test::TextThen(header, {1, 2, 3, 4});
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = DecodeBytes(b);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status().message(), "header longer than 65536 bytes")) << r.status().message();
+  EXPECT_LT(secs, 0.5);
+  // A long comment of a few kilobytes is fine.
+  auto fine = DecodeBytes(lineup_test::TextThen("P5\n#" + std::string(4000, 'x') + "\n2 2 255\n", {1, 2, 3, 4}));
+  EXPECT_TRUE(fine.ok()) << fine.status().ToString();
+}
+
 // ------------------------------------------------------------------------ fuzz
 
 // Random damage to real files: DecodeImage may accept or refuse, but must never
@@ -470,6 +821,18 @@ TEST_F(DecodeTest, FuzzedJpegAndPngNeverCrash) {
   RecordProperty("accepted", accepted);
 }
 
+TEST_F(DecodeTest, FuzzedNewFormatsNeverCrash) {
+  cv::Mat m = Pattern(48, 40);
+  cv::Mat grey = Convert(m, cv::COLOR_BGR2GRAY);
+  int accepted = 0;
+  uint32_t seed = 100;
+  for (const Bytes& b : {Encode(grey, ".pgm"), Encode(m, ".ppm"), Encode(grey, ".pgm", {cv::IMWRITE_PXM_BINARY, 0}),
+                         Encode(m, ".ppm", {cv::IMWRITE_PXM_BINARY, 0}), Encode(grey > 100, ".pbm"), Encode(m, ".pam"),
+                         Encode(AsFloat(m), ".pfm")})
+    FuzzDecode(b, 150, seed++, &accepted);
+  RecordProperty("accepted", accepted);
+}
+
 TEST_F(DecodeTest, FuzzedBmpTiffWebpNeverCrash) {
   cv::Mat m = Pattern(48, 40);
   int accepted = 0;
@@ -489,7 +852,9 @@ TEST_F(DecodeTest, ShortHeadersBehindEveryMagicNeverCrash) {
       {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'},
       {'B', 'M'},
       {'I', 'I', 42, 0},
-      {'M', 'M', 0, 42}};
+      {'M', 'M', 0, 42},
+      {'P', '1', '\n'}, {'P', '2', ' '}, {'P', '3', '\n'}, {'P', '4', '\n'}, {'P', '5', '\n'}, {'P', '6', '\n'},
+      {'P', '7', '\n'}, {'P', 'F', '\n'}, {'P', 'f', '\n'}};
   std::mt19937 rng(99);
   for (const auto& magic : magics) {
     for (size_t extra = 0; extra <= 48; ++extra) {

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -114,6 +115,16 @@ Bytes WithExifOrientation(const Bytes& jpeg, uint16_t orientation) {
     if (i == 1) out.insert(out.end(), app1.begin(), app1.end());  // after the SOI marker
   }
   return out;
+}
+
+Bytes TextThen(const std::string& text, const Bytes& body) {
+  Bytes b(text.begin(), text.end());
+  b.insert(b.end(), body.begin(), body.end());
+  return b;
+}
+
+Bytes Cut(const Bytes& b, size_t n) {
+  return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(std::min(n, b.size())));
 }
 
 }  // namespace lineup_test

@@ -27,6 +27,11 @@ Bytes PngWithBrokenCrc();
 // Orientation = `orientation`) inserted right after the start-of-image marker.
 Bytes WithExifOrientation(const Bytes& jpeg, uint16_t orientation);
 
+// The bytes of a string (a Netpbm header), then `body`.
+Bytes TextThen(const std::string& text, const Bytes& body = {});
+// The first `n` bytes of `b` (all of it if shorter).
+Bytes Cut(const Bytes& b, size_t n);
+
 // Offset of the first JPEG start-of-frame marker, or 0.
 size_t FindJpegSof(const Bytes& jpeg);
 // Offset of a 4-byte tag in bytes, or std::string::npos.

@@ -15,13 +15,15 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "image/readers.h"
 #include "lineup/image.h"
 
 namespace lineup {
 
 namespace {
 
-using Bytes = std::span<const uint8_t>;
+using image::Bytes;
+using image::Damaged;
 
 uint32_t Be16(Bytes d, size_t o) { return (uint32_t{d[o]} << 8) | d[o + 1]; }
 uint32_t Be32(Bytes d, size_t o) { return (Be16(d, o) << 16) | Be16(d, o + 2); }
@@ -37,14 +39,12 @@ bool StartsWith(Bytes d, std::initializer_list<uint8_t> magic, size_t at = 0) {
   return true;
 }
 
-// "jpeg" -> "JPEG", as people write format names.
-std::string Upper(std::string s) {
+// ImageInfo::format as people write format names: "jpeg" -> "JPEG".
+std::string FormatName(const std::string& format) {
+  if (format == "webp") return "WebP";
+  std::string s = format;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s == "WEBP" ? "WebP" : s;
-}
-
-Status Damaged(const std::string& format, const std::string& why) {
-  return Status::InvalidArgument("damaged " + format + " (" + why + ")");
+  return s;
 }
 
 // libjpeg reports damaged image data only as warnings, and then fills the rest of the
@@ -230,6 +230,22 @@ const char* Guess(Bytes d) {
   return "unknown format";
 }
 
+bool IsNetpbm(Bytes d) {
+  if (d.size() < 2 || d[0] != 'P') return false;
+  const uint8_t kind = d[1];
+  if (!((kind >= '1' && kind <= '7') || kind == 'F' || kind == 'f')) return false;
+  // Whitespace follows the magic number; a file of nothing more is a cut one.
+  return d.size() == 2 || std::isspace(d[2]) || d[2] == '#';
+}
+
+// The readers of src/image/ for the formats that are not left to OpenCV whole.
+using OwnDecoder = Result<cv::Mat> (*)(Bytes);
+OwnDecoder DecoderFor(const std::string& format) {
+  if (format == "pbm" || format == "pgm" || format == "ppm" || format == "pam" || format == "pfm")
+    return image::DecodeNetpbm;
+  return nullptr;
+}
+
 }  // namespace
 
 Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
@@ -240,9 +256,10 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {'R', 'I', 'F', 'F'}) && StartsWith(d, {'W', 'E', 'B', 'P'}, 8)) r = ProbeWebp(d);
   else if (StartsWith(d, {'B', 'M'})) r = ProbeBmp(d);
   else if (StartsWith(d, {'I', 'I', 42, 0}) || StartsWith(d, {'M', 'M', 0, 42})) r = ProbeTiff(d);
+  else if (IsNetpbm(d)) r = image::ProbeNetpbm(d);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
-    return Damaged(Upper(r->format), "zero size");
+    return Damaged(FormatName(r->format), "zero size");
   return r;
 }
 
@@ -251,7 +268,7 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
   if (!info.ok()) return info.status();
   int64_t pixels = int64_t{info->width} * info->height;
   if (pixels > options.max_pixels)
-    return Status::InvalidArgument(Upper(info->format) + " of " + std::to_string(info->width) + "x" +
+    return Status::InvalidArgument(FormatName(info->format) + " of " + std::to_string(info->width) + "x" +
                                    std::to_string(info->height) + " exceeds the limit of " +
                                    std::to_string(options.max_pixels) + " pixels");
   if (info->format == "jpeg") {
@@ -261,15 +278,21 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
   Image img;
   img.info = *info;
   img.bytes = static_cast<int64_t>(data.size());
+  if (OwnDecoder decode = DecoderFor(info->format)) {
+    auto bgr = decode(data);
+    if (!bgr.ok()) return bgr.status();
+    img.bgr = std::move(*bgr);
+    return img;
+  }
   try {
     // IMREAD_COLOR applies EXIF orientation and converts grey, alpha and 16-bit to 8-bit BGR.
     cv::Mat buf(1, static_cast<int>(data.size()), CV_8U, const_cast<uint8_t*>(data.data()));
     img.bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
-    return Damaged(Upper(info->format), "decoder: " + e.err);
+    return Damaged(FormatName(info->format), "decoder: " + e.err);
   }
   if (img.bgr.empty() || img.bgr.type() != CV_8UC3)
-    return Damaged(Upper(info->format), "the decoder could not read it");
+    return Damaged(FormatName(info->format), "the decoder could not read it");
   return img;
 }
 
