@@ -417,7 +417,7 @@ TEST_F(DecodeTest, ExifOrientation6RotatesClockwise) {
   EXPECT_EQ(same->bgr.size(), cv::Size(64, 32));
 }
 
-// ----------------------------------------------------------------------- Netpbm
+// --------------------------------------------------------------- Netpbm, Sun raster
 
 // The LFW photo, or a pattern of the same size without the data folder.
 cv::Mat RealPhoto() {
@@ -631,6 +631,75 @@ TEST_F(DecodeTest, PfmFromARealPhoto) {
   }
 }
 
+TEST_F(DecodeTest, SunRasterFromARealPhoto) {
+  const cv::Mat photo = RealPhoto();
+  const cv::Mat grey = Convert(photo, cv::COLOR_BGR2GRAY);
+  // OpenCV's writer: 24-bit BGR and 8-bit grey, plain. (OpenCV 4.6 itself reads the
+  // grey one back as black.)
+  for (const cv::Mat& in : {photo, grey}) {
+    SCOPED_TRACE(in.channels());
+    std::string path = tmp_.File(in.channels() == 3 ? "colour_ras.jpg" : "grey_ras.jpg");
+    WriteBytes(path, Encode(in, ".ras"));
+    auto r = ReadImage(path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->info.format, "sunraster");
+    ASSERT_EQ(r->bgr.size(), photo.size());
+    EXPECT_EQ(cv::norm(in.channels() == 3 ? in : Convert(in, cv::COLOR_GRAY2BGR), r->bgr, cv::NORM_INF), 0);
+  }
+  // Rows padded to 16 bits, in every layout the format has: run-length encoded, RGB
+  // order (type 3), 32-bit with a pad byte, a colour map, 1-bit.
+  const cv::Mat odd = photo(cv::Rect(0, 0, 101, 60)).clone();
+  Bytes bgr_rows, rgb_rows, xbgr_rows, grey_rows;
+  for (int y = 0; y < odd.rows; ++y) {
+    for (int x = 0; x < odd.cols; ++x) {
+      const cv::Vec3b p = odd.at<cv::Vec3b>(y, x);
+      bgr_rows.insert(bgr_rows.end(), {p[0], p[1], p[2]});
+      rgb_rows.insert(rgb_rows.end(), {p[2], p[1], p[0]});
+      xbgr_rows.insert(xbgr_rows.end(), {0, p[0], p[1], p[2]});
+      grey_rows.push_back(static_cast<uint8_t>(x + y));
+    }
+    bgr_rows.push_back(0);  // 303 bytes a row, padded to 304
+    rgb_rows.push_back(0);
+    grey_rows.push_back(0);
+  }
+  struct Case { const char* name; Bytes file; cv::Mat want; };
+  cv::Mat ramp(odd.size(), CV_8UC3);
+  cv::Mat mapped(odd.size(), CV_8UC3);
+  Bytes map(3 * 256);
+  for (int i = 0; i < 256; ++i) {
+    map[i] = static_cast<uint8_t>(i);            // red
+    map[256 + i] = static_cast<uint8_t>(255 - i);  // green
+    map[512 + i] = 7;                            // blue
+  }
+  for (int y = 0; y < odd.rows; ++y)
+    for (int x = 0; x < odd.cols; ++x) {
+      const auto v = static_cast<uint8_t>(x + y);
+      ramp.at<cv::Vec3b>(y, x) = cv::Vec3b(v, v, v);
+      mapped.at<cv::Vec3b>(y, x) = cv::Vec3b(7, static_cast<uint8_t>(255 - v), v);
+    }
+  const std::vector<Case> cases = {
+      {"rle_24", lineup_test::SunRaster(101, 60, 24, 2, lineup_test::SunRasterRle(bgr_rows)), odd},
+      {"rgb_24", lineup_test::SunRaster(101, 60, 24, 3, rgb_rows), odd},
+      {"xbgr_32", lineup_test::SunRaster(101, 60, 32, 1, xbgr_rows), odd},
+      {"rle_8", lineup_test::SunRaster(101, 60, 8, 2, lineup_test::SunRasterRle(grey_rows)), ramp},
+      {"map_8", lineup_test::SunRaster(101, 60, 8, 1, grey_rows, map), mapped},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = DecodeBytes(c.file);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->info.width, 101);
+    EXPECT_EQ(r->info.height, 60);
+    EXPECT_EQ(cv::norm(c.want, r->bgr, cv::NORM_INF), 0);
+  }
+  // 1 bit: set is black; 10 pixels take 2 bytes a row.
+  auto mono = DecodeBytes(lineup_test::SunRaster(10, 1, 1, 1, {0xC0, 0x40}));
+  ASSERT_TRUE(mono.ok()) << mono.status().ToString();
+  EXPECT_EQ(mono->bgr.at<cv::Vec3b>(0, 0)[0], 0);
+  EXPECT_EQ(mono->bgr.at<cv::Vec3b>(0, 2)[0], 255);
+  EXPECT_EQ(mono->bgr.at<cv::Vec3b>(0, 9)[0], 0);
+}
+
 // Cut-short files of every new format, at several points in the pixel data, and the
 // header itself cut: all refused, none decoded into a partly blank picture.
 TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
@@ -647,6 +716,7 @@ TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
       {"plain pbm", Encode(grey > 128, ".pbm", plain)},
       {"pam", Encode(photo, ".pam")},
       {"pfm", Encode(AsFloat(photo), ".pfm")},
+      {"sun raster", Encode(photo, ".ras")},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -669,6 +739,11 @@ TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
       EXPECT_TRUE(Contains(r.status().message(), "truncated")) << r.status().message();
     }
   }
+  // A run-length encoded Sun raster whose runs stop short.
+  Bytes rle = lineup_test::SunRaster(64, 64, 8, 2, {0x80, 0xFF, 7, 0x80, 0xFF, 9});
+  auto r = DecodeBytes(rle);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status().message(), "truncated: 512 of 4096 bytes")) << r.status().message();
 }
 
 // Headers declaring far more pixels than the file holds are refused by the pixel
@@ -683,6 +758,7 @@ TEST_F(DecodeTest, HugeDeclaredSizesAreRefusedByThePixelLimit) {
       {"pam", lineup_test::TextThen("P7\nWIDTH 100000\nHEIGHT 100000\nDEPTH 3\nMAXVAL 255\nENDHDR\n", ten), "PAM"},
       {"pfm", lineup_test::TextThen("PF\n100000 100000\n-1\n", ten), "PFM"},
       {"int overflow", lineup_test::TextThen("P5 2147483647 2147483647 65535\n", ten), "PGM"},
+      {"sun raster", lineup_test::SunRaster(100000, 100000, 24, 1, ten), "Sun raster"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -697,13 +773,16 @@ TEST_F(DecodeTest, HugeDeclaredSizesAreRefusedByThePixelLimit) {
     EXPECT_TRUE(Contains(r.status().message(), "limit")) << r.status().message();
     EXPECT_LT(secs, 0.5);
   }
-  // Within the limit, the same short file is refused as cut short, still before the
+  // Within the limit, the same short files are refused as cut short, still before the
   // picture is allocated.
   lineup::DecodeOptions o;
   o.max_pixels = int64_t{1} << 40;
   auto big = DecodeBytes(lineup_test::TextThen("P5 100000 100000 255\n", ten), o);
   ASSERT_FALSE(big.ok());
   EXPECT_TRUE(Contains(big.status().message(), "truncated: 10 of 10000000000 bytes")) << big.status().message();
+  auto rle = DecodeBytes(lineup_test::SunRaster(100000, 100000, 8, 2, {0x80, 0xFF, 1}), o);
+  ASSERT_FALSE(rle.ok());
+  EXPECT_TRUE(Contains(rle.status().message(), "truncated")) << rle.status().message();
 }
 
 TEST_F(DecodeTest, BadNetpbmHeadersAreRefused) {
@@ -767,6 +846,23 @@ TEST_F(DecodeTest, TenMegabyteCommentHeaderIsRefusedFast) {
   EXPECT_TRUE(fine.ok()) << fine.status().ToString();
 }
 
+TEST_F(DecodeTest, BadSunRasterHeadersAreRefused) {
+  auto depth = DecodeBytes(lineup_test::SunRaster(4, 4, 16, 1, Bytes(32, 0)));
+  ASSERT_FALSE(depth.ok());
+  EXPECT_TRUE(StartsWith(depth.status().message(), "Sun raster of depth 16 is not accepted"))
+      << depth.status().message();
+  auto zero = DecodeBytes(lineup_test::SunRaster(0, 4, 8, 1, Bytes(32, 0)));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_TRUE(Contains(zero.status().message(), "zero size")) << zero.status().message();
+  Bytes two_colours = {255, 0, 255, 0, 255, 0};  // red, green and blue vectors of 2 entries
+  auto index = DecodeBytes(lineup_test::SunRaster(2, 1, 8, 1, {1, 2}, two_colours));
+  ASSERT_FALSE(index.ok());
+  EXPECT_TRUE(Contains(index.status().message(), "colour map")) << index.status().message();
+  auto header = DecodeBytes(lineup_test::Cut(lineup_test::SunRaster(2, 1, 8, 1, {1, 2}), 20));
+  ASSERT_FALSE(header.ok());
+  EXPECT_TRUE(Contains(header.status().message(), "truncated header")) << header.status().message();
+}
+
 // ------------------------------------------------------------------------ fuzz
 
 // Random damage to real files: DecodeImage may accept or refuse, but must never
@@ -826,10 +922,21 @@ TEST_F(DecodeTest, FuzzedNewFormatsNeverCrash) {
   cv::Mat grey = Convert(m, cv::COLOR_BGR2GRAY);
   int accepted = 0;
   uint32_t seed = 100;
-  for (const Bytes& b : {Encode(grey, ".pgm"), Encode(m, ".ppm"), Encode(grey, ".pgm", {cv::IMWRITE_PXM_BINARY, 0}),
-                         Encode(m, ".ppm", {cv::IMWRITE_PXM_BINARY, 0}), Encode(grey > 100, ".pbm"), Encode(m, ".pam"),
-                         Encode(AsFloat(m), ".pfm")})
-    FuzzDecode(b, 150, seed++, &accepted);
+  const std::vector<int> plain = {cv::IMWRITE_PXM_BINARY, 0};
+  std::vector<Bytes> files = {
+      Encode(grey, ".pgm"),
+      Encode(m, ".ppm"),
+      Encode(grey, ".pgm", plain),
+      Encode(m, ".ppm", plain),
+      Encode(grey > 100, ".pbm"),
+      Encode(m, ".pam"),
+      Encode(AsFloat(m), ".pfm"),
+      Encode(m, ".ras"),
+  };
+  Bytes rows(48 * 40, 0);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<uint8_t>(i / 7 % 3 == 0 ? 0x80 : i / 50);
+  files.push_back(lineup_test::SunRaster(48, 40, 8, 2, lineup_test::SunRasterRle(rows)));
+  for (const Bytes& b : files) FuzzDecode(b, 150, seed++, &accepted);
   RecordProperty("accepted", accepted);
 }
 
@@ -854,7 +961,9 @@ TEST_F(DecodeTest, ShortHeadersBehindEveryMagicNeverCrash) {
       {'I', 'I', 42, 0},
       {'M', 'M', 0, 42},
       {'P', '1', '\n'}, {'P', '2', ' '}, {'P', '3', '\n'}, {'P', '4', '\n'}, {'P', '5', '\n'}, {'P', '6', '\n'},
-      {'P', '7', '\n'}, {'P', 'F', '\n'}, {'P', 'f', '\n'}};
+      {'P', '7', '\n'}, {'P', 'F', '\n'}, {'P', 'f', '\n'},
+      {0x59, 0xA6, 0x6A, 0x95},
+  };
   std::mt19937 rng(99);
   for (const auto& magic : magics) {
     for (size_t extra = 0; extra <= 48; ++extra) {

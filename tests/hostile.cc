@@ -127,4 +127,34 @@ Bytes Cut(const Bytes& b, size_t n) {
   return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(std::min(n, b.size())));
 }
 
+Bytes SunRaster(uint32_t width, uint32_t height, uint32_t depth, uint32_t type, const Bytes& data,
+                const Bytes& rgb_map) {
+  Bytes b;
+  for (uint32_t v : {0x59A66A95u, width, height, depth, static_cast<uint32_t>(data.size()), type,
+                     rgb_map.empty() ? 0u : 1u, static_cast<uint32_t>(rgb_map.size())})
+    PutBe32(b, v);
+  b.insert(b.end(), rgb_map.begin(), rgb_map.end());
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+Bytes SunRasterRle(const Bytes& raw) {
+  Bytes out;
+  for (size_t i = 0; i < raw.size();) {
+    size_t run = 1;
+    while (i + run < raw.size() && raw[i + run] == raw[i] && run < 256) ++run;
+    if (run >= 3 || raw[i] == 0x80) {
+      if (run == 1) {
+        out.insert(out.end(), {0x80, 0x00});
+      } else {
+        out.insert(out.end(), {0x80, static_cast<uint8_t>(run - 1), raw[i]});
+      }
+      i += run;
+    } else {
+      out.push_back(raw[i++]);
+    }
+  }
+  return out;
+}
+
 }  // namespace lineup_test

@@ -32,6 +32,13 @@ Bytes TextThen(const std::string& text, const Bytes& body = {});
 // The first `n` bytes of `b` (all of it if shorter).
 Bytes Cut(const Bytes& b, size_t n);
 
+// A Sun raster file: the 32-byte header, `rgb_map` (red, green and blue vectors; empty
+// for none) and `data` as given. `type` 1 is plain, 2 run-length encoded, 3 RGB order.
+Bytes SunRaster(uint32_t width, uint32_t height, uint32_t depth, uint32_t type, const Bytes& data,
+                const Bytes& rgb_map = {});
+// Sun raster's run-length encoding of `raw`, as its writers make it (runs of 3 or more,
+// and every 0x80 escaped).
+Bytes SunRasterRle(const Bytes& raw);
 // Offset of the first JPEG start-of-frame marker, or 0.
 size_t FindJpegSof(const Bytes& jpeg);
 // Offset of a 4-byte tag in bytes, or std::string::npos.

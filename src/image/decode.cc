@@ -42,6 +42,7 @@ bool StartsWith(Bytes d, std::initializer_list<uint8_t> magic, size_t at = 0) {
 // ImageInfo::format as people write format names: "jpeg" -> "JPEG".
 std::string FormatName(const std::string& format) {
   if (format == "webp") return "WebP";
+  if (format == "sunraster") return "Sun raster";
   std::string s = format;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -243,6 +244,7 @@ using OwnDecoder = Result<cv::Mat> (*)(Bytes);
 OwnDecoder DecoderFor(const std::string& format) {
   if (format == "pbm" || format == "pgm" || format == "ppm" || format == "pam" || format == "pfm")
     return image::DecodeNetpbm;
+  if (format == "sunraster") return image::DecodeSunRaster;
   return nullptr;
 }
 
@@ -257,6 +259,7 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {'B', 'M'})) r = ProbeBmp(d);
   else if (StartsWith(d, {'I', 'I', 42, 0}) || StartsWith(d, {'M', 'M', 0, 42})) r = ProbeTiff(d);
   else if (IsNetpbm(d)) r = image::ProbeNetpbm(d);
+  else if (StartsWith(d, {0x59, 0xA6, 0x6A, 0x95})) r = image::ProbeSunRaster(d);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
     return Damaged(FormatName(r->format), "zero size");

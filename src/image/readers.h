@@ -43,4 +43,8 @@ inline uint8_t FloatTo8(float f) {
 Result<ImageInfo> ProbeNetpbm(Bytes d);
 Result<cv::Mat> DecodeNetpbm(Bytes d);
 
+// Sun raster (.ras, .sr). `d` starts with the magic 59 A6 6A 95.
+Result<ImageInfo> ProbeSunRaster(Bytes d);
+Result<cv::Mat> DecodeSunRaster(Bytes d);
+
 }  // namespace lineup::image
