@@ -417,7 +417,7 @@ TEST_F(DecodeTest, ExifOrientation6RotatesClockwise) {
   EXPECT_EQ(same->bgr.size(), cv::Size(64, 32));
 }
 
-// --------------------------------------------------------------- Netpbm, Sun raster
+// ------------------------------------------------- Netpbm, Sun raster, Radiance HDR
 
 // The LFW photo, or a pattern of the same size without the data folder.
 cv::Mat RealPhoto() {
@@ -438,6 +438,10 @@ cv::Mat AsFloat(const cv::Mat& m) {
   cv::Mat f;
   m.convertTo(f, CV_32F, 1 / 255.0);
   return f;
+}
+
+double MeanAbsDiff(const cv::Mat& a, const cv::Mat& b) {
+  return cv::norm(a, b, cv::NORM_L1) / static_cast<double>(a.total() * a.channels());
 }
 
 // Each Netpbm kind, made by OpenCV's writer from a real photo and read back from a file
@@ -700,6 +704,40 @@ TEST_F(DecodeTest, SunRasterFromARealPhoto) {
   EXPECT_EQ(mono->bgr.at<cv::Vec3b>(0, 9)[0], 0);
 }
 
+TEST_F(DecodeTest, RadianceHdrFromARealPhoto) {
+  const cv::Mat photo = RealPhoto();
+  // OpenCV's writer run-length encodes every scanline; the flat one is made here.
+  for (bool flat : {false, true}) {
+    SCOPED_TRACE(flat ? "flat" : "run-length encoded");
+    std::string path = tmp_.File(flat ? "flat_hdr.jpg" : "hdr.jpg");
+    WriteBytes(path, flat ? lineup_test::FlatRadiance(photo) : Encode(AsFloat(photo), ".hdr"));
+    auto r = ReadImage(path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->info.format, "hdr");
+    ASSERT_EQ(r->bgr.size(), photo.size());
+    // RGBE keeps 8 bits of mantissa for the brightest channel of each pixel, fewer for
+    // the others: within a level or two of the photo.
+    EXPECT_LE(cv::norm(photo, r->bgr, cv::NORM_INF), 2);
+    EXPECT_LT(MeanAbsDiff(photo, r->bgr), 0.5);
+  }
+  // Brighter than 1 is clipped (the 8-bit range is 0 to 1).
+  auto bright = DecodeBytes(Encode(cv::Mat(10, 12, CV_32FC3, cv::Scalar(4.0, 1.5, 0)), ".hdr"));
+  ASSERT_TRUE(bright.ok()) << bright.status().ToString();
+  const cv::Vec3b px = bright->bgr.at<cv::Vec3b>(5, 5);
+  EXPECT_EQ(px[0], 255);
+  EXPECT_EQ(px[1], 255);
+  // A zero mantissa stands for the lowest step of its pixel's scale, as Radiance reads
+  // it: 0.5/32 here, 4 of 255.
+  EXPECT_LE(px[2], 4);
+  // Other header lines (the commands that made it, EXPOSURE) change nothing.
+  Bytes plain = Encode(AsFloat(Pattern(16, 8)), ".hdr");
+  std::string text(plain.begin(), plain.end());
+  text.insert(text.find('\n') + 1, "# made by hand\nEXPOSURE=2.0\npfilt -x /2 -y /2 " + std::string(300, 'x') + "\n");
+  auto more = DecodeBytes(Bytes(text.begin(), text.end()));
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_EQ(cv::norm(more->bgr, DecodeBytes(plain)->bgr, cv::NORM_INF), 0);
+}
+
 // Cut-short files of every new format, at several points in the pixel data, and the
 // header itself cut: all refused, none decoded into a partly blank picture.
 TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
@@ -717,6 +755,8 @@ TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
       {"pam", Encode(photo, ".pam")},
       {"pfm", Encode(AsFloat(photo), ".pfm")},
       {"sun raster", Encode(photo, ".ras")},
+      {"hdr", Encode(AsFloat(photo), ".hdr")},
+      {"flat hdr", lineup_test::FlatRadiance(photo)},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -759,6 +799,8 @@ TEST_F(DecodeTest, HugeDeclaredSizesAreRefusedByThePixelLimit) {
       {"pfm", lineup_test::TextThen("PF\n100000 100000\n-1\n", ten), "PFM"},
       {"int overflow", lineup_test::TextThen("P5 2147483647 2147483647 65535\n", ten), "PGM"},
       {"sun raster", lineup_test::SunRaster(100000, 100000, 24, 1, ten), "Sun raster"},
+      {"hdr", lineup_test::TextThen("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 100000 +X 100000\n", ten),
+       "Radiance HDR"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -863,6 +905,24 @@ TEST_F(DecodeTest, BadSunRasterHeadersAreRefused) {
   EXPECT_TRUE(Contains(header.status().message(), "truncated header")) << header.status().message();
 }
 
+TEST_F(DecodeTest, BadRadianceHeadersAreRefused) {
+  auto xyz = DecodeBytes(lineup_test::TextThen("#?RADIANCE\nFORMAT=32-bit_rle_xyze\n\n-Y 1 +X 1\n", {1, 1, 1, 128}));
+  ASSERT_FALSE(xyz.ok());
+  EXPECT_TRUE(StartsWith(xyz.status().message(), "Radiance HDR in XYZE colours is not accepted"))
+      << xyz.status().message();
+  auto flipped =
+      DecodeBytes(lineup_test::TextThen("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n+Y 1 +X 1\n", {1, 1, 1, 128}));
+  ASSERT_FALSE(flipped.ok());
+  EXPECT_TRUE(Contains(flipped.status().message(), "orientation")) << flipped.status().message();
+  for (const char* bad : {"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n",  // the header never ends
+                          "#?RADIANCE\n\n-Y 0 +X 1\n", "#?RGBE\n\n-Y x +X 1\n"}) {
+    SCOPED_TRACE(bad);
+    auto r = DecodeBytes(lineup_test::TextThen(bad, {1, 1, 1, 128}));
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(StartsWith(r.status().message(), "damaged Radiance HDR")) << r.status().message();
+  }
+}
+
 // ------------------------------------------------------------------------ fuzz
 
 // Random damage to real files: DecodeImage may accept or refuse, but must never
@@ -932,6 +992,7 @@ TEST_F(DecodeTest, FuzzedNewFormatsNeverCrash) {
       Encode(m, ".pam"),
       Encode(AsFloat(m), ".pfm"),
       Encode(m, ".ras"),
+      Encode(AsFloat(m), ".hdr"),
   };
   Bytes rows(48 * 40, 0);
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<uint8_t>(i / 7 % 3 == 0 ? 0x80 : i / 50);
@@ -963,6 +1024,7 @@ TEST_F(DecodeTest, ShortHeadersBehindEveryMagicNeverCrash) {
       {'P', '1', '\n'}, {'P', '2', ' '}, {'P', '3', '\n'}, {'P', '4', '\n'}, {'P', '5', '\n'}, {'P', '6', '\n'},
       {'P', '7', '\n'}, {'P', 'F', '\n'}, {'P', 'f', '\n'},
       {0x59, 0xA6, 0x6A, 0x95},
+      {'#', '?', 'R', 'A', 'D', 'I', 'A', 'N', 'C', 'E', '\n'},
   };
   std::mt19937 rng(99);
   for (const auto& magic : magics) {

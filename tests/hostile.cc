@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -155,6 +156,26 @@ Bytes SunRasterRle(const Bytes& raw) {
     }
   }
   return out;
+}
+
+Bytes FlatRadiance(const cv::Mat& bgr) {
+  Bytes b = TextThen("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y " + std::to_string(bgr.rows) + " +X " +
+                     std::to_string(bgr.cols) + "\n");
+  for (int y = 0; y < bgr.rows; ++y)
+    for (int x = 0; x < bgr.cols; ++x) {
+      const cv::Vec3b p = bgr.at<cv::Vec3b>(y, x);
+      const double r = p[2] / 255.0, g = p[1] / 255.0, bl = p[0] / 255.0;
+      const double top = std::max({r, g, bl});
+      if (top < 1e-32) {
+        b.insert(b.end(), {0, 0, 0, 0});
+        continue;
+      }
+      int e = 0;
+      const double scale = std::frexp(top, &e) * 256.0 / top;
+      b.insert(b.end(), {static_cast<uint8_t>(r * scale), static_cast<uint8_t>(g * scale),
+                         static_cast<uint8_t>(bl * scale), static_cast<uint8_t>(e + 128)});
+    }
+  return b;
 }
 
 }  // namespace lineup_test

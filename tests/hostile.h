@@ -27,7 +27,7 @@ Bytes PngWithBrokenCrc();
 // Orientation = `orientation`) inserted right after the start-of-image marker.
 Bytes WithExifOrientation(const Bytes& jpeg, uint16_t orientation);
 
-// The bytes of a string (a Netpbm header), then `body`.
+// The bytes of a string (a Netpbm or Radiance header), then `body`.
 Bytes TextThen(const std::string& text, const Bytes& body = {});
 // The first `n` bytes of `b` (all of it if shorter).
 Bytes Cut(const Bytes& b, size_t n);
@@ -39,6 +39,9 @@ Bytes SunRaster(uint32_t width, uint32_t height, uint32_t depth, uint32_t type, 
 // Sun raster's run-length encoding of `raw`, as its writers make it (runs of 3 or more,
 // and every 0x80 escaped).
 Bytes SunRasterRle(const Bytes& raw);
+// A Radiance RGBE file of `bgr` (8-bit, taken as 0..1) with every scanline stored
+// flat, as writers do for narrow pictures and some for all (OpenCV 4.6 always encodes).
+Bytes FlatRadiance(const cv::Mat& bgr);
 // Offset of the first JPEG start-of-frame marker, or 0.
 size_t FindJpegSof(const Bytes& jpeg);
 // Offset of a 4-byte tag in bytes, or std::string::npos.

@@ -43,6 +43,7 @@ bool StartsWith(Bytes d, std::initializer_list<uint8_t> magic, size_t at = 0) {
 std::string FormatName(const std::string& format) {
   if (format == "webp") return "WebP";
   if (format == "sunraster") return "Sun raster";
+  if (format == "hdr") return "Radiance HDR";
   std::string s = format;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -245,6 +246,7 @@ OwnDecoder DecoderFor(const std::string& format) {
   if (format == "pbm" || format == "pgm" || format == "ppm" || format == "pam" || format == "pfm")
     return image::DecodeNetpbm;
   if (format == "sunraster") return image::DecodeSunRaster;
+  if (format == "hdr") return image::DecodeRadiance;
   return nullptr;
 }
 
@@ -260,6 +262,9 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {'I', 'I', 42, 0}) || StartsWith(d, {'M', 'M', 0, 42})) r = ProbeTiff(d);
   else if (IsNetpbm(d)) r = image::ProbeNetpbm(d);
   else if (StartsWith(d, {0x59, 0xA6, 0x6A, 0x95})) r = image::ProbeSunRaster(d);
+  else if (StartsWith(d, {'#', '?', 'R', 'A', 'D', 'I', 'A', 'N', 'C', 'E'}) ||
+           StartsWith(d, {'#', '?', 'R', 'G', 'B', 'E'}))
+    r = image::ProbeRadiance(d);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
     return Damaged(FormatName(r->format), "zero size");

@@ -29,7 +29,7 @@ inline Status Damaged(const std::string& format_name, const std::string& why) {
 // a * b, or false if it does not fit in 64 bits.
 inline bool Multiply(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_mul_overflow(a, b, out); }
 
-// A floating-point sample (PFM) on the 8-bit scale: 0 to 1 is the 8-bit
+// A floating-point sample (PFM, Radiance) on the 8-bit scale: 0 to 1 is the 8-bit
 // range and anything outside it is clipped; NaN is black. A photo saved as floats
 // comes back as it was; a brighter scene loses its highlights, which no single tone
 // mapping would get right for every file anyway.
@@ -46,5 +46,9 @@ Result<cv::Mat> DecodeNetpbm(Bytes d);
 // Sun raster (.ras, .sr). `d` starts with the magic 59 A6 6A 95.
 Result<ImageInfo> ProbeSunRaster(Bytes d);
 Result<cv::Mat> DecodeSunRaster(Bytes d);
+
+// Radiance RGBE (.hdr, .pic). `d` starts with "#?RADIANCE" or "#?RGBE".
+Result<ImageInfo> ProbeRadiance(Bytes d);
+Result<cv::Mat> DecodeRadiance(Bytes d);
 
 }  // namespace lineup::image

@@ -10,7 +10,7 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (scripts/setup
 mkdir -p "$out/fuzz"
 bin="$out/fuzz/request_fuzzer"
 srcs=("$root/tests/fuzz/request_fuzzer.cc" "$root/server/request.cc" "$root/src/util/status.cc" "$root/src/image/decode.cc"
-      "$root/src/image/netpbm.cc" "$root/src/image/sun_raster.cc")
+      "$root/src/image/netpbm.cc" "$root/src/image/sun_raster.cc" "$root/src/image/radiance.cc")
 if [ ! -x "$bin" ] || [ -n "$(find "${srcs[@]}" "$root/server/request.h" "$root/include/lineup/image.h" "$root/src/image/readers.h" -newer "$bin" 2>/dev/null)" ]; then
   echo "fuzz: building $bin"
   # shellcheck disable=SC2046
@@ -29,10 +29,11 @@ for f in "$data"/deepface/img1.jpg "$data"/deepface/img47.jpg "$data"/face_recog
   [ -f "$f" ] || continue
   { printf '\001'; head -c 200000 "$f"; } > "$corpus/seed-image-$i"; i=$((i + 1))
 done
-# Netpbm headers, which the photos above do not cover.
+# Netpbm and Radiance headers, which the photos above do not cover.
 printf '\001P5\n# c\n4 2\n255\n\001\002\003\004\005\006\007\010' > "$corpus/seed-image-pgm"
 printf '\001P3 2 1 65535\n1 2 3 65535 0 7\n' > "$corpus/seed-image-plain-ppm"
 printf '\001P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n12345678' > "$corpus/seed-image-pam"
+printf '\001#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 2\n\200\100\040\201\200\100\040\201' > "$corpus/seed-image-hdr"
 printf '\000{"title":"a","authority":"b","vector":[1,2,3,4,5,6,7,8],"note":"x"}' > "$corpus/seed-json-1"
 printf '\000{"justification":"\\u0000","vector":[1e309,null,"x"]}' > "$corpus/seed-json-2"
 printf '\002justification\000lead\000top\0005\000image\000GIF89a' > "$corpus/seed-form-1"
