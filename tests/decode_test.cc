@@ -417,7 +417,7 @@ TEST_F(DecodeTest, ExifOrientation6RotatesClockwise) {
   EXPECT_EQ(same->bgr.size(), cv::Size(64, 32));
 }
 
-// ------------------------------------------------- Netpbm, Sun raster, Radiance HDR
+// -------------------------------------- Netpbm, Sun raster, Radiance HDR, JPEG 2000
 
 // The LFW photo, or a pattern of the same size without the data folder.
 cv::Mat RealPhoto() {
@@ -738,6 +738,43 @@ TEST_F(DecodeTest, RadianceHdrFromARealPhoto) {
   EXPECT_EQ(cv::norm(more->bgr, DecodeBytes(plain)->bgr, cv::NORM_INF), 0);
 }
 
+TEST_F(DecodeTest, Jpeg2000FromARealPhoto) {
+  const cv::Mat photo = RealPhoto();
+  Bytes jp2 = Encode(photo, ".jp2");
+  std::string path = tmp_.File("jp2.jpg");
+  WriteBytes(path, jp2);
+  auto r = ReadImage(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->info.format, "jp2");
+  EXPECT_EQ(r->info.width, photo.cols);
+  EXPECT_EQ(r->info.height, photo.rows);
+  ASSERT_EQ(r->bgr.size(), photo.size());
+  // OpenCV writes lossy JPEG 2000 (4:1): close to the photo, and exactly what OpenCV decodes.
+  EXPECT_LT(MeanAbsDiff(photo, r->bgr), 3.0);
+  cv::Mat ref = cv::imdecode(jp2, cv::IMREAD_COLOR);
+  EXPECT_EQ(cv::norm(ref, r->bgr, cv::NORM_INF), 0);
+
+  // The bare codestream (.j2k) gives the same picture.
+  Bytes j2k = lineup_test::Jp2Codestream(jp2);
+  auto bare = DecodeBytes(j2k);
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->info.format, "j2k");
+  EXPECT_EQ(cv::norm(r->bgr, bare->bgr, cv::NORM_INF), 0);
+
+  // Grey, and 16-bit samples scaled from their maximum.
+  const cv::Mat grey = Convert(photo, cv::COLOR_BGR2GRAY);
+  auto g = DecodeBytes(Encode(grey, ".jp2"));
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_LT(MeanAbsDiff(Convert(grey, cv::COLOR_GRAY2BGR), g->bgr), 3.0);
+  cv::Mat deep(32, 40, CV_16UC3, cv::Scalar(200 * 257, 100 * 257, 50 * 257));
+  auto d = DecodeBytes(Encode(deep, ".jp2"));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  cv::Vec3b px = d->bgr.at<cv::Vec3b>(16, 20);
+  EXPECT_NEAR(px[0], 200, 1);
+  EXPECT_NEAR(px[1], 100, 1);
+  EXPECT_NEAR(px[2], 50, 1);
+}
+
 // Cut-short files of every new format, at several points in the pixel data, and the
 // header itself cut: all refused, none decoded into a partly blank picture.
 TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
@@ -757,6 +794,8 @@ TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
       {"sun raster", Encode(photo, ".ras")},
       {"hdr", Encode(AsFloat(photo), ".hdr")},
       {"flat hdr", lineup_test::FlatRadiance(photo)},
+      {"jp2", Encode(photo, ".jp2")},
+      {"j2k", lineup_test::Jp2Codestream(Encode(photo, ".jp2"))},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -778,6 +817,16 @@ TEST_F(DecodeTest, CutShortFilesOfTheNewFormatsAreRefused) {
       EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
       EXPECT_TRUE(Contains(r.status().message(), "truncated")) << r.status().message();
     }
+  }
+  // A cut JPEG 2000 codestream closed with an end marker, as for JPEG: the tile-part
+  // lengths say what is missing.
+  Bytes jp2 = Encode(photo, ".jp2");
+  for (double keep : {0.5, 0.9}) {
+    Bytes cut = lineup_test::Cut(jp2, static_cast<size_t>(jp2.size() * keep));
+    cut.insert(cut.end(), {0xFF, 0xD9});
+    auto r = DecodeBytes(cut);
+    ASSERT_FALSE(r.ok()) << "a cut JPEG 2000 decoded into a " << r->bgr.cols << "x" << r->bgr.rows << " picture";
+    EXPECT_TRUE(StartsWith(r.status().message(), "damaged JPEG 2000")) << r.status().message();
   }
   // A run-length encoded Sun raster whose runs stop short.
   Bytes rle = lineup_test::SunRaster(64, 64, 8, 2, {0x80, 0xFF, 7, 0x80, 0xFF, 9});
@@ -801,6 +850,7 @@ TEST_F(DecodeTest, HugeDeclaredSizesAreRefusedByThePixelLimit) {
       {"sun raster", lineup_test::SunRaster(100000, 100000, 24, 1, ten), "Sun raster"},
       {"hdr", lineup_test::TextThen("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 100000 +X 100000\n", ten),
        "Radiance HDR"},
+      {"jp2", lineup_test::Jp2Declaring(100000, 100000), "JPEG 2000"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -923,6 +973,22 @@ TEST_F(DecodeTest, BadRadianceHeadersAreRefused) {
   }
 }
 
+// A header box cut short; a codestream with five components.
+TEST_F(DecodeTest, BadJpeg2000HeadersAreRefused) {
+  Bytes jp2 = Encode(Pattern(), ".jp2");
+  auto cut = ProbeImage(lineup_test::Cut(jp2, 40));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_TRUE(StartsWith(cut.status().message(), "damaged JPEG 2000")) << cut.status().message();
+  Bytes j2k = lineup_test::Jp2Codestream(jp2);
+  ASSERT_GT(j2k.size(), 44u);
+  j2k[5] = 38 + 3 * 5;  // Lsiz
+  j2k[41] = 5;          // Csiz
+  auto five = ProbeImage(j2k);
+  ASSERT_FALSE(five.ok());
+  EXPECT_TRUE(StartsWith(five.status().message(), "JPEG 2000 with 5 components is not accepted"))
+      << five.status().message();
+}
+
 // ------------------------------------------------------------------------ fuzz
 
 // Random damage to real files: DecodeImage may accept or refuse, but must never
@@ -993,6 +1059,8 @@ TEST_F(DecodeTest, FuzzedNewFormatsNeverCrash) {
       Encode(AsFloat(m), ".pfm"),
       Encode(m, ".ras"),
       Encode(AsFloat(m), ".hdr"),
+      Encode(m, ".jp2"),
+      lineup_test::Jp2Codestream(Encode(m, ".jp2")),
   };
   Bytes rows(48 * 40, 0);
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<uint8_t>(i / 7 % 3 == 0 ? 0x80 : i / 50);
@@ -1025,6 +1093,8 @@ TEST_F(DecodeTest, ShortHeadersBehindEveryMagicNeverCrash) {
       {'P', '7', '\n'}, {'P', 'F', '\n'}, {'P', 'f', '\n'},
       {0x59, 0xA6, 0x6A, 0x95},
       {'#', '?', 'R', 'A', 'D', 'I', 'A', 'N', 'C', 'E', '\n'},
+      {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A},
+      {0xFF, 0x4F, 0xFF, 0x51},
   };
   std::mt19937 rng(99);
   for (const auto& magic : magics) {

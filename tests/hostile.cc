@@ -25,6 +25,13 @@ void PngChunk(Bytes& out, const char type[4], const Bytes& data) {
   out.insert(out.end(), td.begin(), td.end());
   PutBe32(out, static_cast<uint32_t>(crc32(0L, td.data(), static_cast<uInt>(td.size()))));
 }
+uint32_t GetBe32(const Bytes& b, size_t o) {
+  return (uint32_t{b[o]} << 24) | (uint32_t{b[o + 1]} << 16) | (uint32_t{b[o + 2]} << 8) | b[o + 3];
+}
+
+void SetBe32(Bytes& b, size_t o, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[o + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
 }  // namespace
 
 Bytes Encode(const cv::Mat& m, const std::string& ext, const std::vector<int>& params) {
@@ -176,6 +183,36 @@ Bytes FlatRadiance(const cv::Mat& bgr) {
                          static_cast<uint8_t>(bl * scale), static_cast<uint8_t>(e + 128)});
     }
   return b;
+}
+
+Bytes Jp2Codestream(const Bytes& jp2) {
+  for (size_t p = 0; p + 8 <= jp2.size();) {
+    const uint32_t length = GetBe32(jp2, p);
+    const size_t end = length == 0 ? jp2.size() : std::min<size_t>(jp2.size(), p + length);
+    if (std::memcmp(jp2.data() + p + 4, "jp2c", 4) == 0)
+      return Bytes(jp2.begin() + static_cast<std::ptrdiff_t>(p + 8), jp2.begin() + static_cast<std::ptrdiff_t>(end));
+    if (length < 8) break;
+    p = end;
+  }
+  return {};
+}
+
+Bytes Jp2Declaring(uint32_t width, uint32_t height) {
+  Bytes j = Encode(Pattern(), ".jp2");
+  const size_t ihdr = FindTag(j, "ihdr");
+  const size_t soc = Jp2Codestream(j).empty() ? std::string::npos : j.size() - Jp2Codestream(j).size();
+  EXPECT_NE(ihdr, std::string::npos);
+  EXPECT_NE(soc, std::string::npos);
+  if (ihdr == std::string::npos || soc == std::string::npos) return j;
+  SetBe32(j, ihdr + 4, height);
+  SetBe32(j, ihdr + 8, width);
+  // SOC, SIZ, Lsiz and Rsiz come before Xsiz and Ysiz; the image offset is 0. The one
+  // tile grows with the picture.
+  SetBe32(j, soc + 8, width);
+  SetBe32(j, soc + 12, height);
+  SetBe32(j, soc + 24, width);
+  SetBe32(j, soc + 28, height);
+  return j;
 }
 
 }  // namespace lineup_test

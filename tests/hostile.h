@@ -42,6 +42,11 @@ Bytes SunRasterRle(const Bytes& raw);
 // A Radiance RGBE file of `bgr` (8-bit, taken as 0..1) with every scanline stored
 // flat, as writers do for narrow pictures and some for all (OpenCV 4.6 always encodes).
 Bytes FlatRadiance(const cv::Mat& bgr);
+// The codestream inside a JP2 file (its jp2c box), or empty if there is none.
+Bytes Jp2Codestream(const Bytes& jp2);
+// A real JP2 file whose codestream (SIZ) and header box (ihdr) declare width x height.
+Bytes Jp2Declaring(uint32_t width, uint32_t height);
+
 // Offset of the first JPEG start-of-frame marker, or 0.
 size_t FindJpegSof(const Bytes& jpeg);
 // Offset of a 4-byte tag in bytes, or std::string::npos.

@@ -2,14 +2,15 @@
 //
 // The format is recognised from the content, never from the file name. Accepted: JPEG,
 // PNG, WebP, BMP, TIFF; Netpbm (PBM, PGM, PPM plain and raw, PAM, PFM), as kept by
-// collections such as AT&T/ORL; Sun raster; Radiance HDR. The header is read and the
-// declared size checked against DecodeOptions::max_pixels before any pixel is decoded,
-// so a small hostile file cannot make us allocate gigabytes. Truncated JPEGs, PNGs with
-// a bad CRC and cut-short Netpbm, Sun raster and Radiance files are refused rather than
-// decoded into half a picture. EXIF orientation is applied; greyscale, alpha, 16-bit
-// and deeper pictures come out as 8-bit BGR (alpha dropped, samples scaled from their
-// maximum); floating-point ones (PFM, Radiance) take 0 to 1 as the 8-bit range and are
-// clipped outside it.
+// collections such as AT&T/ORL; Sun raster; Radiance HDR; JPEG 2000 (JP2 file or bare
+// codestream). The header is read and the declared size checked against
+// DecodeOptions::max_pixels before any pixel is decoded, so a small hostile file cannot
+// make us allocate gigabytes. Truncated JPEGs, PNGs with a bad CRC and cut-short
+// Netpbm, Sun raster, Radiance and JPEG 2000 files are refused rather than decoded into
+// half a picture. EXIF orientation is applied; greyscale, alpha, 16-bit and deeper
+// pictures come out as 8-bit BGR (alpha dropped, samples scaled from their maximum);
+// floating-point ones (PFM, Radiance) take 0 to 1 as the 8-bit range and are clipped
+// outside it.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,7 @@ struct DecodeOptions {
 // What the header of an image says, read without decoding pixels.
 struct ImageInfo {
   // "jpeg", "png", "webp", "bmp", "tiff", "pbm", "pgm", "ppm", "pam", "pfm",
-  // "sunraster" or "hdr" (Radiance)
+  // "sunraster", "hdr" (Radiance), "jp2" (JPEG 2000 file) or "j2k" (bare codestream)
   std::string format;
   int width = 0;       // as stored, before EXIF orientation
   int height = 0;

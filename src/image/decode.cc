@@ -44,6 +44,7 @@ std::string FormatName(const std::string& format) {
   if (format == "webp") return "WebP";
   if (format == "sunraster") return "Sun raster";
   if (format == "hdr") return "Radiance HDR";
+  if (format == "jp2" || format == "j2k") return "JPEG 2000";
   std::string s = format;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -247,6 +248,7 @@ OwnDecoder DecoderFor(const std::string& format) {
     return image::DecodeNetpbm;
   if (format == "sunraster") return image::DecodeSunRaster;
   if (format == "hdr") return image::DecodeRadiance;
+  if (format == "jp2" || format == "j2k") return image::DecodeJpeg2000;
   return nullptr;
 }
 
@@ -265,6 +267,9 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {'#', '?', 'R', 'A', 'D', 'I', 'A', 'N', 'C', 'E'}) ||
            StartsWith(d, {'#', '?', 'R', 'G', 'B', 'E'}))
     r = image::ProbeRadiance(d);
+  else if (StartsWith(d, {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A}) ||
+           StartsWith(d, {0xFF, 0x4F, 0xFF, 0x51}))
+    r = image::ProbeJpeg2000(d);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
     return Damaged(FormatName(r->format), "zero size");

@@ -51,4 +51,9 @@ Result<cv::Mat> DecodeSunRaster(Bytes d);
 Result<ImageInfo> ProbeRadiance(Bytes d);
 Result<cv::Mat> DecodeRadiance(Bytes d);
 
+// JPEG 2000, as a JP2 file or a bare codestream. The pixels are decoded by OpenCV
+// (OpenJPEG) once the structure has been checked here.
+Result<ImageInfo> ProbeJpeg2000(Bytes d);
+Result<cv::Mat> DecodeJpeg2000(Bytes d);
+
 }  // namespace lineup::image

@@ -10,7 +10,7 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (scripts/setup
 mkdir -p "$out/fuzz"
 bin="$out/fuzz/request_fuzzer"
 srcs=("$root/tests/fuzz/request_fuzzer.cc" "$root/server/request.cc" "$root/src/util/status.cc" "$root/src/image/decode.cc"
-      "$root/src/image/netpbm.cc" "$root/src/image/sun_raster.cc" "$root/src/image/radiance.cc")
+      "$root/src/image/netpbm.cc" "$root/src/image/sun_raster.cc" "$root/src/image/radiance.cc" "$root/src/image/jpeg2000.cc")
 if [ ! -x "$bin" ] || [ -n "$(find "${srcs[@]}" "$root/server/request.h" "$root/include/lineup/image.h" "$root/src/image/readers.h" -newer "$bin" 2>/dev/null)" ]; then
   echo "fuzz: building $bin"
   # shellcheck disable=SC2046
