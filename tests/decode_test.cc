@@ -989,6 +989,35 @@ TEST_F(DecodeTest, BadJpeg2000HeadersAreRefused) {
       << five.status().message();
 }
 
+// Formats recognised by their magic bytes that are not accepted say so by name.
+TEST_F(DecodeTest, RecognisedButRefusedFormatsSayWhy) {
+  Bytes exr;
+  if (cv::haveImageWriter(".exr")) exr = Encode(AsFloat(Pattern()), ".exr");
+  if (exr.empty()) exr = {0x76, 0x2F, 0x31, 0x01, 2, 0, 0, 0};
+  Bytes dicom(128, 0);
+  dicom.insert(dicom.end(), {'D', 'I', 'C', 'M', 2, 0, 0, 0});
+  Bytes heic = {0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0, 0, 0,
+                'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+  Bytes avif = {0, 0, 0, 20, 'f', 't', 'y', 'p', 'a', 'v', 'i', 'f', 0, 0, 0, 0, 'm', 'i', 'f', '1'};
+  Bytes jxl = {0xFF, 0x0A, 0xFA, 0x7F, 0x01, 0x90, 0x08};
+  struct Case { const char* name; Bytes file; const char* start; };
+  for (const auto& c : {Case{"exr", exr, "OpenEXR is not accepted: "}, Case{"dicom", dicom, "DICOM is not accepted: "},
+                        Case{"heic", heic, "HEIC is not accepted: "}, Case{"avif", avif, "AVIF is not accepted: "},
+                        Case{"jxl", jxl, "JPEG XL is not accepted: "}}) {
+    SCOPED_TRACE(c.name);
+    std::string path = tmp_.File(std::string(c.name) + ".jpg");
+    WriteBytes(path, c.file);
+    auto r = ReadImage(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_TRUE(StartsWith(r.status().message(), path + ": " + c.start)) << r.status().message();
+  }
+  // Text that starts like a Netpbm magic number but is not one.
+  auto text = ProbeImage(lineup_test::TextThen("P5ychology notes\n"));
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().message(), "not an image (text)");
+}
+
 // ------------------------------------------------------------------------ fuzz
 
 // Random damage to real files: DecodeImage may accept or refuse, but must never

@@ -3,7 +3,8 @@
 // The format is recognised from the content, never from the file name. Accepted: JPEG,
 // PNG, WebP, BMP, TIFF; Netpbm (PBM, PGM, PPM plain and raw, PAM, PFM), as kept by
 // collections such as AT&T/ORL; Sun raster; Radiance HDR; JPEG 2000 (JP2 file or bare
-// codestream). The header is read and the declared size checked against
+// codestream). OpenEXR, DICOM, HEIC, AVIF and JPEG XL are recognised and refused by
+// name. The header is read and the declared size checked against
 // DecodeOptions::max_pixels before any pixel is decoded, so a small hostile file cannot
 // make us allocate gigabytes. Truncated JPEGs, PNGs with a bad CRC and cut-short
 // Netpbm, Sun raster, Radiance and JPEG 2000 files are refused rather than decoded into

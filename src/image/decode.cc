@@ -233,6 +233,27 @@ const char* Guess(Bytes d) {
   return "unknown format";
 }
 
+// Formats recognised by their magic but not accepted, and why; "" for anything else.
+std::string Refused(Bytes d) {
+  if (StartsWith(d, {0x76, 0x2F, 0x31, 0x01}))
+    return "OpenEXR is not accepted: a film-production format whose many compressions cannot be checked for "
+           "damage here; convert it to PNG or TIFF";
+  if (StartsWith(d, {'D', 'I', 'C', 'M'}, 128))
+    return "DICOM is not accepted: a medical imaging format, not a photo; export the picture as PNG";
+  // ISO media files (HEIF, AVIF) name their kind in the "ftyp" box; OpenCV 4.6 reads neither.
+  if (StartsWith(d, {'f', 't', 'y', 'p'}, 4) && d.size() >= 12) {
+    const std::string brand(reinterpret_cast<const char*>(d.data() + 8), 4);
+    if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "hevx" || brand == "mif1" ||
+        brand == "msf1")
+      return "HEIC is not accepted: this build of OpenCV cannot read it; convert it to JPEG";
+    if (brand == "avif" || brand == "avis")
+      return "AVIF is not accepted: this build of OpenCV cannot read it; convert it to JPEG or PNG";
+  }
+  if (StartsWith(d, {0xFF, 0x0A}) || StartsWith(d, {0, 0, 0, 0x0C, 'J', 'X', 'L', ' ', 0x0D, 0x0A, 0x87, 0x0A}))
+    return "JPEG XL is not accepted: this build of OpenCV cannot read it; convert it to JPEG or PNG";
+  return "";
+}
+
 bool IsNetpbm(Bytes d) {
   if (d.size() < 2 || d[0] != 'P') return false;
   const uint8_t kind = d[1];
@@ -270,6 +291,7 @@ Result<ImageInfo> ProbeImage(std::span<const uint8_t> d) {
   else if (StartsWith(d, {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A}) ||
            StartsWith(d, {0xFF, 0x4F, 0xFF, 0x51}))
     r = image::ProbeJpeg2000(d);
+  else if (std::string why = Refused(d); !why.empty()) return Status::InvalidArgument(why);
   else return Status::InvalidArgument(std::string("not an image (") + Guess(d) + ")");
   if (r.ok() && (r->width <= 0 || r->height <= 0))
     return Damaged(FormatName(r->format), "zero size");
