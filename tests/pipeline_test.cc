@@ -403,6 +403,53 @@ TEST_F(Pipeline, HardTightCropStillFoundAndEmbedded) {
   }
 }
 
+// Collections like AT&T/ORL keep 92x112 greyscale PGMs cropped tightly around the face.
+// Read through the decoder as PGM, such a crop gives the same pixels, so the same face
+// and vector, as when it is saved as PNG.
+TEST_F(Pipeline, GreyscalePgmCroppedLikeOrlGivesTheSameFaceAsPng) {
+  FaceAnalyzer& a = *analyzer_;
+  lineup_test::TempDir tmp;
+  const std::vector<std::pair<std::string, int>> photos = {{"Aaron_Peirsol", 1}, {"Colin_Powell", 1}, {"Tony_Blair", 3}};
+  for (auto [name, i] : photos) {
+    SCOPED_TRACE(name);
+    cv::Mat photo = Load(LfwPhoto(lfw_, name, i));
+    auto full = AnalyzeOrFail(a, photo);
+    ASSERT_EQ(full.size(), 1u);
+    const cv::Point centre(static_cast<int>(full[0].box.x + full[0].box.width / 2),
+                           static_cast<int>(full[0].box.y + full[0].box.height / 2));
+    const cv::Rect orl(centre.x - 46, centre.y - 56, 92, 112);
+    ASSERT_EQ(orl & cv::Rect(0, 0, photo.cols, photo.rows), orl);
+    cv::Mat grey;
+    cv::cvtColor(photo(orl), grey, cv::COLOR_BGR2GRAY);
+    std::vector<uchar> pgm, png;
+    ASSERT_TRUE(cv::imencode(".pgm", grey, pgm));
+    ASSERT_TRUE(cv::imencode(".png", grey, png));
+    ASSERT_EQ(std::string(pgm.begin(), pgm.begin() + 2), "P5");
+    const std::string pgm_path = tmp.File(name + ".pgm"), png_path = tmp.File(name + ".png");
+    lineup_test::WriteBytes(pgm_path, std::vector<uint8_t>(pgm.begin(), pgm.end()));
+    lineup_test::WriteBytes(png_path, std::vector<uint8_t>(png.begin(), png.end()));
+
+    auto from_pgm = lineup::ReadImage(pgm_path), from_png = lineup::ReadImage(png_path);
+    ASSERT_TRUE(from_pgm.ok()) << from_pgm.status().ToString();
+    ASSERT_TRUE(from_png.ok()) << from_png.status().ToString();
+    EXPECT_EQ(from_pgm->info.format, "pgm");
+    ASSERT_EQ(from_pgm->bgr.size(), cv::Size(92, 112));
+    EXPECT_EQ(cv::norm(from_pgm->bgr, from_png->bgr, cv::NORM_INF), 0) << "PGM and PNG of one crop differ";
+
+    PhotoAnalysis p = a.AnalyzeFile(pgm_path, true), q = a.AnalyzeFile(png_path, true);
+    ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+    ASSERT_TRUE(q.status.ok()) << q.status.ToString();
+    ASSERT_GE(p.faces.size(), 1u) << "no face in the " << name << " ORL-style PGM";
+    ASSERT_GE(q.faces.size(), 1u);
+    const Face& f = p.faces[static_cast<size_t>(PickFace(p.faces, cv::Size(92, 112), FacePick::kLargest))];
+    const Face& g = q.faces[static_cast<size_t>(PickFace(q.faces, cv::Size(92, 112), FacePick::kLargest))];
+    const float same = Cosine(f.embedding, g.embedding);
+    std::printf("%s ORL-style 92x112 PGM: cosine to the PNG %.6f, to the colour photo %.3f, reasons %s\n", name.c_str(),
+                same, Cosine(f.embedding, full[0].embedding), Reasons(f).c_str());
+    EXPECT_GE(same, 0.9f);
+  }
+}
+
 TEST_F(Pipeline, HardSmallFaceInABigPhoto) {
   cv::Mat photo = Load(LfwPhoto(lfw_, "Colin_Powell", 1));
   auto full = AnalyzeOrFail(*analyzer_, photo);
