@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <regex>
 #include <set>
 #include <thread>
@@ -606,6 +608,54 @@ TEST_F(ServerTest, ManyConcurrentClientsAreAllServed) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 320);
   EXPECT_EQ(failed.load(), 0);
+}
+
+// Netpbm photos (collections such as AT&T/ORL hold greyscale PGMs) are enrolled and
+// searched like any other: nothing on the upload path looks at file names or at the
+// type a client declares.
+TEST_F(ServerTest, NetpbmUploadsAreEnrolledAndSearched) {
+  cv::Mat photo = cv::imread(w->data + "/test/obama1.jpg", cv::IMREAD_COLOR);
+  ASSERT_FALSE(photo.empty());
+  cv::resize(photo, photo, cv::Size(), 0.4, 0.4, cv::INTER_AREA);  // under the 2 MiB upload limit
+  cv::Mat grey;
+  cv::cvtColor(photo, grey, cv::COLOR_BGR2GRAY);
+  std::vector<uchar> ppm, pgm;
+  ASSERT_TRUE(cv::imencode(".ppm", photo, ppm));
+  ASSERT_TRUE(cv::imencode(".pgm", grey, pgm));
+  auto c = Client();
+  httplib::MultipartFormDataItems items = {
+      {"source", "knn", "", ""},
+      {"files", std::string(ppm.begin(), ppm.end()), "obama.ppm", "image/x-portable-pixmap"},
+      {"files", std::string(pgm.begin(), pgm.end()), "obama.pgm", "image/x-portable-graymap"}};
+  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
+  ASSERT_EQ(job->status, 202) << job->body;
+  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
+  json st;
+  for (int i = 0; i < 600; ++i) {
+    st = Body(c.Get(status_path.c_str(), Auth("eve")));
+    if (st["state"] != "queued" && st["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(st["state"], "done") << st.dump();
+  EXPECT_EQ(st["enrolled"], 2) << st.dump();
+  EXPECT_TRUE(st["problems"].empty()) << st.dump();
+
+  // The grey PGM as a probe, sent both ways ImageUpload takes an image.
+  const int64_t case_id = NewCase("ana", "PGM probe");
+  ASSERT_GT(case_id, 0);
+  const std::string searches = "/v1/cases/" + std::to_string(case_id) + "/searches";
+  httplib::MultipartFormDataItems probe = {{"image", std::string(pgm.begin(), pgm.end()), "probe.pgm", ""},
+                                           {"justification", "ORL-style probe", "", ""}};
+  auto r = c.Post(searches.c_str(), Auth("ana"), probe);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json s = Body(r);
+  ASSERT_FALSE(s["candidates"].empty());
+  EXPECT_NE(s["candidates"][0]["image"]["uri"].get<std::string>().find("obama"), std::string::npos) << s.dump(1);
+  EXPECT_GT(s["candidates"][0]["score"].get<double>(), s["threshold"].get<double>());
+  auto raw = c.Post((searches + "?justification=raw%20PGM%20body").c_str(), Auth("ana"),
+                    std::string(pgm.begin(), pgm.end()), "image/x-portable-graymap");
+  ASSERT_EQ(raw->status, 200) << raw->body;
+  EXPECT_EQ(Body(raw)["candidates"][0]["image"]["uri"], s["candidates"][0]["image"]["uri"]);
 }
 
 TEST(SessionCookie, OnlyTheExactNameCounts) {
