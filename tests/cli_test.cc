@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -765,6 +766,122 @@ TEST_F(Cli, EvalPairsTsvJson) {
   EXPECT_GE(j["auc"].get<double>(), 0.95);
   EXPECT_TRUE(std::filesystem::exists(tmp_.File("report/roc.png")));
   EXPECT_TRUE(std::filesystem::exists(tmp_.File("report/report.json")));
+}
+
+// --min-face is a floor everywhere a photo is analysed: no box shorter is listed,
+// embedded, enrolled or searched.
+TEST_F(Cli, MinFaceHoldsForEveryCommand) {
+  const std::string crowd = data_ + "/groups/retinaface_img3.jpg";
+  auto heights = [&](const json& faces) {
+    std::vector<double> h;
+    for (const auto& f : faces) h.push_back(f["box"][3].get<double>());
+    return h;
+  };
+  RunResult d = RunCli({"detect", crowd, "--json"});
+  ASSERT_EQ(d.exit_code, 0) << Describe(d);
+  auto usual = heights(ParseJson(d)["photos"][0]["faces"]);
+  ASSERT_FALSE(usual.empty());
+  EXPECT_GE(*std::min_element(usual.begin(), usual.end()), 19.5) << "the default floor is 20";
+  EXPECT_LT(*std::min_element(usual.begin(), usual.end()), 40.0);
+  RunResult d40 = RunCli({"detect", crowd, "--json", "--min-face", "40"});
+  ASSERT_EQ(d40.exit_code, 0) << Describe(d40);
+  auto big = heights(ParseJson(d40)["photos"][0]["faces"]);
+  ASSERT_FALSE(big.empty());
+  EXPECT_GE(*std::min_element(big.begin(), big.end()), 39.5);
+  EXPECT_LT(big.size(), usual.size());
+  // embed --all-faces: one vector per face tall enough.
+  const std::string out = tmp_.File("crowd.luvec");
+  RunResult e = RunCli({"embed", crowd, "--all-faces", "--min-face", "40", "--out", out});
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  auto vf = lineup::VectorFile::Read(out);
+  ASSERT_TRUE(vf.ok());
+  EXPECT_EQ(vf->records.size(), big.size());
+  for (const auto& rec : vf->records) EXPECT_GE(rec.box.height, 39.5f);
+  // enroll: with a floor taller than every face in the photo, nothing is enrolled; a
+  // search probe likewise has no face.
+  const std::string g = tmp_.File("g");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(RunCli({"source", "add", "s", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  const std::string face = LfwPhoto(data_, "Colin_Powell", 1);
+  RunResult en = RunCli({"enroll", face, "--source", "s", "--gallery", g, "--min-face", "300", "--json"});
+  EXPECT_EQ(en.exit_code, 0) << Describe(en);
+  EXPECT_EQ(ParseJson(en)["faces"], 0) << en.out;
+  RunResult s = RunCli({"search", face, "--gallery", g, "--min-face", "300", "--json"});
+  EXPECT_EQ(s.exit_code, 1) << Describe(s);
+  EXPECT_EQ(ParseJson(s)["error"]["code"], "no_face") << s.out;
+}
+
+// A face too blurred and small to compare (quality under 0.01) is never called "not the
+// same person": every output says it cannot be decided.
+TEST_F(Cli, VerifyCannotDecideOnAUselessFace) {
+  cv::Mat m = cv::imread(LfwPhoto(data_, "Colin_Powell", 1)), small;
+  cv::resize(m, small, cv::Size(), 0.35, 0.35, cv::INTER_AREA);
+  cv::GaussianBlur(small, small, cv::Size(0, 0), 1.2);
+  const std::string useless = tmp_.File("far-away.png");
+  ASSERT_TRUE(cv::imwrite(useless, small));
+  const std::string other = LfwPhoto(data_, "Tony_Blair", 1);
+  RunResult t = RunCli({"verify", useless, other});
+  EXPECT_EQ(t.exit_code, 3) << Describe(t);
+  EXPECT_TRUE(Contains(t.out, "CANNOT DECIDE")) << t.out;
+  EXPECT_FALSE(Contains(t.out, "NOT THE SAME PERSON")) << t.out;
+  RunResult j = RunCli({"verify", useless, other, "--json"});
+  EXPECT_EQ(j.exit_code, 3) << Describe(j);
+  json doc = ParseJson(j);
+  EXPECT_EQ(doc["decision"], "undecided");
+  EXPECT_TRUE(doc["same_person"].is_null());
+  EXPECT_TRUE(Contains(doc["reason"].get<std::string>(), "first face")) << doc.dump();
+}
+
+// Enrolment, search, erasure and re-enrolment as a first user meets them: faces left
+// out with the reason, searches recorded (in a case when named), erasure with a reason
+// and a confirmation, and an erased photo refused with the truth.
+TEST_F(Cli, EnrolSearchEraseAsAFirstUser) {
+  const std::string g = tmp_.File("g");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(RunCli({"source", "add", "web", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  // deepface/img54.jpg: one face and two blurred background boxes.
+  RunResult en = RunCli({"enroll", data_ + "/deepface/img54.jpg", "--source", "web", "--gallery", g});
+  ASSERT_EQ(en.exit_code, 0) << Describe(en);
+  EXPECT_TRUE(Contains(en.out, "2 detection(s) left out of the gallery")) << en.out;
+  EXPECT_TRUE(Contains(en.out, "uncertain detection")) << en.out;
+  const std::string powell = LfwPhoto(data_, "Colin_Powell", 1);
+  RunResult en2 = RunCli({"enroll", powell, "--source", "web", "--subject", "Colin Powell", "--gallery", g, "--json"});
+  ASSERT_EQ(en2.exit_code, 0) << Describe(en2);
+  EXPECT_EQ(ParseJson(en2)["faces"], 1);
+  // A search in a case, with a justification: recorded there and in the audit log.
+  RunResult c = RunCli({"case", "create", "Robbery 2026-114", "--authority", "warrant W-1", "--gallery", g, "--json"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  const std::string case_id = std::to_string(ParseJson(c)["id"].get<int64_t>());
+  RunResult s = RunCli({"search", LfwPhoto(data_, "Colin_Powell", 2), "--gallery", g, "--case", case_id,
+                        "--justification", "CCTV still", "--json"});
+  ASSERT_EQ(s.exit_code, 0) << Describe(s);
+  json sj = ParseJson(s);
+  EXPECT_EQ(sj["decision"]["target_fpir"], 0.01);
+  EXPECT_EQ(sj["decision"]["basis"], "fpir");
+  ASSERT_EQ(sj["leads"], 1);
+  EXPECT_EQ(sj["candidates"][0]["subject"], "Colin Powell");
+  EXPECT_GT(sj["search_id"].get<int64_t>(), 0);
+  RunResult show = RunCli({"case", "show", case_id, "--gallery", g, "--json"});
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  ASSERT_EQ(ParseJson(show)["searches"].size(), 1u);
+  EXPECT_EQ(ParseJson(show)["searches"][0]["justification"], "CCTV still");
+  EXPECT_EQ(RunCli({"search", powell, "--gallery", g, "--case", "999", "--justification", "x"}).exit_code, 2);
+  RunResult audit = RunCli({"audit", "export", "--action", "search", "--gallery", g});
+  EXPECT_EQ(Lines(audit.out).size(), 1u) << audit.out;
+  EXPECT_TRUE(Contains(audit.out, "\"actor\":\"cli:")) << audit.out;
+  EXPECT_TRUE(Contains(audit.out, "CCTV still")) << audit.out;
+  // Erasure: a reason, and a confirmation (--yes without a terminal).
+  ExpectOneErrorLine(RunCli({"erase", "--subject", "Colin Powell", "--gallery", g}), 2, "--reason");
+  ExpectOneErrorLine(RunCli({"erase", "--subject", "Colin Powell", "--reason", "his request", "--gallery", g}), 2,
+                     "--yes");
+  RunResult er = RunCli({"erase", "--subject", "Colin Powell", "--reason", "his request", "--yes", "--gallery", g});
+  ASSERT_EQ(er.exit_code, 0) << Describe(er);
+  RunResult again = RunCli({"enroll", powell, "--source", "web", "--gallery", g});
+  EXPECT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_TRUE(Contains(again.err, "erased from the gallery on")) << again.err;
+  EXPECT_TRUE(Contains(again.err, "his request")) << again.err;
+  EXPECT_FALSE(Contains(again.out, "1 already in the gallery")) << again.out;
+  EXPECT_TRUE(Contains(again.out, "1 erased before")) << again.out;
 }
 
 }  // namespace

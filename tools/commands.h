@@ -33,13 +33,15 @@ int BenchGalleryOpen(int argc, char** argv);
 int BenchLoad(int argc, char** argv);
 // tools/cmd_version.cc: `lineup --version`.
 int CmdVersion(int argc, char** argv);
+// tools/cmd_case.cc: `lineup case create|list|show|close`.
+int CmdCase(int argc, char** argv);
 
 // The descriptions, each in its command's file; lineup.cc lists the top-level ones, and
 // a verb described in another file than its command is declared here too.
 extern const Command kDetectCommand, kVerifyCommand, kEmbedCommand, kEvalCommand, kCalibrateCommand;
 extern const Command kInitCommand, kSourceCommand, kEnrollCommand, kSearchCommand, kInfoCommand, kEraseCommand,
     kCompactCommand, kOptOutCommand;
-extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand;
+extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand, kCaseCommand;
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server
 extern const Command kBenchOpenCommand, kBenchLoadCommand;      // bench_open.cc, bench_load.cc

@@ -52,7 +52,7 @@ const std::vector<Section>& Sections() {
         {&kCompactCommand, CmdCompact},
         {&kOptOutCommand, CmdOptOut}}},
       {"service and oversight (docs/service.md, docs/oversight.md)",
-       {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kAuditCommand, CmdAudit}}},
+       {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kCaseCommand, CmdCase}, {&kAuditCommand, CmdAudit}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},
       {"about", {{&kVersionCommand, CmdVersion}}},
   };

@@ -95,7 +95,7 @@ class Gallery {
   // Opens a gallery for searching and reading beside a process that holds it (e.g.
   // `lineup serve`): no lock is taken and nothing in the directory is written; it sees
   // the faces committed when it opened. Every method that would change the gallery
-  // fails with FailedPrecondition. FailedPrecondition too if no writer ever filled it.
+  // fails with FailedPrecondition.
   static Result<std::unique_ptr<Gallery>> OpenReadOnly(const std::string& dir, const AnalyzerOptions& options);
   ~Gallery();
 

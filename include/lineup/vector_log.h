@@ -42,8 +42,8 @@ class VectorLog : public ExactVectors {
                                                  Prefix* trusted = nullptr);
   // Opens an existing log for reading only, beside a process that may be appending to
   // it: the records whole when it is opened are read, and a torn or half-written last
-  // record is left alone rather than cut off. NotFound if there is no such file;
-  // Append fails with FailedPrecondition.
+  // record is left alone rather than cut off. A missing or empty file reads as an empty
+  // log; Append fails with FailedPrecondition.
   static Result<std::unique_ptr<VectorLog>> OpenReadOnly(const std::string& path, const std::string& model_id, int dim,
                                                          Prefix* trusted = nullptr);
   ~VectorLog() override;

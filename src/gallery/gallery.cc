@@ -444,8 +444,6 @@ Result<std::unique_ptr<Gallery>> Gallery::OpenImpl(const std::string& dir, const
   if (!read_only) {
     Status locked = impl->lock.Acquire(dir);
     if (!locked.ok()) return locked;
-  } else if (!fs::exists(fs::path(dir) / kVectorFile) || !fs::exists(fs::path(dir) / kOptOutFile)) {
-    return Status::FailedPrecondition(dir + ": the gallery has never been filled; there is nothing to read yet");
   }
   auto cat = Catalog::Open((fs::path(dir) / kCatalogFile).string(), false);
   if (!cat.ok()) return cat.status();

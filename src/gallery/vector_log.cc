@@ -135,13 +135,22 @@ Result<std::unique_ptr<VectorLog>> VectorLog::OpenImpl(const std::string& path, 
   impl->path = path;
   impl->read_only = read_only;
   impl->fd = read_only ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (impl->fd < 0 && read_only && errno == ENOENT) return Status::NotFound(path + ": no such file");
+  if (impl->fd < 0 && read_only && errno == ENOENT) {
+    // Nothing written yet: an empty log (no writer has opened the gallery since `init`).
+    impl->dim = dim;
+    impl->model_id = model_id;
+    return std::unique_ptr<VectorLog>(new VectorLog(std::move(impl)));
+  }
   if (impl->fd < 0) return Status::IOError(path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(impl->fd, &st) != 0) return Status::IOError(path + ": " + std::strerror(errno));
   impl->dim = dim;
   impl->model_id = model_id;
-  if (st.st_size == 0 && read_only) return Status::NotFound(path + ": empty");
+  if (st.st_size == 0 && read_only) {
+    impl->dim = dim;
+    impl->model_id = model_id;
+    return std::unique_ptr<VectorLog>(new VectorLog(std::move(impl)));
+  }
   if (st.st_size == 0) {
     // A new log: write the header and make it durable.
     const std::string h = Header(model_id, dim);
