@@ -300,6 +300,8 @@ Status Server::Impl::Audit(const Principal& who, const std::string& action, int6
 }
 
 void Server::Impl::Install() {
+  // The routes that take a body, for requests that httplib refuses before routing (below).
+  auto bodyless = std::make_shared<std::vector<std::tuple<std::string, std::regex, httplib::Server::Handler>>>();
   for (const Route& route : routes) {
     const std::string key = route.info.method + " " + route.info.path;
     auto run = [this, route, key](const httplib::Request& req, httplib::Response& res) {
@@ -353,6 +355,7 @@ void Server::Impl::Install() {
         if (secs <= kLatencyBuckets[i]) ++m.buckets[i];
     };
     const std::string re = PathRegex(route.info.path);
+    if (route.info.method != "GET") bodyless->emplace_back(route.info.method, std::regex(re), run);
     if (route.info.method == "GET")
       http->Get(re, run);
     else if (route.info.method == "POST")
@@ -360,8 +363,24 @@ void Server::Impl::Install() {
     else if (route.info.method == "DELETE")
       http->Delete(re, run);
   }
-  http->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+  http->set_error_handler(httplib::Server::HandlerWithResponse([bodyless](const httplib::Request& req,
+                                                                           httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    // A POST or DELETE with neither Content-Length nor Transfer-Encoding has an empty body
+    // (RFC 9112, 6.3), as `curl -X POST` sends one; httplib calls it malformed without
+    // routing it. It is routed here instead, with the empty body it has.
+    if (res.status == 400 && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      for (const auto& [method, re, run] : *bodyless) {
+        if (method != req.method) continue;
+        httplib::Request routed = req;
+        if (!std::regex_match(routed.path, routed.matches, re)) continue;
+        routed.body.clear();
+        res.status = 200;
+        run(routed, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      res.status = 404;
+    }
     std::string msg = "no such route: " + req.method + " " + req.path;
     if (res.status == 413)
       msg = "the request body is larger than the upload limit";

@@ -140,6 +140,24 @@ class ServerTest : public ::testing::Test {
   }
 };
 
+// Sends `request` as it is on a fresh connection and returns everything the server
+// answers (a request httplib::Client cannot make: a POST without Content-Length).
+std::string RawRequest(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  }
+  if (fd >= 0) ::close(fd);
+  return out;
+}
+
 // A concrete path for a route: {id}, {face} -> 1, {name} -> ana, {file} -> app.js.
 std::string Concrete(const std::string& path) {
   std::string p = std::regex_replace(path, std::regex(R"(\{id\}|\{face\})"), "1");
@@ -286,9 +304,33 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   EXPECT_FALSE(Body(mark)["confirmed"].get<bool>());
   const std::string confirm = "/v1/reviews/" + std::to_string(review_id) + "/confirm";
   EXPECT_EQ(c.Post(confirm.c_str(), Auth("ana"), "{}", "application/json")->status, 403) << "own review";
-  auto ok = c.Post(confirm.c_str(), Auth("bob"), "{}", "application/json");
-  ASSERT_EQ(ok->status, 200) << ok->body;
-  EXPECT_TRUE(Body(ok)["confirmed"].get<bool>());
+  // As `curl -X POST` sends it: no body, no Content-Length.
+  const std::string raw = RawRequest(w->port, "POST " + confirm + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                     w->token["bob"] + "\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw;
+  EXPECT_NE(raw.find("\"confirmed\":true"), std::string::npos) << raw;
+
+  // Reopened later, the search shows what was shown, with its reviews, without searching again.
+  const int64_t searches_before = Body(c.Get("/v1/stats", Auth("aud")))["searches"];
+  auto again = c.Get(("/v1/searches/" + std::to_string(search_id)).c_str(), Auth("bob"));
+  ASSERT_EQ(again->status, 200) << again->body;
+  json shown = Body(again);
+  ASSERT_EQ(shown["candidates"].size(), s["candidates"].size());
+  for (size_t i = 0; i < s["candidates"].size(); ++i) {
+    EXPECT_EQ(shown["candidates"][i]["face_id"], s["candidates"][i]["face_id"]);
+    EXPECT_EQ(shown["candidates"][i]["score"], s["candidates"][i]["score"]);
+    EXPECT_EQ(shown["candidates"][i]["image"]["uri"], s["candidates"][i]["image"]["uri"]);
+    EXPECT_EQ(shown["candidates"][i]["source"]["legal_basis"], s["candidates"][i]["source"]["legal_basis"]);
+    EXPECT_EQ(shown["candidates"][i]["thumbnail"], s["candidates"][i]["thumbnail"]);
+  }
+  EXPECT_EQ(shown["decision"], s["decision"]);
+  EXPECT_EQ(shown["justification"], "suspect seen on CCTV");
+  EXPECT_EQ(shown["user"], "ana");
+  ASSERT_EQ(shown["reviews"].size(), 1u);
+  EXPECT_EQ(shown["reviews"][0]["verdict"], "possible_match");
+  EXPECT_EQ(shown["reviews"][0]["confirmed_by"], "bob");
+  EXPECT_EQ(Body(c.Get("/v1/stats", Auth("aud")))["searches"], searches_before) << "reopening is not searching";
+  EXPECT_EQ(c.Get(("/v1/searches/" + std::to_string(search_id)).c_str(), Auth("zoe"))->status, 403);
 
   // Closed cases take no more searches.
   ASSERT_EQ(c.Post(("/v1/cases/" + std::to_string(case_id) + "/close").c_str(), Auth("ana"), "{}", "application/json")->status,
@@ -753,6 +795,58 @@ TEST(ServerStandalone, TlsSecureCookieAndStopLetsRunningRequestsFinish) {
   EXPECT_EQ(answer->status, 200) << answer->body;
   auto after = c.Get("/healthz");
   EXPECT_FALSE(after) << "stopped";
+}
+
+// The console asks "am I signed in?" on every page load: an answer, never a 401. Analysts
+// are offered by name when a case gets a member.
+TEST_F(ServerTest, SessionQuestionAndAnalystList) {
+  auto c = Client();
+  auto anon = c.Get("/v1/session");
+  ASSERT_EQ(anon->status, 200) << anon->body;
+  EXPECT_EQ(Body(anon)["signed_in"], false);
+  auto known = c.Get("/v1/session", Auth("ana"));
+  ASSERT_EQ(known->status, 200);
+  EXPECT_EQ(Body(known)["signed_in"], true);
+  EXPECT_EQ(Body(known)["user"], "ana");
+  auto list = c.Get("/v1/analysts", Auth("ana"));
+  ASSERT_EQ(list->status, 200) << list->body;
+  std::set<std::string> names;
+  const json analysts = Body(list)["analysts"];
+  for (const auto& n : analysts) names.insert(n.get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"ana", "bob", "zoe"})) << list->body;
+  EXPECT_EQ(c.Get("/v1/analysts", Auth("eve"))->status, 403);
+  EXPECT_EQ(c.Get("/v1/openapi.json")->status, 200) << "readable before signing in";
+}
+
+// --min-face reaches the server: no face shorter is found in an upload.
+TEST(ServerMinFace, UploadsHonourTheFloor) {
+  std::string why;
+  const std::string data = lineup_test::DataDir("groups", &why);
+  if (data.empty()) GTEST_SKIP() << why;
+  TempDir t;
+  const std::string g = t.File("g");
+  ASSERT_TRUE(lineup::Gallery::Init(g).ok());
+  auto acc = lineup::Accounts::Open(g + "/catalog.sqlite");
+  ASSERT_TRUE(acc.ok());
+  ASSERT_TRUE((*acc)->AddUser("ana", Role::kAnalyst, kPassword).ok());
+  auto tok = (*acc)->CreateToken("ana", "t", 1);
+  ASSERT_TRUE(tok.ok());
+  lineup::server::ServerOptions o;
+  o.gallery_dir = g;
+  o.port = 0;
+  o.analyzer.detector_options.min_face = 60;
+  auto srv = lineup::server::Server::Create(o);
+  ASSERT_TRUE(srv.ok()) << srv.status().ToString();
+  ASSERT_TRUE((*srv)->Start().ok());
+  httplib::Client c("127.0.0.1", (*srv)->port());
+  c.set_read_timeout(60, 0);
+  auto bytes = lineup_test::ReadBytes(data + "/retinaface_img3.jpg");
+  httplib::MultipartFormDataItems items = {{"image", std::string(bytes.begin(), bytes.end()), "crowd.jpg", "image/jpeg"}};
+  auto r = c.Post("/v1/detect", {{"Authorization", "Bearer " + tok->secret}}, items);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  for (const auto& f : j["faces"]) EXPECT_GE(f["box"][3].get<double>(), 59.5) << f.dump();
+  (*srv)->Stop();
 }
 
 }  // namespace
