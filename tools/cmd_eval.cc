@@ -40,15 +40,18 @@ const Command kEvalPairsCommand = {
 
 const Command kEvalCommand = {
     .name = "eval",
-    .summary = "accuracy on labelled photos: verification pairs and open-set 1:N identification",
+    .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, false leads "
+               "and the admission rules",
     .notes = "docs/accuracy.md gives the measured results and the commands that produced them.",
-    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand},
+    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand},
 };
 
 int CmdEval(int argc, char** argv) {
   auto verb = VerbFrom(kEvalCommand, argc, argv);
   if (!verb.ok()) return Fail(verb.status());
   if (*verb == &kEvalIdentCommand) return CmdEvalIdent(argc, argv);
+  if (*verb == &kEvalLeadsCommand) return CmdEvalLeads(argc, argv);
+  if (*verb == &kEvalAdmissionCommand) return CmdEvalAdmission(argc, argv);
   auto args = ParseArgs(argc, argv, kEvalPairsCommand);
   if (!args.ok()) return Fail(args.status());
   if (!args->positional.empty())
