@@ -11,7 +11,10 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "lineup/calibration.h"
+#include "lineup/embedder.h"
 #include "lineup/identification.h"
+#include "lineup/models.h"
 #include "lineup/plot.h"
 
 namespace lineup::cli {
@@ -164,6 +167,29 @@ int CmdEvalIdent(int argc, char** argv) {
   j["ranking"] = r.ranking;
   j["identities"] = ids_file;
   j["seconds"] = {{"read_and_embed", embed_s}, {"search_and_score", search_s}};
+  // The product's own decision, as `lineup search` makes it: a target FPIR turned into a
+  // threshold by the calibration for this gallery's size. What share of non-mated
+  // searches really returns a lead, against what the output states.
+  nlohmann::json decisions = nlohmann::json::object();
+  std::vector<std::pair<std::string, ThresholdOutcome>> decided;
+  {
+    auto e = Embedder::Create(opts->embedder.empty() ? Embedder::DefaultSpec() : opts->embedder,
+                              opts->model_dir.empty() ? DefaultModelDir() : opts->model_dir);
+    auto cal = e.ok() ? Calibration::ForModel((*e)->Model()) : Result<Calibration>(e.status());
+    if (cal.ok()) {
+      for (double target : {0.1, 0.01, 0.001}) {
+        auto t = cal->ForSearch(target, r.gallery_enrolled);
+        if (!t.ok()) continue;
+        const ThresholdOutcome o = AtThreshold(r, t->threshold);
+        const std::string key = Fmt("%g", target);
+        decisions[key] = {{"threshold", t->threshold}, {"stated_fpir", t->fpir}, {"measured_fpir", Num(o.fpir)},
+                          {"non_mated_with_lead", o.non_mated_above}, {"fnir", Num(o.fnir)},
+                          {"ratio_measured_to_stated", Num(o.fpir / t->fpir)}};
+        decided.push_back({key, o});
+      }
+      j["calibrated_decision"] = decisions;
+    }
+  }
   {
     const StageTimes& t = emb->times;
     double n = std::max<double>(1, static_cast<double>(t.photos));
@@ -255,6 +281,11 @@ int CmdEvalIdent(int argc, char** argv) {
     row("FNIR at FPIR " + key, Pct(r.fnir_at_fpir.at(key)), n ? Pct(n->fnir_at_fpir.at(key)) : "");
     row("  threshold (FPIR reached)", Thr(r.threshold_at_fpir.at(key)) + " (" + Pct(r.fpir_actual.at(key)) + ")",
         n ? Thr(n->threshold_at_fpir.at(key)) + " (" + Pct(n->fpir_actual.at(key)) + ")" : "");
+  }
+  for (const auto& [key, o] : decided) {
+    const auto& d = decisions[key];
+    row("calibrated decision for FPIR " + key,
+        "threshold " + Thr(d["threshold"].get<float>()) + ": FPIR measured " + Pct(o.fpir) + ", FNIR " + Pct(o.fnir), "");
   }
   auto info = [&](const std::string& name, const std::string& v) { row(name, v, ""); };
   info("gallery (enrolled of planned)", std::to_string(r.gallery_enrolled) + " of " + std::to_string(r.gallery_size) +

@@ -113,6 +113,15 @@ struct IdentificationReport {
   std::string ranking;           // "cohort" or "raw": what ordered the candidates
 };
 
+// Every search decided at one threshold: FPIR, the share of non-mated searches whose top
+// candidate scores at or above it, and FNIR, the share of mated searches whose mate is
+// not the top candidate at or above it (the protocol's denominators, as above).
+struct ThresholdOutcome {
+  double fpir = 0, fnir = 0;
+  int non_mated_above = 0;  // searches behind fpir
+};
+ThresholdOutcome AtThreshold(const IdentificationReport& report, float threshold);
+
 // Scores the split. vectors[i] is photo i's identity vector (as Embedder gives it), empty where no
 // face was found (a vector missing at the end of the list counts as no face); labels[i]
 // its person (equal labels are the same person; every photo the split names needs one

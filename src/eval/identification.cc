@@ -346,4 +346,17 @@ Result<IdentificationReport> EvaluateIdentification(const std::vector<std::vecto
   return r;
 }
 
+ThresholdOutcome AtThreshold(const IdentificationReport& r, float t) {
+  ThresholdOutcome out;
+  int hits = 0;
+  for (const auto& o : r.searches) {
+    if (o.mated) hits += o.rank == 1 && o.mate_score >= t;
+    else out.non_mated_above += o.top_photo >= 0 && o.top_score >= t;
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.fpir = r.non_mated_searches > 0 ? static_cast<double>(out.non_mated_above) / r.non_mated_searches : nan;
+  out.fnir = r.mated_searches > 0 ? 1.0 - static_cast<double>(hits) / r.mated_searches : nan;
+  return out;
+}
+
 }  // namespace lineup
