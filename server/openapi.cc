@@ -1,5 +1,9 @@
 // The OpenAPI 3 document, made from the route table so that it cannot drift from the
-// routes the server really has (tests/server_test.cc checks both ways).
+// routes the server really has (tests/server_test.cc checks both ways). Every route's
+// success response names a schema in components/schemas (Schemas() below), written
+// from the JSON the handlers in handlers.cc and SearchResultJson (investigations.cc)
+// send; a route added without one is documented with no content, which the test notices.
+#include <map>
 #include <regex>
 
 #include "server_internal.h"
@@ -7,7 +11,337 @@
 namespace lineup::server {
 namespace {
 
-json Error() { return {{"$ref", "#/components/schemas/Error"}}; }
+json Ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+json Error() { return Ref("Error"); }
+
+// Schema building blocks.
+const json kStr = {{"type", "string"}}, kNum = {{"type", "number"}}, kInt = {{"type", "integer"}},
+           kBool = {{"type", "boolean"}}, kFile = {{"type", "string"}, {"format", "binary"}},
+           kTime = {{"type", "string"}, {"description", "UTC time, ISO 8601 (\"\" when not set)"}},
+           kSha = {{"type", "string"}, {"pattern", "^[0-9a-f]{64}$"}};
+json Arr(json items) { return {{"type", "array"}, {"items", std::move(items)}}; }
+json Obj(json props, std::vector<std::string> required = {}) {
+  json o = {{"type", "object"}, {"properties", std::move(props)}};
+  if (!required.empty()) o["required"] = required;
+  return o;
+}
+json Enum(std::vector<std::string> values) { return {{"type", "string"}, {"enum", values}}; }
+json Described(json schema, const std::string& what) {
+  schema["description"] = what;
+  return schema;
+}
+json Nullable(json schema) {
+  schema["nullable"] = true;
+  return schema;
+}
+// An object schema with more properties than `base` has.
+json Extended(json base, const json& more, std::vector<std::string> required = {}) {
+  for (auto& [k, v] : more.items()) base["properties"][k] = v;
+  if (!required.empty()) base["required"] = required;
+  return base;
+}
+
+// The responses' schemas, by name.
+json Schemas() {
+  const json roles = Enum({"admin", "analyst", "enroller", "auditor"});
+  const json box = Described(Arr(kInt), "x, y, width, height in the photo's pixels");
+  const json verdict = Enum({"possible_match", "not_a_match", "inconclusive"});
+  json s = json::object();
+  s["Error"] = Obj({{"error", Obj({{"code", kStr}, {"message", kStr}}, {"code", "message"})}}, {"error"});
+  s["Health"] = Obj({{"status", kStr}, {"faces", kInt}}, {"status"});
+  s["SignIn"] = Obj({{"user", kStr}, {"role", roles}, {"csrf", kStr}, {"expires_at", kTime}},
+                    {"user", "role", "csrf"});
+  s["Session"] = Obj({{"signed_in", kBool},
+                      {"user", kStr},
+                      {"role", roles},
+                      {"via", Described(kStr, "session or token")},
+                      {"csrf", kStr},
+                      {"notice", kStr}},
+                     {"signed_in"});
+  s["Me"] = Obj({{"user", kStr}, {"role", roles}, {"via", kStr}, {"csrf", kStr}, {"notice", kStr}}, {"user", "role"});
+  s["SignedOut"] = Obj({{"signed_out", kBool}}, {"signed_out"});
+  s["Analysts"] = Obj({{"analysts", Described(Arr(kStr), "the active analysts' names")}}, {"analysts"});
+  s["Gallery"] = Obj({{"faces", kInt},
+                      {"images", kInt},
+                      {"subjects", kInt},
+                      {"sources", Arr(Obj({{"name", kStr}, {"faces", kInt}, {"images", kInt}}))},
+                      {"model", kStr},
+                      {"index", kStr},
+                      {"index_memory_bytes", kInt}},
+                     {"faces", "images", "sources"});
+  s["Face"] = Obj({{"face", Described(kInt, "the number drawn on the photo (1-based)")},
+                   {"box", box},
+                   {"confidence", kNum},
+                   {"quality", kNum},
+                   {"quality_reasons", Arr(kStr)}},
+                  {"face", "box"});
+  s["Detect"] = Obj({{"image_sha256", kSha}, {"width", kInt}, {"height", kInt}, {"faces", Arr(Ref("Face"))}},
+                    {"image_sha256", "faces"});
+  s["Case"] = Obj({{"id", kInt},
+                   {"title", kStr},
+                   {"authority", kStr},
+                   {"status", Enum({"open", "closed"})},
+                   {"created_by", kStr},
+                   {"created_at", kTime},
+                   {"closed_at", kTime},
+                   {"members", Arr(kStr)}},
+                  {"id", "title", "authority", "status"});
+  s["CaseList"] = Obj({{"cases", Arr(Ref("Case"))}}, {"cases"});
+  s["SearchSummary"] = Obj({{"id", kInt},
+                            {"case_id", kInt},
+                            {"user", kStr},
+                            {"justification", kStr},
+                            {"probe_sha256", kStr},
+                            {"kind", Enum({"photo", "vector"})},
+                            {"threshold", kNum},
+                            {"gallery_size", kInt},
+                            {"low_quality", kBool},
+                            {"candidates", Arr(Obj({{"face_id", kInt}, {"score", kNum}}))},
+                            {"at", kTime}},
+                           {"id", "user", "justification", "at"});
+  s["Review"] = Obj({{"id", kInt},
+                     {"search_id", kInt},
+                     {"case_id", kInt},
+                     {"face_id", kInt},
+                     {"analyst", kStr},
+                     {"verdict", verdict},
+                     {"note", kStr},
+                     {"at", kTime},
+                     {"confirmed_by", kStr},
+                     {"confirmed_at", kTime},
+                     {"confirmed", kBool}},
+                    {"id", "face_id", "analyst", "verdict"});
+  s["CaseDetail"] = Extended(s["Case"], {{"searches", Arr(Ref("SearchSummary"))}, {"reviews", Arr(Ref("Review"))}},
+                             {"id", "title", "authority", "status", "searches", "reviews"});
+  s["CaseMember"] = Obj({{"case_id", kInt}, {"member", kStr}}, {"case_id", "member"});
+  s["Decision"] = Obj(
+      {{"threshold", Described(kNum, "a candidate scoring at least this is a lead (unless withheld)")},
+       {"fmr", Described(kNum, "per comparison, at the threshold")},
+       {"target_fpir", Nullable(Described(kNum, "the FPIR asked for; null when an expert set the FMR"))},
+       {"fpir", Described(kNum, "the share of searches for someone not in the gallery that return a lead")},
+       {"gallery_size", kInt},
+       {"beyond_calibration", Described(kBool, "the calibration could not reach the target: fpir says what it gives")},
+       {"basis", Enum({"fpir", "fmr"})},
+       {"text", Described(kStr, "the decision in one sentence")}},
+      {"threshold", "fpir", "gallery_size", "basis"});
+  s["Probe"] = Obj({{"kind", Enum({"photo", "vector"})},
+                    {"name", kStr},
+                    {"image_sha256", kSha},
+                    {"width", kInt},
+                    {"height", kInt},
+                    {"faces", Arr(Ref("Face"))},
+                    {"searched_face", Described(kInt, "the face searched (1-based, as drawn on the photo)")},
+                    {"quality", kNum},
+                    {"quality_reasons", Arr(kStr)}},
+                   {"kind"});
+  s["Candidate"] = Obj(
+      {{"rank", kInt},
+       {"face_id", kInt},
+       {"score", kNum},
+       {"rank_score", kNum},
+       {"fpir", Described(kNum, "1 - (1 - FMR(score))^gallery_size")},
+       {"above_threshold", Described(kBool, "a lead: scores at least the threshold and is not withheld")},
+       {"withheld", Nullable(Described(kStr, "why a candidate scoring above the threshold is not a lead"))},
+       {"image", Obj({{"uri", kStr}, {"sha256", kSha}, {"captured_at", kStr}, {"width", kInt}, {"height", kInt}})},
+       {"source", Obj({{"name", kStr}, {"legal_basis", kStr}})},
+       {"subject", kStr},
+       {"box", box},
+       {"quality", kNum},
+       {"quality_reasons", Arr(kStr)},
+       {"thumbnail", Described(kStr, "the face crop: /v1/searches/{id}/faces/{face}/thumbnail")}},
+      {"rank", "face_id", "score", "fpir", "above_threshold"});
+  s["SubjectLead"] = Obj({{"subject", kStr},
+                          {"best", Described(kInt, "face_id of the subject's best face, among the candidates")},
+                          {"score", kNum},
+                          {"fpir", kNum},
+                          {"faces", Described(Arr(kInt), "face_ids of the subject's faces found")},
+                          {"above_threshold", kBool}},
+                         {"subject", "best", "faces"});
+  s["Search"] = Obj({{"search_id", kInt},
+                     {"case_id", kInt},
+                     {"justification", kStr},
+                     {"probe", Ref("Probe")},
+                     {"gallery_size", kInt},
+                     {"threshold", kNum},
+                     {"fmr", kNum},
+                     {"decision", Ref("Decision")},
+                     {"undecided", Described(kBool, "the probe is too poor to decide: no candidate can be a lead")},
+                     {"model", kStr},
+                     {"calibration", Obj({{"file", kStr}, {"sha256", kStr}})},
+                     {"ranked_by_cohort", kBool},
+                     {"warnings", Arr(kStr)},
+                     {"candidates", Arr(Ref("Candidate"))},
+                     {"subjects", Described(Arr(Ref("SubjectLead")), "with subjects=true")},
+                     {"leads", Described(kInt, "how many candidates are leads")},
+                     {"notice", kStr},
+                     {"fpir_formula", kStr}},
+                    {"search_id", "probe", "decision", "undecided", "candidates", "leads", "notice"});
+  s["RecordedSearch"] = Extended(
+      s["Search"],
+      {{"user", kStr},
+       {"at", kTime},
+       {"reviews", Arr(Obj({{"id", kInt},
+                            {"face_id", kInt},
+                            {"analyst", kStr},
+                            {"verdict", verdict},
+                            {"note", kStr},
+                            {"at", kTime},
+                            {"confirmed_by", kStr},
+                            {"confirmed_at", kTime},
+                            {"confirmed", kBool}}))}},
+      {"search_id", "case_id", "user", "justification", "at", "candidates", "reviews"});
+  s["Verify"] = Obj({{"score", kNum},
+                     {"fmr", Described(kNum, "the FMR of a comparison scoring this much")},
+                     {"threshold", kNum},
+                     {"threshold_fmr", kNum},
+                     {"decision", Enum({"same", "different", "undecided"})},
+                     {"reason", Described(kStr, "for undecided: which face is too poor, and why")},
+                     {"above_fmr_1e-3", kBool},
+                     {"above_fmr_1e-4", kBool},
+                     {"face_a", Ref("Face")},
+                     {"face_b", Ref("Face")},
+                     {"warnings", Arr(kStr)},
+                     {"notice", kStr}},
+                    {"score", "decision"});
+  s["Source"] = Obj({{"name", kStr},
+                     {"description", kStr},
+                     {"legal_basis", kStr},
+                     {"collected_by", kStr},
+                     {"collected_at", kStr},
+                     {"retention_until", kStr},
+                     {"created_at", kTime}},
+                    {"name", "legal_basis"});
+  s["Sources"] = Obj({{"sources", Arr(Ref("Source"))}}, {"sources"});
+  s["Subjects"] = Obj({{"subjects", Arr(Obj({{"label", kStr}, {"notes", kStr}, {"faces", kInt}}))}}, {"subjects"});
+  s["EnrollmentStarted"] = Obj({{"job", kInt}, {"files", kInt}, {"status", Described(kStr, "where to follow it")}},
+                               {"job", "files", "status"});
+  s["EnrollmentJob"] = Obj({{"job", kInt},
+                            {"state", Enum({"queued", "running", "done", "stopped", "failed"})},
+                            {"source", kStr},
+                            {"files", kInt},
+                            {"done", kInt},
+                            {"enrolled", kInt},
+                            {"faces", kInt},
+                            {"duplicates", kInt},
+                            {"problems", Arr(Obj({{"file", kStr}, {"reason", kStr}}))},
+                            {"error", kStr}},
+                           {"job", "state"});
+  s["Erasure"] = Obj({{"erased", kStr}, {"faces", kInt}, {"note", kStr}}, {"erased", "faces"});
+  s["Retention"] =
+      Obj({{"today", kStr}, {"erased", Arr(Obj({{"erased", kStr}, {"faces", kInt}, {"images", kInt}}))}}, {"erased"});
+  s["OptOut"] = Obj({{"opted_out", kBool}, {"image_sha256", kSha}}, {"opted_out"});
+  s["User"] = Obj({{"id", kInt},
+                   {"name", kStr},
+                   {"role", roles},
+                   {"disabled", kBool},
+                   {"created_at", kTime},
+                   {"sources", Described(Arr(kStr), "the sources an enroller may enrol into")}},
+                  {"name", "role"});
+  s["Users"] = Obj({{"users", Arr(Ref("User"))}}, {"users"});
+  s["Token"] = Obj({{"id", kInt},
+                    {"user", kStr},
+                    {"label", kStr},
+                    {"created_at", kTime},
+                    {"expires_at", kTime},
+                    {"revoked_at", kTime}},
+                   {"id", "user"});
+  s["IssuedToken"] =
+      Extended(s["Token"], {{"secret", Described(kStr, "lu_...; shown only in this answer")}}, {"id", "user", "secret"});
+  s["Tokens"] = Obj({{"tokens", Arr(Ref("Token"))}}, {"tokens"});
+  s["TokenRevoked"] = Obj({{"revoked", kInt}}, {"revoked"});
+  s["AuditRecord"] = Obj({{"seq", kInt},
+                          {"at", kTime},
+                          {"actor", kStr},
+                          {"action", kStr},
+                          {"case_id", kInt},
+                          {"details", Described(json::object(), "the action's details (an object)")},
+                          {"prev_hash", kStr},
+                          {"hash", kStr}},
+                         {"seq", "at", "actor", "action", "hash"});
+  s["AuditRecords"] = Obj({{"records", Arr(Ref("AuditRecord"))}}, {"records"});
+  s["AuditVerification"] = Obj({{"ok", kBool},
+                                {"records", kInt},
+                                {"first_bad_seq", kInt},
+                                {"problem", kStr},
+                                {"head", Described(kStr, "the last record's hash")}},
+                               {"ok", "records", "head"});
+  s["Stats"] = Obj({{"searches", kInt},
+                    {"searches_per_user", Arr(Obj({{"user", kStr}, {"searches", kInt}}))},
+                    {"searches_per_case", Arr(Obj({{"case_id", kInt}, {"title", kStr}, {"searches", kInt}}))},
+                    {"low_quality_share", kNum},
+                    {"above_threshold_share", kNum},
+                    {"reviews", Obj({{"possible_match", kInt},
+                                     {"not_a_match", kInt},
+                                     {"inconclusive", kInt},
+                                     {"confirmed", kInt}})}},
+                   {"searches"});
+  s["OpenApiDocument"] =
+      Obj({{"openapi", kStr}, {"info", json::object()}, {"paths", json::object()}, {"components", json::object()}},
+          {"openapi", "paths"});
+  return s;
+}
+
+// A route's success response: its status, what it means and its content.
+struct Success {
+  const char* code = "200";
+  std::string description = "OK";
+  json content;  // {media type: {schema}}; null when the route has no schema yet
+};
+
+Success SuccessOf(const std::string& key) {
+  auto as_json = [](const char* code, const char* what, const std::string& schema) {
+    return Success{code, what, {{"application/json", {{"schema", Ref(schema)}}}}};
+  };
+  auto as = [](const char* type, const char* what, json schema) {
+    return Success{"200", what, {{type, {{"schema", std::move(schema)}}}}};
+  };
+  static const std::map<std::string, std::string> ok = {
+      {"GET /healthz", "Health"},
+      {"POST /v1/session", "SignIn"},
+      {"GET /v1/session", "Session"},
+      {"GET /v1/openapi.json", "OpenApiDocument"},
+      {"GET /v1/me", "Me"},
+      {"DELETE /v1/session", "SignedOut"},
+      {"GET /v1/analysts", "Analysts"},
+      {"GET /v1/gallery", "Gallery"},
+      {"POST /v1/detect", "Detect"},
+      {"GET /v1/cases", "CaseList"},
+      {"GET /v1/cases/{id}", "CaseDetail"},
+      {"POST /v1/cases/{id}/close", "Case"},
+      {"POST /v1/cases/{id}/members", "CaseMember"},
+      {"POST /v1/cases/{id}/searches", "Search"},
+      {"POST /v1/cases/{id}/verify", "Verify"},
+      {"GET /v1/searches/{id}", "RecordedSearch"},
+      {"POST /v1/reviews/{id}/confirm", "Review"},
+      {"GET /v1/sources", "Sources"},
+      {"GET /v1/subjects", "Subjects"},
+      {"GET /v1/enrollments/{id}", "EnrollmentJob"},
+      {"POST /v1/erasures", "Erasure"},
+      {"POST /v1/retention", "Retention"},
+      {"GET /v1/users", "Users"},
+      {"POST /v1/users/{name}", "User"},
+      {"POST /v1/users/{name}/grants", "User"},
+      {"GET /v1/tokens", "Tokens"},
+      {"DELETE /v1/tokens/{id}", "TokenRevoked"},
+      {"GET /v1/audit", "AuditRecords"},
+      {"GET /v1/audit/verify", "AuditVerification"},
+      {"GET /v1/stats", "Stats"},
+  };
+  static const std::map<std::string, std::string> created = {
+      {"POST /v1/cases", "Case"},   {"POST /v1/sources", "Source"},       {"POST /v1/users", "User"},
+      {"POST /v1/optouts", "OptOut"}, {"POST /v1/searches/{id}/reviews", "Review"},
+      {"POST /v1/users/{name}/tokens", "IssuedToken"},
+  };
+  if (auto it = ok.find(key); it != ok.end()) return as_json("200", "OK", it->second);
+  if (auto it = created.find(key); it != created.end()) return as_json("201", "Created", it->second);
+  if (key == "POST /v1/enrollments")
+    return as_json("202", "Accepted: the job runs in the background", "EnrollmentStarted");
+  if (key == "GET /") return as("text/html", "the console's page", kStr);
+  if (key == "GET /assets/{file}") return as("*/*", "a console file (JavaScript, CSS, SVG, PNG or icon)", kFile);
+  if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
+  if (key == "GET /v1/searches/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  return Success{};  // a route without a schema: tests/server_test.cc should fail on it
+}
 
 // Request bodies of the routes that take one.
 json RequestBody(const std::string& key) {
@@ -23,15 +357,29 @@ json RequestBody(const std::string& key) {
         {"content",
          {{"multipart/form-data", {{"schema", {{"type", "object"}, {"properties", props}, {"required", required}}}}}}}};
   };
-  const json str = {{"type", "string"}}, num = {{"type", "number"}}, integer = {{"type", "integer"}},
-             file = {{"type", "string"}, {"format", "binary"}};
+  const json& str = kStr;
+  const json& num = kNum;
+  const json& integer = kInt;
+  const json& file = kFile;
   if (key == "POST /v1/session") return json_body({{"name", str}, {"password", str}}, {"name", "password"});
   if (key == "POST /v1/cases") return json_body({{"title", str}, {"authority", str}}, {"title", "authority"});
   if (key == "POST /v1/cases/{id}/members") return json_body({{"user", str}}, {"user"});
   if (key == "POST /v1/cases/{id}/searches") {
-    json b = multipart(
-        {{"image", file}, {"justification", str}, {"face", integer}, {"top", integer}, {"fmr", num}, {"all", str}},
-        {"image", "justification"});
+    const json fpir = Described(num, "the decision: at most this share of searches for someone not in the gallery "
+                                     "return a lead (default 0.01)");
+    const json fmr = Described(num, "for experts: a per-comparison false match rate instead of fpir");
+    const json subjects = Described(str, "true: also group the candidates by known subject (looks deeper)");
+    const json all = Described(str, "true: also return candidates that are not leads");
+    json b = multipart({{"image", file},
+                        {"justification", str},
+                        {"face", Described(integer, "which face of the photo (1-based, as numbered in probe.faces; "
+                                                    "default: the largest usable)")},
+                        {"top", integer},
+                        {"fpir", fpir},
+                        {"fmr", fmr},
+                        {"all", all},
+                        {"subjects", subjects}},
+                       {"image", "justification"});
     b["content"]["application/json"] = {{"schema",
                                          {{"type", "object"},
                                           {"properties",
@@ -39,13 +387,18 @@ json RequestBody(const std::string& key) {
                                             {"model", str},
                                             {"justification", str},
                                             {"top", integer},
-                                            {"fmr", num},
-                                            {"all", {{"type", "boolean"}}}}},
+                                            {"fpir", fpir},
+                                            {"fmr", fmr},
+                                            {"all", {{"type", "boolean"}}},
+                                            {"subjects", {{"type", "boolean"}}}}},
                                           {"required", {"vector", "justification"}}}}};
     return b;
   }
   if (key == "POST /v1/cases/{id}/verify")
-    return multipart({{"image_a", file}, {"image_b", file}, {"justification", str}},
+    return multipart({{"image_a", file},
+                      {"image_b", file},
+                      {"justification", str},
+                      {"fmr", Described(num, "the false match rate of the decision (default 0.001)")}},
                      {"image_a", "image_b", "justification"});
   if (key == "POST /v1/detect") {
     json b = multipart({{"image", file}}, {"image"});
@@ -111,12 +464,10 @@ json Server::Impl::OpenApi() const {
     if (!params.empty()) op["parameters"] = params;
     json body = RequestBody(key);
     if (!body.is_null()) op["requestBody"] = body;
-    json responses = {{"200", {{"description", "OK"}}}};
-    if (key == "POST /v1/cases" || key == "POST /v1/sources" || key == "POST /v1/users" ||
-        key == "POST /v1/searches/{id}/reviews" || key == "POST /v1/users/{name}/tokens" || key == "POST /v1/optouts")
-      responses = {{"201", {{"description", "Created"}}}};
-    if (key == "POST /v1/enrollments")
-      responses = {{"202", {{"description", "Accepted: the job runs in the background"}}}};
+    const Success ok = SuccessOf(key);
+    json success = {{"description", ok.description}};
+    if (!ok.content.is_null()) success["content"] = ok.content;
+    json responses = {{ok.code, success}};
     const json err = {{"content", {{"application/json", {{"schema", Error()}}}}}};
     auto with = [&](const char* code, const char* what) {
       json e = err;
@@ -128,10 +479,14 @@ json Server::Impl::OpenApi() const {
       with("401", "not signed in");
       with("403", "role, case or CSRF token does not allow it");
     }
+    if (r.path.find('{') != std::string::npos) with("404", "not found: nothing of that name or number");
     if (r.method == "POST") {
       with("413", "body over the upload limit");
       with("415", "wrong content type");
     }
+    if (key == "POST /v1/cases/{id}/searches" || key == "POST /v1/cases/{id}/verify" || key == "POST /v1/detect" ||
+        key == "POST /v1/optouts")
+      with("422", "no usable face in the photo");
     with("503", "busy: retry after the Retry-After header's seconds");
     op["responses"] = responses;
     std::string lower = r.method;
@@ -151,13 +506,7 @@ json Server::Impl::OpenApi() const {
            {{"securitySchemes",
              {{"session", {{"type", "apiKey"}, {"in", "cookie"}, {"name", "lineup_session"}}},
               {"token", {{"type", "http"}, {"scheme", "bearer"}}}}},
-            {"schemas",
-             {{"Error",
-               {{"type", "object"},
-                {"properties",
-                 {{"error",
-                   {{"type", "object"},
-                    {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}}}}}}}};
+            {"schemas", Schemas()}}}};
 }
 
 }  // namespace lineup::server
