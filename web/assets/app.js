@@ -5,7 +5,7 @@
 // from the API cannot inject markup.
 //
 // Signing in sets an HttpOnly session cookie; the CSRF token that comes with it is kept
-// in memory (and recovered from GET /v1/me after a reload) and sent as X-CSRF-Token on
+// in memory (and recovered from GET /v1/session after a reload) and sent as X-CSRF-Token on
 // every request that changes something.
 
 const FALLBACK_NOTICE =
@@ -368,7 +368,8 @@ async function pageLogin(view) {
       let me = await api('POST', '/v1/session', { name: n, password: p });
       state.csrf = me.csrf;
       try {
-        me = { ...me, ...(await api('GET', '/v1/me')) };
+        const s = await api('GET', '/v1/session');
+        if (s && s.signed_in) me = { ...me, ...s };
       } catch {
         /* the sign-in answer is enough */
       }
@@ -1181,8 +1182,12 @@ async function pageEnrol(view) {
 
 async function start() {
   window.addEventListener('hashchange', render);
+  // GET /v1/session answers 200 whether or not this browser is signed in, so loading the
+  // page never logs a 401 in the browser's console.
   try {
-    setSession(await api('GET', '/v1/me'));
+    const s = await api('GET', '/v1/session');
+    if (s && s.signed_in) setSession(s);
+    else clearSession();
   } catch {
     clearSession();
   }
