@@ -55,10 +55,10 @@ function field(label, attrs = {}, { kind = 'input', help = '', options = [] } = 
     help ? h('p', { class: 'help', id: helpId }, help) : null);
 }
 
-function table(headers, rows, { caption = '', empty = 'Nothing to show.' } = {}) {
-  if (!rows.length) return h('p', { class: 'muted empty' }, empty);
+function table(headers, rows, { caption = '', empty = 'Nothing to show.', id = null } = {}) {
+  if (!rows.length) return h('p', { class: 'muted empty', id }, empty);
   return h('div', { class: 'table-wrap' },
-    h('table', {},
+    h('table', { id },
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
@@ -124,19 +124,72 @@ function fmtTime(iso) {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+// A time that never wraps over two lines, with the exact UTC time as its tooltip.
+function timeEl(iso) {
+  if (!iso) return '—';
+  return h('time', { datetime: iso, title: iso, class: 'nowrap' }, fmtTime(iso));
+}
+
 function fmtScore(x) {
   return typeof x === 'number' ? x.toFixed(3) : '—';
 }
 
+function fmtCount(n) {
+  return typeof n === 'number' ? n.toLocaleString('en-US') : '—';
+}
+
+// A rate for people: "1%", "0.3%", or "1 in 32,000" below 0.1% — never 3.1e-05.
 function fmtRate(x) {
-  if (typeof x !== 'number') return '—';
-  if (x === 0) return '0';
-  if (x >= 0.01) return x.toFixed(3);
-  return x.toExponential(1);
+  if (typeof x !== 'number' || !Number.isFinite(x)) return '—';
+  if (x <= 0) return '≈ 0';
+  if (x >= 0.001) {
+    const p = x * 100;
+    const text = p >= 10 ? String(Math.round(p)) : p >= 1 ? p.toFixed(1) : p.toFixed(2);
+    return `${text.includes('.') ? text.replace(/\.?0+$/, '') : text}%`;
+  }
+  return `1 in ${fmtCount(Number((1 / x).toPrecision(2)))}`;
 }
 
 function fmtShare(x) {
   return typeof x === 'number' ? `${(x * 100).toFixed(1)} %` : '—';
+}
+
+// Long text (a file path, a URI) shortened in the middle, so that its start and its
+// file name stay visible; the whole text is the tooltip.
+function middleEllipsis(text, max = 44) {
+  const t = String(text || '');
+  if (t.length <= max) return t;
+  const head = Math.ceil((max - 1) * 0.4);
+  return `${t.slice(0, head)}…${t.slice(t.length - (max - 1 - head))}`;
+}
+
+function pathEl(text, max) {
+  if (!text) return '—';
+  return h('span', { class: 'path', title: text, 'data-full': text }, middleEllipsis(text, max));
+}
+
+function fitPath(el) {
+  if (el instanceof Node) el.classList.add('fit');
+  return el;
+}
+
+// Shortens the paths inside `root` in the middle just enough to fit their boxes (once
+// they are laid out: a <details> that opens, say).
+function fitPaths(root) {
+  for (const el of root.querySelectorAll('.path.fit')) {
+    const full = el.getAttribute('data-full');
+    el.textContent = full;
+    if (el.scrollWidth <= el.clientWidth) continue;
+    let lo = 8;
+    let hi = full.length - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      el.textContent = middleEllipsis(full, mid);
+      if (el.scrollWidth <= el.clientWidth) lo = mid;
+      else hi = mid - 1;
+    }
+    el.textContent = middleEllipsis(full, lo);
+  }
 }
 
 const VERDICTS = {
@@ -1079,15 +1132,20 @@ async function pageSources(view) {
   done();
   const counts = new Map(((gallery && gallery.sources) || []).map((s) => [s.name, s]));
   if (gallery) {
-    view.append(h('p', { class: 'summary' },
-      `The gallery holds ${gallery.faces} searchable faces in ${gallery.images} images (${gallery.subjects} named subjects).`));
+    view.append(h('p', { class: 'summary', id: 'gallery-summary' },
+      `The gallery holds ${fmtCount(gallery.faces)} searchable faces in ${fmtCount(gallery.images)} images `,
+      `(${fmtCount(gallery.subjects)} named subjects).`));
   }
-  view.append(table(['Name', 'Legal basis', 'Description', 'Collected by', 'Collected', 'Retain until', 'Images / faces'],
+  // GET /v1/gallery counts each source's images (photos enrolled) and faces (faces found
+  // in them): a group photo is one image with several faces.
+  view.append(table(['Name', 'Legal basis', 'Description', 'Collected by', 'Collected', 'Retain until', 'Images', 'Faces'],
     sources.map((s) => {
       const n = counts.get(s.name);
       return [s.name, s.legal_basis, s.description || '—', s.collected_by || '—', s.collected_at || '—',
-        s.retention_until || '—', n ? `${n.images} / ${n.faces}` : '0 / 0'];
-    }), { empty: 'No sources yet.' }));
+        s.retention_until || '—',
+        h('span', { class: 'num', 'data-count': 'images' }, fmtCount(n ? n.images : 0)),
+        h('span', { class: 'num', 'data-count': 'faces' }, fmtCount(n ? n.faces : 0))];
+    }), { empty: 'No sources yet.', id: 'sources-table' }));
 
   if (state.role !== 'admin') return;
   const fields = [
