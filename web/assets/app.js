@@ -99,7 +99,7 @@ function formStatus(form, err) {
 
 // Disables a button while `work` runs; reports failures in the form.
 async function busy(button, label, work, form) {
-  const old = button.textContent;
+  const old = [...button.childNodes];
   button.disabled = true;
   button.textContent = label;
   button.setAttribute('aria-busy', 'true');
@@ -112,7 +112,7 @@ async function busy(button, label, work, form) {
     return undefined;
   } finally {
     button.disabled = false;
-    button.textContent = old;
+    button.replaceChildren(...old);
     button.removeAttribute('aria-busy');
   }
 }
@@ -314,6 +314,7 @@ const ROUTES = [
   { re: /^\/cases$/, page: pageCases, roles: ['admin', 'analyst'] },
   { re: /^\/cases\/(\d+)$/, page: pageCase, roles: ['admin', 'analyst'] },
   { re: /^\/cases\/(\d+)\/search$/, page: pageSearch, roles: ['analyst'] },
+  { re: /^\/cases\/(\d+)\/searches\/(\d+)$/, page: pageRecordedSearch, roles: ['admin', 'analyst'] },
   { re: /^\/audit$/, page: pageAudit, roles: ['auditor', 'admin'] },
   { re: /^\/users$/, page: pageUsers, roles: ['admin'] },
   { re: /^\/sources$/, page: pageSources, roles: ['admin', 'enroller', 'analyst'] },
@@ -484,7 +485,7 @@ async function pageCases(view) {
     c.authority,
     c.status === 'open' ? badge('open', 'ok') : badge(c.status, 'muted'),
     c.created_by,
-    fmtTime(c.created_at),
+    timeEl(c.created_at),
     (c.members || []).join(', '),
   ]);
   view.append(h('h2', {}, 'Case list'),
@@ -502,9 +503,9 @@ async function pageCase(view, id) {
     h('h1', {}, `Case #${c.id}: ${c.title}`, ' ', open ? badge('open', 'ok') : badge('closed', 'muted')),
     dl([
       ['Authority', c.authority],
-      ['Opened by', `${c.created_by}, ${fmtTime(c.created_at)}`],
-      !open ? ['Closed', fmtTime(c.closed_at)] : null,
-      ['Members', (c.members || []).join(', ') || '—'],
+      ['Opened by', h('span', {}, `${c.created_by}, `, timeEl(c.created_at))],
+      !open ? ['Closed', timeEl(c.closed_at)] : null,
+      ['Members', h('span', { id: 'case-members' }, (c.members || []).join(', ') || '—')],
     ]));
 
   if (open) {
@@ -523,36 +524,53 @@ async function pageCase(view, id) {
     });
     actions.append(closeBtn);
     view.append(actions);
-
-    const member = field('Analyst name', { name: 'user', required: true, autocomplete: 'off', id: 'member-name' },
-      { help: 'The analyst can then search in this case and confirm possible matches.' });
-    const addBtn = h('button', { type: 'submit', class: 'btn' }, 'Add member');
-    const form = h('form', { class: 'card inline-form', novalidate: true, 'aria-labelledby': 'add-member-h' },
-      h('h2', { id: 'add-member-h' }, 'Add an analyst to this case'), member, h('div', { class: 'actions' }, addBtn));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const user = form.elements.user.value.trim();
-      if (!user) {
-        formStatus(form, new Error('Enter the analyst’s user name.'));
-        return;
-      }
-      await busy(addBtn, 'Adding…', async () => {
-        await api('POST', `/v1/cases/${c.id}/members`, { user });
-        flash(`${user} is now a member of case #${c.id}.`, 'ok', { keep: true });
-        render();
-      }, form);
-    });
-    view.append(form);
+    view.append(await addMemberForm(c));
   }
 
   view.append(noticeBox());
+
+  // Searches: each opens as it was shown (GET /v1/searches/{id}), without searching again.
+  const searches = [...(c.searches || [])].reverse(); // newest first
+  const leadCells = new Map();
+  const searchRows = searches.map((s) => {
+    const leads = h('span', { class: 'leads', 'data-search': s.id }, typeof s.leads === 'number' ? leadsText(s) : '…');
+    leadCells.set(s.id, leads);
+    return [
+      h('a', { href: `#/cases/${c.id}/searches/${s.id}`, class: 'nowrap' }, `Search #${s.id}`),
+      timeEl(s.at),
+      s.user,
+      h('span', { class: 'justification' }, s.justification),
+      s.kind === 'photo' ? h('code', { title: s.probe_sha256 }, `photo ${String(s.probe_sha256).slice(0, 12)}…`) : s.kind,
+      s.low_quality ? badge('low quality', 'warn') : 'ok',
+      leads,
+    ];
+  });
+  view.append(h('section', { 'aria-labelledby': 'searches-h', class: 'searches' },
+    h('h2', { id: 'searches-h' }, 'Searches'),
+    h('p', { class: 'help' }, 'Open a search to see its candidates, crops, provenance and reviews as they were shown. ',
+      'Opening one does not search again.'),
+    table(['Search', 'When', 'By', 'Justification', 'Probe', 'Probe quality', 'Leads'], searchRows,
+      { empty: 'No search has been made in this case yet.', id: 'case-searches' })));
+  // The case's list of searches has no lead count (docs/console.md): read it from each
+  // recorded search, the 50 newest at most.
+  const missing = searches.filter((s) => typeof s.leads !== 'number');
+  missing.slice(0, 50).forEach((s) => {
+    api('GET', `/v1/searches/${s.id}`).then((r) => {
+      leadCells.get(s.id).textContent = leadsText(r);
+    }, () => {
+      leadCells.get(s.id).textContent = `${s.candidates.length} candidate(s)`;
+    });
+  });
+  missing.slice(50).forEach((s) => {
+    leadCells.get(s.id).textContent = `${s.candidates.length} candidate(s); open to see the leads`;
+  });
 
   // Reviews: a possible match is shown as confirmed only when a second analyst confirmed it.
   const reviewRows = (c.reviews || []).map((r) => {
     let status;
     if (r.verdict !== 'possible_match') status = '—';
     else if (r.confirmed) {
-      status = h('span', {}, badge('Confirmed', 'ok'), ` by ${r.confirmed_by}, ${fmtTime(r.confirmed_at)}`);
+      status = h('span', {}, badge('Confirmed', 'ok'), ` by ${r.confirmed_by}, `, timeEl(r.confirmed_at));
     } else {
       status = h('span', { class: 'stack' }, badge('Not confirmed', 'warn'),
         h('span', { class: 'muted' }, 'Needs a second analyst.'));
@@ -569,16 +587,13 @@ async function pageCase(view, id) {
         status.append(btn);
       }
     }
-    const verdict = r.verdict === 'possible_match'
-      ? (r.confirmed ? 'Possible match (confirmed)' : 'Possible match (unconfirmed)')
-      : VERDICTS[r.verdict] || r.verdict;
     return [
       `#${r.id}`,
       h('img', { class: 'thumb-small', src: `/v1/searches/${r.search_id}/faces/${r.face_id}/thumbnail`, alt: `Gallery face #${r.face_id}` }),
-      `face #${r.face_id}, search #${r.search_id}`,
-      verdict,
+      h('span', {}, `face #${r.face_id}, `, h('a', { href: `#/cases/${c.id}/searches/${r.search_id}` }, `search #${r.search_id}`)),
+      verdictText(r),
       r.note || '—',
-      `${r.analyst}, ${fmtTime(r.at)}`,
+      h('span', {}, `${r.analyst}, `, timeEl(r.at)),
       status,
     ];
   });
@@ -586,23 +601,77 @@ async function pageCase(view, id) {
     h('h2', { id: 'reviews-h' }, 'Reviews'),
     table(['Review', 'Face', 'Candidate', 'Verdict', 'Note', 'Reviewed by', 'Confirmation'], reviewRows,
       { empty: 'No candidate has been reviewed yet.' })));
+}
 
-  const searchRows = (c.searches || []).map((s) => [
-    `#${s.id}`,
-    fmtTime(s.at),
-    s.user,
-    s.justification,
-    s.kind === 'photo' ? h('code', { title: s.probe_sha256 }, `photo ${String(s.probe_sha256).slice(0, 12)}…`) : s.kind,
-    s.low_quality ? badge('low quality', 'warn') : 'ok',
-    `${s.candidates.length} (threshold ${fmtScore(s.threshold)}, ${s.gallery_size} faces)`,
-  ]);
-  view.append(h('section', { 'aria-labelledby': 'searches-h' },
-    h('h2', { id: 'searches-h' }, 'Searches'),
-    table(['Search', 'When', 'By', 'Justification', 'Probe', 'Probe quality', 'Candidates'], searchRows,
-      { empty: 'No search has been made in this case yet.' })));
+function leadsText(s) {
+  if (s.undecided) return 'undecided (probe too poor)';
+  const n = s.leads;
+  return n === 0 ? 'no lead' : n === 1 ? '1 lead' : `${n} leads`;
+}
+
+function verdictText(r) {
+  if (r.verdict !== 'possible_match') return VERDICTS[r.verdict] || r.verdict;
+  return r.confirmed ? 'Possible match (confirmed)' : 'Possible match (unconfirmed)';
+}
+
+// Adding a member: the active analysts who are not members yet (GET /v1/analysts).
+async function addMemberForm(c) {
+  let analysts = null;
+  try {
+    analysts = (await api('GET', '/v1/analysts')).analysts || [];
+  } catch {
+    analysts = null; // fall back to typing the name
+  }
+  const members = new Set(c.members || []);
+  const candidates = (analysts || []).filter((a) => !members.has(a));
+  const addBtn = h('button', { type: 'submit', class: 'btn' }, 'Add member');
+  const help = 'The analyst can then search in this case and confirm possible matches. Only analysts can be members.';
+  let member;
+  if (analysts && !candidates.length) {
+    return h('div', { class: 'card inline-form', id: 'add-member' },
+      h('h2', {}, 'Add an analyst to this case'),
+      h('p', { class: 'muted' }, 'Every active analyst is already a member of this case.'));
+  }
+  if (analysts) {
+    member = field('Analyst', { name: 'user', required: true, id: 'member-name' },
+      { kind: 'select', options: [['', 'Choose an analyst…'], ...candidates.map((a) => [a, a])], help });
+  } else {
+    member = field('Analyst name', { name: 'user', required: true, autocomplete: 'off', id: 'member-name' }, { help });
+  }
+  const form = h('form', { class: 'card inline-form', novalidate: true, 'aria-labelledby': 'add-member-h', id: 'add-member' },
+    h('h2', { id: 'add-member-h' }, 'Add an analyst to this case'), member, h('div', { class: 'actions' }, addBtn));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = form.elements.user.value.trim();
+    if (!user) {
+      formStatus(form, new Error('Choose the analyst to add.'));
+      return;
+    }
+    await busy(addBtn, 'Adding…', async () => {
+      await api('POST', `/v1/cases/${c.id}/members`, { user });
+      flash(`${user} is now a member of case #${c.id}.`, 'ok', { keep: true });
+      render();
+    }, form);
+  });
+  return form;
 }
 
 // ------------------------------------------------------------------ search
+
+// The formats the server decodes (docs/formats.md). Browsers often call the less common
+// ones application/octet-stream, so their extensions are let through by name.
+const IMAGE_EXTENSIONS = ['pgm', 'ppm', 'pbm', 'pnm', 'pam', 'pfm', 'ras', 'sr', 'hdr', 'pic', 'jp2', 'j2k', 'j2c'];
+const IMAGE_ACCEPT = `image/*,${IMAGE_EXTENSIONS.map((e) => `.${e}`).join(',')}`;
+const IMAGE_FORMATS = 'JPEG, PNG, WebP, BMP, TIFF, Netpbm, Sun raster, Radiance HDR or JPEG 2000';
+
+// Why `f` cannot be a photo for the server, or null. The server checks the content
+// anyway; this only spares a round trip for a file that is plainly something else.
+function imageFileProblem(f) {
+  const ext = (/\.([a-z0-9]+)$/i.exec(f.name || '') || [])[1];
+  if (ext && IMAGE_EXTENSIONS.includes(ext.toLowerCase())) return null;
+  if (!f.type || /^image\//.test(f.type)) return null;
+  return `${f.name} is not a photo (the browser says ${f.type}). Choose a ${IMAGE_FORMATS} file.`;
+}
 
 async function pageSearch(view, caseId) {
   const done = loading(view);
@@ -618,30 +687,94 @@ async function pageSearch(view, caseId) {
   }
   view.append(noticeBox());
 
+  // The photo the next search sends: only ever the file the analyst chose last, and none
+  // after a file was refused.
   let file = null;
   let previewUrl = null;
 
-  const fileInput = h('input', { type: 'file', id: 'probe-file', name: 'image', accept: 'image/*', class: 'file-input' });
-  const fileName = h('span', { class: 'file-name', 'aria-live': 'polite' }, 'No photo chosen.');
+  const fileInput = h('input', {
+    type: 'file', id: 'probe-file', name: 'image', accept: IMAGE_ACCEPT, class: 'file-input', 'aria-describedby': 'probe-file-status',
+  });
+  const fileName = h('span', { class: 'file-name', id: 'probe-file-status', 'aria-live': 'polite' }, 'No photo chosen.');
   const preview = h('img', { class: 'preview', alt: 'The chosen probe photo', hidden: true });
+  const noPreview = h('p', { class: 'no-preview', id: 'no-preview', hidden: true });
   const drop = h('div', { class: 'dropzone', id: 'dropzone' },
     h('p', {}, h('strong', {}, 'Drag and drop a photo here'), ', or ',
       h('label', { for: 'probe-file' }, 'choose the probe photo'), ':'),
-    fileInput, fileName, preview);
+    fileInput, fileName, preview, noPreview,
+    h('p', { class: 'help' }, `${IMAGE_FORMATS}.`));
 
+  const justification = field('Justification', { name: 'justification', required: true, rows: 3, maxlength: 2000, id: 'justification' },
+    { kind: 'textarea', help: 'Why this search is necessary and proportionate. It is stored with the search in the audit log.' });
+  const top = field('Most candidates to show', { name: 'top', type: 'number', min: 1, max: 200, value: '10', id: 'opt-top' });
+  const fpir = field('Decision', { name: 'fpir', value: '0.01', id: 'opt-fpir' }, {
+    kind: 'select',
+    options: [['0.05', '5% of searches (more leads, more false ones)'], ['0.01', '1% of searches (default)'],
+      ['0.001', '0.1% of searches (fewer, stronger leads)']],
+    help: 'At most this share of searches for someone who is not in the gallery returns a lead. '
+      + 'The score threshold follows from it and the gallery’s size.',
+  });
+  const fmr = field('Per-comparison false match rate (experts)', { name: 'fmr', value: '', id: 'opt-fmr' }, {
+    kind: 'select',
+    options: [['', 'not used: decide by the share of searches'], ['0.001', '1 in 1,000 comparisons'],
+      ['0.0001', '1 in 10,000 comparisons'], ['0.00001', '1 in 100,000 comparisons']],
+    help: 'Replaces the decision above. In a large gallery a per-comparison rate returns false leads in many searches.',
+  });
+  const all = h('div', { class: 'field checkbox' },
+    h('input', { type: 'checkbox', name: 'all', id: 'opt-all' }),
+    h('label', { for: 'opt-all' }, 'Also show candidates that are not leads'));
+  const subjects = h('div', { class: 'field checkbox' },
+    h('input', { type: 'checkbox', name: 'subjects', id: 'opt-subjects', checked: true }),
+    h('label', { for: 'opt-subjects' }, 'Group the candidates by known subject (looks deeper into the gallery)'));
+  const button = h('button', { type: 'submit', class: 'btn primary', disabled: true, 'aria-describedby': 'probe-file-status' }, 'Search');
+  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'probe-h', id: 'search-form' },
+    h('h2', { id: 'probe-h' }, 'Probe photo'), drop, justification,
+    h('details', { class: 'options' }, h('summary', {}, 'Search options'),
+      h('div', { class: 'grid-3' }, top, fpir, h('div', {}, all, subjects)),
+      h('details', { class: 'options expert' }, h('summary', {}, 'Expert setting'), h('div', { class: 'grid-3' }, fmr))),
+    h('div', { class: 'actions' }, button));
+  const results = h('section', { id: 'results', class: 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
+  view.append(form, results);
+
+  const syncButton = () => {
+    button.disabled = !file;
+  };
+  const clearFile = () => {
+    file = null;
+    fileInput.value = '';
+    preview.hidden = true;
+    preview.removeAttribute('src');
+    noPreview.hidden = true;
+    fileName.textContent = 'No photo chosen.';
+    syncButton();
+  };
   const setFile = (f) => {
-    if (!f) return;
-    if (!/^image\//.test(f.type) && f.type !== '') {
-      flash(`${f.name} is not an image.`, 'error');
+    formStatus(form, null);
+    if (!f) {
+      clearFile();
+      return;
+    }
+    const problem = imageFileProblem(f);
+    if (problem) {
+      clearFile();
+      formStatus(form, new Error(problem));
       return;
     }
     file = f;
     previewUrl = URL.createObjectURL(f);
-    preview.src = previewUrl;
+    noPreview.hidden = true;
     preview.hidden = false;
-    fileName.textContent = `${f.name} (${Math.round(f.size / 1024)} KB)`;
+    preview.src = previewUrl;
+    fileName.textContent = `${f.name} (${fmtCount(Math.max(1, Math.round(f.size / 1024)))} KB)`;
+    syncButton();
   };
-  fileInput.addEventListener('change', () => setFile(fileInput.files[0]));
+  preview.addEventListener('error', () => {
+    if (!file || !preview.getAttribute('src')) return;
+    preview.hidden = true;
+    noPreview.hidden = false;
+    noPreview.textContent = `No preview for this format: ${file.name}. The browser cannot show it; the server reads it when you search.`;
+  });
+  fileInput.addEventListener('change', () => setFile(fileInput.files[0] || null));
   for (const ev of ['dragenter', 'dragover']) {
     drop.addEventListener(ev, (e) => {
       e.preventDefault();
@@ -654,47 +787,29 @@ async function pageSearch(view, caseId) {
     if (e.dataTransfer && e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]);
   });
 
-  const justification = field('Justification', { name: 'justification', required: true, rows: 3, maxlength: 2000, id: 'justification' },
-    { kind: 'textarea', help: 'Why this search is necessary and proportionate. It is stored with the search in the audit log.' });
-  const top = field('Most candidates to show', { name: 'top', type: 'number', min: 1, max: 200, value: '10', id: 'opt-top' });
-  const fmr = field('False match rate', { name: 'fmr', value: '0.001', id: 'opt-fmr' }, {
-    kind: 'select',
-    options: [['0.01', '1 in 100 (more leads, more false ones)'], ['0.001', '1 in 1,000 (default)'],
-      ['0.0001', '1 in 10,000'], ['0.00001', '1 in 100,000 (fewer, stronger leads)']],
-    help: 'Sets the score threshold: the chance that one comparison with a different person scores above it.',
-  });
-  const all = h('div', { class: 'field checkbox' },
-    h('input', { type: 'checkbox', name: 'all', id: 'opt-all' }),
-    h('label', { for: 'opt-all' }, 'Also show candidates below the threshold (weaker leads)'));
-  const button = h('button', { type: 'submit', class: 'btn primary' }, 'Search');
-  const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'probe-h' },
-    h('h2', { id: 'probe-h' }, 'Probe photo'), drop, justification,
-    h('details', { class: 'options' }, h('summary', {}, 'Search options'), h('div', { class: 'grid-3' }, top, fmr, all)),
-    h('div', { class: 'actions' }, button));
-  const results = h('section', { id: 'results', class: 'results', 'aria-live': 'polite', 'aria-busy': 'false' });
-  view.append(form, results);
-
-  let shown = null; // the photo whose results are on screen: another face is searched in it
+  let shown = null; // the photo whose results are on screen: another of its faces can be searched
   const runSearch = async (faceN) => {
     const just = form.elements.justification.value.trim();
-    const photo = faceN && shown ? shown : { file, url: previewUrl };
-    if (!photo.file) return formStatus(form, new Error('Choose a probe photo first.'));
+    const photo = faceN ? shown : file && { file, url: previewUrl };
+    if (!photo) return formStatus(form, new Error('Choose a probe photo first.'));
     if (!just) return formStatus(form, new Error('A justification is required for every search.'));
     const fd = new FormData();
     fd.append('image', photo.file, photo.file.name || 'probe');
     fd.append('justification', just);
     fd.append('top', form.elements.top.value || '10');
-    fd.append('fmr', form.elements.fmr.value);
-    if (form.elements.all.checked) fd.append('all', '1');
+    if (form.elements.fmr.value) fd.append('fmr', form.elements.fmr.value);
+    else fd.append('fpir', form.elements.fpir.value);
+    if (form.elements.all.checked) fd.append('all', 'true');
+    if (form.elements.subjects.checked) fd.append('subjects', 'true');
     if (faceN) fd.append('face', String(faceN));
     results.setAttribute('aria-busy', 'true');
-    results.replaceChildren(h('p', { class: 'muted loading' }, 'Searching… finding faces and comparing them with the gallery.'));
+    results.replaceChildren(h('p', { class: 'muted loading' },
+      faceN ? `Searching face ${faceN} of ${photo.file.name}…` : 'Searching… finding faces and comparing them with the gallery.'));
     await busy(button, 'Searching…', async () => {
       try {
         const r = await api('POST', `/v1/cases/${c.id}/searches`, fd);
         shown = photo;
-        await showResults(results, r, photo.url, (n) => runSearch(n));
-        preview.hidden = true; // the results draw the photo with its faces
+        await renderResults(results, r, { photo, rerun: (n) => runSearch(n) });
         results.scrollIntoView({ block: 'start' });
       } catch (err) {
         results.replaceChildren(errorBox(err));
@@ -702,11 +817,45 @@ async function pageSearch(view, caseId) {
         results.setAttribute('aria-busy', 'false');
       }
     }, form);
+    syncButton();
+    return undefined;
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     runSearch(0);
   });
+}
+
+// A search reopened from the case's record (GET /v1/searches/{id}): what was shown when
+// it ran, with the reviews made since. Nothing is searched again.
+async function pageRecordedSearch(view, caseId, searchId) {
+  const done = loading(view);
+  const r = await api('GET', `/v1/searches/${searchId}`);
+  done();
+  const cid = r.case_id || caseId;
+  const probe = r.probe || {};
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/cases' }, 'Cases'), ' › ', h('a', { href: `#/cases/${cid}` }, `Case #${cid}`), ' › ',
+      `Search #${r.search_id}`),
+    h('h1', {}, `Search #${r.search_id} in case #${cid}`),
+    h('p', { class: 'lead' }, 'As it was shown when it was run, from the case’s record: nothing is searched again. ',
+      'Reviews and confirmations made since are shown with each candidate.'),
+    dl([
+      ['When', timeEl(r.at)],
+      ['By', r.user || '—'],
+      ['Justification', h('span', { id: 'recorded-justification' }, r.justification || '—')],
+      ['Probe', probe.kind === 'photo'
+        ? h('span', {}, probe.name ? pathEl(probe.name, 60) : 'a photo', ' ',
+          h('code', { class: 'hash', title: probe.image_sha256 }, `SHA-256 ${String(probe.image_sha256 || '').slice(0, 16)}…`))
+        : (probe.kind || '—')],
+    ]));
+  if (state.role === 'analyst') {
+    view.append(h('div', { class: 'toolbar' }, h('a', { class: 'btn', href: `#/cases/${cid}/search` }, 'New search in this case')));
+  }
+  const results = h('section', { id: 'results', class: 'results' });
+  view.append(results);
+  await renderResults(results, r, { recorded: true });
 }
 
 function loadImage(url) {
@@ -718,154 +867,538 @@ function loadImage(url) {
   });
 }
 
-// Draws the probe photo with each detected face as a numbered box; the searched face
-// is highlighted.
+async function sha256Hex(blob) {
+  if (!(window.crypto && crypto.subtle)) throw new Error('This browser cannot check the photo here (no Web Crypto).');
+  const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Draws the probe photo with each detected face as a numbered box (the numbers the API
+// calls `face`); the searched face is yellow. Without the photo (a reopened search, or a
+// format the browser cannot show) the boxes are drawn on grey at their places.
 function drawProbe(canvas, img, probe) {
-  const maxW = 720;
-  const scale = Math.min(1, maxW / img.naturalWidth);
-  const w = Math.round(img.naturalWidth * scale);
-  const hh = Math.round(img.naturalHeight * scale);
+  const W = probe.width || (img && img.naturalWidth);
+  const H = probe.height || (img && img.naturalHeight);
+  if (!W || !H) return;
+  const scale = Math.min(1, 720 / W);
+  const w = Math.round(W * scale);
+  const hh = Math.round(H * scale);
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(w * dpr);
   canvas.height = Math.round(hh * dpr);
+  canvas.style.width = `${w}px`;
   canvas.classList.add('probe-canvas');
   const ctx = canvas.getContext('2d');
   ctx.scale(dpr, dpr);
-  ctx.drawImage(img, 0, 0, w, hh);
-  // Boxes are in the pixels of the photo as the server decoded it.
-  const sx = w / (probe.width || img.naturalWidth);
-  const sy = hh / (probe.height || img.naturalHeight);
-  const font = 14;
+  if (img) ctx.drawImage(img, 0, 0, w, hh);
+  else {
+    ctx.fillStyle = '#d9dde3';
+    ctx.fillRect(0, 0, w, hh);
+  }
+  const font = 16;
   ctx.font = `bold ${font}px system-ui, sans-serif`;
   ctx.textBaseline = 'top';
-  for (const f of probe.faces) {
+  for (const f of probe.faces || []) {
     const [x, y, bw, bh] = f.box;
     const searched = f.face === probe.searched_face;
     ctx.lineWidth = searched ? 4 : 2;
     ctx.strokeStyle = searched ? '#f2c14e' : '#ffffff';
     ctx.shadowColor = 'rgba(0,0,0,0.7)';
     ctx.shadowBlur = 3;
-    ctx.strokeRect(x * sx, y * sy, bw * sx, bh * sy);
+    ctx.strokeRect(x * scale, y * scale, bw * scale, bh * scale);
     ctx.shadowBlur = 0;
-    const label = String(f.face);
-    const tw = ctx.measureText(label).width + 8;
-    const ly = Math.max(0, y * sy - font - 6);
+    const label = `face ${f.face}`;
+    const tw = ctx.measureText(label).width + 10;
+    const ly = Math.max(0, y * scale - font - 8);
     ctx.fillStyle = searched ? '#f2c14e' : '#1f3a5f';
-    ctx.fillRect(x * sx, ly, tw, font + 6);
+    ctx.fillRect(x * scale, ly, tw, font + 8);
     ctx.fillStyle = searched ? '#111111' : '#ffffff';
-    ctx.fillText(label, x * sx + 4, ly + 3);
+    ctx.fillText(label, x * scale + 5, ly + 4);
   }
 }
 
-async function showResults(container, r, photoUrl, rerun) {
+// The searched face of the probe, cut out square with some margin, `size` CSS pixels.
+function drawProbeFace(canvas, img, probe, size) {
+  const f = (probe.faces || []).find((x) => x.face === probe.searched_face);
+  if (!f || !img) return false;
+  const k = img.naturalWidth / (probe.width || img.naturalWidth);
+  const [x, y, bw, bh] = f.box.map((v) => v * k);
+  const side = Math.max(bw, bh) * 1.35;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(size * dpr);
+  canvas.height = Math.round(size * dpr);
+  canvas.style.width = `${size}px`;
+  canvas.style.height = `${size}px`;
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#d9dde3';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(img, x + bw / 2 - side / 2, y + bh / 2 - side / 2, side, side, 0, 0, canvas.width, canvas.height);
+  return true;
+}
+
+// The face (1-based) whose box holds the point (px, py) of the photo, or 0.
+function faceAt(probe, px, py) {
+  let best = 0;
+  let area = Infinity;
+  for (const f of probe.faces || []) {
+    const [x, y, w, hh] = f.box;
+    if (px >= x && px <= x + w && py >= y && py <= y + hh && w * hh < area) {
+      best = f.face;
+      area = w * hh;
+    }
+  }
+  return best;
+}
+
+function candidateStatus(cd) {
+  if (cd.withheld) return 'withheld';
+  return cd.above_threshold ? 'lead' : 'below';
+}
+
+function statusBadge(cd) {
+  const s = candidateStatus(cd);
+  if (s === 'lead') return h('span', { class: 'status status-lead' }, 'LEAD');
+  if (s === 'withheld') return h('span', { class: 'status status-withheld' }, 'WITHHELD');
+  return h('span', { class: 'status status-below' }, 'below threshold');
+}
+
+// The decision in plain words: "threshold 0.4474: at most 1% of searches for someone
+// not in the gallery return a lead like this, for 266 faces".
+function decisionSentence(r) {
+  const d = r.decision || {};
+  const thr = typeof d.threshold === 'number' ? d.threshold : r.threshold;
+  const n = fmtCount(typeof d.gallery_size === 'number' ? d.gallery_size : r.gallery_size);
+  const t = typeof thr === 'number' ? `threshold ${thr.toFixed(4)}` : 'threshold unknown';
+  if (!r.decision) {
+    return `${t} (per-comparison false match rate ${fmtRate(r.fmr)}), for ${n} faces`;
+  }
+  if (d.basis === 'fmr') {
+    return `${t}, set by an expert to a false match rate of ${fmtRate(d.fmr)} per comparison: `
+      + `${fmtRate(d.fpir)} of searches for someone not in the gallery return a lead like this, for ${n} faces`;
+  }
+  if (d.beyond_calibration) {
+    return `${t}, the strictest the calibration supports: ${fmtRate(d.fpir)} of searches for someone not in the `
+      + `gallery return a lead like this (more than the ${fmtRate(d.target_fpir)} asked for), for ${n} faces`;
+  }
+  return `${t}: at most ${fmtRate(typeof d.target_fpir === 'number' ? d.target_fpir : d.fpir)} of searches for someone `
+    + `not in the gallery return a lead like this, for ${n} faces`;
+}
+
+// Reviews of one search, by face: each analyst's latest verdict counts.
+function reviewModel(reviews) {
+  const list = [...(reviews || [])];
+  const listeners = new Map(); // face_id -> Set of refresh functions of the cards on screen
+  return {
+    of(faceId) {
+      const latest = new Map();
+      for (const r of list.filter((x) => x.face_id === faceId).sort((a, b) => a.id - b.id)) latest.set(r.analyst, r);
+      return [...latest.values()];
+    },
+    mine(faceId) {
+      return this.of(faceId).find((r) => r.analyst === state.user) || null;
+    },
+    put(review) {
+      const i = list.findIndex((x) => x.id === review.id);
+      if (i >= 0) list[i] = { ...list[i], ...review };
+      else list.push(review);
+      for (const fn of listeners.get(review.face_id) || []) fn();
+    },
+    listen(faceId, fn) {
+      if (!listeners.has(faceId)) listeners.set(faceId, new Set());
+      listeners.get(faceId).add(fn);
+    },
+    forget() {
+      listeners.clear();
+    },
+  };
+}
+
+// Shows a search's results (the answer of POST /v1/cases/{id}/searches, or a recorded
+// search). `photo` {file, url}: the probe photo in this browser, if any; `rerun(n)`
+// searches face n of it again.
+async function renderResults(container, r, { photo = null, rerun = null, recorded = false } = {}) {
   const probe = r.probe || {};
+  const cands = r.candidates || [];
+  const ctx = {
+    r,
+    reviews: reviewModel(r.reviews),
+    canReview: state.role === 'analyst',
+    selected: cands.length ? cands[0].face_id : null,
+    probeImg: null,
+    recorded,
+    refreshCompare: () => {},
+    refreshCards: () => {},
+  };
+  if (photo && photo.url) {
+    try {
+      ctx.probeImg = await loadImage(photo.url);
+    } catch {
+      ctx.probeImg = null; // a format the browser cannot show: boxes on grey
+    }
+  }
+
   const parts = [
-    h('h2', {}, `Results of search #${r.search_id}`),
+    h('h2', { id: 'results-h' }, `Results of search #${r.search_id}`),
     h('div', { class: 'notice strong', role: 'note', id: 'lead-notice' },
       h('strong', {}, 'Leads, not identifications. '), r.notice || state.notice),
   ];
+  if (r.undecided) {
+    parts.push(h('div', { class: 'undecided-box', role: 'alert', id: 'undecided-warning' },
+      h('strong', {}, 'Cannot decide. '),
+      'The probe face is too poor for any candidate to be called a lead, however high its score. ',
+      'The candidates below are for orientation only: search again with a better photo.'));
+  }
   if (r.warnings && r.warnings.length) {
     parts.push(h('div', { class: 'warning-box', role: 'alert', id: 'search-warnings' },
       h('strong', {}, 'Warning'), h('ul', {}, r.warnings.map((w) => h('li', {}, w)))));
   }
+  parts.push(decisionBox(r));
 
-  if (probe.kind === 'photo') {
-    const canvas = h('canvas', {
-      role: 'img',
-      'aria-label': `The probe photo with ${probe.faces.length} detected face(s) outlined and numbered; face #${probe.searched_face} was searched.`,
-    });
-    const facesList = h('ol', { class: 'face-list' }, probe.faces.map((f) => {
-      const searched = f.face === probe.searched_face;
-      const quality = `quality ${fmtScore(f.quality)}${f.quality_reasons && f.quality_reasons.length ? ` (${f.quality_reasons.join(', ')})` : ''}`;
-      return h('li', { class: searched ? 'searched' : '' },
-        h('span', {}, `Face #${f.face}: ${quality}`),
-        searched ? badge('searched', 'ok')
-          : h('button', { type: 'button', class: 'btn small', onclick: () => rerun(f.face) }, `Search face #${f.face} instead`));
-    }));
-    parts.push(h('div', { class: 'probe-panel' },
-      h('figure', {}, canvas,
-        h('figcaption', {}, `${probe.faces.length} face(s) found in the photo (${probe.width}×${probe.height} pixels). `,
-          `Face #${probe.searched_face} was searched.`)),
-      h('div', {}, h('h3', {}, 'Faces in the photo'), facesList,
-        probe.faces.length > 1
-          ? h('p', { class: 'help' }, 'Searching another face runs a new search, recorded in the audit log with the same justification.')
-          : null)));
-    if (photoUrl) {
-      try {
-        drawProbe(canvas, await loadImage(photoUrl), probe);
-      } catch (err) {
-        canvas.replaceWith(h('p', { class: 'muted' }, messageOf(err)));
-      }
-    }
+  // The probe and the side-by-side view.
+  const top = h('div', { class: 'probe-panel' });
+  if (probe.kind === 'photo') top.append(probePanel(ctx, probe, photo, rerun, recorded));
+  else top.append(h('p', { class: 'muted' }, 'The probe was a vector: there is no photo to show.'));
+  const compare = h('section', { class: 'compare card', id: 'compare', 'aria-labelledby': 'compare-h', 'aria-live': 'polite' });
+  top.append(compare);
+  parts.push(top);
+
+  // The candidates, in rank order or grouped by subject.
+  const listBox = h('div', { id: 'candidates' });
+  const hasSubjects = cands.some((cd) => cd.subject);
+  const viewName = uid('view');
+  let grouped = false;
+  const drawList = () => {
+    ctx.reviews.forget();
+    listBox.replaceChildren(grouped ? subjectGroupsView(ctx) : rankView(ctx));
+  };
+  ctx.refreshCards = drawList;
+  parts.push(h('h3', { id: 'candidates-h' }, `Candidates (${cands.length})`));
+  if (hasSubjects) {
+    const radio = (value, text, checked) => {
+      const id = uid('v');
+      const input = h('input', { type: 'radio', name: viewName, value, id, checked });
+      input.addEventListener('change', () => {
+        grouped = value === 'subject';
+        drawList();
+      });
+      return h('span', { class: 'radio' }, input, h('label', { for: id }, text));
+    };
+    parts.push(h('fieldset', { class: 'view-toggle', id: 'view-toggle' }, h('legend', {}, 'Show the candidates'),
+      radio('rank', 'in rank order', true), radio('subject', 'grouped by subject', false)));
   }
-
-  const cands = r.candidates || [];
-  parts.push(h('p', { class: 'summary' },
-    `${cands.length} candidate(s) from a gallery of ${r.gallery_size} faces. `,
-    `Score threshold ${fmtScore(r.threshold)} (false match rate ${r.fmr}). `,
-    h('abbr', { title: r.fpir_formula || 'fpir = 1 - (1 - FMR(score))^gallery_size' }, 'FPIR'),
-    ' is the chance that a search of a gallery this size returns a different person with at least this score.'));
   if (!cands.length) {
     parts.push(h('p', { class: 'empty-result' },
       'No candidate scored above the threshold. This does not mean the person is not in the gallery: ',
       'the photo may be of low quality, or the person may look different in the gallery photos.'));
   }
-  parts.push(h('ul', { class: 'cand-grid', 'aria-label': 'Candidates' }, cands.map((cd) => candidateCard(r, cd))));
+  parts.push(listBox);
   container.replaceChildren(...parts);
+  drawList();
+
+  ctx.refreshCompare = () => fillCompare(compare, ctx);
+  ctx.refreshCompare();
 }
 
-function candidateCard(r, cd) {
+function decisionBox(r) {
+  const d = r.decision || {};
+  const cands = r.candidates || [];
+  const leads = typeof r.leads === 'number' ? r.leads : cands.filter((c) => c.above_threshold).length;
+  const withheld = cands.filter((c) => c.withheld).length;
+  let count;
+  if (r.undecided) count = 'No lead: the probe is too poor to decide.';
+  else if (!leads) count = 'No candidate is a lead. This does not mean the person is not in the gallery.';
+  else count = `${leads === 1 ? '1 candidate is a lead' : `${leads} candidates are leads`} for human review.`;
+  if (withheld && !r.undecided) count += ` ${withheld} withheld (see why on the card).`;
+  const cal = r.calibration || {};
+  return h('section', { class: 'decision', id: 'decision', 'aria-labelledby': 'decision-h' },
+    h('h3', { id: 'decision-h' }, 'Decision'),
+    h('p', { class: 'decision-text', id: 'decision-text' }, decisionSentence(r), '.'),
+    h('p', { class: 'lead-count', id: 'lead-count' }, count),
+    h('details', { class: 'more' }, h('summary', {}, 'How this was decided'),
+      dl([
+        ['FPIR of a candidate', 'The share of searches for someone not in the gallery that return a candidate '
+          + `scoring at least this much (${r.fpir_formula || 'fpir = 1 - (1 - FMR(score))^gallery_size'}).`],
+        typeof d.fmr === 'number' ? ['Per comparison', `false match rate ${fmtRate(d.fmr)} at the threshold`] : null,
+        r.model ? ['Model', r.model] : null,
+        cal.file ? ['Calibration', h('span', {}, `${cal.file} `, h('code', { class: 'hash', title: cal.sha256 }, String(cal.sha256 || '').slice(0, 12)))] : null,
+      ])));
+}
+
+function probePanel(ctx, probe, photo, rerun, recorded) {
+  const faces = probe.faces || [];
+  const canvas = h('canvas', {
+    role: 'img',
+    id: 'probe-canvas',
+    'aria-label': `The probe photo with ${faces.length} face(s) outlined and numbered; face ${probe.searched_face} was searched.`,
+  });
+  const caption = h('figcaption', {});
+  const draw = () => {
+    drawProbe(canvas, ctx.probeImg, probe);
+    caption.replaceChildren(
+      `${faces.length === 1 ? '1 face' : `${faces.length} faces`} found in the photo (${probe.width}×${probe.height} pixels); `,
+      `face ${probe.searched_face} (yellow) was searched.`,
+      rerun && faces.length > 1 ? ' Click another face to search it.' : '',
+      !ctx.probeImg ? (recorded ? ' The server keeps no copy of the photo: the boxes are drawn where the faces were.'
+        : ' The browser cannot show this format: the boxes are drawn where the faces are.') : '');
+  };
+  draw();
+  if (rerun && faces.length > 1) {
+    const pointAt = (ev) => {
+      const rect = canvas.getBoundingClientRect();
+      return faceAt(probe, ((ev.clientX - rect.left) / rect.width) * probe.width, ((ev.clientY - rect.top) / rect.height) * probe.height);
+    };
+    canvas.addEventListener('mousemove', (ev) => {
+      const n = pointAt(ev);
+      canvas.style.cursor = n && n !== probe.searched_face ? 'pointer' : '';
+    });
+    canvas.addEventListener('click', (ev) => {
+      const n = pointAt(ev);
+      if (n && n !== probe.searched_face) rerun(n);
+    });
+  }
+  const list = h('ol', { class: 'face-list', id: 'face-list' }, faces.map((f) => {
+    const searched = f.face === probe.searched_face;
+    const reasons = f.quality_reasons && f.quality_reasons.length ? ` (${f.quality_reasons.join(', ')})` : '';
+    return h('li', { class: searched ? 'searched' : '', 'data-face': f.face },
+      h('span', {}, h('strong', {}, `Face ${f.face}`), `: quality ${fmtScore(f.quality)}${reasons}`),
+      searched ? badge('searched', 'ok')
+        : rerun ? h('button', { type: 'button', class: 'btn small', onclick: () => rerun(f.face) }, `Search face ${f.face} instead`)
+          : null);
+  }));
+  const side = h('div', {}, h('h3', {}, 'Faces in the photo'), list);
+  if (rerun && faces.length > 1) {
+    side.append(h('p', { class: 'help' }, 'Searching another face runs a new search, recorded in the audit log with the justification above.'));
+  }
+  if (recorded && !ctx.probeImg && probe.image_sha256) {
+    // The analyst's own copy of the probe, checked against the recorded SHA-256 and never uploaded.
+    const input = h('input', { type: 'file', accept: IMAGE_ACCEPT, id: 'probe-copy' });
+    const status = h('p', { class: 'help', 'aria-live': 'polite' });
+    input.addEventListener('change', async () => {
+      const f = input.files[0];
+      if (!f) return;
+      try {
+        if ((await sha256Hex(f)) !== probe.image_sha256) throw new Error(`${f.name} is not the photo that was searched (its SHA-256 differs).`);
+        ctx.probeImg = await loadImage(URL.createObjectURL(f));
+        status.textContent = `${f.name} is the photo that was searched (SHA-256 checked). It stays in this browser.`;
+        draw();
+        ctx.refreshCompare();
+      } catch (err) {
+        status.textContent = messageOf(err);
+      }
+    });
+    side.append(h('div', { class: 'field' }, h('label', { for: 'probe-copy' }, 'Show the probe from your copy of the photo'), input,
+      h('p', { class: 'help' }, 'Checked against the recorded SHA-256; it is not uploaded.'), status));
+  }
+  return h('div', { class: 'probe-figure' }, h('figure', {}, canvas, caption), side);
+}
+
+// The side-by-side view: the probe face and the chosen candidate, large.
+function fillCompare(box, ctx) {
+  const cd = (ctx.r.candidates || []).find((x) => x.face_id === ctx.selected);
+  if (!cd) {
+    box.replaceChildren(h('h3', { id: 'compare-h' }, 'Side by side'), h('p', { class: 'muted' }, 'No candidate to compare.'));
+    return;
+  }
+  const size = 240;
+  const probe = ctx.r.probe || {};
+  const probeCanvas = h('canvas', { class: 'compare-img', id: 'compare-probe', role: 'img', 'aria-label': `Face ${probe.searched_face} of the probe photo` });
+  const probeFig = drawProbeFace(probeCanvas, ctx.probeImg, probe, size)
+    ? probeCanvas
+    : h('div', { class: 'compare-img placeholder', id: 'compare-probe' }, 'No picture of the probe here: ',
+      probe.kind !== 'photo' ? 'the probe was a vector.'
+        : ctx.recorded ? 'the server keeps no copy of the photo (show it from your copy, below the photo’s boxes).'
+          : 'the browser cannot show this photo’s format.');
+  const src = cd.source || {};
+  box.replaceChildren(
+    h('h3', { id: 'compare-h' }, `Side by side: the probe and rank ${cd.rank}`),
+    h('div', { class: 'compare-pair' },
+      h('figure', {}, probeFig, h('figcaption', {}, `Probe, face ${probe.searched_face || '—'}`)),
+      h('figure', {}, h('img', { class: 'compare-img', id: 'compare-candidate', src: cd.thumbnail, alt: `Gallery face #${cd.face_id}` }),
+        h('figcaption', {}, `Rank ${cd.rank}: gallery face #${cd.face_id}${cd.subject ? `, ${cd.subject}` : ''}`))),
+    h('p', { class: 'compare-facts', id: 'compare-facts' },
+      statusBadge(cd), ' ', `Score ${fmtScore(cd.score)} · FPIR ${fmtRate(cd.fpir)}`, src.name ? ` · source ${src.name}` : ''),
+    cd.withheld ? h('p', { class: 'withheld-reason' }, `Not a lead: ${cd.withheld}.`) : '');
+}
+
+function rankView(ctx) {
+  return h('ul', { class: 'cand-grid', id: 'cands-by-rank', 'aria-label': 'Candidates in rank order' },
+    (ctx.r.candidates || []).map((cd) => candidateCard(ctx, cd)));
+}
+
+// Candidates grouped by known subject, as `lineup search --subjects` prints them: each
+// subject with its best face first, then its other faces; unnamed faces last.
+function subjectGroupsView(ctx) {
+  const cands = ctx.r.candidates || [];
+  const byFace = new Map(cands.map((c) => [c.face_id, c]));
+  const groups = [];
+  const seen = new Set();
+  for (const s of ctx.r.subjects || []) {
+    const best = byFace.get(s.best);
+    if (!best || seen.has(s.subject)) continue;
+    seen.add(s.subject);
+    groups.push({ subject: s.subject, best, faces: s.faces || [best.face_id] });
+  }
+  for (const c of cands) { // subjects the server did not group (a search made without subjects)
+    if (!c.subject || seen.has(c.subject)) continue;
+    seen.add(c.subject);
+    groups.push({ subject: c.subject, best: c, faces: cands.filter((x) => x.subject === c.subject).map((x) => x.face_id) });
+  }
+  const grouped = new Set(groups.flatMap((g) => g.faces));
+  const unnamed = cands.filter((c) => !grouped.has(c.face_id));
+  const out = h('div', { id: 'cands-by-subject' });
+  for (const g of groups) {
+    const shown = [g.best, ...g.faces.filter((f) => f !== g.best.face_id).map((f) => byFace.get(f)).filter(Boolean)
+      .sort((a, b) => a.rank - b.rank)];
+    const notShown = g.faces.filter((f) => !byFace.has(f));
+    out.append(h('section', { class: 'subject-group', 'data-subject': g.subject, 'aria-label': `Subject ${g.subject}` },
+      h('h4', {}, g.subject, ' ', statusBadge(g.best)),
+      h('p', { class: 'help' }, `Best face #${g.best.face_id}: score ${fmtScore(g.best.score)}, FPIR ${fmtRate(g.best.fpir)}. `,
+        g.faces.length === 1 ? 'No other face of this subject was found.'
+          : `${g.faces.length} faces of this subject were found${notShown.length ? ` (${notShown.map((f) => `#${f}`).join(', ')} not among the candidates shown)` : ''}.`),
+      h('ul', { class: 'cand-grid', 'aria-label': `Faces of ${g.subject}` }, shown.map((cd) => candidateCard(ctx, cd)))));
+  }
+  if (unnamed.length) {
+    out.append(h('section', { class: 'subject-group unnamed', 'aria-label': 'Faces without a named subject' },
+      h('h4', {}, 'Faces without a named subject'),
+      h('ul', { class: 'cand-grid' }, unnamed.map((cd) => candidateCard(ctx, cd)))));
+  }
+  return out;
+}
+
+function candidateCard(ctx, cd) {
+  const { r } = ctx;
   const src = cd.source || {};
   const img = cd.image || {};
-  const status = h('p', { class: 'review-status', 'aria-live': 'polite' });
+  const status = candidateStatus(cd);
+  const reasons = cd.quality_reasons && cd.quality_reasons.length ? cd.quality_reasons.join(', ') : 'no problems found';
+  const select = () => {
+    ctx.selected = cd.face_id;
+    for (const el of document.querySelectorAll('.cand')) {
+      const on = Number(el.getAttribute('data-face')) === cd.face_id;
+      el.classList.toggle('selected', on);
+      const b = el.querySelector('.compare-btn');
+      if (b) b.setAttribute('aria-pressed', String(on));
+    }
+    ctx.refreshCompare();
+    const box = document.getElementById('compare');
+    if (box) box.scrollIntoView({ block: 'nearest' });
+  };
+  const compareBtn = h('button', { type: 'button', class: 'btn small compare-btn', 'aria-pressed': String(ctx.selected === cd.face_id) },
+    'Side by side');
+  compareBtn.addEventListener('click', select);
+  const article = h('article', { 'aria-label': `Rank ${cd.rank}, gallery face #${cd.face_id}` },
+    h('div', { class: 'cand-body' },
+      h('div', { class: 'cand-head' },
+        h('img', { class: 'thumb', src: cd.thumbnail, alt: `Gallery face #${cd.face_id}` }),
+        h('div', { class: 'cand-main' },
+          h('p', { class: 'rank-line' }, h('span', { class: 'rank-no', title: `Rank ${cd.rank}` }, `#${cd.rank}`), ' ', statusBadge(cd)),
+          h('p', { class: 'score' }, 'Score ', h('strong', {}, fmtScore(cd.score))),
+          h('p', { class: 'fpir' }, h('abbr', { title: 'The share of searches for someone not in the gallery that return a candidate scoring this much' }, 'FPIR'),
+            ' ', h('strong', { class: 'fpir-value nowrap' }, fmtRate(cd.fpir))),
+          h('p', { class: 'subject' }, 'Subject ', h('strong', {}, cd.subject || 'unnamed')))),
+      cd.withheld ? h('p', { class: 'withheld-reason' }, h('strong', {}, 'Not a lead: '), cd.withheld) : null,
+      h('p', { class: 'quality' }, `Quality ${fmtScore(cd.quality)} — ${reasons}`),
+      h('details', { class: 'provenance', ontoggle: (ev) => { if (ev.target.open) fitPaths(ev.target); } },
+        h('summary', {}, `Provenance: ${src.name || 'not recorded'}`),
+        dl([
+          ['Image', fitPath(pathEl(img.uri, 32))],
+          img.sha256 ? ['SHA-256', h('code', { class: 'hash', title: img.sha256 }, `${img.sha256.slice(0, 12)}…`)] : null,
+          img.captured_at ? ['Captured', h('span', { class: 'nowrap' }, img.captured_at.replace('T', ' '))] : null,
+          img.width ? ['Size', `${img.width}×${img.height}`] : null,
+          ['Source', src.name || '—'],
+          ['Legal basis', src.legal_basis || '—'],
+          ['Face', `#${cd.face_id}`],
+        ])),
+      h('div', { class: 'actions' }, compareBtn)),
+    reviewBox(ctx, cd));
+  article.addEventListener('click', (ev) => {
+    if (ev.target.closest('button, a, input, textarea, select, summary, details, label')) return;
+    select();
+  });
+  return h('li', { class: `cand is-${status}${ctx.selected === cd.face_id ? ' selected' : ''}`, 'data-face': cd.face_id, 'data-rank': cd.rank },
+    article);
+}
+
+// A card's reviews: the other analysts' verdicts (with Confirm), and this analyst's own
+// verdict as a set of toggle buttons whose chosen one is marked with a tick and named.
+function reviewBox(ctx, cd) {
+  const { r } = ctx;
+  const fs = h('fieldset', { class: 'review' });
   const noteId = uid('note');
   const note = h('input', { type: 'text', id: noteId, name: 'note', maxlength: 2000, placeholder: 'What you saw' });
+  const status = h('p', { class: 'review-status', 'aria-live': 'polite' });
+  const others = h('ul', { class: 'review-list' });
+  const mineLine = h('p', { class: 'my-verdict' });
   const buttons = Object.entries(VERDICTS).map(([verdict, text]) => {
-    const b = h('button', { type: 'button', class: `btn small verdict-${verdict}`, 'aria-pressed': 'false' }, text);
+    const b = h('button', { type: 'button', class: 'btn small verdict', 'data-verdict': verdict, 'aria-pressed': 'false' },
+      h('span', { class: 'tick', 'aria-hidden': 'true' }, '✓ '), text);
     b.addEventListener('click', async () => {
       await busy(b, 'Saving…', async () => {
         let rev;
         try {
-          rev = await api('POST', `/v1/searches/${r.search_id}/reviews`,
-            { face_id: cd.face_id, verdict, note: note.value.trim() });
+          rev = await api('POST', `/v1/searches/${r.search_id}/reviews`, { face_id: cd.face_id, verdict, note: note.value.trim() });
         } catch (err) {
           status.className = 'review-status failed';
           status.textContent = `Not recorded: ${messageOf(err)}`;
           return;
         }
-        for (const x of buttons) x.setAttribute('aria-pressed', 'false');
-        b.setAttribute('aria-pressed', 'true');
+        ctx.reviews.put(rev);
         status.className = 'review-status done';
         status.textContent = verdict === 'possible_match'
-          ? `Recorded as a possible match (review #${rev.id}). It counts only after a second analyst confirms it on the case page.`
+          ? `Recorded as a possible match (review #${rev.id}). It counts only after a second analyst confirms it.`
           : `Recorded: ${text.toLowerCase()} (review #${rev.id}).`;
       });
+      refresh(); // busy() restored the button's text: draw the chosen state again
     });
     return b;
   });
-  const reasons = cd.quality_reasons && cd.quality_reasons.length ? cd.quality_reasons.join(', ') : 'no problems found';
-  return h('li', { class: `cand${cd.above_threshold ? '' : ' below'}`, 'data-face': cd.face_id },
-    h('article', { 'aria-label': `Candidate rank ${cd.rank}, gallery face #${cd.face_id}` },
-      h('div', { class: 'cand-head' },
-        h('img', { class: 'thumb', src: cd.thumbnail, alt: `Gallery face #${cd.face_id}`, loading: 'lazy' }),
-        h('div', {},
-          h('p', { class: 'rank' }, `Rank ${cd.rank}`),
-          h('p', { class: 'score' }, 'Score ', h('strong', {}, fmtScore(cd.score))),
-          h('p', {}, 'FPIR ', h('strong', {}, fmtRate(cd.fpir))),
-          cd.above_threshold ? badge('above threshold', 'ok') : badge('below threshold', 'warn'))),
-      dl([
-        ['Subject', cd.subject || 'unnamed'],
-        ['Quality', `${fmtScore(cd.quality)} — ${reasons}`],
-        ['Image', h('span', { class: 'uri' }, img.uri || '—')],
-        ['Source', src.name || '—'],
-        ['Legal basis', src.legal_basis || '—'],
-        ['Face', `#${cd.face_id}`],
-      ]),
-      h('fieldset', { class: 'review' },
-        h('legend', {}, 'Your review'),
-        h('label', { for: noteId, class: 'small-label' }, 'Note'), note,
-        h('div', { class: 'verdicts' }, buttons),
-        status)));
+  const confirmButton = (rv) => {
+    const b = h('button', { type: 'button', class: 'btn small primary' }, `Confirm review #${rv.id}`);
+    b.addEventListener('click', async () => {
+      await busy(b, 'Confirming…', async () => {
+        const done = await api('POST', `/v1/reviews/${rv.id}/confirm`);
+        ctx.reviews.put(done);
+        flash(`Review #${rv.id} confirmed.`, 'ok');
+      });
+    });
+    return b;
+  };
+  const refresh = () => {
+    const mine = ctx.reviews.mine(cd.face_id);
+    for (const b of buttons) {
+      const on = !!mine && b.getAttribute('data-verdict') === mine.verdict;
+      b.setAttribute('aria-pressed', String(on));
+      b.classList.toggle('chosen', on);
+    }
+    if (mine) {
+      mineLine.replaceChildren(h('strong', {}, 'Your verdict: '), VERDICTS[mine.verdict] || mine.verdict, ` (review #${mine.id})`,
+        mine.verdict === 'possible_match' && !mine.confirmed ? ', not confirmed yet: it needs a second analyst.' : '',
+        mine.confirmed ? `, confirmed by ${mine.confirmed_by}.` : '');
+    } else {
+      mineLine.textContent = ctx.canReview ? 'No verdict from you yet.' : '';
+    }
+    others.replaceChildren(...ctx.reviews.of(cd.face_id).filter((x) => !ctx.canReview || x.analyst !== state.user).map((x) => {
+      let conf = null;
+      if (x.verdict === 'possible_match') {
+        if (x.confirmed) conf = h('span', {}, ' ', badge(`confirmed by ${x.confirmed_by}`, 'ok'));
+        else if (ctx.canReview && x.analyst !== state.user) conf = h('span', {}, ' ', confirmButton(x));
+        else conf = h('span', {}, ' ', badge('needs a second analyst', 'warn'));
+      }
+      return h('li', { 'data-review': x.id }, h('strong', {}, verdictText(x)), ` — ${x.analyst}, `, timeEl(x.at),
+        x.note ? h('span', { class: 'muted' }, ` “${x.note}”`) : null, conf);
+    }));
+    others.hidden = !others.children.length;
+  };
+  ctx.reviews.listen(cd.face_id, refresh);
+  if (ctx.canReview) {
+    fs.append(h('legend', {}, 'Your review'), others, mineLine,
+      h('label', { for: noteId, class: 'small-label' }, 'Note'), note,
+      h('div', { class: 'verdicts', role: 'group', 'aria-label': `Verdict on face #${cd.face_id}` }, buttons), status);
+  } else {
+    fs.append(h('legend', {}, 'Reviews'), others, h('p', { class: 'muted empty-reviews' }, 'Only analysts of the case review candidates.'));
+  }
+  refresh();
+  return fs;
 }
 
 // ------------------------------------------------------------------ audit
@@ -1196,7 +1729,8 @@ async function pageEnrol(view) {
   const src = field('Source', { name: 'source', id: 'en-source' },
     { kind: 'select', options: sources.map((s) => [s.name, `${s.name} — ${s.legal_basis}`]),
       help: state.role === 'enroller' ? 'You can enrol only into the sources an admin granted you.' : '' });
-  const files = field('Photos', { name: 'files', type: 'file', accept: 'image/*', multiple: true, id: 'en-files', required: true });
+  const files = field('Photos', { name: 'files', type: 'file', accept: IMAGE_ACCEPT, multiple: true, id: 'en-files', required: true },
+    { help: `${IMAGE_FORMATS}.` });
   const btn = h('button', { type: 'submit', class: 'btn primary' }, 'Upload and enrol');
   const progress = h('div', { 'aria-live': 'polite', id: 'enrol-progress' });
   const form = h('form', { class: 'card', novalidate: true }, src, files, h('div', { class: 'actions' }, btn));
@@ -1205,6 +1739,11 @@ async function pageEnrol(view) {
     const list = form.elements.files.files;
     if (!list.length) {
       formStatus(form, new Error('Choose one or more photos.'));
+      return;
+    }
+    const refused = [...list].map(imageFileProblem).filter(Boolean);
+    if (refused.length) {
+      formStatus(form, new Error(refused.join(' ')));
       return;
     }
     const fd = new FormData();
