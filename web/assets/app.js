@@ -1487,12 +1487,12 @@ async function pageAudit(view) {
       h('p', { class: 'muted' }, `${records.length} record(s), newest first.`),
       table(['#', 'When', 'Actor', 'Action', 'Case', 'Details', 'Hash'], records.map((rec) => [
         String(rec.seq),
-        fmtTime(rec.at),
-        rec.actor,
+        timeEl(rec.at),
+        h('span', { class: 'nowrap' }, rec.actor),
         h('span', { class: `action action-${rec.action}` }, rec.action),
         !rec.case_id ? '—' : state.role === 'admin' ? h('a', { href: `#/cases/${rec.case_id}` }, `#${rec.case_id}`) : `#${rec.case_id}`,
         detailsView(rec.details),
-        h('code', { class: 'hash', title: rec.hash }, String(rec.hash).slice(0, 12)),
+        h('code', { class: 'nowrap', title: rec.hash }, String(rec.hash).slice(0, 12)),
       ]), { empty: 'No records match these filters.' }));
   };
   form.addEventListener('submit', (ev) => {
@@ -1508,11 +1508,26 @@ function detailsView(d) {
   if (typeof d !== 'object') return String(d);
   const entries = Object.entries(d);
   if (!entries.length) return '—';
-  return h('ul', { class: 'details' }, entries.map(([k, v]) => {
-    let text = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    if (text.length > 160) text = `${text.slice(0, 157)}…`;
-    return h('li', {}, h('span', { class: 'k' }, `${k}: `), text);
-  }));
+  return h('ul', { class: 'details' }, entries.map(([k, v]) => h('li', {}, h('span', { class: 'k' }, `${k}: `), detailValue(k, v))));
+}
+
+// One value of an audit record's details, readable: candidates as "#12: 0.612", times
+// on one line, hashes shortened (whole in the tooltip), rates as "1%" or "1 in 1,000".
+function detailValue(k, v) {
+  if (k === 'candidates' && Array.isArray(v)) {
+    if (!v.length) return 'none';
+    const items = v.map((c) => (Array.isArray(c) ? { id: c[0], score: c[1] } : { id: c.face_id, score: c.score }));
+    return h('span', { class: 'cand-list' }, items.map((c, i) => [
+      h('span', { class: 'nowrap' }, `#${c.id}: ${fmtScore(c.score)}${i < items.length - 1 ? ',' : ''}`), ' ']));
+  }
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return timeEl(v);
+  if (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)) return h('code', { class: 'nowrap', title: v }, `${v.slice(0, 12)}…`);
+  if (typeof v === 'number' && ['fmr', 'target_fpir', 'fpir'].includes(k)) return h('span', { title: String(v) }, fmtRate(v));
+  if (typeof v === 'number' && k === 'threshold') return h('span', { title: String(v) }, v.toFixed(4));
+  if (v === '') return '—';
+  let text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (text.length > 160) text = `${text.slice(0, 157)}…`;
+  return text;
 }
 
 // ------------------------------------------------------------------ admin: users and tokens
@@ -1585,7 +1600,7 @@ async function pageUsers(view) {
         grants = h('span', { class: 'stack' }, grants, h('span', {}, pick, ' ', grant));
       }
     }
-    return [u.name, sel, u.disabled ? badge('disabled', 'warn') : badge('active', 'ok'), fmtTime(u.created_at),
+    return [u.name, sel, u.disabled ? badge('disabled', 'warn') : badge('active', 'ok'), timeEl(u.created_at),
       grants, u.name === state.user ? h('span', { class: 'muted' }, 'you') : toggle];
   });
 
@@ -1638,7 +1653,7 @@ async function pageUsers(view) {
         });
       });
     }
-    return [`#${t.id}`, t.user, t.label || '—', fmtTime(t.created_at), fmtTime(t.expires_at),
+    return [`#${t.id}`, t.user, t.label || '—', timeEl(t.created_at), timeEl(t.expires_at),
       t.revoked_at ? badge(`revoked ${fmtTime(t.revoked_at)}`, 'muted') : badge('valid', 'ok'), action];
   });
   const drawTokens = (list) => tokenList.replaceChildren(
