@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The web console end to end (docs/console.md): a gallery of real photos in a temporary
-# directory, four users, `lineup serve` on a free local port, and console.test.mjs
+# directory (two sources), four users, `lineup serve` on a free local port, and console.test.mjs
 # driving Debian's headless Chromium through sign-in, a case, a search, a review, its
 # confirmation by a second analyst and the audit log. Screenshots go to ARTIFACT_DIR.
 #
@@ -42,7 +42,8 @@ knn=$data/face_recognition/examples/knn_examples
 [ -d "$knn/train" ] || fail "no sample photos in $knn (set LINEUP_DATA, or run scripts/setup.sh)"
 probe=$knn/test/obama1.jpg
 group=$knn/test/obama_and_biden.jpg
-[ -f "$probe" ] || fail "no probe photo $probe"
+crowd=$data/groups/dlib_bald_guys.jpg  # one photo, many faces: a source whose images and faces differ
+for f in "$probe" "$group" "$crowd"; do [ -f "$f" ] || fail "no photo $f"; done
 
 # ---------------------------------------------------------------- gallery and users
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lineup-e2e.XXXXXX")
@@ -60,6 +61,7 @@ trap 'exit 130' INT TERM
 
 gallery=$tmp/gallery
 rm -f "$art"/*.png "$art/server.log" "$art/setup.log"
+: >"$art/setup.log"
 log=$art/setup.log
 run() {  # a setup command, its output kept in setup.log
   echo "\$ $*" >>"$log"
@@ -69,7 +71,20 @@ echo "e2e: gallery in $gallery"
 run "$lineup" init "$gallery"
 run "$lineup" source add press --legal-basis "Published press photographs (test data)" \
   --description "face_recognition's knn_examples" --gallery "$gallery"
-run "$lineup" enroll "$knn/train" --source press --subject-from-dir --gallery "$gallery"
+run "$lineup" source add events --legal-basis "Event photographs (test data)" \
+  --description "dlib's bald_guys.jpg" --gallery "$gallery"
+# Enrols and prints {"images": N, "faces": M}, from the last line of `lineup enroll --json`.
+enroll_counted() {
+  echo "\$ lineup enroll $* --json" >>"$log"
+  "$lineup" enroll "$@" --gallery "$gallery" --json 2>>"$log" | tee -a "$log" | tail -1 |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
+      console.log(JSON.stringify({images:j.enrolled_images,faces:j.faces}))})' ||
+    fail "'lineup enroll $*' failed; see $log"
+}
+press_counts=$(enroll_counted "$knn/train" --source press --subject-from-dir)
+events_counts=$(enroll_counted "$crowd" --source events)
+export E2E_SOURCES="{\"press\": $press_counts, \"events\": $events_counts}"
+echo "e2e: enrolled $E2E_SOURCES"
 
 password() { printf 'e2e-%s' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; }
 export E2E_ADMIN=e2e-admin E2E_ANALYST1=e2e-analyst1 E2E_ANALYST2=e2e-analyst2 E2E_AUDITOR=e2e-auditor
@@ -104,7 +119,7 @@ done
 
 # ---------------------------------------------------------------- the browser test
 test_rc=0
-E2E_URL=$url E2E_PROBE=$probe E2E_PROBE_GROUP=$([ -f "$group" ] && echo "$group") E2E_ARTIFACTS=$art CHROMIUM=$chromium \
+E2E_URL=$url E2E_PROBE=$probe E2E_PROBE_GROUP=$group E2E_ARTIFACTS=$art CHROMIUM=$chromium \
   timeout 240 node "$here/console.test.mjs" || test_rc=$?
 
 # ---------------------------------------------------------------- stop the server
