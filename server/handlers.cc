@@ -61,7 +61,14 @@ json ReviewJson(const ReviewRecord& r) {
 json SearchJson(const SearchRecord& s) {
   json c = json::array();
   for (const auto& x : s.candidates) c.push_back({{"face_id", x.face_id}, {"score", x.score}});
+  // What the analyst saw, in brief, from the search as it was shown.
+  const json shown = s.shown.empty() ? json::object() : json::parse(s.shown, nullptr, false);
+  const bool have = shown.is_object();
   return {{"id", s.id},
+          {"leads", have && shown.contains("leads") ? shown["leads"] : json(nullptr)},
+          {"undecided", have && shown.contains("undecided") ? shown["undecided"] : json(nullptr)},
+          {"probe_name", have && shown.contains("probe") ? shown["probe"].value("name", "") : ""},
+          {"searched_face", have && shown.contains("probe") ? shown["probe"].value("searched_face", 0) : 0},
           {"case_id", s.case_id},
           {"user", s.user},
           {"justification", s.justification},
@@ -578,8 +585,16 @@ void Server::Impl::AddRoutes() {
                if (!m.ok() || !*m)
                  return SendError(c.res, Status::PermissionDenied("not a member of the search's case"));
              }
-             const bool returned = std::any_of(s->candidates.begin(), s->candidates.end(),
-                                               [&](const SearchCandidate& x) { return x.face_id == *fid; });
+             bool returned = std::any_of(s->candidates.begin(), s->candidates.end(),
+                                         [&](const SearchCandidate& x) { return x.face_id == *fid; });
+             // A known subject's other faces that the search saw (its subjects list) too.
+             if (!returned && !s->shown.empty()) {
+               const json shown = json::parse(s->shown, nullptr, false);
+               if (shown.is_object() && shown.contains("subjects") && shown["subjects"].is_array())
+                 for (const auto& sub : shown["subjects"])
+                   if (sub.contains("faces") && sub["faces"].is_array())
+                     for (const auto& f : sub["faces"]) returned |= f.is_number_integer() && f.get<int64_t>() == *fid;
+             }
              if (!returned)
                return SendError(c.res, Status::NotFound("face " + std::to_string(*fid) +
                                                         " is not a candidate of search " + std::to_string(*sid)));

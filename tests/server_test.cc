@@ -224,6 +224,45 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
     }
   for (const auto& rt : w->server->Routes()) routed.insert(rt.method + " " + rt.path);
   EXPECT_EQ(documented, routed);
+  // Every operation says what it answers: exactly one success response with content, a
+  // JSON one naming an object schema with properties, and every reference resolves.
+  const std::set<std::string> not_json = {"GET /", "GET /assets/{file}", "GET /metrics",
+                                          "GET /v1/searches/{id}/faces/{face}/thumbnail"};
+  const json& schemas = doc["components"]["schemas"];
+  for (auto& [path, ops] : doc["paths"].items())
+    for (auto& [method, op] : ops.items()) {
+      std::string key = method;
+      for (char& ch : key) ch = static_cast<char>(std::toupper(ch));
+      key += " " + path;
+      int successes = 0;
+      for (auto& [code, resp] : op["responses"].items()) {
+        if (code[0] != '2') continue;
+        ++successes;
+        ASSERT_TRUE(resp.contains("content")) << key;
+        if (not_json.count(key)) continue;
+        ASSERT_TRUE(resp["content"].contains("application/json")) << key;
+        const json& schema = resp["content"]["application/json"]["schema"];
+        ASSERT_TRUE(schema.contains("$ref")) << key << ": " << schema.dump();
+        const std::string name = schema["$ref"].get<std::string>().substr(std::string("#/components/schemas/").size());
+        ASSERT_TRUE(schemas.contains(name)) << key << " names " << name;
+        EXPECT_EQ(schemas[name]["type"], "object") << name;
+        EXPECT_FALSE(schemas[name]["properties"].empty()) << name;
+      }
+      EXPECT_EQ(successes, 1) << key;
+    }
+  std::function<void(const json&)> refs = [&](const json& j) {
+    if (j.is_object()) {
+      if (j.contains("$ref") && j["$ref"].is_string()) {
+        const std::string ref = j["$ref"];
+        EXPECT_EQ(ref.rfind("#/components/schemas/", 0), 0u) << ref;
+        EXPECT_TRUE(schemas.contains(ref.substr(std::string("#/components/schemas/").size()))) << ref;
+      }
+      for (auto& [k, v] : j.items()) refs(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) refs(v);
+    }
+  };
+  refs(doc);
   auto missing = c.Get("/v1/nothing-here", Auth("aud"));
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(Body(missing)["error"]["code"], "not_found");
@@ -330,6 +369,13 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   EXPECT_EQ(shown["reviews"][0]["verdict"], "possible_match");
   EXPECT_EQ(shown["reviews"][0]["confirmed_by"], "bob");
   EXPECT_EQ(Body(c.Get("/v1/stats", Auth("aud")))["searches"], searches_before) << "reopening is not searching";
+  // The case lists it with what the analyst saw in brief.
+  const json listed = Body(c.Get(("/v1/cases/" + std::to_string(case_id)).c_str(), Auth("bob")))["searches"];
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed.back()["id"], search_id);
+  EXPECT_EQ(listed.back()["leads"], s["leads"]);
+  EXPECT_EQ(listed.back()["undecided"], false);
+  EXPECT_EQ(listed.back()["probe_name"], "probe.jpg");
   EXPECT_EQ(c.Get(("/v1/searches/" + std::to_string(search_id)).c_str(), Auth("zoe"))->status, 403);
 
   // Closed cases take no more searches.
