@@ -29,8 +29,8 @@ struct LeadEvaluationOptions {
   std::string gallery_dir;   // photos of the enrolled people, one folder per person
   std::string mated_dir;     // probes of enrolled people, one folder per person (same names)
   std::string nonmated_dir;  // probes of people who are not enrolled
-  // Optional: a TSV whose first four columns are path (relative to the manifest's
-  // folder), kind, identity and the real faces' boxes "x,y,w,h[=name];..." ("-" none).
+  // Optional: the real faces' boxes, as ReadFaceManifest reads them (admission_evaluation.h).
+  // A detection overlapping none is junk where the photo's labels are complete.
   std::string manifest;
   std::string work_dir;  // the gallery is built here; must not exist yet
   AnalyzerOptions analyzer;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lineup/admission_evaluation.h"
 #include "lineup/calibration.h"
 #include "lineup/gallery.h"
 #include "lineup/image.h"
@@ -15,52 +16,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Real faces' boxes per photo (absolute, normalised path).
-using Manifest = std::map<std::string, std::vector<cv::Rect2f>>;
+// The labelled photos by absolute, normalised path.
+using Manifest = std::map<std::string, LabelledFaces>;
 
 std::string Normal(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
 
-Result<Manifest> ReadManifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": cannot open the manifest");
-  const fs::path base = fs::path(path).parent_path();
-  Manifest m;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, '\t');) cols.push_back(c);
-    if (cols.size() < 4) return Status::InvalidArgument(path + ":" + std::to_string(n) + ": fewer than four columns");
-    if (n == 1 && cols[0] == "path") continue;
-    std::vector<cv::Rect2f> boxes;
-    if (cols[3] != "-" && !cols[3].empty()) {
-      std::stringstream fb(cols[3]);
-      for (std::string f; std::getline(fb, f, ';');) {
-        float x, y, w, h;
-        if (std::sscanf(f.c_str(), "%f,%f,%f,%f", &x, &y, &w, &h) != 4 || !(w > 0 && h > 0))
-          return Status::InvalidArgument(path + ":" + std::to_string(n) + ": a face box is \"x,y,w,h\", not \"" + f + "\"");
-        boxes.push_back({x, y, w, h});
-      }
-    }
-    m[Normal((base / cols[0]).string())] = std::move(boxes);
-  }
-  return m;
-}
-
-// Whether `box` of a face in `photo` is one of the manifest's real faces (IoU >= 0.3);
-// -1 if the photo is not in the manifest.
+// 1 if `box` of a face in `photo` is one of the manifest's real faces (IoU >= 0.3), 0 if
+// it is junk (the photo's real faces are all listed), -1 if unknown.
 int IsReal(const Manifest& m, const std::string& photo, const cv::Rect2f& box) {
   auto it = m.find(Normal(photo));
   if (it == m.end()) return -1;
-  for (const cv::Rect2f& r : it->second) {
+  for (const cv::Rect2f& r : it->second.faces) {
     const float inter = (r & box).area();
     if (inter / (r.area() + box.area() - inter) >= 0.3f) return 1;
   }
-  return 0;
+  return it->second.complete ? 0 : -1;
 }
 
 Status NeedDir(const std::string& dir, const char* what) {
@@ -78,9 +48,9 @@ Result<LeadEvaluation> EvaluateLeads(const LeadEvaluationOptions& o) {
     if (Status s = NeedDir(*dir, what); !s.ok()) return s;
   Manifest manifest;
   if (!o.manifest.empty()) {
-    auto m = ReadManifest(o.manifest);
+    auto m = ReadFaceManifest(o.manifest);
     if (!m.ok()) return m.status();
-    manifest = std::move(*m);
+    for (LabelledFaces& l : *m) manifest[Normal(l.path)] = std::move(l);
   }
   std::error_code ec;
   if (o.work_dir.empty() || fs::exists(o.work_dir, ec))
