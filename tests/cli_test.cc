@@ -884,4 +884,22 @@ TEST_F(Cli, EnrolSearchEraseAsAFirstUser) {
   EXPECT_TRUE(Contains(again.out, "1 erased before")) << again.out;
 }
 
+// A photo that is not there is an error, never a photo without a face: with a wrong
+// --root, the evaluations stop with one line instead of reporting 50% accuracy.
+TEST_F(Cli, EvaluationsRefuseMissingPhotos) {
+  const std::string nowhere = tmp_.File("nowhere");
+  ExpectOneErrorLine(RunCli({"eval", "pairs", "--lfw-pairs", data_ + "/lfw/pairs.txt", "--root", nowhere}), 2,
+                     "7701 of 7701 photos do not exist");
+  ExpectOneErrorLine(RunCli({"eval", "ident", "--root", nowhere, "--identities", data_ + "/lfw/identities.tsv"}), 2,
+                     "do not exist");
+  ExpectOneErrorLine(RunCli({"calibrate", "--root", nowhere, "--identities", data_ + "/lfw/identities.tsv",
+                             "--out", tmp_.File("c.json")}),
+                     2, "nowhere");
+  ExpectOneErrorLine(RunCli({"eval", "admission", "--boxes", data_ + "/detection/boxes.csv", "--root", nowhere}), 2,
+                     "no such photo");
+  json j = ExpectJsonError({"eval", "pairs", "--lfw-pairs", data_ + "/lfw/pairs.txt", "--root", nowhere, "--json"}, 2,
+                           "not_found");
+  EXPECT_TRUE(Contains(j["error"]["message"].get<std::string>(), "is the root folder right")) << j.dump();
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -414,6 +415,21 @@ namespace lineup::cli {
 Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::vector<std::string>& paths, int threads,
                                    FacePick pick) {
   EmbeddedPhotos out;
+  // A photo that is not there is a mistake (a wrong --root, a moved folder), not a photo
+  // without a face: found before any work, and the whole run refused.
+  {
+    size_t missing = 0;
+    std::string first;
+    for (const auto& p : paths) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(p, ec)) {
+        if (missing++ == 0) first = p;
+      }
+    }
+    if (missing > 0)
+      return Status::NotFound(std::to_string(missing) + " of " + std::to_string(paths.size()) +
+                              " photos do not exist, the first " + first + " (is the root folder right?)");
+  }
   {
     auto probe = FaceAnalyzer::Create(options);
     if (!probe.ok()) return probe.status();
@@ -424,8 +440,11 @@ Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::ve
   Progress progress("photos", paths.size());
   size_t done = 0;
   int shown = 0;
+  Status unreadable;
+  size_t unreadable_count = 0;
   Status s = AnalyzeFiles(options, paths, true, threads, [&](size_t i, PhotoAnalysis&& r) {
     progress.Tick(++done);
+    if (!r.status.ok() && unreadable_count++ == 0) unreadable = r.status;
     int k = r.status.ok() ? PickFace(r.faces, {r.width, r.height}, pick) : -1;
     if (k < 0) {
       ++out.failures;
@@ -440,6 +459,11 @@ Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::ve
   }, &out.times);
   progress.Finish();
   if (!s.ok()) return s;
+  // A damaged or unreadable photo would count as a non-match and bias every rate.
+  if (unreadable_count > 0)
+    return Status::InvalidArgument(std::to_string(unreadable_count) + " of " + std::to_string(paths.size()) +
+                                   " photos could not be read, the first: " + unreadable.message() +
+                                   "; nothing is reported from an evaluation with unreadable photos");
   return out;
 }
 

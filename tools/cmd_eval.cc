@@ -8,7 +8,10 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "lineup/calibration.h"
+#include "lineup/embedder.h"
 #include "lineup/evaluation.h"
+#include "lineup/models.h"
 #include "lineup/plot.h"
 
 namespace lineup::cli {
@@ -31,6 +34,9 @@ const Command kEvalPairsCommand = {
                 {"--report", "OUT_DIR", "also write report.json, scores.tsv and the ROC curve roc.png there"},
                 {"--limit", "N", "a sample of N pairs keeping every fold's balance (default all)"},
                 {"--face", "largest|central", "the face taken from each photo (default central)"},
+                {"--scale", "S",
+                 "shrink (or enlarge) every photo by S before analysis, to measure small faces (default 1; "
+                 "LFW's face box is about 132 px tall at 1)"},
                 kJsonOption},
     .examples =
         {"lineup eval pairs --lfw-pairs ../shared/data/lfw/pairs.txt --root ../shared/data/lfw/images --limit 60"},
@@ -62,6 +68,10 @@ int CmdEval(int argc, char** argv) {
   if (!opts.ok()) return Fail(opts.status());
   if (!threads.ok()) return Fail(threads.status());
   if (!limit.ok()) return Fail(limit.status());
+  auto scale = args->GetDouble("--scale", 1, 0.01, 8);
+  if (!scale.ok()) return Fail(scale.status());
+  opts->photo_scale = *scale;
+  if (*scale < 1) opts->detector_options.min_face = std::min(opts->detector_options.min_face, 8.0f);
   const std::string face = args->Get("--face", "central");
   if (face != "central" && face != "largest") return Fail(Status::InvalidArgument("--face must be largest or central"));
 
@@ -95,6 +105,26 @@ int CmdEval(int argc, char** argv) {
   }
   VerificationReport r = EvaluateVerification(*pairs, scores);
   r.failures_to_enrol = emb->failures;
+  // The calibrated thresholds the product decides with, and what they give on these pairs.
+  nlohmann::json calibrated = nlohmann::json::object();
+  {
+    auto e = Embedder::Create(opts->embedder.empty() ? Embedder::DefaultSpec() : opts->embedder,
+                              opts->model_dir.empty() ? DefaultModelDir() : opts->model_dir);
+    auto cal = e.ok() ? Calibration::ForModel((*e)->Model()) : Result<Calibration>(e.status());
+    if (cal.ok())
+      for (double fmr : {1e-3, 1e-4}) {
+        auto t = cal->ThresholdFor(fmr);
+        if (!t.ok()) continue;
+        int64_t g = 0, ga = 0, im = 0, ia = 0;
+        for (size_t i = 0; i < pairs->size(); ++i) {
+          const bool above = std::isfinite(scores[i]) && scores[i] >= *t;
+          if ((*pairs)[i].same) ++g, ga += above;
+          else ++im, ia += above;
+        }
+        calibrated[Fmt("%g", fmr)] = {{"threshold", *t}, {"tar", g ? double(ga) / g : 0.0},
+                                      {"impostors_above", ia}, {"fmr_measured", im ? double(ia) / im : 0.0}};
+      }
+  }
 
   nlohmann::json j = {{"pairs", r.pairs},
                       {"genuine", r.genuine},
@@ -112,7 +142,9 @@ int CmdEval(int argc, char** argv) {
                       {"photos", photos.size()},
                       {"model", emb->model_id},
                       {"detector", opts->detector},
-                      {"face_choice", face}};
+                      {"face_choice", face},
+                      {"scale", *scale},
+                      {"at_calibrated_threshold", calibrated}};
   {
     const StageTimes& t = emb->times;
     double n = std::max<double>(1, static_cast<double>(t.photos));
@@ -153,6 +185,10 @@ int CmdEval(int argc, char** argv) {
     t.Add({"EER", Fmt("%.2f%%", 100 * r.eer)});
     t.Add({"failures to enrol (photos)", std::to_string(r.failures_to_enrol) + " of " + std::to_string(photos.size())});
     t.Add({"pairs scored as non-match for that", std::to_string(r.pairs_without_face)});
+    for (const auto& [fmr, c] : calibrated.items())
+      t.Add({"at the calibrated FMR " + fmr + " threshold " + Fmt("%.4f", c["threshold"].get<double>()),
+             "TAR " + Fmt("%.2f%%", 100 * c["tar"].get<double>()) + ", " + std::to_string(c["impostors_above"].get<int64_t>()) +
+                 " impostor pairs above (FMR " + Fmt("%.2g", c["fmr_measured"].get<double>()) + ")"});
     t.Add({"model", emb->model_id});
     t.Print();
     if (!report.empty()) std::printf("report: %s/report.json, ROC curve: %s/roc.png\n", report.c_str(), report.c_str());

@@ -208,8 +208,8 @@ int CmdEvalAdmission(int argc, char** argv) {
   if (args->Has("--manifest")) photos = ReadFaceManifest(args->Get("--manifest"));
   else if (args->Has("--boxes")) photos = ReadBoxList(args->Get("--boxes"), args->Get("--root"));
   else
-    photos = LfwCentralFaces((std::filesystem::path(args->Get("--lfw")) / "identities.tsv").string(),
-                             (std::filesystem::path(args->Get("--lfw")) / "images").string(), *every);
+    photos = LfwCentralFaces((std::filesystem::path(args->Get("--lfw")) / "identities.tsv").string(), args->Get("--lfw"),
+                             *every);
   if (!photos.ok()) return Fail(photos.status());
   Progress bar("photos", photos->size());
   auto r = EvaluateAdmission(*photos, *opts, *rules, *threads,

@@ -41,6 +41,9 @@ struct AnalyzerOptions {
   // Uncertain boxes in a photo that also has a certain one are kept (they are flagged
   // "uncertain detection"). 0 keeps every detection.
   float photo_min_confidence = 0.8f;
+  // A measurement knob, not for production: AnalyzeFile resizes every photo by this
+  // factor after decoding (area averaging when shrinking), to see how smaller faces fare.
+  double photo_scale = 1.0;
 };
 
 // Milliseconds spent per stage, summed over the photos analysed.

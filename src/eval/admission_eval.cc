@@ -109,7 +109,11 @@ Result<AdmissionEvaluation> EvaluateAdmission(const std::vector<LabelledFaces>& 
                                               const AdmissionRules& rules, int workers,
                                               const std::function<void(int64_t, int64_t)>& progress) {
   std::vector<std::string> paths;
-  for (const auto& p : photos) paths.push_back(p.path);
+  for (const auto& p : photos) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p.path, ec)) return Status::NotFound(p.path + ": no such photo (is the root folder right?)");
+    paths.push_back(p.path);
+  }
   AdmissionEvaluation out;
   out.photos = static_cast<int64_t>(photos.size());
   const std::vector<std::pair<std::string, bool (*)(const Face&, const AdmissionRules&)>> checks = {
@@ -156,6 +160,9 @@ Result<AdmissionEvaluation> EvaluateAdmission(const std::vector<LabelledFaces>& 
     }
   });
   if (!s.ok()) return s;
+  if (out.unreadable > 0)
+    return Status::InvalidArgument(std::to_string(out.unreadable) + " of " + std::to_string(out.photos) +
+                                   " photos could not be read; nothing is reported from them");
   return out;
 }
 

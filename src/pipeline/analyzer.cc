@@ -150,6 +150,12 @@ PhotoAnalysis FaceAnalyzer::AnalyzeFile(const std::string& path, bool embed) {
     out.status = img.status();
     return out;
   }
+  if (impl_->opt.photo_scale != 1.0 && impl_->opt.photo_scale > 0) {
+    cv::Mat scaled;
+    cv::resize(img->bgr, scaled, cv::Size(), impl_->opt.photo_scale, impl_->opt.photo_scale,
+               impl_->opt.photo_scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
+    img->bgr = scaled;
+  }
   out.info = img->info;
   out.width = img->bgr.cols;
   out.height = img->bgr.rows;
