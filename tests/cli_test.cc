@@ -891,7 +891,7 @@ TEST_F(Cli, EvaluationsRefuseMissingPhotos) {
   ExpectOneErrorLine(RunCli({"eval", "pairs", "--lfw-pairs", data_ + "/lfw/pairs.txt", "--root", nowhere}), 2,
                      "7701 of 7701 photos do not exist");
   ExpectOneErrorLine(RunCli({"eval", "ident", "--root", nowhere, "--identities", data_ + "/lfw/identities.tsv"}), 2,
-                     "do not exist");
+                     "nowhere");
   ExpectOneErrorLine(RunCli({"calibrate", "--root", nowhere, "--identities", data_ + "/lfw/identities.tsv",
                              "--out", tmp_.File("c.json")}),
                      2, "nowhere");
