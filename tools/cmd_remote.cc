@@ -17,14 +17,17 @@ const Command kRemoteSearchCommand = {
     .name = "search",
     .summary = "search through a served gallery's API instead (with --server)",
     .usage = {"search PROBE --server URL --case ID --justification TEXT [--token TOKEN]",
-              "search PROBE --server URL ... [--face N] [--top K] [--fmr 1e-3] [--all] [--json]"},
+              "search PROBE --server URL ... [--face N] [--top K] [--fpir 0.01 | --fmr RATE] [--all] [--json]"},
     .options = {{"--server", "URL", "the running `lineup serve`, e.g. http://127.0.0.1:8080"},
                 {"--case", "ID", "the open case the search is for; the token's analyst must be a member"},
                 {"--justification", "TEXT", "why this search, for the audit log"},
-                {"--token", "TOKEN", "an analyst's API token (default $LINEUP_TOKEN)"},
+                {"--token", "TOKEN",
+                 "an analyst's API token (default $LINEUP_TOKEN); an admin issues one with "
+                 "`lineup user token NAME` or POST /v1/users/{name}/tokens"},
                 {"--face", "N", "search with face #N of the probe (default the largest usable)"},
                 {"--top", "K", "at most K candidates (default 10)"},
-                {"--fmr", "RATE", "the false-match rate of the threshold (default 1e-3)"},
+                {"--fpir", "RATE", "the decision: target FPIR for the gallery's size (default the server's, 0.01)"},
+                {"--fmr", "RATE", "for experts: a per-comparison false-match rate instead"},
                 {"--all", "", "show the nearest candidates even below the threshold"},
                 kJsonOption},
     .examples =
@@ -45,9 +48,11 @@ int CmdRemoteSearch(int argc, char** argv) {
   auto case_id = args->GetInt("--case", 0, 1, 1 << 30);
   auto top = args->GetInt("--top", 10, 1, 200);
   auto face = args->GetInt("--face", 0, 0, 10000);
-  auto fmr = args->GetDouble("--fmr", 1e-3, 1e-7, 0.1);
-  for (const Status& s : {case_id.status(), top.status(), face.status(), fmr.status()})
+  auto fmr = args->GetDouble("--fmr", 0, 1e-7, 0.1);
+  auto fpir = args->GetDouble("--fpir", 0.01, 1e-6, 0.5);
+  for (const Status& s : {case_id.status(), top.status(), face.status(), fmr.status(), fpir.status()})
     if (!s.ok()) return Fail(s);
+  if (args->Has("--fpir") && args->Has("--fmr")) return Misuse(c, "give --fpir or --fmr, not both");
   auto bytes = ReadFileBytes(args->positional[0], 64 << 20);
   if (!bytes.ok()) return Fail(bytes.status());
   httplib::Client client(args->Get("--server"));
@@ -56,8 +61,9 @@ int CmdRemoteSearch(int argc, char** argv) {
                                            {"justification", args->Get("--justification"), "", ""},
                                            {"top", std::to_string(*top), "", ""},
                                            {"face", std::to_string(*face), "", ""},
-                                           {"fmr", Fmt("%g", *fmr), "", ""},
                                            {"all", args->Has("--all") ? "1" : "", "", ""}};
+  if (args->Has("--fmr")) items.push_back({"fmr", Fmt("%g", *fmr), "", ""});
+  if (args->Has("--fpir")) items.push_back({"fpir", Fmt("%g", *fpir), "", ""});
   auto res = client.Post(("/v1/cases/" + std::to_string(*case_id) + "/searches").c_str(),
                          {{"Authorization", "Bearer " + token}}, items);
   if (!res) return Fail(Status::IOError("cannot reach " + args->Get("--server") + ": " + httplib::to_string(res.error())));
@@ -71,9 +77,9 @@ int CmdRemoteSearch(int argc, char** argv) {
     return kExitOk;
   }
   for (const auto& w : j["warnings"]) std::printf("WARNING: %s\n", w.get<std::string>().c_str());
-  std::printf("search %lld in case %d: gallery of %lld faces, threshold %.4f (FMR %g)\n",
-              static_cast<long long>(j["search_id"].get<int64_t>()), *case_id,
-              static_cast<long long>(j["gallery_size"].get<int64_t>()), j["threshold"].get<double>(), *fmr);
+  std::printf("search %lld in case %d: gallery of %lld faces; %s\n", static_cast<long long>(j["search_id"].get<int64_t>()),
+              *case_id, static_cast<long long>(j["gallery_size"].get<int64_t>()),
+              j.contains("decision") ? j["decision"].value("text", "").c_str() : "");
   Table t({"rank", "score", "FPIR", "face", "subject", "source", "image"});
   for (const auto& c : j["candidates"])
     t.Add({std::to_string(c["rank"].get<int>()), Fmt("%.4f", c["score"].get<double>()), Fmt("%.2g", c["fpir"].get<double>()),
