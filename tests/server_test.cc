@@ -452,6 +452,32 @@ TEST_F(ServerTest, SearchByVectorAndVerify) {
   auto v1 = c.Post(("/v1/cases/" + std::to_string(case_id) + "/verify").c_str(), Auth("ana"), items);
   ASSERT_EQ(v1->status, 200) << v1->body;
   EXPECT_TRUE(Body(v1)["above_fmr_1e-3"].get<bool>()) << v1->body;
+  EXPECT_EQ(Body(v1)["decision"], "same") << v1->body;
+  // A face too far and blurred to judge: "undecided", never "different".
+  cv::Mat m = cv::imread(w->data + "/test/obama1.jpg"), small;
+  cv::resize(m, small, cv::Size(), 120.0 / m.cols, 120.0 / m.cols, cv::INTER_AREA);
+  cv::GaussianBlur(small, small, cv::Size(0, 0), 1.2);
+  std::vector<uchar> png;
+  cv::imencode(".png", small, png);
+  httplib::MultipartFormDataItems poor = {{"image_a", std::string(png.begin(), png.end()), "far.png", "image/png"},
+                                          {"image_b", Photo("train/obama/obama.jpg"), "b.jpg", "image/jpeg"},
+                                          {"justification", "a far-away still", "", ""}};
+  auto v2 = c.Post(("/v1/cases/" + std::to_string(case_id) + "/verify").c_str(), Auth("ana"), poor);
+  if (v2->status == 200 && Body(v2)["face_a"]["quality"].get<double>() < 0.01) {
+    EXPECT_EQ(Body(v2)["decision"], "undecided") << v2->body;
+    EXPECT_NE(Body(v2)["reason"].get<std::string>().find("first face"), std::string::npos) << v2->body;
+  } else {
+    EXPECT_TRUE(v2->status == 422 || Body(v2)["decision"] != "different" || Body(v2)["face_a"]["quality"] >= 0.01)
+        << v2->body;
+  }
+  // The gallery's sources say images and faces the right way round.
+  json g = Body(c.Get("/v1/gallery", Auth("ana")));
+  ASSERT_FALSE(g["sources"].empty());
+  for (const auto& s : g["sources"])
+    if (s["name"] == "knn") {
+      EXPECT_EQ(s["faces"], w->faces) << g.dump();
+      EXPECT_LE(s["images"].get<int64_t>(), s["faces"].get<int64_t>()) << g.dump();
+    }
 }
 
 TEST_F(ServerTest, HostileRequestsGetClearErrors) {
