@@ -465,7 +465,7 @@ TEST_F(CliUsage, MistakesSayWhatIsWrongInOneLine) {
   ExpectMisuse({}, "no command given");
   ExpectMisuse({"verify", "only_one.jpg"}, "verify takes two photos, got 1");
   ExpectMisuse({"embed", "a.jpg"}, "embed needs --out FILE");
-  ExpectMisuse({"eval"}, "eval needs a command: pairs or ident");
+  ExpectMisuse({"eval"}, "eval needs a command: pairs, ident");
   ExpectMisuse({"source", "ad", "x"}, "unknown source command \"ad\" (did you mean add?)");
   ExpectMisuse({"user", "add", "alice"}, "user add needs --role ROLE");
   ExpectMisuse({"erase", "--subject", "a", "--image", "b"}, "erase takes only one of");
