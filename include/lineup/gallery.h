@@ -28,6 +28,7 @@
 #include "lineup/analyzer.h"
 #include "lineup/catalog.h"
 #include "lineup/status.h"
+#include "lineup/vector_index.h"
 
 namespace lineup {
 
@@ -104,6 +105,8 @@ class Gallery {
   // The options of Open with the embedder this gallery's vectors need: analyse probes
   // for it with these.
   const AnalyzerOptions& analyzer_options() const;
+  // The gallery's directory, as given to Open.
+  const std::string& dir() const;
   int64_t size() const;  // searchable faces
 
   // Enrols photo files (directories must be expanded by the caller, see ListPhotos)
@@ -128,6 +131,11 @@ class Gallery {
   // their similarity normalised against the gallery once it has Cohort::kMinFaces faces
   // (docs/gallery.md). Faces matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
+  // The k nearest faces of each of the gallery's own faces `face_ids`, by plain
+  // similarity, best first, the face itself left out: the graph persons are clustered on
+  // (persons.h). Batched through the search index (exact below its limit, approximate
+  // with exact re-ranking above). NotFound for a face that is not live.
+  Result<std::vector<std::vector<IndexHit>>> Neighbours(std::span<const int64_t> face_ids, int k);
   // Whether the last Search ordered its candidates by the cohort (rank_score differs from
   // the score) rather than by plain similarity.
   bool RankedByCohort() const;

@@ -411,6 +411,7 @@ Gallery::~Gallery() = default;
 Catalog& Gallery::catalog() { return *impl_->catalog; }
 const EmbeddingModel& Gallery::model() const { return impl_->model; }
 const AnalyzerOptions& Gallery::analyzer_options() const { return impl_->options; }
+const std::string& Gallery::dir() const { return impl_->dir; }
 int64_t Gallery::size() const { return impl_->index->size(); }
 std::string Gallery::IndexSpec() const { return impl_->index->spec(); }
 int64_t Gallery::IndexMemoryBytes() const { return impl_->index->MemoryBytes(); }
@@ -757,6 +758,36 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
 }
 
 bool Gallery::RankedByCohort() const { return impl_->cohort.has_value(); }
+
+Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const int64_t> face_ids, int k) {
+  if (k <= 0) return Status::InvalidArgument("k must be positive");
+  const int dim = impl_->model.dim;
+  std::vector<std::vector<IndexHit>> out;
+  out.reserve(face_ids.size());
+  // Batches keep the probe matrix small while letting the exact index run one BLAS
+  // product per batch.
+  constexpr size_t kBatch = 1024;
+  std::vector<float> probes;
+  for (size_t at = 0; at < face_ids.size(); at += kBatch) {
+    const size_t n = std::min(kBatch, face_ids.size() - at);
+    probes.assign(n * static_cast<size_t>(dim), 0.0f);
+    for (size_t i = 0; i < n; ++i) {
+      const float* v = impl_->log->Find(face_ids[at + i]);
+      if (!v) return Status::NotFound("face " + std::to_string(face_ids[at + i]) + " has no vector");
+      std::copy(v, v + dim, probes.begin() + static_cast<std::ptrdiff_t>(i * static_cast<size_t>(dim)));
+    }
+    std::vector<std::vector<IndexHit>> hits;
+    Status s = impl_->index->Search(probes, k + 1, impl_->log.get(), &hits);
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<IndexHit> row;
+      for (const IndexHit& h : hits[i])
+        if (h.id != face_ids[at + i] && h.id >= 0 && static_cast<int>(row.size()) < k) row.push_back(h);
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
 
 Result<Catalog::ErasePlan> Gallery::Erase(const std::string& kind, const std::string& key, const std::string& reason) {
   if (Status w = impl_->Writable(); !w.ok()) return w;
