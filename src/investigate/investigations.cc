@@ -9,19 +9,15 @@
 #include <filesystem>
 #include <map>
 
+#include "lineup/accountability.h"
 #include "lineup/image.h"
 #include "lineup/models.h"
-#include "oversight/sqlite_db.h"
 
 namespace lineup {
 
 namespace {
 
 using json = nlohmann::json;
-
-constexpr size_t kMaxJustification = 2000;
-
-bool IsLocal(const Principal& who) { return who.via == "cli"; }
 
 json Box(const cv::Rect2f& b) {
   return {std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)};
@@ -119,32 +115,15 @@ struct Investigations::Impl {
     return options.with_gallery ? options.with_gallery(body) : body();
   }
 
-  // The checks every accountable act starts with: the caller's role is one of `roles`
-  // (local operators always pass), the case (needed unless the caller is local) exists,
-  // is open and has the caller as a member, and a justification is given. `what` names
-  // the act for messages.
+  // The checks every accountable act starts with, and its audit record
+  // (accountability.h).
+  Accountability accountability{cases, audit};
   Status Authorise(const Principal& who, int64_t case_id, const std::string& justification, const char* what,
                    std::initializer_list<Role> roles, bool needs_case) {
-    if (!IsLocal(who) && std::find(roles.begin(), roles.end(), who.role) == roles.end())
-      return Status::PermissionDenied(std::string(what) + " is not allowed for the " + RoleName(who.role) + " role");
-    if (Status s = oversight::CheckText("a justification", justification, kMaxJustification, true, false); !s.ok())
-      return s;
-    if (case_id < 0) return Status::InvalidArgument("a case id must not be negative");
-    if (case_id == 0) {
-      if (needs_case && !IsLocal(who)) return Status::InvalidArgument(std::string(what) + " needs an open case");
-      return Status::OK();
-    }
-    if (!cases) return Status::FailedPrecondition("no cases here to record " + std::string(what) + " in");
-    auto cs = cases->Get(case_id);
-    if (!cs.ok()) return cs.status();
-    if (!IsLocal(who)) {
-      auto member = cases->IsMember(case_id, who.name);
-      if (!member.ok()) return member.status();
-      if (!*member) return Status::PermissionDenied("you are not a member of case " + std::to_string(case_id));
-      if (justification.empty()) return Status::InvalidArgument(std::string(what) + " needs a justification");
-    }
-    if (cs->status != "open") return Status::FailedPrecondition("case " + std::to_string(case_id) + " is closed");
-    return Status::OK();
+    return accountability.Authorise(who, case_id, justification, what, roles, needs_case);
+  }
+  Result<int64_t> Record(const Principal& who, const std::string& action, int64_t case_id, const json& details) {
+    return accountability.Record(who, action, case_id, details);
   }
 
   // Decodes and analyses a probe photo, and chooses its face.
@@ -189,14 +168,6 @@ struct Investigations::Impl {
     return std::pair<ProbeReport, Face>{std::move(r), std::move(chosen)};
   }
 
-  Result<int64_t> Record(const Principal& who, const std::string& action, int64_t case_id, const json& details) {
-    if (!audit) return int64_t{0};
-    auto rec = audit->Append(who.name, action, case_id, details.dump());
-    if (!rec.ok())
-      return Status::Unavailable("the audit log cannot be written (" + rec.status().message() +
-                                 "): the result is withheld, since an unrecorded " + action + " is not allowed");
-    return rec->seq;
-  }
 };
 
 Investigations::Investigations(Gallery* gallery, Cases* cases, AuditLog* audit, const Calibration& calibration,
