@@ -217,7 +217,8 @@ const std::vector<std::vector<std::string>> kEveryCommand = {
     {"user", "enable"},  {"user", "role"},   {"user", "password"}, {"user", "grant"},   {"user", "token"},
     {"user", "tokens"},  {"user", "revoke"}, {"audit", "verify"}, {"audit", "head"},    {"audit", "export"},
     {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
-    {"version"}};
+    {"version"},         {"persons", "list"}, {"persons", "show"}, {"persons", "name"}, {"persons", "merge"},
+    {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"}};
 
 std::string Joined(const std::vector<std::string>& words) {
   std::string s;
@@ -502,6 +503,34 @@ TEST_F(CliUsage, HelpAsJson) {
   for (const auto& o : j["options"]) legal_basis |= o["name"] == "--legal-basis" && o["value"] == "TEXT";
   EXPECT_TRUE(legal_basis) << j.dump();
   EXPECT_FALSE(j["examples"].empty());
+}
+
+// The persons commands check their command line before opening any gallery: ids are
+// positive whole numbers, every change names a case and a justification.
+TEST_F(CliUsage, PersonsMistakesAreNamedInOneLine) {
+  ExpectMisuse({"persons", "show", "abc"}, "a person id is a positive whole number, not \"abc\"");
+  ExpectMisuse({"persons", "show", "-1"}, "positive whole number");
+  ExpectMisuse({"persons", "show", "0"}, "positive whole number");
+  ExpectMisuse({"persons", "show", "12x"}, "positive whole number");
+  ExpectMisuse({"persons", "show", "99999999999999999999999"}, "positive whole number");
+  ExpectMisuse({"persons", "show"}, "usage: lineup persons show ID");
+  ExpectMisuse({"persons", "merge", "1"}, "usage: lineup persons merge A B");
+  ExpectMisuse({"persons", "list", "7"}, "list takes no arguments");
+  ExpectMisuse({"persons", "name", "1", "Jane"}, "name needs --case ID");
+  ExpectMisuse({"persons", "name", "1", "Jane", "--case", "1"}, "name needs --justification");
+  ExpectMisuse({"persons", "merge", "1", "2", "--case", "1", "--justification", ""}, "--justification");
+  ExpectMisuse({"persons", "mark", "5", "--case", "1", "--justification", "x"}, "mark needs --not ID");
+  ExpectMisuse({"persons", "mark", "5", "--not", "x", "--case", "1", "--justification", "x"}, "--not is a positive");
+  ExpectMisuse({"persons", "undo", "1.5", "--case", "1", "--justification", "x"}, "a change number");
+  ExpectMisuse({"persons", "split", "3", "4", "nine", "--case", "1", "--justification", "x"}, "a face id");
+  ExpectMisuse({"persons", "recluster"}, "recluster needs --justification");
+  std::vector<std::string> huge = {"persons", "split", "3"};
+  for (int i = 0; i < 1001; ++i) huge.push_back(std::to_string(i + 1));
+  ExpectMisuse(huge, "at most 1000 faces");
+  ExpectOneErrorLine(RunCli({"persons", "lst"}), 2, "list");
+  ExpectJsonError({"persons", "show", "x", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"persons", "list", "--limit", "0", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"persons", "list", "--gallery", tmp_.File("nowhere"), "--json"}, 2, "not_found");
 }
 
 // ------------------------------------------------------ real photos (slower)
@@ -900,6 +929,85 @@ TEST_F(Cli, EvaluationsRefuseMissingPhotos) {
   json j = ExpectJsonError({"eval", "pairs", "--lfw-pairs", data_ + "/lfw/pairs.txt", "--root", nowhere, "--json"}, 2,
                            "not_found");
   EXPECT_TRUE(Contains(j["error"]["message"].get<std::string>(), "is the root folder right")) << j.dump();
+}
+
+// Persons from the command line: enrolment places faces (no rebuild needed), every read
+// and change is in the audit log as cli:<user>, changes need a case and a justification,
+// undo takes a change back, and erasure takes faces out of their persons.
+TEST_F(Cli, PersonsFromEnrolmentToUndo) {
+  const std::string g = tmp_.File("g");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(RunCli({"source", "add", "web", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  std::vector<std::string> en = {"enroll"};
+  for (const char* who : {"Colin_Powell", "Tony_Blair"})
+    for (int i = 1; i <= 2; ++i) en.push_back(LfwPhoto(data_, who, i));
+  for (const char* a : {"--source", "web", "--gallery"}) en.push_back(a);
+  en.push_back(g);
+  RunResult e = RunCli(en);
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  RunResult l = RunCli({"persons", "list", "--gallery", g, "--json"});
+  ASSERT_EQ(l.exit_code, 0) << Describe(l);
+  json lj = ParseJson(l);
+  ASSERT_GE(lj["persons"].size(), 2u) << lj.dump();
+  int64_t faces = 0;
+  for (const auto& p : lj["persons"]) faces += p["faces"].get<int64_t>();
+  RunResult info = RunCli({"info", "--gallery", g, "--json"});
+  EXPECT_EQ(faces + lj["pending"].get<int64_t>(), ParseJson(info)["faces"].get<int64_t>()) << lj.dump();
+  for (size_t i = 1; i < lj["persons"].size(); ++i)
+    EXPECT_LE(lj["persons"][i - 1]["margin"].get<double>(), lj["persons"][i]["margin"].get<double>());
+  // The table for people: a header with the sureness columns.
+  RunResult lt = RunCli({"persons", "list", "--gallery", g});
+  ASSERT_EQ(lt.exit_code, 0) << Describe(lt);
+  EXPECT_TRUE(Contains(lt.out, "weakest link")) << lt.out;
+  EXPECT_TRUE(Contains(lt.out, "the most doubtful (smallest margin) first")) << lt.out;
+  const std::string a = std::to_string(lj["persons"][0]["id"].get<int64_t>());
+  const std::string b = std::to_string(lj["persons"][1]["id"].get<int64_t>());
+  RunResult show = RunCli({"persons", "show", a, "--gallery", g});
+  ASSERT_EQ(show.exit_code, 0) << Describe(show);
+  for (const char* col : {"face", "photo", "source", "date", "box", "quality", "placed by", "margin"})
+    EXPECT_TRUE(Contains(show.out, col)) << show.out;
+  ExpectOneErrorLine(RunCli({"persons", "show", "987654", "--gallery", g}), 2, "no person 987654");
+
+  // Changes: a case is needed, and they are recorded.
+  ExpectOneErrorLine(RunCli({"persons", "name", a, "Jane Roe", "--case", "5", "--justification", "why", "--gallery", g}),
+                     2, "5");
+  RunResult c = RunCli({"case", "create", "Network 7", "--authority", "warrant W-7", "--gallery", g, "--json"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  const std::string case_id = std::to_string(ParseJson(c)["id"].get<int64_t>());
+  RunResult n = RunCli({"persons", "name", a, "Jane Roe", "--case", case_id, "--justification", "statement S-2",
+                        "--gallery", g});
+  ASSERT_EQ(n.exit_code, 0) << Describe(n);
+  EXPECT_TRUE(Contains(n.out, "is now \"Jane Roe\"")) << n.out;
+  RunResult m = RunCli({"persons", "merge", a, b, "--case", case_id, "--justification", "same tattoo", "--gallery", g,
+                        "--json"});
+  ASSERT_EQ(m.exit_code, 0) << Describe(m);
+  const int64_t merge_event = ParseJson(m)["event"]["id"].get<int64_t>();
+  RunResult h = RunCli({"persons", "history", "--gallery", g, "--json"});
+  ASSERT_EQ(h.exit_code, 0) << Describe(h);
+  ASSERT_EQ(ParseJson(h)["changes"].size(), 2u);
+  EXPECT_EQ(ParseJson(h)["changes"][0]["action"], "merge");
+  RunResult u = RunCli({"persons", "undo", std::to_string(merge_event), "--case", case_id, "--justification",
+                        "merged in error", "--gallery", g});
+  ASSERT_EQ(u.exit_code, 0) << Describe(u);
+  RunResult u2 = RunCli({"persons", "undo", std::to_string(merge_event), "--case", case_id, "--justification",
+                         "again", "--gallery", g});
+  ExpectOneErrorLine(u2, 2, "undone already");
+  for (const char* action : {"persons_list", "persons_show", "person_name", "person_merge", "person_undo"}) {
+    RunResult audit = RunCli({"audit", "export", "--action", action, "--gallery", g});
+    EXPECT_FALSE(Lines(audit.out).empty()) << action;
+    EXPECT_TRUE(Contains(audit.out, "\"actor\":\"cli:")) << audit.out;
+  }
+  RunResult named = RunCli({"audit", "export", "--action", "person_name", "--gallery", g});
+  EXPECT_TRUE(Contains(named.out, "statement S-2")) << named.out;
+  RunResult r = RunCli({"persons", "recluster", "--justification", "after enrolment", "--gallery", g, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(ParseJson(r)["faces"].get<int64_t>(), ParseJson(info)["faces"].get<int64_t>());
+  // Erasure: the source's faces leave every person at once.
+  RunResult er = RunCli({"erase", "--source", "web", "--reason", "end of test", "--yes", "--gallery", g});
+  ASSERT_EQ(er.exit_code, 0) << Describe(er);
+  RunResult after = RunCli({"persons", "list", "--gallery", g, "--json"});
+  ASSERT_EQ(after.exit_code, 0) << Describe(after);
+  EXPECT_EQ(ParseJson(after)["total"], 0) << after.out;
 }
 
 }  // namespace

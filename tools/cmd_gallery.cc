@@ -17,6 +17,7 @@
 #include "lineup/audit_log.h"
 #include "lineup/calibration.h"
 #include "lineup/gallery.h"
+#include "lineup/person_investigations.h"
 #include "lineup/vector_file.h"
 #include "search_report.h"
 
@@ -248,6 +249,12 @@ int CmdEnroll(int argc, char** argv) {
                         });
   progress.Finish();
   if (!r.ok()) return Fail(r.status());
+  // The new faces join their persons (or wait as pending): persons stay up to date.
+  PersonInvestigations persons(g->get(), nullptr, nullptr);
+  auto placed = persons.PlaceNewFaces();
+  if (!placed.ok())
+    std::fprintf(stderr, "lineup: enrolled, but persons were not updated (%s); `lineup persons recluster` rebuilds them\n",
+                 placed.status().message().c_str());
   if (int rc = RecordCliAudit(**audit, "enroll", {{"source", eo.source},
                                                   {"subject", eo.subject_from_dir ? "(from directories)" : eo.subject},
                                                   {"files", r->files}, {"enrolled_images", r->enrolled}, {"faces", r->faces},
@@ -255,7 +262,8 @@ int CmdEnroll(int argc, char** argv) {
                                                   {"faces_left_out", r->left_out.size() - r->flagged},
                                                   {"faces_flagged", r->flagged},
                                                   {"erased_before", r->erased_before},
-                                                  {"problems", r->problems.size()}, {"gallery_size", (*g)->size()}});
+                                                  {"problems", r->problems.size()}, {"gallery_size", (*g)->size()},
+                                                  {"persons_pending", placed.ok() ? placed->pending : -1}});
       rc)
     return rc;
   // Problems and faces left out also go to a log file in the gallery, so they outlive the terminal.

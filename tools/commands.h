@@ -37,6 +37,8 @@ int BenchLoad(int argc, char** argv);
 int CmdVersion(int argc, char** argv);
 // tools/cmd_case.cc: `lineup case create|list|show|close`.
 int CmdCase(int argc, char** argv);
+// tools/cmd_persons.cc: `lineup persons list|show|name|merge|split|mark|undo|history|recluster`.
+int CmdPersons(int argc, char** argv);
 
 // The descriptions, each in its command's file; lineup.cc lists the top-level ones, and
 // a verb described in another file than its command is declared here too.
@@ -44,6 +46,7 @@ extern const Command kDetectCommand, kVerifyCommand, kEmbedCommand, kEvalCommand
 extern const Command kInitCommand, kSourceCommand, kEnrollCommand, kSearchCommand, kInfoCommand, kEraseCommand,
     kCompactCommand, kOptOutCommand;
 extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand, kCaseCommand;
+extern const Command kPersonsCommand;                            // cmd_persons.cc
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server

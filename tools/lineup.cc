@@ -53,6 +53,7 @@ const std::vector<Section>& Sections() {
         {&kOptOutCommand, CmdOptOut}}},
       {"service and oversight (docs/service.md, docs/oversight.md)",
        {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kCaseCommand, CmdCase}, {&kAuditCommand, CmdAudit}}},
+      {"persons: faces grouped by who they are", {{&kPersonsCommand, CmdPersons}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},
       {"about", {{&kVersionCommand, CmdVersion}}},
   };
