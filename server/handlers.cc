@@ -750,6 +750,11 @@ void Server::Impl::AddRoutes() {
               std::lock_guard<std::timed_mutex> g(gallery_mu);
               auto rep = gallery->Enroll(part, eo);
               faces = gallery->size();
+              // The new faces join their persons (or wait as pending), under the same hold.
+              if (rep.ok())
+                if (auto placed = persons->PlaceNewFaces(); !placed.ok())
+                  std::fprintf(stderr, "lineup serve: enrolment job %lld: persons not updated: %s\n",
+                               static_cast<long long>(j->id), placed.status().message().c_str());
               if (!rep.ok()) {
                 failure = rep.status();
                 break;

@@ -275,6 +275,56 @@ json Schemas() {
                                      {"inconclusive", kInt},
                                      {"confirmed", kInt}})}},
                    {"searches"});
+  // Persons (person_investigations.h: PersonSummaryJson, PersonFaceJson, PersonEventJson).
+  const json person = Obj({{"id", kInt},
+                           {"name", Described(kStr, "the subject's name; \"\" for an unnamed person")},
+                           {"faces", kInt},
+                           {"photos", kInt},
+                           {"weakest_link", Described(kNum, "the lowest similarity holding the person together")},
+                           {"nearest_other", Described(kNum, "the highest similarity to another person's face")},
+                           {"margin", Described(kNum, "weakest_link - nearest_other: the smaller, the more doubtful")},
+                           {"nearest_person", Described(kInt, "whose face that is (0: none)")},
+                           {"first_seen", kTime},
+                           {"last_seen", kTime}},
+                          {"id", "name", "faces", "margin"});
+  const json person_face = Obj({{"face_id", kInt},
+                                {"image_id", kInt},
+                                {"image", Described(kStr, "the photo's path or URI")},
+                                {"image_sha256", kSha},
+                                {"captured_at", kTime},
+                                {"source", kStr},
+                                {"box", box},
+                                {"quality", kNum},
+                                {"placed_by", Described(kStr, "clustering, subject, or the analyst who put it there")},
+                                {"thumbnail", Described(kStr, "the face crop's URL (within the same case)")}},
+                               {"face_id", "box", "thumbnail"});
+  const json event = Obj({{"id", kInt},
+                          {"at", kTime},
+                          {"actor", kStr},
+                          {"action", Enum({"name", "merge", "split", "mark", "undo"})},
+                          {"details", json::object()},
+                          {"undone_by", Described(kInt, "the undo that took it back (0: none)")}},
+                         {"id", "action"});
+  s["PersonList"] = Obj({{"persons", Arr(person)},
+                         {"total", kInt},
+                         {"pending", Described(kInt, "faces waiting for a person")},
+                         {"offset", kInt},
+                         {"audit_seq", kInt}},
+                        {"persons", "total"});
+  s["PersonFaces"] = Obj({{"face_list", Arr(person_face)}, {"audit_seq", kInt}}, {"face_list"});
+  s["Person"] = Extended(person, {{"face_list", Arr(person_face)}, {"audit_seq", kInt}, {"notice", kStr}},
+                         {"id", "name", "faces", "margin", "face_list"});
+  s["PersonHistory"] = Obj({{"changes", Arr(event)}}, {"changes"});
+  s["PersonChange"] = Obj({{"event", event}, {"audit_seq", kInt}}, {"event"});
+  s["ReclusterReport"] = Obj({{"faces", kInt},
+                              {"persons", kInt},
+                              {"pending", kInt},
+                              {"singletons", kInt},
+                              {"links", kInt},
+                              {"kept_apart", kInt},
+                              {"seconds_knn", kNum},
+                              {"seconds_cluster", kNum}},
+                             {"faces", "persons"});
   s["OpenApiDocument"] =
       Obj({{"openapi", kStr}, {"info", json::object()}, {"paths", json::object()}, {"components", json::object()}},
           {"openapi", "paths"});
@@ -326,6 +376,16 @@ Success SuccessOf(const std::string& key) {
       {"GET /v1/audit", "AuditRecords"},
       {"GET /v1/audit/verify", "AuditVerification"},
       {"GET /v1/stats", "Stats"},
+      {"GET /v1/persons", "PersonList"},
+      {"GET /v1/persons/history", "PersonHistory"},
+      {"GET /v1/persons/{id}", "Person"},
+      {"GET /v1/persons/{id}/faces", "PersonFaces"},
+      {"POST /v1/persons/{id}/name", "PersonChange"},
+      {"POST /v1/persons/{id}/merge", "PersonChange"},
+      {"POST /v1/persons/{id}/split", "PersonChange"},
+      {"POST /v1/persons/{id}/mark", "PersonChange"},
+      {"POST /v1/persons/history/{id}/undo", "PersonChange"},
+      {"POST /v1/persons/recluster", "ReclusterReport"},
   };
   static const std::map<std::string, std::string> created = {
       {"POST /v1/cases", "Case"},   {"POST /v1/sources", "Source"},       {"POST /v1/users", "User"},
@@ -340,6 +400,7 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /assets/{file}") return as("*/*", "a console file (JavaScript, CSS, SVG, PNG or icon)", kFile);
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
   if (key == "GET /v1/searches/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   return Success{};  // a route without a schema: tests/server_test.cc should fail on it
 }
 
@@ -432,6 +493,25 @@ json RequestBody(const std::string& key) {
                      {"name", "role", "password"});
   if (key == "POST /v1/users/{name}") return json_body({{"role", str}, {"disabled", {{"type", "boolean"}}}}, {});
   if (key == "POST /v1/users/{name}/grants") return json_body({{"source", str}}, {"source"});
+  // Persons' changes: the case and why, then what.
+  const json in_case = Described(integer, "the open case the change belongs to");
+  const json why = Described(str, "why, in a sentence (kept in the audit record)");
+  if (key == "POST /v1/persons/{id}/name")
+    return json_body({{"case_id", in_case}, {"justification", why}, {"name", str}}, {"case_id", "justification", "name"});
+  if (key == "POST /v1/persons/{id}/merge")
+    return json_body({{"case_id", in_case}, {"justification", why}, {"other", Described(integer, "the person merged in")}},
+                     {"case_id", "justification", "other"});
+  if (key == "POST /v1/persons/{id}/split")
+    return json_body({{"case_id", in_case}, {"justification", why}, {"faces", Arr(integer)}},
+                     {"case_id", "justification", "faces"});
+  if (key == "POST /v1/persons/{id}/mark")
+    return json_body({{"case_id", in_case}, {"justification", why}, {"face", integer}},
+                     {"case_id", "justification", "face"});
+  if (key == "POST /v1/persons/history/{id}/undo")
+    return json_body({{"case_id", in_case}, {"justification", why}}, {"case_id", "justification"});
+  if (key == "POST /v1/persons/recluster")
+    return json_body({{"case_id", Described(integer, "analysts: their open case; admins: none")}, {"justification", why}},
+                     {"justification"});
   if (key == "POST /v1/users/{name}/tokens") return json_body({{"label", str}, {"days", integer}}, {});
   return nullptr;
 }
@@ -461,6 +541,15 @@ json Server::Impl::OpenApi() const {
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    if (key.rfind("GET /v1/persons", 0) == 0) {
+      params.push_back({{"name", "case"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "integer"}}}});
+      if (key.find("thumbnail") == std::string::npos) {
+        params.push_back({{"name", "justification"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}});
+        params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
+      }
+      if (key == "GET /v1/persons")
+        params.push_back({{"name", "offset"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
+    }
     if (!params.empty()) op["parameters"] = params;
     json body = RequestBody(key);
     if (!body.is_null()) op["requestBody"] = body;

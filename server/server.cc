@@ -513,13 +513,18 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   InvestigationsOptions io;
   io.decode.max_pixels = options.max_pixels;
   Impl* self = impl.get();
-  io.with_gallery = [self](const std::function<Status()>& body) -> Status {
+  auto with_gallery = [self](const std::function<Status()>& body) -> Status {
     auto g = self->LockGallery();
     if (!g.owns_lock()) return self->Busy();
     return body();
   };
+  io.with_gallery = with_gallery;
   impl->investigations = std::make_unique<Investigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                           impl->calibration, std::move(io));
+  PersonInvestigationsOptions po;
+  po.with_gallery = with_gallery;
+  impl->persons = std::make_unique<PersonInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
+                                                         std::move(po));
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())
@@ -530,6 +535,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
     impl->http = std::make_unique<httplib::Server>();
   }
   impl->AddRoutes();
+  impl->AddPersonsRoutes();
   impl->Install();
   Impl* raw = impl.get();
   impl->retention_thread = std::thread([raw] {

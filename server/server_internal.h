@@ -20,6 +20,7 @@
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
+#include "lineup/person_investigations.h"
 #include "request.h"
 #include "server.h"
 
@@ -118,6 +119,8 @@ struct Server::Impl {
   std::unique_ptr<AnalyzerPool> analyzers;
   // Search, verify and detect as accountable acts (checks, record, audit) on the above.
   std::unique_ptr<Investigations> investigations;
+  // Persons as accountable acts (persons_routes.cc), and kept up to date after enrolment.
+  std::unique_ptr<PersonInvestigations> persons;
 
   std::vector<Route> routes;
   std::vector<RouteInfo> route_infos;
@@ -135,6 +138,7 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
 
   void AddRoutes();  // handlers.cc
+  void AddPersonsRoutes();  // persons_routes.cc
   void Register(const std::string& method, const std::string& path, std::vector<Role> roles, const std::string& summary,
                 Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors

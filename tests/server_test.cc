@@ -227,7 +227,8 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
   // Every operation says what it answers: exactly one success response with content, a
   // JSON one naming an object schema with properties, and every reference resolves.
   const std::set<std::string> not_json = {"GET /", "GET /assets/{file}", "GET /metrics",
-                                          "GET /v1/searches/{id}/faces/{face}/thumbnail"};
+                                          "GET /v1/searches/{id}/faces/{face}/thumbnail",
+                                          "GET /v1/persons/{id}/faces/{face}/thumbnail"};
   const json& schemas = doc["components"]["schemas"];
   for (auto& [path, ops] : doc["paths"].items())
     for (auto& [method, op] : ops.items()) {
@@ -770,6 +771,126 @@ TEST_F(ServerTest, NetpbmUploadsAreEnrolledAndSearched) {
                     std::string(pgm.begin(), pgm.end()), "image/x-portable-graymap");
   ASSERT_EQ(raw->status, 200) << raw->body;
   EXPECT_EQ(Body(raw)["candidates"][0]["image"]["uri"], s["candidates"][0]["image"]["uri"]);
+}
+
+// Persons over the API: an admin rebuilds them without a case; analysts read and change
+// them inside their own open case with a justification, every act audited; face crops
+// only for faces a recorded view showed; hostile input gets 400s, not 500s.
+TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
+  auto c = Client();
+  auto post = [&](const std::string& user, const std::string& path, const json& body) {
+    return c.Post(path.c_str(), Auth(user), body.dump(), "application/json");
+  };
+  auto rebuilt = post("admin", "/v1/persons/recluster", {{"justification", "first grouping of the gallery"}});
+  ASSERT_EQ(rebuilt->status, 200) << rebuilt->body;
+  EXPECT_GE(Body(rebuilt)["faces"].get<int64_t>(), w->faces);
+  EXPECT_EQ(post("admin", "/v1/persons/recluster", json::object())->status, 400) << "no justification";
+  EXPECT_EQ(post("ana", "/v1/persons/recluster", {{"justification", "x"}})->status, 400) << "analysts: in a case";
+
+  const int64_t case_id = NewCase("ana", "Network 7");
+  const std::string q = "case=" + std::to_string(case_id) + "&justification=tracing%20network%207";
+  // Reads: a case and a justification, from a member analyst.
+  EXPECT_EQ(c.Get("/v1/persons?justification=x", Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get(("/v1/persons?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get(("/v1/persons?" + q).c_str(), Auth("bob"))->status, 403) << "not a member";
+  EXPECT_EQ(c.Get(("/v1/persons?" + q).c_str(), Auth("admin"))->status, 403);
+  for (const char* bad : {"case=abc&justification=x", "case=-1&justification=x", "case=1e3&justification=x",
+                          "case=99999999999999999999999&justification=x", "case=0&justification=x"})
+    EXPECT_EQ(c.Get((std::string("/v1/persons?") + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  for (const char* bad : {"&limit=0", "&limit=100000", "&limit=x", "&offset=-5", "&limit=1.5"})
+    EXPECT_EQ(c.Get(("/v1/persons?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  auto list = c.Get(("/v1/persons?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(list->status, 200) << list->body;
+  json lj = Body(list);
+  ASSERT_GE(lj["persons"].size(), 2u) << lj.dump();
+  for (size_t i = 1; i < lj["persons"].size(); ++i)
+    EXPECT_LE(lj["persons"][i - 1]["margin"].get<double>(), lj["persons"][i]["margin"].get<double>());
+  int64_t a = 0, b = 0;
+  for (const auto& p : lj["persons"]) {
+    if (p["faces"].get<int64_t>() >= 2 && a == 0) a = p["id"];
+    else if (b == 0) b = p["id"];
+  }
+  ASSERT_GT(a, 0) << "a person of two faces: " << lj.dump();
+  ASSERT_GT(b, 0);
+  const std::string pa = "/v1/persons/" + std::to_string(a);
+
+  auto view = c.Get((pa + "?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(view->status, 200) << view->body;
+  json vj = Body(view);
+  ASSERT_EQ(vj["face_list"].size(), vj["faces"].get<size_t>());
+  const int64_t face = vj["face_list"][0]["face_id"];
+  auto crop = c.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+  ASSERT_EQ(crop->status, 200) << crop->body;
+  EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(c.Get((pa + "/faces?" + q).c_str(), Auth("ana"))->status, 200);
+  EXPECT_EQ(c.Get(("/v1/persons/987654321?" + q).c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get(("/v1/persons/1/faces/999999/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status,
+            403)
+      << "a face no view showed";
+  auto add = c.Post(("/v1/cases/" + std::to_string(case_id) + "/members").c_str(), Auth("ana"),
+                    json{{"user", "bob"}}.dump(), "application/json");
+  ASSERT_EQ(add->status, 200) << add->body;
+  EXPECT_EQ(c.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("bob"))->status, 403)
+      << "bob was not shown it";
+
+  // Changes: hostile bodies first.
+  const json scope = {{"case_id", case_id}, {"justification", "statement S-2"}};
+  auto with = [&](json extra) {
+    json j = scope;
+    for (auto& [k, v] : extra.items()) j[k] = v;
+    return j;
+  };
+  EXPECT_EQ(post("ana", pa + "/name", {{"name", "Jane Roe"}})->status, 400) << "no case";
+  EXPECT_EQ(post("ana", pa + "/name", {{"case_id", case_id}, {"name", "Jane Roe"}})->status, 400) << "no justification";
+  EXPECT_EQ(post("ana", pa + "/name", with({{"case_id", "1"}, {"name", "X"}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/name", with({{"case_id", -4}, {"name", "X"}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/name", with({{"name", 7}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/name", with({{"name", std::string(5000, 'x')}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/name", with({{"name", "two\nlines"}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/merge", with({{"other", "x"}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/merge", with({{"other", 1.5}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/merge", with({{"other", a}}))->status, 400) << "with itself";
+  EXPECT_EQ(post("ana", pa + "/merge", with({{"other", 987654321}}))->status, 404);
+  EXPECT_EQ(post("ana", pa + "/split", with({{"faces", json::array()}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/split", with({{"faces", "1,2"}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/split", with({{"faces", {1, "two"}}}))->status, 400);
+  EXPECT_EQ(post("ana", pa + "/split", with({{"faces", std::vector<int64_t>(200000, 1)}}))->status, 400) << "huge list";
+  EXPECT_EQ(post("ana", pa + "/split", with({{"faces", {987654321}}}))->status, 400) << "not its face";
+  EXPECT_EQ(post("ana", pa + "/mark", with({{"face", nullptr}}))->status, 400);
+  EXPECT_EQ(c.Post((pa + "/name").c_str(), Auth("ana"), "[1,2]", "application/json")->status, 400);
+  EXPECT_EQ(c.Post((pa + "/name").c_str(), Auth("ana"), "{not json", "application/json")->status, 400);
+  EXPECT_EQ(post("aud", pa + "/name", with({{"name", "X"}}))->status, 403);
+  EXPECT_EQ(post("zoe", pa + "/name", with({{"name", "X"}}))->status, 403) << "not a member";
+
+  auto named = post("ana", pa + "/name", with({{"name", "Jane Roe"}}));
+  ASSERT_EQ(named->status, 200) << named->body;
+  EXPECT_EQ(Body(named)["event"]["action"], "name");
+  auto split = post("bob", pa + "/split", with({{"faces", {face}}}));
+  ASSERT_EQ(split->status, 200) << split->body;
+  const int64_t split_event = Body(split)["event"]["id"];
+  auto undo = post("ana", "/v1/persons/history/" + std::to_string(split_event) + "/undo", scope);
+  ASSERT_EQ(undo->status, 200) << undo->body;
+  EXPECT_EQ(post("ana", "/v1/persons/history/" + std::to_string(split_event) + "/undo", scope)->status, 409);
+  EXPECT_EQ(post("ana", "/v1/persons/history/987654/undo", scope)->status, 404);
+  auto hist = c.Get(("/v1/persons/history?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(hist->status, 200) << hist->body;
+  EXPECT_GE(Body(hist)["changes"].size(), 3u);
+
+  // Every act is in the audit log, in the case, with its justification.
+  for (const char* action : {"persons_list", "persons_show", "persons_history", "person_name", "person_split",
+                             "person_undo"}) {
+    auto recs = c.Get((std::string("/v1/audit?action=") + action + "&case=" + std::to_string(case_id)).c_str(),
+                      Auth("aud"));
+    ASSERT_EQ(recs->status, 200);
+    EXPECT_FALSE(Body(recs)["records"].empty()) << action;
+  }
+  auto rn = c.Get("/v1/audit?action=person_name", Auth("aud"));
+  json rec = Body(rn)["records"].back();
+  EXPECT_EQ(rec["actor"], "ana");
+  EXPECT_EQ(rec["details"]["justification"], "statement S-2");
+  EXPECT_EQ(rec["details"]["change"]["name"], "Jane Roe");
+  auto rr = c.Get("/v1/audit?action=persons_recluster", Auth("aud"));
+  EXPECT_EQ(Body(rr)["records"].back()["actor"], "admin");
 }
 
 TEST(SessionCookie, OnlyTheExactNameCounts) {

@@ -1,0 +1,233 @@
+// The persons routes of `lineup serve` (/v1/persons...): they parse the request, make
+// one accountable call (person_investigations.h: role, case, justification, the act, its
+// audit record) and format the answer. Reads take the case and justification in the
+// query string (?case=ID&justification=TEXT), changes in a JSON body
+// ({"case_id": ID, "justification": TEXT, ...}).
+#include <fstream>
+#include <sstream>
+
+#include "lineup/accountability.h"
+#include "server_internal.h"
+
+namespace lineup::server {
+namespace {
+
+constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst;
+
+Result<int64_t> PathId(const Call& c, size_t i) {
+  const std::string s = c.Param(i);
+  if (s.empty() || s.size() > 18) return Status::InvalidArgument("bad id");
+  return std::stoll(s);  // the route's pattern holds 1 to 18 digits
+}
+
+// A whole number from the query string, within [lo, hi]; `def` if absent.
+Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+  if (!req.has_param(key)) return def;
+  const std::string v = req.get_param_value(key);
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+    return Status::InvalidArgument("\"" + key + "\" must be a whole number");
+  const int64_t n = std::stoll(v);
+  if (n < lo || n > hi)
+    return Status::InvalidArgument("\"" + key + "\" must be " + std::to_string(lo) + " to " + std::to_string(hi));
+  return n;
+}
+
+// A positive whole number from a JSON body.
+Result<int64_t> BodyId(const json& body, const std::string& key) {
+  if (!body.contains(key)) return Status::InvalidArgument("\"" + key + "\" is required");
+  const json& v = body[key];
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+    return Status::InvalidArgument("\"" + key + "\" must be a positive whole number");
+  return v.get<int64_t>();
+}
+
+Result<PersonsScope> ReadScope(const httplib::Request& req) {
+  auto case_id = QueryInt(req, "case", 0, 1, 999999999999999999);
+  if (!case_id.ok()) return case_id.status();
+  PersonsScope scope;
+  scope.case_id = *case_id;
+  scope.justification = req.get_param_value("justification");
+  if (scope.justification.size() > 8000) return Status::InvalidArgument("the justification is too long");
+  return scope;
+}
+
+Result<PersonsScope> ChangeScope(const json& body) {
+  auto case_id = BodyId(body, "case_id");
+  if (!case_id.ok()) return case_id.status();
+  auto justification = TextField(body, "justification", true, kMaxJustification);
+  if (!justification.ok()) return justification.status();
+  return PersonsScope{*case_id, *justification};
+}
+
+std::string ThumbnailUrl(int64_t person, int64_t face, int64_t case_id) {
+  return "/v1/persons/" + std::to_string(person) + "/faces/" + std::to_string(face) +
+         "/thumbnail?case=" + std::to_string(case_id);
+}
+
+json ViewJson(const PersonView& v, int64_t case_id, bool with_person) {
+  json faces = json::array();
+  for (const PersonFace& f : v.faces) {
+    json j = PersonFaceJson(f);
+    j["thumbnail"] = ThumbnailUrl(v.person.id, f.face_id, case_id);
+    faces.push_back(std::move(j));
+  }
+  json out = with_person ? PersonSummaryJson(v.person) : json::object();
+  out["face_list"] = faces;
+  out["audit_seq"] = v.audit_seq;
+  if (with_person)
+    out["notice"] = "Persons are groupings made by a machine for human review, not identifications.";
+  return out;
+}
+
+json ChangeJson(const PersonChange& c) { return {{"event", PersonEventJson(c.event)}, {"audit_seq", c.audit_seq}}; }
+
+}  // namespace
+
+void Server::Impl::AddPersonsRoutes() {
+  Register("GET", "/v1/persons", {kAnalyst}, "list the persons within a case, the most doubtful first",
+           [this](Call& c) {
+             auto scope = ReadScope(c.req);
+             auto offset = QueryInt(c.req, "offset", 0, 0, 1000000000);
+             auto limit = QueryInt(c.req, "limit", 100, 1, kMaxPersonsPerList);
+             for (const Status& s : {scope.status(), offset.status(), limit.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             auto l = persons->List(c.who, *scope, *offset, *limit);
+             if (!l.ok()) return SendError(c.res, l.status());
+             json arr = json::array();
+             for (const PersonSummary& p : l->persons) arr.push_back(PersonSummaryJson(p));
+             SendJson(c.res, 200,
+                      {{"persons", arr},
+                       {"total", l->total},
+                       {"pending", l->pending},
+                       {"offset", l->offset},
+                       {"audit_seq", l->audit_seq}});
+           });
+  Register("GET", "/v1/persons/history", {kAnalyst}, "read the analysts' changes to persons within a case",
+           [this](Call& c) {
+             auto scope = ReadScope(c.req);
+             auto limit = QueryInt(c.req, "limit", 200, 1, 10000);
+             for (const Status& s : {scope.status(), limit.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             auto h = persons->History(c.who, *scope, *limit);
+             if (!h.ok()) return SendError(c.res, h.status());
+             json arr = json::array();
+             for (const PersonEvent& e : *h) arr.push_back(PersonEventJson(e));
+             SendJson(c.res, 200, {{"changes", arr}});
+           });
+  Register("GET", "/v1/persons/{id}", {kAnalyst}, "read a person with its faces within a case", [this](Call& c) {
+    auto id = PathId(c, 1);
+    auto scope = ReadScope(c.req);
+    auto limit = QueryInt(c.req, "limit", 500, 1, kMaxFacesPerView);
+    for (const Status& s : {id.status(), scope.status(), limit.status()})
+      if (!s.ok()) return SendError(c.res, s);
+    auto v = persons->Show(c.who, *scope, *id, *limit);
+    if (!v.ok()) return SendError(c.res, v.status());
+    SendJson(c.res, 200, ViewJson(*v, scope->case_id, true));
+  });
+  Register("GET", "/v1/persons/{id}/faces", {kAnalyst}, "list a person's faces within a case", [this](Call& c) {
+    auto id = PathId(c, 1);
+    auto scope = ReadScope(c.req);
+    auto limit = QueryInt(c.req, "limit", 500, 1, kMaxFacesPerView);
+    for (const Status& s : {id.status(), scope.status(), limit.status()})
+      if (!s.ok()) return SendError(c.res, s);
+    auto v = persons->Show(c.who, *scope, *id, *limit);
+    if (!v.ok()) return SendError(c.res, v.status());
+    SendJson(c.res, 200, ViewJson(*v, scope->case_id, false));
+  });
+  Register("GET", "/v1/persons/{id}/faces/{face}/thumbnail", {kAnalyst},
+           "see the face crop of a person's face that a recorded view showed you (JPEG)", [this](Call& c) {
+             auto face = PathId(c, 2);
+             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
+             for (const Status& s : {face.status(), case_id.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             auto path = persons->ThumbnailPath(c.who, *case_id, *face);
+             if (!path.ok()) return SendError(c.res, path.status());
+             std::ifstream in(*path, std::ios::binary);
+             std::stringstream ss;
+             ss << in.rdbuf();
+             if (!in) return SendError(c.res, Status::NotFound("the face crop cannot be read (erased?)"));
+             c.res.set_content(ss.str(), "image/jpeg");
+           });
+
+  // Changes: a JSON body with the case, the justification and what to change.
+  auto change = [](auto run) {
+    return [run](Call& c) {
+      auto body = JsonBody(c.req);
+      if (!body.ok()) return SendError(c.res, body.status());
+      if (!body->is_object()) return SendError(c.res, Status::InvalidArgument("send a JSON object"));
+      auto scope = ChangeScope(*body);
+      if (!scope.ok()) return SendError(c.res, scope.status());
+      Result<PersonChange> r = run(c, *body, *scope);
+      if (!r.ok()) return SendError(c.res, r.status());
+      SendJson(c.res, 200, ChangeJson(*r));
+    };
+  };
+  Register("POST", "/v1/persons/{id}/name", {kAnalyst}, "name a person (it becomes a known subject) within a case",
+           change([this](Call& c, const json& body, const PersonsScope& scope) -> Result<PersonChange> {
+             auto id = PathId(c, 1);
+             if (!id.ok()) return id.status();
+             auto name = TextField(body, "name", true, 200);
+             if (!name.ok()) return name.status();
+             return persons->Name(c.who, scope, *id, *name);
+           }));
+  Register("POST", "/v1/persons/{id}/merge", {kAnalyst}, "merge another person into this one within a case",
+           change([this](Call& c, const json& body, const PersonsScope& scope) -> Result<PersonChange> {
+             auto id = PathId(c, 1);
+             if (!id.ok()) return id.status();
+             auto other = BodyId(body, "other");
+             if (!other.ok()) return other.status();
+             return persons->Merge(c.who, scope, *id, *other);
+           }));
+  Register("POST", "/v1/persons/{id}/split", {kAnalyst}, "move faces out of a person into a new one within a case",
+           change([this](Call& c, const json& body, const PersonsScope& scope) -> Result<PersonChange> {
+             auto id = PathId(c, 1);
+             if (!id.ok()) return id.status();
+             if (!body.contains("faces") || !body["faces"].is_array() || body["faces"].empty())
+               return Status::InvalidArgument("\"faces\" must be a list of face ids");
+             if (body["faces"].size() > kMaxFacesPerSplit)
+               return Status::InvalidArgument("a split moves at most " + std::to_string(kMaxFacesPerSplit) +
+                                              " faces at once");
+             std::vector<int64_t> faces;
+             for (const json& f : body["faces"]) {
+               if (!f.is_number_integer() || f.get<int64_t>() <= 0)
+                 return Status::InvalidArgument("\"faces\" must hold positive whole numbers");
+               faces.push_back(f.get<int64_t>());
+             }
+             return persons->Split(c.who, scope, *id, faces);
+           }));
+  Register("POST", "/v1/persons/{id}/mark", {kAnalyst},
+           "mark a face as not this person (it stays out through rebuilds) within a case",
+           change([this](Call& c, const json& body, const PersonsScope& scope) -> Result<PersonChange> {
+             auto id = PathId(c, 1);
+             if (!id.ok()) return id.status();
+             auto face = BodyId(body, "face");
+             if (!face.ok()) return face.status();
+             return persons->MarkNot(c.who, scope, *face, *id);
+           }));
+  Register("POST", "/v1/persons/history/{id}/undo", {kAnalyst}, "take back a change to persons within a case",
+           change([this](Call& c, const json&, const PersonsScope& scope) -> Result<PersonChange> {
+             auto id = PathId(c, 1);
+             if (!id.ok()) return id.status();
+             return persons->Undo(c.who, scope, *id);
+           }));
+  Register("POST", "/v1/persons/recluster", {kAdmin, kAnalyst},
+           "rebuild every person from the faces (analysts within a case; admins without)", [this](Call& c) {
+             auto body = JsonBody(c.req);
+             if (!body.ok()) return SendError(c.res, body.status());
+             if (!body->is_object()) return SendError(c.res, Status::InvalidArgument("send a JSON object"));
+             PersonsScope scope;
+             if (body->contains("case_id")) {
+               auto id = BodyId(*body, "case_id");
+               if (!id.ok()) return SendError(c.res, id.status());
+               scope.case_id = *id;
+             }
+             auto justification = TextField(*body, "justification", true, kMaxJustification);
+             if (!justification.ok()) return SendError(c.res, justification.status());
+             scope.justification = *justification;
+             auto r = persons->Recluster(c.who, scope);
+             if (!r.ok()) return SendError(c.res, r.status());
+             SendJson(c.res, 200, ReclusterReportJson(*r));
+           });
+}
+
+}  // namespace lineup::server
