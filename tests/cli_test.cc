@@ -509,12 +509,12 @@ TEST_F(CliUsage, HelpAsJson) {
 // positive whole numbers, every change names a case and a justification.
 TEST_F(CliUsage, PersonsMistakesAreNamedInOneLine) {
   ExpectMisuse({"persons", "show", "abc"}, "a person id is a positive whole number, not \"abc\"");
-  ExpectMisuse({"persons", "show", "-1"}, "positive whole number");
+  ExpectMisuse({"persons", "show", "-1"}, "-1");
   ExpectMisuse({"persons", "show", "0"}, "positive whole number");
   ExpectMisuse({"persons", "show", "12x"}, "positive whole number");
   ExpectMisuse({"persons", "show", "99999999999999999999999"}, "positive whole number");
-  ExpectMisuse({"persons", "show"}, "usage: lineup persons show ID");
-  ExpectMisuse({"persons", "merge", "1"}, "usage: lineup persons merge A B");
+  ExpectMisuse({"persons", "show"}, "persons show takes one person ID");
+  ExpectMisuse({"persons", "merge", "1"}, "persons merge takes two person IDs");
   ExpectMisuse({"persons", "list", "7"}, "list takes no arguments");
   ExpectMisuse({"persons", "name", "1", "Jane"}, "name needs --case ID");
   ExpectMisuse({"persons", "name", "1", "Jane", "--case", "1"}, "name needs --justification");

@@ -136,10 +136,13 @@ int CmdPersons(int argc, char** argv) {
       {"mark", {1, 1}},  {"undo", {1, 1}}, {"history", {0, 0}}, {"recluster", {0, 0}}};
   const auto [lo, hi] = arity.at(verb);
   if (pos.size() < lo || pos.size() > hi) {
-    const std::string usage = cmd.usage.front().substr(0, cmd.usage.front().find(" --"));
+    static const std::map<std::string, std::string> takes = {
+        {"show", "one person ID"},         {"name", "a person ID and a NAME"},
+        {"merge", "two person IDs, A B"},  {"split", "a person ID and the FACE ids to move out"},
+        {"mark", "one FACE id (and --not ID)"}, {"undo", "one change number (lineup persons history)"}};
     if (verb == "split" && pos.size() > hi)
       return Misuse(cmd, "a split moves at most " + std::to_string(kMaxFacesPerSplit) + " faces at once");
-    return Misuse(cmd, lo == 0 ? verb + " takes no arguments" : "usage: lineup " + usage);
+    return Misuse(cmd, lo == 0 ? verb + " takes no arguments" : "persons " + verb + " takes " + takes.at(verb));
   }
   std::vector<int64_t> ids;
   for (size_t i = 0; i < pos.size(); ++i) {
@@ -199,10 +202,11 @@ int CmdPersons(int argc, char** argv) {
       t.Add({std::to_string(p.id), p.name.empty() ? "-" : p.name, std::to_string(p.faces), std::to_string(p.photos),
              Sure(p.weakest_link),
              p.nearest_person ? Sure(p.nearest_other) + " (person " + std::to_string(p.nearest_person) + ")" : "-",
-             Sure(p.margin()), p.first_seen.empty() ? "-" : p.first_seen, p.last_seen.empty() ? "-" : p.last_seen});
+             p.nearest_person || p.faces <= 1 ? Sure(p.margin()) : "not measured", p.first_seen.empty() ? "-" : p.first_seen, p.last_seen.empty() ? "-" : p.last_seen});
     if (l->persons.empty()) std::printf("no persons%s\n", l->total ? " on this page" : " (lineup persons recluster)");
     else t.Print();
-    std::printf("%lld of %lld persons, the most doubtful (smallest margin) first; %lld faces pending\n",
+    std::printf("%lld of %lld persons, the most doubtful (smallest margin) first; %lld faces pending"
+                " (\"not measured\": placed since the last `lineup persons recluster`)\n",
                 static_cast<long long>(l->persons.size()), static_cast<long long>(l->total),
                 static_cast<long long>(l->pending));
     return kExitOk;
