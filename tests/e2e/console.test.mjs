@@ -592,6 +592,85 @@ async function main() {
     await signOut(page.context());
   });
 
+  await step('analyst 2: persons of the case, the most doubtful first; a person page; name, split and undo with justifications', async () => {
+    await signIn(users.analyst2, ['Cases', 'Sources']);
+    await page.getByRole('link', { name: caseTitle }).click();
+    await page.locator('#persons-link').click();
+    await page.waitForURL(new RegExp(`#/cases/${caseId}/persons$`));
+    // Viewing persons needs a justification, like a search.
+    await page.locator('#persons-why-go').click();
+    await page.getByText('A justification is required to view persons.').waitFor();
+    await page.locator('#persons-why').fill('Who else appears in the shop camera case');
+    await page.locator('#persons-why-go').click();
+    await page.locator('#persons-table tbody tr').first().waitFor();
+    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
+    const list = await apiGet(`/v1/persons?${q}&limit=200`);
+    const faces = Object.values(SOURCES).reduce((n, x) => n + x.faces, 0);
+    check(list.persons.reduce((n, x) => n + x.faces, 0) + list.pending === faces,
+      `persons hold ${list.persons.reduce((n, x) => n + x.faces, 0)} faces and ${list.pending} wait, of ${faces} enrolled`);
+    const rows = page.locator('#persons-table tbody tr');
+    check(await rows.count() === Math.min(list.total, 200), `${await rows.count()} rows for ${list.total} persons`);
+    const shown = (await page.locator('#persons-table tbody tr td:first-child').allTextContents()).map((t) => Number(t.replace(/\D/g, '')));
+    check(JSON.stringify(shown) === JSON.stringify(list.persons.map((x) => x.id)), 'the rows are not in the API\'s order (most doubtful first)');
+    for (let i = 1; i < list.persons.length; ++i) {
+      check(list.persons[i - 1].margin <= list.persons[i].margin, `person ${list.persons[i].id} is listed after a surer one`);
+    }
+    await shot('persons-list');
+
+    // A person of several faces: thumbnails, timeline, photos.
+    const several = list.persons.find((x) => x.faces >= 2);
+    check(several, 'no person has two faces');
+    await page.getByRole('link', { name: `Person #${several.id}`, exact: true }).click();
+    await page.getByRole('heading', { name: new RegExp(`^Person #${several.id}`) }).waitFor();
+    const cards = page.locator('#person-faces > li');
+    check(await cards.count() === several.faces, `${await cards.count()} face cards for ${several.faces} faces`);
+    check(await imageLoaded(cards.first().locator('img.thumb')), 'a face crop did not load');
+    check(await page.locator('#person-timeline > li').count() >= 1, 'no timeline');
+    check(await page.locator('#person-photos tbody tr').count() === several.faces, 'the photos table misses faces');
+    await shot('person-page');
+
+    // Split: no justification is refused in the page; with one, the ticked face leaves.
+    const firstFace = Number(await cards.first().getAttribute('data-face'));
+    await cards.first().locator('input[type=checkbox]').check();
+    await page.locator('#person-split-go').click();
+    await page.getByText('Write why you make this change first').waitFor();
+    await page.locator('#person-why').fill('Face 1 is a different man (beard)');
+    await page.locator('#person-split-go').click();
+    await page.getByText(/face\(s\) moved to person #\d+/).waitFor();
+    const moved = Number(/person #(\d+)/.exec(await page.locator('#flash').textContent())[1]);
+    await page.locator(`#person-faces > li[data-face="${firstFace}"]`).waitFor({ state: 'detached' });
+    await page.locator('#person-faces > li').first().waitFor();
+    await shot('person-split');
+
+    // Name the new person.
+    await page.goto(`${URL_}/#/cases/${caseId}/persons/${moved}`);
+    await page.getByRole('heading', { name: new RegExp(`^Person #${moved}`) }).waitFor();
+    await page.locator('#person-name').fill('Bearded man');
+    await page.locator('#person-why').fill('Called so in witness statement 3');
+    await page.locator('#person-name-go').click();
+    await page.getByRole('heading', { name: `Person #${moved}: Bearded man` }).waitFor();
+    await shot('person-named');
+
+    // Undo the split from the history (the name goes with it).
+    await page.locator('nav.crumbs').getByRole('link', { name: 'Persons' }).click();
+    const history = page.locator('#persons-history tbody tr');
+    await history.first().waitFor();
+    check((await history.first().textContent()).includes('name'), 'the newest change is not the name');
+    for (const action of ['name', 'split']) {
+      await page.locator('#history-why').fill('Split in error, reviewed with analyst 1');
+      const row = page.locator('#persons-history tbody tr').filter({ has: page.locator('.action', { hasText: new RegExp(`^${action}$`) }) });
+      const undo = row.locator('button[data-undo]');
+      const id = await undo.getAttribute('data-undo');
+      await undo.click();
+      await page.getByText(`Change #${id} taken back.`).waitFor();
+      await row.getByText(/^undone by #\d+$/).waitFor();
+    }
+    const back = await apiGet(`/v1/persons/${several.id}?${q}`);
+    check(back.face_list.some((f) => f.face_id === firstFace), 'the face did not come back after the undo');
+    await shot('persons-history-undone');
+    await signOut(page.context());
+  });
+
   await step('auditor: the audit log (item 6: readable candidates, dates on one line); the chain verifies', async () => {
     await signIn(users.auditor, ['Audit']);
     await page.waitForURL(/#\/audit$/);
@@ -600,7 +679,8 @@ async function main() {
     check(/^[0-9a-f]{64}$/.test(head), `the head hash is "${head}"`);
     await page.locator('#audit-records tbody tr').first().waitFor();
     const actions = await page.locator('#audit-records tbody td:nth-child(4)').allTextContents();
-    for (const a of ['case_create', 'case_member_add', 'search', 'review', 'confirm']) {
+    for (const a of ['case_create', 'case_member_add', 'search', 'review', 'confirm', 'persons_list', 'persons_show',
+      'person_split', 'person_name', 'person_undo']) {
       check(actions.includes(a), `no "${a}" record in the audit log (saw: ${[...new Set(actions)].join(', ')})`);
     }
     check(await page.locator('#stats-box').getByText('Searches per user').count() === 1, 'no statistics shown');

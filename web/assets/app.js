@@ -315,6 +315,8 @@ const ROUTES = [
   { re: /^\/cases\/(\d+)$/, page: pageCase, roles: ['admin', 'analyst'] },
   { re: /^\/cases\/(\d+)\/search$/, page: pageSearch, roles: ['analyst'] },
   { re: /^\/cases\/(\d+)\/searches\/(\d+)$/, page: pageRecordedSearch, roles: ['admin', 'analyst'] },
+  { re: /^\/cases\/(\d+)\/persons$/, page: pagePersons, roles: ['analyst'] },
+  { re: /^\/cases\/(\d+)\/persons\/(\d+)$/, page: pagePerson, roles: ['analyst'] },
   { re: /^\/audit$/, page: pageAudit, roles: ['auditor', 'admin'] },
   { re: /^\/users$/, page: pageUsers, roles: ['admin'] },
   { re: /^\/sources$/, page: pageSources, roles: ['admin', 'enroller', 'analyst'] },
@@ -512,6 +514,7 @@ async function pageCase(view, id) {
     const actions = h('div', { class: 'toolbar' });
     if (state.role === 'analyst') {
       actions.append(h('a', { class: 'btn primary', href: `#/cases/${c.id}/search` }, 'New search'));
+      actions.append(h('a', { class: 'btn', href: `#/cases/${c.id}/persons`, id: 'persons-link' }, 'Persons'));
     }
     const closeBtn = h('button', { type: 'button', class: 'btn danger' }, 'Close case');
     closeBtn.addEventListener('click', async () => {
@@ -1401,6 +1404,256 @@ function reviewBox(ctx, cd) {
   return fs;
 }
 
+// ------------------------------------------------------------------ persons
+
+// Looking at persons is looking at the gallery's faces grouped by who they are: like a
+// search, it happens inside an open case with a justification, and every view is in the
+// audit log (person_investigations.h). The justification for viewing is asked once per
+// case and kept for this browser tab; each change asks for its own.
+const PERSONS_NOTICE = 'Persons are groupings made by a machine for human review, not identifications. ' +
+  'Check the faces before relying on a person, the doubtful ones (small margin) first.';
+
+function personsWhyKey(caseId) {
+  return `lineup.persons.why.${caseId}`;
+}
+
+// The viewing justification for a case, or a form asking for it (which calls `then`).
+function personsWhy(view, caseId, then) {
+  const why = sessionStorage.getItem(personsWhyKey(caseId));
+  if (why) return why;
+  const input = field('Why are you looking at the persons of this case?',
+    { name: 'why', required: true, maxlength: 2000, id: 'persons-why' }, {
+      kind: 'textarea',
+      help: 'Kept in the audit log with every list and person you open here (for this tab).',
+    });
+  const button = h('button', { type: 'submit', class: 'btn primary', id: 'persons-why-go' }, 'Show persons');
+  const form = h('form', { class: 'card inline-form', novalidate: true, id: 'persons-why-form' },
+    h('h2', {}, 'Justification'), input, h('div', { class: 'actions' }, button));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = form.elements.why.value.trim();
+    if (!v) {
+      formStatus(form, new Error('A justification is required to view persons.'));
+      return;
+    }
+    sessionStorage.setItem(personsWhyKey(caseId), v);
+    then();
+  });
+  view.append(form);
+  return null;
+}
+
+function personsQuery(caseId, why, more = '') {
+  return `case=${encodeURIComponent(caseId)}&justification=${encodeURIComponent(why)}${more}`;
+}
+
+function marginBadge(p) {
+  if (p.faces <= 1) return badge('one face', 'muted');
+  // Faces placed by enrolment since the last rebuild leave the margin unmeasured.
+  if (!p.nearest_person) return h('span', { title: 'No other person measured near it yet: rebuilding persons measures it' },
+    badge('not measured', 'muted'));
+  if (p.margin < 0.05) return badge(`doubtful ${fmtScore(p.margin)}`, 'warn');
+  return badge(fmtScore(p.margin), 'ok');
+}
+
+function personName(p) {
+  return p.name ? p.name : h('span', { class: 'muted' }, 'unnamed');
+}
+
+// One justification field for the changes made on a page, checked before each.
+function changeForm(idPrefix) {
+  const why = field('Justification for changes', { name: 'change_why', maxlength: 2000, id: `${idPrefix}-why`, required: true },
+    { kind: 'textarea', help: 'Every change (name, merge, split, mark, undo) is recorded with it in the audit log, and can be undone.' });
+  const form = h('form', { class: 'card', novalidate: true, id: `${idPrefix}-form` }, h('h2', {}, 'Change the grouping'), why);
+  form.addEventListener('submit', (ev) => ev.preventDefault());
+  const justification = () => {
+    const v = form.elements.change_why.value.trim();
+    if (!v) throw new Error('Write why you make this change first (Justification for changes).');
+    return v;
+  };
+  return { form, justification };
+}
+
+async function pagePersons(view, caseId) {
+  const c = await api('GET', `/v1/cases/${caseId}`);
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/cases' }, 'Cases'), ' › ',
+      h('a', { href: `#/cases/${c.id}` }, `Case #${c.id}`), ' › ', 'Persons'),
+    h('h1', {}, 'Persons'),
+    h('p', { class: 'lead' }, 'Faces of the gallery grouped into persons, the most doubtful first: ',
+      'the weakest link holding a person together, the nearest face of another person, and their difference, the margin.'),
+    h('div', { class: 'notice', role: 'note' }, PERSONS_NOTICE));
+  const why = personsWhy(view, c.id, () => render());
+  if (!why) return;
+  const done = loading(view);
+  const list = await api('GET', `/v1/persons?${personsQuery(c.id, why, '&limit=200')}`);
+  done();
+  view.append(h('p', { class: 'summary', id: 'persons-summary' },
+    `${fmtCount(list.total)} persons, ${fmtCount(list.pending)} faces waiting for a person. `,
+    h('span', { class: 'muted' }, `Your justification: “${why}” `),
+    h('button', { type: 'button', class: 'btn small', onclick: () => { sessionStorage.removeItem(personsWhyKey(c.id)); render(); } },
+      'Change justification')));
+  const rows = list.persons.map((p) => [
+    h('a', { href: `#/cases/${c.id}/persons/${p.id}`, class: 'nowrap' }, `Person #${p.id}`),
+    personName(p),
+    h('span', { class: 'num' }, p.faces),
+    h('span', { class: 'num' }, p.photos),
+    h('span', { class: 'num' }, fmtScore(p.weakest_link)),
+    p.nearest_person ? h('span', {}, h('span', { class: 'num' }, fmtScore(p.nearest_other)), ' (',
+      h('a', { href: `#/cases/${c.id}/persons/${p.nearest_person}` }, `#${p.nearest_person}`), ')') : '—',
+    marginBadge(p),
+    p.first_seen ? timeEl(p.first_seen) : '—',
+    p.last_seen ? timeEl(p.last_seen) : '—',
+  ]);
+  view.append(h('section', { 'aria-labelledby': 'persons-h' },
+    h('h2', { id: 'persons-h' }, 'Most doubtful first'),
+    table(['Person', 'Name', 'Faces', 'Photos', 'Weakest link', 'Nearest other', 'Margin', 'First seen', 'Last seen'], rows,
+      { empty: 'No persons yet: enrol photos, or ask an administrator to rebuild persons.', id: 'persons-table' })));
+  if (list.total > list.persons.length) {
+    view.append(h('p', { class: 'muted' }, `The ${list.persons.length} most doubtful of ${fmtCount(list.total)} are shown.`));
+  }
+
+  // The analysts' changes, with Undo.
+  const history = await api('GET', `/v1/persons/history?${personsQuery(c.id, why, '&limit=50')}`);
+  const { form, justification } = changeForm('history');
+  form.querySelector('h2').textContent = 'Undo a change';
+  const historyRows = history.changes.map((e) => {
+    let undo = '—';
+    if (e.action !== 'undo' && !e.undone_by) {
+      undo = h('button', { type: 'button', class: 'btn small', 'data-undo': e.id }, `Undo change #${e.id}`);
+      undo.addEventListener('click', async () => {
+        await busy(undo, 'Undoing…', async () => {
+          await api('POST', `/v1/persons/history/${e.id}/undo`, { case_id: c.id, justification: justification() });
+          flash(`Change #${e.id} taken back.`, 'ok', { keep: true });
+          render();
+        }, form);
+      });
+    } else if (e.undone_by) undo = `undone by #${e.undone_by}`;
+    return [`#${e.id}`, timeEl(e.at), e.actor, h('span', { class: 'action' }, e.action), detailsView(e.details), undo];
+  });
+  form.append(table(['Change', 'When', 'By', 'Action', 'Details', ''], historyRows,
+    { empty: 'No analyst has changed the grouping yet.', id: 'persons-history' }));
+  view.append(form);
+}
+
+async function pagePerson(view, caseId, personId) {
+  const c = await api('GET', `/v1/cases/${caseId}`);
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/cases' }, 'Cases'), ' › ',
+      h('a', { href: `#/cases/${c.id}` }, `Case #${c.id}`), ' › ', h('a', { href: `#/cases/${c.id}/persons` }, 'Persons'), ' › ',
+      `Person #${personId}`));
+  const why = personsWhy(view, c.id, () => render());
+  if (!why) {
+    view.prepend(h('h1', {}, `Person #${personId}`));
+    return;
+  }
+  const done = loading(view);
+  const p = await api('GET', `/v1/persons/${personId}?${personsQuery(c.id, why)}`);
+  done();
+  view.append(
+    h('h1', {}, `Person #${p.id}`, p.name ? `: ${p.name}` : '', ' ', marginBadge(p)),
+    dl([
+      ['Name', personName(p)],
+      ['Faces', `${p.faces} in ${p.photos} photo(s)`],
+      ['Weakest link', fmtScore(p.weakest_link)],
+      ['Nearest other', p.nearest_person ? h('span', {}, `${fmtScore(p.nearest_other)} (`,
+        h('a', { href: `#/cases/${c.id}/persons/${p.nearest_person}` }, `person #${p.nearest_person}`), ')') : '—'],
+      ['Margin', h('span', { id: 'person-margin' }, fmtScore(p.margin))],
+      ['Seen', p.first_seen ? h('span', {}, timeEl(p.first_seen), ' – ', timeEl(p.last_seen)) : 'no capture dates'],
+    ]),
+    h('div', { class: 'notice', role: 'note' }, p.notice || PERSONS_NOTICE));
+
+  // Faces as thumbnails, each with a checkbox for split and mark.
+  const chosen = new Set();
+  const faceCard = (f) => {
+    const box = h('input', { type: 'checkbox', id: `face-${f.face_id}`, 'data-face': f.face_id });
+    box.addEventListener('change', () => { if (box.checked) chosen.add(f.face_id); else chosen.delete(f.face_id); });
+    return h('li', { class: 'person-face', 'data-face': f.face_id },
+      h('label', { for: `face-${f.face_id}` },
+        h('img', { class: 'thumb', src: f.thumbnail, alt: `Face #${f.face_id}` }),
+        h('span', { class: 'face-line' }, box, ` Face #${f.face_id}`)),
+      h('span', { class: 'muted small-text' }, `quality ${fmtScore(f.quality)}, ${f.placed_by}`));
+  };
+  view.append(h('section', { 'aria-labelledby': 'faces-h' },
+    h('h2', { id: 'faces-h' }, 'Faces'),
+    h('p', { class: 'help' }, 'Tick faces to move them out (split) or to mark them as not this person.'),
+    h('ul', { class: 'face-grid', id: 'person-faces' }, p.face_list.map(faceCard))));
+
+  // Timeline: the faces by capture date.
+  const byDate = new Map();
+  for (const f of p.face_list) {
+    const day = f.captured_at ? f.captured_at.slice(0, 10) : '';
+    if (!byDate.has(day)) byDate.set(day, []);
+    byDate.get(day).push(f);
+  }
+  const days = [...byDate.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)));
+  view.append(h('section', { 'aria-labelledby': 'timeline-h' },
+    h('h2', { id: 'timeline-h' }, 'Timeline'),
+    h('ol', { class: 'timeline', id: 'person-timeline' }, days.map((d) => h('li', {},
+      h('strong', { class: 'nowrap' }, d || 'Date unknown'), ' ',
+      byDate.get(d).map((f) => h('img', { class: 'thumb-small', src: f.thumbnail, alt: `Face #${f.face_id}` })),
+      ` ${byDate.get(d).length} face(s)`)))));
+
+  // Photos: where each face comes from.
+  const photoRows = p.face_list.map((f) => [
+    `#${f.face_id}`,
+    pathEl(f.image, 40),
+    f.source,
+    f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : '—',
+    h('code', {}, f.box.join(', ')),
+    fmtScore(f.quality),
+    f.placed_by,
+  ]);
+  view.append(h('section', { 'aria-labelledby': 'photos-h' },
+    h('h2', { id: 'photos-h' }, 'Photos'),
+    table(['Face', 'Photo', 'Source', 'Captured', 'Box (x, y, w, h)', 'Quality', 'Placed by'], photoRows, { id: 'person-photos' })));
+
+  // Changes, each with the justification written in the form.
+  const { form, justification } = changeForm('person');
+  const after = (text) => {
+    flash(text, 'ok', { keep: true });
+    render();
+  };
+  const nameInput = h('input', { type: 'text', name: 'name', id: 'person-name', maxlength: 200, value: p.name || '', placeholder: 'Full name' });
+  const nameBtn = h('button', { type: 'button', class: 'btn primary', id: 'person-name-go' }, 'Name this person');
+  nameBtn.addEventListener('click', () => busy(nameBtn, 'Naming…', async () => {
+    const name = nameInput.value.trim();
+    if (!name) throw new Error('Write the name first.');
+    await api('POST', `/v1/persons/${p.id}/name`, { case_id: c.id, justification: justification(), name });
+    after(`Person #${p.id} is now “${name}”.`);
+  }, form));
+  const otherInput = h('input', { type: 'number', name: 'other', id: 'person-merge-other', min: 1, step: 1, placeholder: 'Person number' });
+  const mergeBtn = h('button', { type: 'button', class: 'btn', id: 'person-merge-go' }, 'Merge into this person');
+  mergeBtn.addEventListener('click', () => busy(mergeBtn, 'Merging…', async () => {
+    const other = Number(otherInput.value);
+    if (!Number.isInteger(other) || other <= 0) throw new Error('Give the number of the person to merge in.');
+    await api('POST', `/v1/persons/${p.id}/merge`, { case_id: c.id, justification: justification(), other });
+    after(`Person #${other} merged into person #${p.id}.`);
+  }, form));
+  const splitBtn = h('button', { type: 'button', class: 'btn', id: 'person-split-go' }, 'Move ticked faces to a new person');
+  splitBtn.addEventListener('click', () => busy(splitBtn, 'Moving…', async () => {
+    if (!chosen.size) throw new Error('Tick the faces to move out first.');
+    const r = await api('POST', `/v1/persons/${p.id}/split`, { case_id: c.id, justification: justification(), faces: [...chosen] });
+    after(`${chosen.size} face(s) moved to person #${r.event.details.new_person}.`);
+  }, form));
+  const markBtn = h('button', { type: 'button', class: 'btn danger', id: 'person-mark-go' }, 'Not this person');
+  markBtn.addEventListener('click', () => busy(markBtn, 'Marking…', async () => {
+    if (!chosen.size) throw new Error('Tick the faces that are not this person first.');
+    const j = justification();
+    for (const face of chosen) await api('POST', `/v1/persons/${p.id}/mark`, { case_id: c.id, justification: j, face });
+    after(`${chosen.size} face(s) marked as not person #${p.id}; they stay out when persons are rebuilt.`);
+  }, form));
+  form.append(
+    h('div', { class: 'grid-2' },
+      h('div', {}, h('label', { for: 'person-name', class: 'small-label' }, 'Name'), nameInput, h('div', { class: 'actions' }, nameBtn)),
+      h('div', {}, h('label', { for: 'person-merge-other', class: 'small-label' }, 'Merge another person into this one'), otherInput,
+        h('div', { class: 'actions' }, mergeBtn))),
+    h('p', { class: 'help' }, 'For the ticked faces above:'),
+    h('div', { class: 'actions' }, splitBtn, markBtn),
+    h('p', { class: 'help' }, 'A change can be taken back from the ', h('a', { href: `#/cases/${c.id}/persons` }, 'Persons'), ' page.'));
+  view.append(form);
+}
+
 // ------------------------------------------------------------------ audit
 
 async function pageAudit(view) {
@@ -1462,7 +1715,9 @@ async function pageAudit(view) {
     kind: 'select',
     options: [['', 'any'], ...['login', 'login_failed', 'logout', 'case_create', 'case_member_add', 'case_close', 'search',
       'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
-      'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke'].map((a) => [a, a])],
+      'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke', 'persons_list', 'persons_show',
+      'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
+      'persons_recluster'].map((a) => [a, a])],
   });
   const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
