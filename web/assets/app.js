@@ -1558,7 +1558,7 @@ async function pagePerson(view, caseId, personId) {
       ['Weakest link', fmtScore(p.weakest_link)],
       ['Nearest other', p.nearest_person ? h('span', {}, `${fmtScore(p.nearest_other)} (`,
         h('a', { href: `#/cases/${c.id}/persons/${p.nearest_person}` }, `person #${p.nearest_person}`), ')') : '—'],
-      ['Margin', h('span', { id: 'person-margin' }, fmtScore(p.margin))],
+      ['Margin', h('span', { id: 'person-margin' }, p.faces > 1 && !p.nearest_person ? 'not measured yet (placed by enrolment since the last rebuild)' : fmtScore(p.margin))],
       ['Seen', p.first_seen ? h('span', {}, timeEl(p.first_seen), ' – ', timeEl(p.last_seen)) : 'no capture dates'],
     ]),
     h('div', { class: 'notice', role: 'note' }, p.notice || PERSONS_NOTICE));
