@@ -49,7 +49,8 @@ const Command kEvalCommand = {
     .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, false leads "
                "and the admission rules",
     .notes = "docs/accuracy.md gives the measured results and the commands that produced them.",
-    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand},
+    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand,
+              &kEvalNetworkCommand},
 };
 
 int CmdEval(int argc, char** argv) {
@@ -58,6 +59,7 @@ int CmdEval(int argc, char** argv) {
   if (*verb == &kEvalIdentCommand) return CmdEvalIdent(argc, argv);
   if (*verb == &kEvalLeadsCommand) return CmdEvalLeads(argc, argv);
   if (*verb == &kEvalAdmissionCommand) return CmdEvalAdmission(argc, argv);
+  if (*verb == &kEvalNetworkCommand) return CmdEvalNetwork(argc, argv);
   auto args = ParseArgs(argc, argv, kEvalPairsCommand);
   if (!args.ok()) return Fail(args.status());
   if (!args->positional.empty())

@@ -12,6 +12,7 @@ int CmdEval(int argc, char** argv);
 int CmdEvalIdent(int argc, char** argv);
 int CmdEvalLeads(int argc, char** argv);
 int CmdEvalAdmission(int argc, char** argv);
+int CmdEvalNetwork(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
 int CmdInit(int argc, char** argv);
 int CmdSource(int argc, char** argv);
@@ -46,6 +47,7 @@ extern const Command kInitCommand, kSourceCommand, kEnrollCommand, kSearchComman
 extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand, kCaseCommand;
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
+extern const Command kEvalNetworkCommand;                       // cmd_eval_network.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server
 extern const Command kBenchOpenCommand, kBenchLoadCommand;      // bench_open.cc, bench_load.cc
 }  // namespace lineup::cli
