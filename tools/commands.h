@@ -13,6 +13,7 @@ int CmdEvalIdent(int argc, char** argv);
 int CmdEvalLeads(int argc, char** argv);
 int CmdEvalAdmission(int argc, char** argv);
 int CmdEvalCluster(int argc, char** argv);
+int CmdEvalNetwork(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
 int CmdInit(int argc, char** argv);
 int CmdSource(int argc, char** argv);
@@ -48,6 +49,7 @@ extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, 
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
 extern const Command kEvalClusterCommand;                        // cmd_eval_cluster.cc
+extern const Command kEvalNetworkCommand;                       // cmd_eval_network.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server
 extern const Command kBenchOpenCommand, kBenchLoadCommand;      // bench_open.cc, bench_load.cc
 }  // namespace lineup::cli
