@@ -36,6 +36,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -43,7 +44,10 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "measure.h"
+#include "lineup/cluster_evaluation.h"
+#include "lineup/gallery.h"
 #include "lineup/models.h"
+#include "lineup/persons.h"
 #include "lineup/vector_file.h"
 #include "lineup/vector_index.h"
 
@@ -1431,13 +1435,257 @@ int CmdScale(int argc, char** argv) {
   return failed ? kExitBad : kExitOk;
 }
 
+
+// ---------------------------------------------------------------------------------------
+// bench cluster: grouping a gallery's faces into persons (lineup/persons.h) at scale.
+
+const Command kBenchClusterCommand = {
+    .name = "bench cluster",
+    .summary = "grouping N synthetic faces into persons from scratch, then adding more: time, peak RAM, accuracy",
+    .usage = {"bench cluster --faces N [--add M] [--identities I] [--algorithm A] [--k K] [--json OUT] [--dir DIR]"},
+    .options = {{"--faces", "N", "faces in the gallery before clustering (exponents allowed: 1e6)"},
+                {"--add", "M", "faces added afterwards and placed incrementally (default 10000)"},
+                {"--identities", "I", "identities the N + M faces belong to (default (N + M) / 5)"},
+                {"--algorithm", "A", "the persons' graph clustering (default: theirs)"},
+                {"--k", "K", "neighbours per face (default 30)"},
+                {"--seed", "S", "the synthetic faces' seed (default 1)"},
+                {"--dir", "DIR", "scratch folder for the gallery and the vectors (default under $TMPDIR)"},
+                {"--keep", "", "keep the scratch folder"},
+                {"--json", "OUT", "also write the results as JSON to OUT"}},
+    .examples = {"lineup bench cluster --faces 100000"},
+    .notes = "The faces are the synthetic identity-structured vectors of `bench scale` (bench/lfw_spectra.json). "
+             "They enter a real gallery through its bulk path (one face per image); the M added faces are a "
+             "random sample of all the faces, so most belong to identities already in the gallery. Peak RAM "
+             "is the process's high-water mark.",
+};
+
+int CmdCluster(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, kBenchClusterCommand);
+  if (!args.ok()) return Fail(args.status());
+  if (!args->positional.empty())
+    return Misuse(kBenchClusterCommand, "bench cluster takes no arguments, got \"" + args->positional[0] + "\"");
+  if (!args->Has("--faces")) return Misuse(kBenchClusterCommand, "bench cluster needs --faces N");
+  auto faces = GetCount(*args, "--faces", 0, 100, 100000000);
+  auto add = GetCount(*args, "--add", 10000, 0, 10000000);
+  auto seed = GetCount(*args, "--seed", 1, 0, int64_t{1} << 40);
+  auto k = args->GetInt("--k", 30, 1, 1000);
+  for (const Status& s : {faces.status(), add.status(), seed.status(), k.status()})
+    if (!s.ok()) return Fail(s);
+  const int64_t n = *faces, total = *faces + *add;
+  auto identities = GetCount(*args, "--identities", std::max<int64_t>(1, total / 5), 1, total);
+  if (!identities.ok()) return Fail(identities.status());
+  auto opts = AnalyzerOptionsFrom(*args);
+  if (!opts.ok()) return Fail(opts.status());
+  PersonsOptions po;
+  po.k = *k;
+  po.algorithm = args->Get("--algorithm", po.algorithm);
+  const std::string spectra_path = DefaultSpectraPath();
+  if (spectra_path.empty()) return Fail(Status::InvalidArgument("no bench/lfw_spectra.json found next to this binary's source tree"));
+  auto spectra = ReadSpectra(spectra_path);
+  if (!spectra.ok()) return Fail(spectra.status());
+  const int d = spectra->dim;
+
+  Scratch scratch;
+  scratch.keep = args->Has("--keep");
+  std::error_code ec;
+  if (args->Has("--dir")) {
+    scratch.dir = args->Get("--dir");
+    scratch.created = !fs::exists(scratch.dir, ec);
+    fs::create_directories(scratch.dir, ec);
+    if (ec) return Fail(Status::IOError(scratch.dir + ": " + ec.message()));
+  } else {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/lineup-bench-XXXXXX";
+    if (!::mkdtemp(templ.data())) return Fail(Status::IOError(templ + ": " + std::strerror(errno)));
+    scratch.dir = templ;
+    scratch.created = true;
+  }
+  const std::string gallery_dir = scratch.dir + "/gallery";
+  if (fs::exists(gallery_dir, ec)) return Fail(Status::InvalidArgument(gallery_dir + " exists already"));
+
+  const uint64_t s64 = static_cast<uint64_t>(*seed);
+  FaceModel model(*spectra, false, true, s64);
+  const Calibration cal = Calibrate(&model, spectra->same, true, s64);
+  const Layout layout = MakeLayout(total, *identities, false, s64);
+  std::printf("lineup bench cluster: %lld faces of %lld identities (%d-%d faces each), then %lld more; seed %lld\n",
+              static_cast<long long>(n), static_cast<long long>(layout.identities), layout.min_size, layout.max_size,
+              static_cast<long long>(*add), static_cast<long long>(*seed));
+  std::printf("  cosine, same identity %.4f (sd %.4f), different %.4f (sd %.4f); LFW %.4f (%.4f), %.4f (%.4f)\n",
+              cal.same.mean, cal.same.sd, cal.diff.mean, cal.diff.sd, spectra->same.mean, spectra->same.sd,
+              spectra->diff.mean, spectra->diff.sd);
+  std::printf("machine: %u cores, load average %.2f\n", std::thread::hardware_concurrency(), LoadAverage());
+  std::fflush(stdout);
+  const std::string rows_path = scratch.dir + "/vectors.f32";
+  std::vector<float> no_probes;
+  auto t = Clock::now();
+  if (Status s = Generate(model, layout, {}, s64, rows_path, &no_probes); !s.ok()) return Fail(s);
+  const double gen_s = SecondsSince(t);
+  MappedVectors rows;
+  if (Status s = rows.Open(rows_path, total, d); !s.ok()) return Fail(s);
+  // The faces added later: a random sample of all rows.
+  std::vector<char> later(static_cast<size_t>(total), 0);
+  {
+    std::vector<int64_t> all(static_cast<size_t>(total));
+    std::iota(all.begin(), all.end(), int64_t{0});
+    std::mt19937_64 rng(Mix(s64, 40, 0));
+    std::shuffle(all.begin(), all.end(), rng);
+    for (int64_t i = 0; i < *add; ++i) later[static_cast<size_t>(all[static_cast<size_t>(i)])] = 1;
+  }
+
+  if (Status s = Gallery::Init(gallery_dir); !s.ok()) return Fail(s);
+  auto g = Gallery::Open(gallery_dir, *opts);
+  if (!g.ok()) return Fail(g.status());
+  if ((*g)->model().dim != d) return Fail(Status::InvalidArgument("the gallery's model is not of the synthetic faces' size"));
+  SourceRecord src;
+  src.name = "synthetic";
+  src.description = "synthetic vectors for lineup bench cluster";
+  src.legal_basis = "synthetic benchmark data; no person's face";
+  if (Status s = (*g)->catalog().AddSource(&src); !s.ok()) return Fail(s);
+  std::unordered_map<int64_t, int32_t> identity_of_face;
+  // Adds the rows with later[row] == which, one face per image, in chunks.
+  auto fill = [&](char which, const std::string& what, int64_t count) -> Status {
+    constexpr int64_t kChunk = 10000;
+    PhaseProgress progress(what, static_cast<size_t>(count));
+    std::vector<Catalog::NewImage> batch;
+    std::vector<float> vecs;
+    std::vector<int32_t> owners;
+    int64_t done = 0;
+    auto flush = [&]() -> Status {
+      if (batch.empty()) return Status::OK();
+      if (Status s = (*g)->AddFaces(batch, vecs); !s.ok()) return s;
+      for (size_t i = 0; i < batch.size(); ++i) identity_of_face[batch[i].faces.front().id] = owners[i];
+      done += static_cast<int64_t>(batch.size());
+      progress.Tick(static_cast<size_t>(done));
+      batch.clear();
+      vecs.clear();
+      owners.clear();
+      return Status::OK();
+    };
+    for (int64_t r = 0; r < total; ++r) {
+      if (later[static_cast<size_t>(r)] != which) continue;
+      Catalog::NewImage im;
+      char sha[65];
+      std::snprintf(sha, sizeof sha, "%064llx", static_cast<unsigned long long>(r));
+      im.image.sha256 = sha;
+      im.image.uri = "synthetic://image/" + std::to_string(r);
+      im.image.format = "synthetic";
+      im.image.width = im.image.height = 1000;
+      im.image.source_id = src.id;
+      FaceRecord f;
+      f.box = cv::Rect2f(100, 100, 80, 100);
+      f.confidence = 0.99f;
+      f.quality = 0.8f;
+      im.faces.push_back(f);
+      batch.push_back(std::move(im));
+      vecs.insert(vecs.end(), rows.row(r), rows.row(r) + d);
+      owners.push_back(layout.owner[static_cast<size_t>(r)]);
+      if (static_cast<int64_t>(batch.size()) == kChunk)
+        if (Status s = flush(); !s.ok()) return s;
+    }
+    Status s = flush();
+    progress.Finish();
+    return s;
+  };
+  t = Clock::now();
+  if (Status s = fill(0, "faces enrolled", n); !s.ok()) return Fail(s);
+  const double fill_s = SecondsSince(t);
+  t = Clock::now();
+  if (Status s = (*g)->Checkpoint(); !s.ok()) return Fail(s);
+  const double index_s = SecondsSince(t);
+  const int64_t hwm_before = ProcBytes("/proc/self/status", "VmHWM");
+
+  auto persons = Persons::Open(**g, po);
+  if (!persons.ok()) return Fail(persons.status());
+  auto score = [&]() -> Result<std::pair<ClusterScores, int64_t>> {
+    auto placed = (*persons)->Placements();
+    if (!placed.ok()) return placed.status();
+    std::vector<int64_t> truth, predicted;
+    for (const auto& [face, person] : *placed) {
+      truth.push_back(identity_of_face[face]);
+      predicted.push_back(person);
+    }
+    return std::pair<ClusterScores, int64_t>{ScoreClusters(truth, predicted),
+                                             static_cast<int64_t>(identity_of_face.size() - placed->size())};
+  };
+  std::unique_ptr<PhaseProgress> stage;
+  std::string stage_name;
+  t = Clock::now();
+  auto rep = (*persons)->Recluster([&](const std::string& what, int64_t done, int64_t all) {
+    if (what != stage_name) {
+      if (stage) stage->Finish();
+      stage = std::make_unique<PhaseProgress>(what, static_cast<size_t>(all));
+      stage_name = what;
+    }
+    stage->Tick(static_cast<size_t>(done));
+  });
+  if (stage) stage->Finish();
+  if (!rep.ok()) return Fail(rep.status());
+  const double cluster_s = SecondsSince(t);
+  const int64_t hwm_cluster = ProcBytes("/proc/self/status", "VmHWM");
+  auto first = score();
+  if (!first.ok()) return Fail(first.status());
+
+  t = Clock::now();
+  if (Status s = fill(1, "faces added", *add); !s.ok()) return Fail(s);
+  const double add_s = SecondsSince(t);
+  t = Clock::now();
+  auto up = (*persons)->Update();
+  if (!up.ok()) return Fail(up.status());
+  const double update_s = SecondsSince(t);
+  auto second = score();
+  if (!second.ok()) return Fail(second.status());
+  const int64_t hwm_end = ProcBytes("/proc/self/status", "VmHWM");
+
+  auto pr = [](const PrecisionRecall& p) { return Json{{"precision", p.precision}, {"recall", p.recall}, {"f", p.f}}; };
+  Json j;
+  j["faces"] = n;
+  j["added"] = *add;
+  j["identities"] = layout.identities;
+  j["algorithm"] = po.algorithm;
+  j["k"] = po.k;
+  j["machine"] = MachineJson();
+  j["load_average_start"] = LoadAverage();
+  j["seconds"] = {{"generate", gen_s},       {"enrol", fill_s},          {"index", index_s},
+                  {"recluster", cluster_s},  {"recluster_neighbours", rep->seconds_knn},
+                  {"recluster_clustering", rep->seconds_cluster},      {"add_faces", add_s},
+                  {"update", update_s}};
+  j["peak_ram_bytes"] = {{"after_enrolment", hwm_before}, {"after_recluster", hwm_cluster}, {"end", hwm_end}};
+  j["recluster"] = {{"persons", rep->persons}, {"singletons", rep->singletons}, {"links", rep->links},
+                    {"kept_apart", rep->kept_apart}, {"pairwise", pr(first->first.pairwise)},
+                    {"bcubed", pr(first->first.bcubed)}};
+  j["update"] = {{"faces", up->faces}, {"pending", up->pending}, {"new_persons", up->singletons},
+                 {"pairwise_after", pr(second->first.pairwise)}, {"bcubed_after", pr(second->first.bcubed)}};
+  Table table({"step", "seconds", "peak RAM", "result"});
+  table.Add({"generate " + std::to_string(total) + " faces", Fmt("%.1f", gen_s), "", ""});
+  table.Add({"enrol " + std::to_string(n) + " (bulk path)", Fmt("%.1f", fill_s), "", ""});
+  table.Add({"build the index (" + (*g)->IndexSpec() + ")", Fmt("%.1f", index_s), Bytes(static_cast<double>(hwm_before)), ""});
+  table.Add({"recluster: neighbours (k=" + std::to_string(po.k) + ")", Fmt("%.1f", rep->seconds_knn), "", ""});
+  table.Add({"recluster: graph, constraints, ids", Fmt("%.1f", rep->seconds_cluster), "", ""});
+  table.Add({"recluster: total", Fmt("%.1f", cluster_s), Bytes(static_cast<double>(hwm_cluster)),
+             Fmt("%.0f persons, ", static_cast<double>(rep->persons)) +
+                 Fmt("pairwise P %.4f ", first->first.pairwise.precision) +
+                 Fmt("R %.4f, ", first->first.pairwise.recall) + Fmt("BCubed F %.4f", first->first.bcubed.f)});
+  table.Add({"add " + std::to_string(*add) + " faces (bulk path)", Fmt("%.1f", add_s), "", ""});
+  table.Add({"update: place them", Fmt("%.1f", update_s), Bytes(static_cast<double>(hwm_end)),
+             Fmt("%.0f pending, ", static_cast<double>(up->pending)) + Fmt("%.0f new persons, ", static_cast<double>(up->singletons)) +
+                 Fmt("BCubed F %.4f", second->first.bcubed.f)});
+  std::printf("\n");
+  table.Print();
+  if (args->Has("--json")) {
+    std::ofstream out(args->Get("--json"));
+    out << j.dump(2) << "\n";
+    if (!out) return Fail(Status::IOError(args->Get("--json") + ": cannot write"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 const Command kBenchCommand = {
     .name = "bench",
     .summary = "measurements of the gallery index, of opening a gallery and of a running server",
     .notes = "Results and the commands that produced them: docs/benchmarks.md.",
-    .verbs = {&kBenchScaleCommand, &kBenchOpenCommand, &kBenchLoadCommand, &kBenchSpectraCommand},
+    .verbs = {&kBenchScaleCommand, &kBenchOpenCommand, &kBenchLoadCommand, &kBenchSpectraCommand, &kBenchClusterCommand},
 };
 
 int CmdBench(int argc, char** argv) {
@@ -1445,6 +1693,7 @@ int CmdBench(int argc, char** argv) {
   if (!verb.ok()) return Fail(verb.status());
   if (*verb == &kBenchSpectraCommand) return CmdSpectra(argc, argv);
   if (*verb == &kBenchScaleCommand) return CmdScale(argc, argv);
+  if (*verb == &kBenchClusterCommand) return CmdCluster(argc, argv);
   if (*verb == &kBenchOpenCommand) return BenchGalleryOpen(argc, argv);
   return BenchLoad(argc, argv);
 }

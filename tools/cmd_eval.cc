@@ -46,10 +46,11 @@ const Command kEvalPairsCommand = {
 
 const Command kEvalCommand = {
     .name = "eval",
-    .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, false leads "
-               "and the admission rules",
+    .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, false leads, "
+               "the admission rules, the grouping of faces into persons and the co-appearance network",
     .notes = "docs/accuracy.md gives the measured results and the commands that produced them.",
-    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand},
+    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand,
+              &kEvalClusterCommand, &kEvalNetworkCommand},
 };
 
 int CmdEval(int argc, char** argv) {
@@ -58,6 +59,8 @@ int CmdEval(int argc, char** argv) {
   if (*verb == &kEvalIdentCommand) return CmdEvalIdent(argc, argv);
   if (*verb == &kEvalLeadsCommand) return CmdEvalLeads(argc, argv);
   if (*verb == &kEvalAdmissionCommand) return CmdEvalAdmission(argc, argv);
+  if (*verb == &kEvalClusterCommand) return CmdEvalCluster(argc, argv);
+  if (*verb == &kEvalNetworkCommand) return CmdEvalNetwork(argc, argv);
   auto args = ParseArgs(argc, argv, kEvalPairsCommand);
   if (!args.ok()) return Fail(args.status());
   if (!args->positional.empty())

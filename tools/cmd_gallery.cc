@@ -51,13 +51,15 @@ const Command kSourceAddCommand = {
     .name = "source add",
     .summary = "register a photo collection and the legal basis for holding it",
     .usage = {"source add NAME --legal-basis TEXT [--description T] [--collected-by T] [--collected-at DATE]",
-              "source add NAME ... [--retention-until DATE] [--gallery DIR] [--json]"},
+              "source add NAME ... [--retention-until DATE] [--purposes search,network] [--gallery DIR] [--json]"},
     .options = {{"--legal-basis", "TEXT",
                  "why this collection may be held and searched (needed before enrolling from it)"},
                 {"--description", "TEXT", "what the collection is"},
                 {"--collected-by", "TEXT", "who collected it"},
                 {"--collected-at", "DATE", "when it was collected"},
                 {"--retention-until", "DATE", "YYYY-MM-DD after which `source expire` erases it (default kept)"},
+                {"--purposes", "LIST", "what its legal basis allows: search, network (co-appearance analysis); "
+                                       "comma-separated (default search)"},
                 kGalleryOption,
                 kJsonOption},
     .examples =
@@ -70,6 +72,14 @@ const Command kSourceListCommand = {
     .usage = {"source list [--gallery DIR] [--json]"},
     .options = {kGalleryOption, kJsonOption},
     .examples = {"lineup source list --gallery lineup-data"},
+};
+
+const Command kSourcePurposesCommand = {
+    .name = "source purposes",
+    .summary = "change what a source's photos may be used for (search, network); audited",
+    .usage = {"source purposes NAME LIST [--gallery DIR] [--json]"},
+    .options = {kGalleryOption, kJsonOption},
+    .examples = {"lineup source purposes samples search,network --gallery lineup-data"},
 };
 
 const Command kSourceExpireCommand = {
@@ -87,7 +97,7 @@ const Command kSourceExpireCommand = {
 const Command kSourceCommand = {
     .name = "source",
     .summary = "photo collections and their legal bases",
-    .verbs = {&kSourceAddCommand, &kSourceListCommand, &kSourceExpireCommand},
+    .verbs = {&kSourceAddCommand, &kSourceListCommand, &kSourcePurposesCommand, &kSourceExpireCommand},
 };
 
 int CmdSource(int argc, char** argv) {
@@ -96,7 +106,7 @@ int CmdSource(int argc, char** argv) {
   std::string verb = argv[2];
   auto args = ParseArgs(argc, argv, **command);
   if (!args.ok()) return Fail(args.status());
-  if (verb != "add" && !args->positional.empty())
+  if (verb != "add" && verb != "purposes" && !args->positional.empty())
     return Misuse(**command, (*command)->name + " takes no arguments, got \"" + args->positional[0] + "\"");
   auto cat = Catalog::Open((std::filesystem::path(GalleryDir(*args)) / "catalog.sqlite").string(), false);
   if (!cat.ok()) return Fail(cat.status());
@@ -112,27 +122,59 @@ int CmdSource(int argc, char** argv) {
     s.collected_by = args->Get("--collected-by");
     s.collected_at = args->Get("--collected-at");
     s.retention_until = args->Get("--retention-until");
+    auto purposes = ParsePurposes(args->Get("--purposes", "search"));
+    if (!purposes.ok()) return Fail(purposes.status());
+    s.purposes = *purposes;
     Status st = (*cat)->AddSource(&s);
     if (!st.ok()) return Fail(st);
     if (int rc = RecordCliAudit(**audit, "source_add", {{"source", s.name}, {"legal_basis", s.legal_basis},
-                                                         {"retention_until", s.retention_until}});
+                                                         {"retention_until", s.retention_until},
+                                                         {"purposes", s.purposes}});
         rc)
       return rc;
     if (args->Has("--json"))
-      std::printf("%s\n", nlohmann::json{{"source", s.name}, {"legal_basis", s.legal_basis}}.dump().c_str());
-    else std::printf("source \"%s\" added (legal basis: %s)\n", s.name.c_str(), s.legal_basis.c_str());
+      std::printf("%s\n", nlohmann::json{{"source", s.name}, {"legal_basis", s.legal_basis}, {"purposes", s.purposes}}
+                              .dump()
+                              .c_str());
+    else
+      std::printf("source \"%s\" added (legal basis: %s; purposes: %s)\n", s.name.c_str(), s.legal_basis.c_str(),
+                  JoinPurposes(s.purposes).c_str());
+    return kExitOk;
+  }
+  if (verb == "purposes") {
+    if (args->positional.size() != 2)
+      return Misuse(**command, "source purposes takes NAME and LIST (e.g. search,network), got " +
+                                   std::to_string(args->positional.size()) + " argument(s)");
+    auto purposes = ParsePurposes(args->positional[1]);
+    if (!purposes.ok()) return Fail(purposes.status());
+    auto before = (*cat)->FindSource(args->positional[0]);
+    if (!before.ok()) return Fail(before.status());
+    auto audit = OpenCliAudit(GalleryDir(*args));
+    if (!audit.ok()) return Fail(audit.status());
+    Status st = (*cat)->SetSourcePurposes(before->name, *purposes);
+    if (!st.ok()) return Fail(st);
+    if (int rc = RecordCliAudit(**audit, "source_purposes",
+                                {{"source", before->name}, {"before", before->purposes}, {"after", *purposes}});
+        rc)
+      return rc;
+    if (args->Has("--json"))
+      std::printf("%s\n", nlohmann::json{{"source", before->name}, {"purposes", *purposes}}.dump().c_str());
+    else
+      std::printf("source \"%s\": purposes %s (were %s)\n", before->name.c_str(), JoinPurposes(*purposes).c_str(),
+                  JoinPurposes(before->purposes).c_str());
     return kExitOk;
   }
   if (verb == "list") {
     auto list = (*cat)->Sources();
     if (!list.ok()) return Fail(list.status());
     nlohmann::json j = nlohmann::json::array();
-    Table t({"source", "legal basis", "collected by", "collected at", "retention until", "created"});
+    Table t({"source", "legal basis", "purposes", "collected by", "collected at", "retention until", "created"});
     for (const auto& s : *list) {
       j.push_back({{"name", s.name}, {"description", s.description}, {"legal_basis", s.legal_basis},
-                   {"collected_by", s.collected_by}, {"collected_at", s.collected_at},
+                   {"purposes", s.purposes}, {"collected_by", s.collected_by}, {"collected_at", s.collected_at},
                    {"retention_until", s.retention_until}, {"created_at", s.created_at}});
-      t.Add({s.name, s.legal_basis, s.collected_by, s.collected_at, s.retention_until, s.created_at});
+      t.Add({s.name, s.legal_basis, JoinPurposes(s.purposes), s.collected_by, s.collected_at, s.retention_until,
+             s.created_at});
     }
     if (args->Has("--json")) std::printf("%s\n", j.dump(2).c_str());
     else t.Print();
@@ -357,10 +399,12 @@ int CmdInfo(int argc, char** argv) {
   for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
     if (e.is_regular_file(ec)) disk += static_cast<int64_t>(e.file_size(ec));
   nlohmann::json sources = nlohmann::json::array();
-  Table t({"source", "images", "faces"});
+  Table t({"source", "images", "faces", "purposes"});
   for (const auto& sc : *by) {
-    sources.push_back({{"name", sc.name}, {"images", sc.images}, {"faces", sc.faces}});
-    t.Add({sc.name, std::to_string(sc.images), std::to_string(sc.faces)});
+    auto src = (*cat)->FindSource(sc.name);
+    const std::vector<std::string> purposes = src.ok() ? src->purposes : std::vector<std::string>{};
+    sources.push_back({{"name", sc.name}, {"images", sc.images}, {"faces", sc.faces}, {"purposes", purposes}});
+    t.Add({sc.name, std::to_string(sc.images), std::to_string(sc.faces), JoinPurposes(purposes)});
   }
   const int64_t index_bytes = empty ? 0 : (*g)->IndexMemoryBytes();
   const std::string index = empty ? "none (no face enrolled yet)" : (*g)->IndexSpec();

@@ -12,6 +12,8 @@ int CmdEval(int argc, char** argv);
 int CmdEvalIdent(int argc, char** argv);
 int CmdEvalLeads(int argc, char** argv);
 int CmdEvalAdmission(int argc, char** argv);
+int CmdEvalCluster(int argc, char** argv);
+int CmdEvalNetwork(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
 int CmdInit(int argc, char** argv);
 int CmdSource(int argc, char** argv);
@@ -49,6 +51,8 @@ extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, 
 extern const Command kPersonsCommand;                            // cmd_persons.cc
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
+extern const Command kEvalClusterCommand;                        // cmd_eval_cluster.cc
+extern const Command kEvalNetworkCommand;                       // cmd_eval_network.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server
 extern const Command kBenchOpenCommand, kBenchLoadCommand;      // bench_open.cc, bench_load.cc
 }  // namespace lineup::cli

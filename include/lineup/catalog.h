@@ -30,7 +30,21 @@ struct SourceRecord {
   std::string collected_at;     // ISO 8601 date
   std::string retention_until;  // ISO 8601 date, empty: until erased
   std::string created_at;       // set by the catalog
+  // What its legal basis allows the photos to be used for (kPurposes, canonical order):
+  // "search" (finding a face), "network" (co-appearance analysis, network.h). Sources
+  // made before purposes existed allow "search" only.
+  std::vector<std::string> purposes{"search"};
+  bool Allows(const std::string& purpose) const;
 };
+
+// Every purpose a source can allow, in canonical order.
+inline constexpr const char* kPurposes[] = {"search", "network"};
+// "search,network" -> {"search", "network"}: comma-separated, spaces around names
+// ignored, duplicates merged, canonical order. InvalidArgument for an empty list or a
+// name that is not in kPurposes.
+Result<std::vector<std::string>> ParsePurposes(const std::string& list);
+// {"search", "network"} -> "search,network".
+std::string JoinPurposes(const std::vector<std::string>& purposes);
 
 struct ImageRecord {
   int64_t id = 0;
@@ -72,10 +86,13 @@ class Catalog {
   static Result<std::unique_ptr<Catalog>> Open(const std::string& path, bool create);
   ~Catalog();
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
-  // InvalidArgument if the name is taken or the legal basis is empty.
+  // InvalidArgument if the name is taken, the legal basis is empty or a purpose unknown.
   Status AddSource(SourceRecord* source);
+  // Changes what a source's photos may be used for (ParsePurposes' rules); NotFound if
+  // there is no such source. Takes effect for every later query (nothing is cached).
+  Status SetSourcePurposes(const std::string& name, const std::vector<std::string>& purposes);
   // NotFound if there is no such source.
   Result<SourceRecord> FindSource(const std::string& name);
   Result<std::vector<SourceRecord>> Sources();

@@ -105,6 +105,9 @@ class Persons {
   // The person of a face; 0 while it is pending. NotFound for an unknown face.
   Result<int64_t> PersonOf(int64_t face_id);
   Result<std::vector<int64_t>> PendingFaces();
+  // Every placed face with its person (face id, person id), by face id: for whole-gallery
+  // readers such as evaluations and the co-appearance network.
+  Result<std::vector<std::pair<int64_t, int64_t>>> Placements();
 
   // Analysts' changes, each an event (returned) that Undo takes back. `actor` is who.
   // Name: the person becomes (or is linked to) the subject `name`; InvalidArgument if

@@ -5,7 +5,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -87,15 +89,40 @@ CREATE TABLE erased_images (
   sha256 TEXT PRIMARY KEY,
   erasure_id INTEGER NOT NULL REFERENCES erasures(id));
 )sql",
+    // Version 5: what each source's legal basis allows its photos to be used for
+    // (comma-separated kPurposes). Sources made before allow searching only.
+    "ALTER TABLE sources ADD COLUMN purposes TEXT NOT NULL DEFAULT 'search';",
 };
 
 using Stmt = SqliteStmt;
 
 SourceRecord ReadSource(Stmt& s) {
-  return {s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)};
+  SourceRecord r;
+  r.id = s.Int(0);
+  r.name = s.Text(1);
+  r.description = s.Text(2);
+  r.legal_basis = s.Text(3);
+  r.collected_by = s.Text(4);
+  r.collected_at = s.Text(5);
+  r.retention_until = s.Text(6);
+  r.created_at = s.Text(7);
+  // Only names this build knows count; a damaged list allows nothing rather than more.
+  r.purposes.clear();
+  const std::string stored = s.Text(8);
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= stored.size();) {
+    size_t comma = stored.find(',', at);
+    if (comma == std::string::npos) comma = stored.size();
+    names.push_back(stored.substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (const char* p : kPurposes)
+    if (std::find(names.begin(), names.end(), p) != names.end()) r.purposes.push_back(p);
+  return r;
 }
 constexpr const char* kSourceCols =
-    "SELECT id, name, description, legal_basis, collected_by, collected_at, retention_until, created_at FROM sources";
+    "SELECT id, name, description, legal_basis, collected_by, collected_at, retention_until, created_at, purposes "
+    "FROM sources";
 
 }  // namespace
 
@@ -145,6 +172,44 @@ bool IsIsoDate(const std::string& s) {
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
+bool SourceRecord::Allows(const std::string& purpose) const {
+  return std::find(purposes.begin(), purposes.end(), purpose) != purposes.end();
+}
+
+Result<std::vector<std::string>> ParsePurposes(const std::string& list) {
+  std::vector<bool> wanted(std::size(kPurposes), false);
+  size_t at = 0;
+  bool any = false;
+  while (at <= list.size()) {
+    size_t comma = list.find(',', at);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(at, comma - at);
+    const size_t b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    at = comma + 1;
+    if (item.empty()) continue;
+    size_t k = 0;
+    while (k < std::size(kPurposes) && item != kPurposes[k]) ++k;
+    if (k == std::size(kPurposes)) {
+      std::string shown;
+      for (unsigned char c : item.substr(0, 40)) shown += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+      return Status::InvalidArgument("unknown purpose \"" + shown + "\" (purposes: search, network)");
+    }
+    wanted[k] = any = true;
+  }
+  if (!any) return Status::InvalidArgument("a source needs at least one purpose (search, network)");
+  std::vector<std::string> out;
+  for (size_t k = 0; k < wanted.size(); ++k)
+    if (wanted[k]) out.push_back(kPurposes[k]);
+  return out;
+}
+
+std::string JoinPurposes(const std::vector<std::string>& purposes) {
+  std::string out;
+  for (const auto& p : purposes) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
 Status Catalog::AddSource(SourceRecord* src) {
   if (src->name.empty()) return Status::InvalidArgument("a source needs a name");
   if (src->legal_basis.empty())
@@ -153,17 +218,29 @@ Status Catalog::AddSource(SourceRecord* src) {
   // the one form that compares correctly is accepted.
   if (!src->retention_until.empty() && !IsIsoDate(src->retention_until))
     return Status::InvalidArgument("retention date \"" + src->retention_until + "\" is not a date YYYY-MM-DD");
+  auto purposes = ParsePurposes(JoinPurposes(src->purposes));
+  if (!purposes.ok()) return purposes.status();
   Stmt q(impl_->db(),
-         "INSERT INTO sources (name, description, legal_basis, collected_by, collected_at, retention_until) "
-         "VALUES (?, ?, ?, ?, ?, ?)");
+         "INSERT INTO sources (name, description, legal_basis, collected_by, collected_at, retention_until, purposes) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?)");
   q.Bind(1, src->name).Bind(2, src->description).Bind(3, src->legal_basis).Bind(4, src->collected_by);
-  q.Bind(5, src->collected_at).Bind(6, src->retention_until);
+  q.Bind(5, src->collected_at).Bind(6, src->retention_until).Bind(7, JoinPurposes(*purposes));
   int rc = q.Step();
   if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("source \"" + src->name + "\" already exists");
   if (rc != SQLITE_DONE) return impl_->conn->Error("cannot add source");
   src->id = sqlite3_last_insert_rowid(impl_->db());
   auto back = GetSource(src->id);
   if (back.ok()) *src = *back;
+  return Status::OK();
+}
+
+Status Catalog::SetSourcePurposes(const std::string& name, const std::vector<std::string>& purposes) {
+  auto checked = ParsePurposes(JoinPurposes(purposes));
+  if (!checked.ok()) return checked.status();
+  Stmt q(impl_->db(), "UPDATE sources SET purposes = ? WHERE name = ?");
+  q.Bind(1, JoinPurposes(*checked)).Bind(2, name);
+  if (q.Step() != SQLITE_DONE) return impl_->conn->Error("cannot change the purposes of source " + name);
+  if (sqlite3_changes(impl_->db()) == 0) return Status::NotFound("no source \"" + name + "\"");
   return Status::OK();
 }
 

@@ -762,6 +762,16 @@ Result<int64_t> Persons::PersonOf(int64_t face_id) {
   return m.db->Error("cannot read persons");
 }
 
+Result<std::vector<std::pair<int64_t, int64_t>>> Persons::Placements() {
+  Impl& m = *impl_;
+  Stmt q(m.h(), "SELECT face_id, person_id FROM face_persons ORDER BY face_id");
+  std::vector<std::pair<int64_t, int64_t>> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Int(0), q.Int(1)});
+  if (rc != SQLITE_DONE) return m.db->Error("cannot read persons");
+  return out;
+}
+
 Result<std::vector<int64_t>> Persons::PendingFaces() {
   Impl& m = *impl_;
   Stmt q(m.h(), "SELECT face_id FROM person_pending ORDER BY face_id");
