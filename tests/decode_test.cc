@@ -1170,3 +1170,59 @@ TEST(ExifCaptureTime, RealPhotoAndHostileBytes) {
     }
   }
 }
+
+namespace {
+// An EXIF block ("Exif\0\0" and a little-endian TIFF) holding only a GPS position:
+// latitude d m s with its reference, and the same for longitude.
+std::vector<uint8_t> ExifWithGps(char lat_ref, const uint32_t lat[6], char lon_ref, const uint32_t lon[6]) {
+  std::vector<uint8_t> t = {'I', 'I', 42, 0, 8, 0, 0, 0};
+  auto u16 = [&](uint16_t v) { t.push_back(v & 0xff), t.push_back(v >> 8); };
+  auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) t.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  // IFD0 at 8: one entry, the GPS IFD's offset (8 + 2 + 12 + 4 = 26).
+  u16(1);
+  u16(0x8825), u16(4), u32(1), u32(26);
+  u32(0);
+  // GPS IFD at 26: four entries; the rationals follow at 26 + 2 + 48 + 4 = 80 and 104.
+  u16(4);
+  u16(1), u16(2), u32(2), t.push_back(static_cast<uint8_t>(lat_ref)), t.push_back(0), t.push_back(0), t.push_back(0);
+  u16(2), u16(5), u32(3), u32(80);
+  u16(3), u16(2), u32(2), t.push_back(static_cast<uint8_t>(lon_ref)), t.push_back(0), t.push_back(0), t.push_back(0);
+  u16(4), u16(5), u32(3), u32(104);
+  u32(0);
+  for (int i = 0; i < 6; ++i) u32(lat[i]);
+  for (int i = 0; i < 6; ++i) u32(lon[i]);
+  std::vector<uint8_t> out = {'E', 'x', 'i', 'f', 0, 0};
+  out.insert(out.end(), t.begin(), t.end());
+  return out;
+}
+}  // namespace
+
+TEST(ExifPlace, GpsPositionAndHostileBytes) {
+  const uint32_t lat[6] = {51, 1, 30, 1, 1530, 100};  // 51° 30' 15.30"
+  const uint32_t lon[6] = {0, 1, 7, 1, 3960, 100};    // 0° 7' 39.60"
+  EXPECT_EQ(lineup::ExifPlace(ExifWithGps('N', lat, 'W', lon)), "51.504250,-0.127667");
+  EXPECT_EQ(lineup::ExifPlace(ExifWithGps('S', lat, 'E', lon)), "-51.504250,0.127667");
+  const uint32_t zero_den[6] = {51, 0, 30, 1, 1530, 100};
+  EXPECT_EQ(lineup::ExifPlace(ExifWithGps('N', zero_den, 'W', lon)), "") << "a zero denominator";
+  const uint32_t too_far[6] = {200, 1, 0, 1, 0, 1};
+  EXPECT_EQ(lineup::ExifPlace(ExifWithGps('N', too_far, 'W', lon)), "") << "latitude over 90";
+  EXPECT_EQ(lineup::ExifPlace({}), "");
+  std::string dir;
+  LINEUP_REQUIRE_DATA(dir, "face_recognition/examples/knn_examples/train/obama");
+  EXPECT_EQ(lineup::ExifPlace(lineup_test::ReadBytes(dir + "/obama.jpg")), "") << "a photo without GPS";
+  auto good = ExifWithGps('N', lat, 'W', lon);
+  std::mt19937 rng(11);
+  for (int i = 0; i < 500; ++i) {
+    auto b = good;
+    for (int k = 0; k < 4; ++k) b[6 + rng() % (b.size() - 6)] = static_cast<uint8_t>(rng());
+    const std::string p = lineup::ExifPlace(b);
+    if (!p.empty()) {
+      double la = 0, lo = 0;
+      ASSERT_EQ(std::sscanf(p.c_str(), "%lf,%lf", &la, &lo), 2) << p;
+      ASSERT_LE(std::fabs(la), 90) << p;
+      ASSERT_LE(std::fabs(lo), 180) << p;
+    }
+  }
+}

@@ -249,6 +249,8 @@ TEST_F(PersonsTest, NewFacesJoinTheirPersonAndErasureRemovesThem) {
   }
   EXPECT_EQ(powell_new, powell_old) << "a new photo joins its person";
   EXPECT_GT(peirsol, 0) << "someone new is a person of their own";
+  EXPECT_GT((*persons)->Get(peirsol)->nearest_other, 0.0f) << "a new person's margin is measured on placement";
+  EXPECT_EQ((*persons)->Get(999999).status().code(), Status::Code::kNotFound);
   EXPECT_EQ((*persons)->List()->size(), before + 1);
   // Erasing a source takes its faces out of every person at once.
   ASSERT_TRUE(gallery_->Erase("source", "test", "test over").ok());

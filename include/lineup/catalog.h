@@ -56,6 +56,7 @@ struct ImageRecord {
   int64_t source_id = 0;
   std::string enrolled_at;  // set by the catalog
   std::string captured_at;  // EXIF capture time, "" if unknown
+  std::string place;        // EXIF GPS position "LAT,LON" in decimal degrees, "" if unknown
 };
 
 struct FaceRecord {

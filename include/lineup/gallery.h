@@ -132,10 +132,17 @@ class Gallery {
   // (docs/gallery.md). Faces matching an opted-out person (at FMR 1e-4) are never returned.
   Result<std::vector<std::vector<Candidate>>> Search(std::span<const float> probes, int k);
   // The k nearest faces of each of the gallery's own faces `face_ids`, by plain
-  // similarity, best first, the face itself left out: the graph persons are clustered on
-  // (persons.h). Batched through the search index (exact below its limit, approximate
-  // with exact re-ranking above). NotFound for a face that is not live.
-  Result<std::vector<std::vector<IndexHit>>> Neighbours(std::span<const int64_t> face_ids, int k);
+  // similarity (exact scores), best first, the face itself left out: the graph persons
+  // are clustered on (persons.h). Fewer than kGraphIndexMinFaces faces are searched
+  // through the gallery's own index; more, through an inverted file of the exact vectors
+  // built for the call (about 4 sqrt(N) lists, kGraphIndexProbes visited per face): it
+  // finds close neighbours, such as the links persons are made of, at a fraction of the
+  // cost, and may miss distant ones. progress(done, total) after each batch. NotFound
+  // for a face that is not live.
+  static constexpr int64_t kGraphIndexMinFaces = 20000;
+  static constexpr int kGraphIndexProbes = 16;
+  Result<std::vector<std::vector<IndexHit>>> Neighbours(std::span<const int64_t> face_ids, int k,
+                                                        const std::function<void(int64_t, int64_t)>& progress = {});
   // Whether the last Search ordered its candidates by the cohort (rank_score differs from
   // the score) rather than by plain similarity.
   bool RankedByCohort() const;

@@ -66,6 +66,10 @@ Result<Image> ReadImage(const std::string& path, const DecodeOptions& options = 
 // or "" if the image has none or it is not a valid date. Never fails: EXIF is optional
 // and often damaged.
 std::string ExifCaptureTime(std::span<const uint8_t> data);
+// Where the photo was taken, from its EXIF GPS latitude and longitude, as decimal
+// degrees "LAT,LON" (6 decimals, south and west negative), or "" if it has none or they
+// are out of range. Never fails.
+std::string ExifPlace(std::span<const uint8_t> data);
 
 // Reads a whole file into memory with the same checks (exists, regular, readable,
 // not larger than max_bytes).

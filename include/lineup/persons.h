@@ -59,7 +59,9 @@ struct PersonSummary {
   int64_t faces = 0;
   int64_t photos = 0;
   // How sure the grouping is (1 and 0 for a person of one face): the lowest similarity
-  // holding it together, and the highest to a face of another person.
+  // holding it together, and the highest to a face of another person. Rebuilds measure
+  // both; faces placed since (Update) can only lower weakest_link and raise
+  // nearest_other, so the margin stays an upper bound on the true one.
   float weakest_link = 1, nearest_other = 0;
   float margin() const { return weakest_link - nearest_other; }
   int64_t nearest_person = 0;  // whose face that is (0: none)
@@ -70,6 +72,7 @@ struct PersonFace {
   int64_t face_id = 0;
   int64_t image_id = 0;
   std::string image_uri, image_sha256, captured_at, source;
+  std::string place;  // EXIF GPS "LAT,LON", "" if unknown
   cv::Rect2f box;
   float quality = 0;
   std::string placed_by;  // "clustering", "subject", or the analyst who put it there
@@ -130,6 +133,7 @@ class Persons {
   // changed the same faces: undo those first).
   Result<PersonEvent> Undo(int64_t event_id, const std::string& actor);
   Result<std::vector<PersonEvent>> History(int64_t limit = 200);
+  Result<PersonEvent> Event(int64_t event_id);  // NotFound
 
  private:
   struct Impl;

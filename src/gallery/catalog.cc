@@ -92,6 +92,8 @@ CREATE TABLE erased_images (
     // Version 5: what each source's legal basis allows its photos to be used for
     // (comma-separated kPurposes). Sources made before allow searching only.
     "ALTER TABLE sources ADD COLUMN purposes TEXT NOT NULL DEFAULT 'search';",
+    // Version 6: where the photo was taken, from its EXIF GPS data ("LAT,LON").
+    "ALTER TABLE images ADD COLUMN place TEXT NOT NULL DEFAULT '';",
 };
 
 using Stmt = SqliteStmt;
@@ -267,10 +269,10 @@ Result<std::vector<SourceRecord>> Catalog::Sources() {
 
 namespace {
 constexpr const char* kImageCols =
-    "SELECT id, sha256, uri, bytes, format, width, height, source_id, enrolled_at, captured_at FROM images";
+    "SELECT id, sha256, uri, bytes, format, width, height, source_id, enrolled_at, captured_at, place FROM images";
 ImageRecord ReadImageRow(Stmt& q) {
   return {q.Int(0), q.Text(1), q.Text(2), q.Int(3), q.Text(4), static_cast<int>(q.Int(5)), static_cast<int>(q.Int(6)),
-          q.Int(7), q.Text(8), q.Text(9)};
+          q.Int(7), q.Text(8), q.Text(9), q.Text(10)};
 }
 }  // namespace
 
@@ -302,8 +304,8 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
     auto fail = [&](const std::string& what) { return impl_->conn->Error(what); };
     // Prepared once for the whole batch.
     Stmt img(impl_->db(),
-             "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at) "
-             "VALUES (?,?,?,?,?,?,?,?)");
+             "INSERT INTO images (sha256, uri, bytes, format, width, height, source_id, captured_at, place) "
+             "VALUES (?,?,?,?,?,?,?,?,?)");
     Stmt face(impl_->db(),
               "INSERT INTO faces (id, image_id, x, y, w, h, landmarks, confidence, quality, quality_reasons, excluded) "
               "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
@@ -312,7 +314,7 @@ Status Catalog::AddImages(std::span<NewImage> batch) {
       img.Reset();
       img.Bind(1, image->sha256).Bind(2, image->uri).Bind(3, image->bytes).Bind(4, image->format);
       img.Bind(5, int64_t{image->width}).Bind(6, int64_t{image->height}).Bind(7, image->source_id);
-      img.Bind(8, image->captured_at);
+      img.Bind(8, image->captured_at).Bind(9, image->place);
       if (img.Step() != SQLITE_DONE) return fail("cannot add image " + image->uri);
       image->id = sqlite3_last_insert_rowid(impl_->db());
       for (auto& f : n.faces) {

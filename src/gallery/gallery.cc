@@ -517,7 +517,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
   // Skip what is already enrolled before spending any analysis on it.
   std::vector<std::string> todo;
   std::vector<std::string> hashes;
-  std::vector<std::string> captured_at;
+  std::vector<std::string> captured_at, places;
   std::map<std::string, std::string> first_path_of_hash;
   for (const auto& f : files) {
     auto bytes = ReadFileBytes(f, impl_->options.decode.max_bytes);
@@ -526,8 +526,9 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
       continue;
     }
     std::string h = Sha256Hex(bytes->data(), bytes->size());
-    const std::string captured =
-        ExifCaptureTime({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
+    const std::span<const uint8_t> raw(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+    const std::string captured = ExifCaptureTime(raw);
+    const std::string place = ExifPlace(raw);
     auto have = impl_->catalog->FindImageBySha256(h);
     if (!have.ok()) return have.status();
     int64_t live_faces = 0;
@@ -562,6 +563,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     todo.push_back(f);
     hashes.push_back(h);
     captured_at.push_back(captured);
+    places.push_back(place);
   }
   Status failed;
   int64_t done = report.duplicates + static_cast<int64_t>(report.problems.size());
@@ -645,6 +647,7 @@ Result<EnrollReport> Gallery::Enroll(const std::vector<std::string>& files, cons
     ImageRecord& img = im.image;
     img.sha256 = hashes[i];
     img.captured_at = captured_at[i];
+    img.place = places[i];
     img.uri = options.uri_of ? options.uri_of(r.path) : fs::absolute(r.path).lexically_normal().string();
     img.bytes = static_cast<int64_t>(fs::file_size(r.path));
     img.format = r.info.format;
@@ -759,14 +762,54 @@ Result<std::vector<std::vector<Candidate>>> Gallery::Search(std::span<const floa
 
 bool Gallery::RankedByCohort() const { return impl_->cohort.has_value(); }
 
-Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const int64_t> face_ids, int k) {
+Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const int64_t> face_ids, int k,
+                                                              const std::function<void(int64_t, int64_t)>& progress) {
   if (k <= 0) return Status::InvalidArgument("k must be positive");
   const int dim = impl_->model.dim;
+  const VectorIndex* index = impl_->index.get();
+  // Many faces at once (a rebuild of persons): a search index made for the purpose. The
+  // gallery's own index is built for single probes and high recall at any depth (exact,
+  // or a compressed one that scans half the gallery); a neighbour graph needs only each
+  // face's close neighbours, which an inverted file of the exact vectors finds when it
+  // visits the few lists nearest the face, at a fraction of the cost.
+  std::unique_ptr<VectorIndex> graph_index;
+  if (static_cast<int64_t>(face_ids.size()) >= kGraphIndexMinFaces) {
+    auto live = impl_->catalog->FaceIds();
+    if (!live.ok()) return live.status();
+    const int64_t n = static_cast<int64_t>(live->size());
+    int lists = 256;
+    while (lists < 16384 && static_cast<double>(lists) * lists < 4.0 * static_cast<double>(n)) lists *= 2;
+    auto made = VectorIndex::Create("faiss=IVF" + std::to_string(lists) + ",Flat,nprobe=" + std::to_string(kGraphIndexProbes), dim);
+    if (!made.ok()) return made.status();
+    std::vector<float> sample;
+    const int64_t want = std::min<int64_t>(n, std::max<int64_t>((*made)->MinTrainingVectors(), int64_t{64} * lists));
+    const int64_t stride = std::max<int64_t>(1, n / std::max<int64_t>(1, want));
+    for (int64_t i = 0; i < n && static_cast<int64_t>(sample.size()) < want * dim; i += stride) {
+      const float* v = impl_->log->Find((*live)[static_cast<size_t>(i)]);
+      if (v) sample.insert(sample.end(), v, v + dim);
+    }
+    if (Status s = (*made)->Train(sample); !s.ok()) return s;
+    std::vector<float> rows;
+    std::vector<int64_t> ids;
+    for (size_t at = 0; at < live->size(); at += 65536) {
+      rows.clear();
+      ids.clear();
+      for (size_t i = at; i < std::min(live->size(), at + 65536); ++i) {
+        const float* v = impl_->log->Find((*live)[i]);
+        if (!v) continue;
+        ids.push_back((*live)[i]);
+        rows.insert(rows.end(), v, v + dim);
+      }
+      if (Status s = (*made)->Add(ids, rows); !s.ok()) return s;
+    }
+    graph_index = std::move(*made);
+    index = graph_index.get();
+  }
   std::vector<std::vector<IndexHit>> out;
   out.reserve(face_ids.size());
-  // Batches keep the probe matrix small while letting the exact index run one BLAS
-  // product per batch.
-  constexpr size_t kBatch = 1024;
+  // Batches keep the probe matrix small while letting the index run one BLAS product or
+  // one parallel scan per batch.
+  constexpr size_t kBatch = 4096;
   std::vector<float> probes;
   for (size_t at = 0; at < face_ids.size(); at += kBatch) {
     const size_t n = std::min(kBatch, face_ids.size() - at);
@@ -777,7 +820,7 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
       std::copy(v, v + dim, probes.begin() + static_cast<std::ptrdiff_t>(i * static_cast<size_t>(dim)));
     }
     std::vector<std::vector<IndexHit>> hits;
-    Status s = impl_->index->Search(probes, k + 1, impl_->log.get(), &hits);
+    Status s = index->Search(probes, k + 1, impl_->log.get(), &hits);
     if (!s.ok()) return s;
     for (size_t i = 0; i < n; ++i) {
       std::vector<IndexHit> row;
@@ -785,6 +828,7 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
         if (h.id != face_ids[at + i] && h.id >= 0 && static_cast<int>(row.size()) < k) row.push_back(h);
       out.push_back(std::move(row));
     }
+    if (progress) progress(static_cast<int64_t>(at + n), static_cast<int64_t>(face_ids.size()));
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>  // jpeglib.h needs FILE
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -356,6 +357,46 @@ std::string ExifCaptureTime(std::span<const uint8_t> data) {
   }
   exif_data_unref(ed);
   return out;
+}
+
+namespace {
+// Degrees from an EXIF GPS coordinate (three rationals: degrees, minutes, seconds) and
+// its reference letter; NaN if malformed.
+double GpsDegrees(ExifData* ed, ExifTag value_tag, ExifTag ref_tag, char negative) {
+  ExifContent* gps = ed->ifd[EXIF_IFD_GPS];
+  if (!gps) return NAN;
+  ExifEntry* v = exif_content_get_entry(gps, value_tag);
+  ExifEntry* r = exif_content_get_entry(gps, ref_tag);
+  if (!v || !r || v->format != EXIF_FORMAT_RATIONAL || v->components != 3 || !v->data ||
+      v->size < 3 * exif_format_get_size(EXIF_FORMAT_RATIONAL))
+    return NAN;
+  const ExifByteOrder order = exif_data_get_byte_order(ed);
+  const size_t step = static_cast<size_t>(exif_format_get_size(EXIF_FORMAT_RATIONAL));
+  double parts[3];
+  for (size_t i = 0; i < 3; ++i) {
+    const ExifRational q = exif_get_rational(v->data + i * step, order);
+    if (q.denominator == 0) return NAN;
+    parts[i] = static_cast<double>(q.numerator) / q.denominator;
+  }
+  double deg = parts[0] + parts[1] / 60 + parts[2] / 3600;
+  if (r->data && r->size >= 1 && r->data[0] == static_cast<unsigned char>(negative)) deg = -deg;
+  return deg;
+}
+}  // namespace
+
+std::string ExifPlace(std::span<const uint8_t> data) {
+  if (data.size() < 4 || data.size() > (size_t{1} << 31)) return "";
+  ExifData* ed = exif_data_new_from_data(data.data(), static_cast<unsigned int>(data.size()));
+  if (!ed) return "";
+  const double lat = GpsDegrees(ed, static_cast<ExifTag>(EXIF_TAG_GPS_LATITUDE),
+                                static_cast<ExifTag>(EXIF_TAG_GPS_LATITUDE_REF), 'S');
+  const double lon = GpsDegrees(ed, static_cast<ExifTag>(EXIF_TAG_GPS_LONGITUDE),
+                                static_cast<ExifTag>(EXIF_TAG_GPS_LONGITUDE_REF), 'W');
+  exif_data_unref(ed);
+  if (!std::isfinite(lat) || !std::isfinite(lon) || std::fabs(lat) > 90 || std::fabs(lon) > 180) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f,%.6f", lat, lon);
+  return buf;
 }
 
 Result<std::string> ReadFileBytes(const std::string& path, int64_t max_bytes) {

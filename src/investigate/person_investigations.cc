@@ -241,12 +241,9 @@ Result<PersonChange> PersonInvestigations::Undo(const Principal& who, const Pers
     if (Status r = m.Ready(); !r.ok()) return r;
     // What is taken back, found first so that the record can say it (and a change that
     // cannot be undone is refused before anything is recorded).
-    auto history = m.persons->History(1 << 30);
-    if (!history.ok()) return history.status();
-    const PersonEvent* target = nullptr;
-    for (const PersonEvent& e : *history)
-      if (e.id == event_id) target = &e;
-    if (!target) return Status::NotFound("no change " + std::to_string(event_id));
+    auto found = m.persons->Event(event_id);
+    if (!found.ok()) return found.status();
+    const PersonEvent* target = &*found;
     if (target->undone_by)
       return Status::FailedPrecondition("change " + std::to_string(event_id) + " was undone already");
     if (target->action == "undo") return Status::FailedPrecondition("an undo is not undone; make the change again");

@@ -260,6 +260,9 @@ struct Persons::Impl {
     return *faces;
   }
 
+  // Persons with their counts and measures: all (only = 0) or one (only > 0).
+  Result<std::vector<PersonSummary>> Summaries(int64_t only);
+
   // Rebuilds the per-person measures of doubt from the faces' neighbours.
   Status Measure(const std::vector<GroupFace>& faces, const std::vector<std::vector<IndexHit>>& nn,
                  const std::vector<int64_t>& person_of) {
@@ -352,35 +355,40 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
 
   // 1. Every face's nearest neighbours, from the gallery's own index.
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::vector<IndexHit>> nn;
-  constexpr size_t kChunk = 8192;
-  for (size_t from = 0; from < n; from += kChunk) {
-    const size_t len = std::min(kChunk, n - from);
-    auto part = m.gallery.Neighbours(std::span<const int64_t>(ids.data() + from, len), m.options.k);
-    if (!part.ok()) return part.status();
-    for (auto& row : *part) nn.push_back(std::move(row));
-    if (progress) progress("neighbours", static_cast<int64_t>(from + len), static_cast<int64_t>(n));
-  }
+  auto found = m.gallery.Neighbours(ids, m.options.k, [&](int64_t done, int64_t total) {
+    if (progress) progress("neighbours", done, total);
+  });
+  if (!found.ok()) return found.status();
+  std::vector<std::vector<IndexHit>> nn = std::move(*found);
   const auto t1 = std::chrono::steady_clock::now();
   rep.seconds_knn = std::chrono::duration<double>(t1 - t0).count();
 
   // 2. The graph of links at or above the threshold, and its groups.
   WeightedGraph graph;
   graph.nodes = static_cast<int64_t>(n);
-  std::map<std::pair<size_t, size_t>, double> edges;
+  struct Link {
+    size_t a, b;
+    float w;
+  };
+  std::vector<Link> found_links;
   for (size_t i = 0; i < n; ++i)
     for (const IndexHit& hit : nn[i]) {
       if (hit.score < m.link_threshold) continue;
       auto it = at.find(hit.id);
       if (it == at.end()) continue;  // a flagged face
       const auto key = std::minmax(i, it->second);
-      double& w = edges[{key.first, key.second}];
-      w = std::max(w, static_cast<double>(hit.score));
+      found_links.push_back({key.first, key.second, hit.score});
     }
-  for (const auto& [e, w] : edges) {
-    graph.edges.push_back({static_cast<int64_t>(e.first), static_cast<int64_t>(e.second)});
-    graph.weights.push_back(w);
+  // Each link once (found from both ends, or from one), with its best score.
+  std::sort(found_links.begin(), found_links.end(), [](const Link& x, const Link& y) {
+    return x.a != y.a ? x.a < y.a : x.b != y.b ? x.b < y.b : x.w > y.w;
+  });
+  for (size_t e = 0; e < found_links.size(); ++e) {
+    if (e > 0 && found_links[e].a == found_links[e - 1].a && found_links[e].b == found_links[e - 1].b) continue;
+    graph.edges.push_back({static_cast<int64_t>(found_links[e].a), static_cast<int64_t>(found_links[e].b)});
+    graph.weights.push_back(found_links[e].w);
   }
+  std::vector<Link>().swap(found_links);
   rep.links = static_cast<int64_t>(graph.edges.size());
   auto clusters = ClusterGraph(graph, m.options.algorithm == "default" ? kDefaultPersonsAlgorithm : m.options.algorithm);
   if (!clusters.ok()) return clusters.status();
@@ -525,6 +533,7 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
   Status s = m.db->InTransaction([&]() -> Status {
     if (Status r = m.db->Run("DELETE FROM face_persons", "cannot clear persons"); !r.ok()) return r;
     if (Status r = m.db->Run("DELETE FROM person_pending", "cannot clear pending faces"); !r.ok()) return r;
+    Stmt insert(m.h(), "INSERT INTO face_persons (face_id, person_id, placed_by) VALUES (?, ?, ?)");
     for (const auto& [g, mem] : groups) {
       int64_t pid = 0;
       auto it = person_of_group.find(g);
@@ -562,11 +571,9 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
       }
       for (size_t i : mem) {
         person_of[i] = pid;
-        auto was = before->find(ids[i]);
-        Stmt q(m.h(), "INSERT INTO face_persons (face_id, person_id, placed_by) VALUES (?, ?, ?)");
-        q.Bind(1, ids[i]).Bind(2, pid).Bind(3, !(*faces)[i].subject.empty() ? std::string("subject") : "clustering");
-        (void)was;
-        if (q.Step() != SQLITE_DONE) return m.db->Error("cannot place a face");
+        insert.Reset();
+        insert.Bind(1, ids[i]).Bind(2, pid).Bind(3, !(*faces)[i].subject.empty() ? std::string("subject") : "clustering");
+        if (insert.Step() != SQLITE_DONE) return m.db->Error("cannot place a face");
       }
     }
     if (Status r = m.DropEmptyPersons(); !r.ok()) return r;
@@ -650,6 +657,21 @@ Result<ReclusterReport> Persons::Update() {
           if (it != placed->end() && it->second == best) allowed = false;
         }
       }
+      // The face's closest other person bounds its person's margin.
+      auto raise_nearest = [&](int64_t person) -> Status {
+        float nearest = 0;
+        int64_t nearest_person = 0;
+        for (const IndexHit& hit : (*nn)[i]) {
+          auto it = placed->find(hit.id);
+          if (it != placed->end() && it->second != person && hit.score > nearest)
+            nearest = hit.score, nearest_person = it->second;
+        }
+        if (nearest_person == 0) return Status::OK();
+        Stmt u(m.h(), "UPDATE persons SET nearest_other = ?, nearest_person = ? WHERE id = ? AND nearest_other < ?");
+        u.Bind(1, static_cast<double>(nearest)).Bind(2, nearest_person).Bind(3, person).Bind(4, static_cast<double>(nearest));
+        if (u.Step() != SQLITE_DONE) return m.db->Error("cannot update a person");
+        return Status::OK();
+      };
       if (total == 0) {
         // Nobody near: a person of its own.
         auto made = m.NewPerson();
@@ -658,6 +680,7 @@ Result<ReclusterReport> Persons::Update() {
         (*placed)[f.id] = *made;
         images_of[*made].insert(f.image);
         ++rep.singletons;
+        if (Status r = raise_nearest(*made); !r.ok()) return r;
       } else if (allowed && best_w >= m.options.join_share * total) {
         if (Status r = m.Place(f.id, best, "clustering"); !r.ok()) return r;
         (*placed)[f.id] = best;
@@ -671,6 +694,7 @@ Result<ReclusterReport> Persons::Update() {
         Stmt u(m.h(), "UPDATE persons SET weakest_link = MIN(weakest_link, ?) WHERE id = ?");
         u.Bind(1, static_cast<double>(strongest)).Bind(2, best);
         if (u.Step() != SQLITE_DONE) return m.db->Error("cannot update a person");
+        if (Status r = raise_nearest(best); !r.ok()) return r;
       } else {
         // Its neighbours disagree, or it cannot join the one they point to: it waits.
         Stmt q(m.h(), "INSERT OR IGNORE INTO person_pending (face_id) VALUES (?)");
@@ -686,14 +710,19 @@ Result<ReclusterReport> Persons::Update() {
   return rep;
 }
 
-Result<std::vector<PersonSummary>> Persons::List() {
-  Impl& m = *impl_;
+Result<std::vector<PersonSummary>> Persons::List() { return impl_->Summaries(0); }
+
+Result<std::vector<PersonSummary>> Persons::Impl::Summaries(int64_t only) {
+  Impl& m = *this;
   Stmt q(m.h(),
-         "SELECT p.id, COALESCE(s.label, ''), COUNT(fp.face_id), COUNT(DISTINCT f.image_id), p.weakest_link, "
-         "p.nearest_other, p.nearest_person, COALESCE(MIN(NULLIF(i.captured_at, '')), ''), "
-         "COALESCE(MAX(NULLIF(i.captured_at, '')), '') FROM persons p JOIN face_persons fp ON fp.person_id = p.id "
-         "JOIN faces f ON f.id = fp.face_id JOIN images i ON i.id = f.image_id LEFT JOIN subjects s ON "
-         "s.id = p.subject_id GROUP BY p.id");
+         (std::string("SELECT p.id, COALESCE(s.label, ''), COUNT(fp.face_id), COUNT(DISTINCT f.image_id), "
+                      "p.weakest_link, p.nearest_other, p.nearest_person, COALESCE(MIN(NULLIF(i.captured_at, '')), ''), "
+                      "COALESCE(MAX(NULLIF(i.captured_at, '')), '') FROM persons p JOIN face_persons fp ON "
+                      "fp.person_id = p.id JOIN faces f ON f.id = fp.face_id JOIN images i ON i.id = f.image_id "
+                      "LEFT JOIN subjects s ON s.id = p.subject_id ") +
+          (only > 0 ? "WHERE p.id = ? " : "") + "GROUP BY p.id")
+             .c_str());
+  if (only > 0) q.Bind(1, only);
   std::vector<PersonSummary> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
@@ -717,18 +746,18 @@ Result<std::vector<PersonSummary>> Persons::List() {
 }
 
 Result<PersonSummary> Persons::Get(int64_t person_id) {
-  auto all = List();
-  if (!all.ok()) return all.status();
-  for (auto& p : *all)
-    if (p.id == person_id) return p;
-  return Status::NotFound("no person " + std::to_string(person_id));
+  auto one = impl_->Summaries(person_id > 0 ? person_id : -1);
+  if (!one.ok()) return one.status();
+  if (person_id <= 0 || one->empty()) return Status::NotFound("no person " + std::to_string(person_id));
+  return one->front();
 }
 
 Result<std::vector<PersonFace>> Persons::Faces(int64_t person_id) {
   Impl& m = *impl_;
   if (Status s = m.RequirePerson(person_id); !s.ok()) return s;
   Stmt q(m.h(),
-         "SELECT f.id, f.image_id, i.uri, i.sha256, i.captured_at, src.name, f.x, f.y, f.w, f.h, f.quality, fp.placed_by "
+         "SELECT f.id, f.image_id, i.uri, i.sha256, i.captured_at, src.name, f.x, f.y, f.w, f.h, f.quality, fp.placed_by, "
+         "i.place "
          "FROM face_persons fp JOIN faces f ON f.id = fp.face_id JOIN images i ON i.id = f.image_id "
          "JOIN sources src ON src.id = i.source_id WHERE fp.person_id = ? ORDER BY i.captured_at, f.id");
   q.Bind(1, person_id);
@@ -746,6 +775,7 @@ Result<std::vector<PersonFace>> Persons::Faces(int64_t person_id) {
                        static_cast<float>(q.Real(9)));
     f.quality = static_cast<float>(q.Real(10));
     f.placed_by = q.Text(11);
+    f.place = q.Text(12);
     out.push_back(std::move(f));
   }
   if (rc != SQLITE_DONE) return m.db->Error("cannot read a person's faces");
@@ -1055,6 +1085,8 @@ Result<PersonEvent> Persons::Undo(int64_t event_id, const std::string& actor) {
   if (!s.ok()) return s;
   return m.GetEvent(undo);
 }
+
+Result<PersonEvent> Persons::Event(int64_t event_id) { return impl_->GetEvent(event_id); }
 
 Result<std::vector<PersonEvent>> Persons::History(int64_t limit) {
   Impl& m = *impl_;
