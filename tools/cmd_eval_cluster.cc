@@ -57,7 +57,8 @@ const Command kEvalClusterCommand = {
     .summary = "groups a labelled set's faces into persons with the labels hidden, and scores the grouping",
     .usage = {"eval cluster --root DIR [--identities TSV] [--json]",
               "eval cluster ... [--algorithm A[,A...]] [--k K[,K...]] [--link-fmr F[,F...]]",
-              "eval cluster ... [--people all|dev|test] [--limit-people N] [--threads N] [--keep DIR] [--vectors FILE]"},
+              "eval cluster ... [--people all|dev|test] [--limit-people N] [--threads N] [--face largest|central]",
+              "eval cluster ... [--keep DIR] [--vectors FILE]"},
     .options = {{"--root", "DIR", "the folder the identities file's paths are relative to"},
                 {"--identities", "TSV", "image_relpath<TAB>identity lines (default DIR/identities.tsv)"},
                 {"--algorithm", "A,...",
@@ -69,6 +70,9 @@ const Command kEvalClusterCommand = {
                  "all people (default), or those at even (dev) or odd (test) positions by name: tune on dev, "
                  "confirm on test"},
                 {"--limit-people", "N", "only the first N people by name (default all)"},
+                {"--face", "largest|central",
+                 "the face taken from each photo: the largest box (default) or the most central (LFW's "
+                 "convention)"},
                 {"--keep", "DIR", "build the gallery in DIR and keep it (default: a temporary folder)"},
                 {"--vectors", "FILE",
                  "keep the faces' vectors in FILE (a vector file, docs/formats.md) and read them from it next "
@@ -76,7 +80,7 @@ const Command kEvalClusterCommand = {
                 kJsonOption},
     .examples = {"lineup eval cluster --root ../shared/data/lfw --limit-people 500",
                  "lineup eval cluster --root ../shared/data/lfw --people dev --algorithm components,leiden"},
-    .notes = "The largest face of each photo is grouped; photos without a face are counted and left out. "
+    .notes = "One face of each photo is grouped (--face); photos without a face are counted and left out. "
              "Several values of --algorithm, --k and --link-fmr are tried in every combination on the "
              "same faces; the JSON's top level is the first combination, \"runs\" holds them all.",
     .reads_photos = true,
@@ -94,6 +98,9 @@ int CmdEvalCluster(int argc, char** argv) {
   if (!threads.ok()) return Fail(threads.status());
   auto limit = args->GetInt("--limit-people", 0, 1, 100000000);
   if (!limit.ok()) return Fail(limit.status());
+  const std::string face = args->Get("--face", "largest");
+  if (face != "largest" && face != "central") return Fail(Status::InvalidArgument("--face must be largest or central"));
+  const FacePick pick = face == "largest" ? FacePick::kLargestBox : FacePick::kCentral;
   const std::string people = args->Get("--people", "all");
   if (people != "all" && people != "dev" && people != "test")
     return Fail(Status::InvalidArgument("--people must be all, dev or test"));
@@ -164,7 +171,7 @@ int CmdEvalCluster(int argc, char** argv) {
     }
     emb = std::move(e);
   } else {
-    emb = EmbedPhotos(*opts, paths, *threads, FacePick::kLargest);
+    emb = EmbedPhotos(*opts, paths, *threads, pick);
     if (!emb.ok()) return Fail(emb.status());
     if (!cache.empty()) {
       VectorFile vf;
@@ -297,6 +304,7 @@ int CmdEvalCluster(int argc, char** argv) {
   j["photos_without_face"] = emb->failures;
   j["people"] = chosen.size();
   j["people_split"] = people;
+  j["face_choice"] = face;
   j["model"] = emb->model_id;
   j["seconds_embedding"] = embed_s;
   if (scratch.keep) j["gallery"] = scratch.path;

@@ -108,6 +108,8 @@ enum class FacePick {
   kCentral,  // the box whose centre is nearest the photo's centre, among boxes at
              // least half as tall as the largest (LFW's convention: the labelled
              // person is centred)
+  kLargestBox,  // the largest box of quality >= 0.1, else the largest box, warnings or
+                // not (a labelled set's "largest face per photo")
 };
 // Index into faces, or -1 if there are none.
 int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick);

@@ -331,7 +331,7 @@ Result<std::unique_ptr<Persons>> Persons::Open(Gallery& gallery, PersonsOptions 
   auto t = cal->ThresholdFor(options.link_fmr);
   if (!t.ok()) return t.status();
   // The algorithm's name is checked now, not at the first rebuild.
-  if (auto probe = ClusterGraph(WeightedGraph{}, options.algorithm == "default" ? "components" : options.algorithm);
+  if (auto probe = ClusterGraph(WeightedGraph{}, options.algorithm == "default" ? kDefaultPersonsAlgorithm : options.algorithm);
       !probe.ok())
     return probe.status();
   auto impl = std::unique_ptr<Impl>(new Impl{gallery, std::move(options), std::move(*db), *t});
@@ -382,7 +382,7 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
     graph.weights.push_back(w);
   }
   rep.links = static_cast<int64_t>(graph.edges.size());
-  auto clusters = ClusterGraph(graph, m.options.algorithm == "default" ? "components" : m.options.algorithm);
+  auto clusters = ClusterGraph(graph, m.options.algorithm == "default" ? kDefaultPersonsAlgorithm : m.options.algorithm);
   if (!clusters.ok()) return clusters.status();
   std::vector<int64_t> label = clusters->label;
 

@@ -220,6 +220,7 @@ int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick) {
       if ((pass == 1 || faces[i].quality.score >= kUsableQuality) &&
           (best < 0 || faces[i].box.area() > faces[static_cast<size_t>(best)].box.area()))
         best = static_cast<int>(i);
+  if (pick == FacePick::kLargestBox) return best;
   if (pick == FacePick::kLargest) {
     // Better still, the largest face with nothing wrong with it: in a group photo a
     // blurred box over a body can pass the bar above and outsize two sharp faces.
