@@ -325,6 +325,105 @@ json Schemas() {
                               {"seconds_knn", kNum},
                               {"seconds_cluster", kNum}},
                              {"faces", "persons"});
+  // The co-appearance network (network_investigations.h: *AnswerJson).
+  const json net_report = Obj({{"persons", kInt},
+                               {"ties", kInt},
+                               {"faces", kInt},
+                               {"photos", kInt},
+                               {"group_photos", kInt},
+                               {"faces_left_out_purpose",
+                                Described(kInt, "faces whose source does not allow the purpose network")},
+                               {"photos_left_out_purpose", kInt},
+                               {"faces_unplaced", Described(kInt, "faces in no person yet")},
+                               {"faces_opted_out", kInt}},
+                              {"persons", "ties", "faces_left_out_purpose"});
+  const json net_person = Obj({{"id", kInt},
+                               {"name", Described(kStr, "\"\" for an unnamed person")},
+                               {"label", Described(kStr, "the name, or \"person N\"")},
+                               {"faces", kInt},
+                               {"photos", kInt},
+                               {"ties", kInt},
+                               {"face_id", Described(kInt, "a representative face")},
+                               {"thumbnail", Described(kStr, "its crop's URL (within the same case)")}},
+                              {"id", "label"});
+  const json shared_photo = Obj({{"image_id", kInt},
+                                 {"uri", kStr},
+                                 {"sha256", kSha},
+                                 {"captured_at", kTime},
+                                 {"source", kStr},
+                                 {"face_a", kInt},
+                                 {"box_a", box},
+                                 {"face_b", kInt},
+                                 {"box_b", box},
+                                 {"persons_in_photo", kInt},
+                                 {"thumbnail_a", kStr},
+                                 {"thumbnail_b", kStr}},
+                                {"image_id", "uri", "source", "face_a", "face_b"});
+  const json answer = Obj({{"notice", kStr}, {"report", net_report}, {"people", Arr(net_person)}, {"audit_seq", kInt}},
+                          {"notice", "report", "people"});
+  s["NetworkAssociates"] = Extended(answer,
+                                    {{"in_network", Described(kBool, "false: the person's faces are all left out")},
+                                     {"person", net_person},
+                                     {"associates", Arr(Obj({{"person", kInt},
+                                                             {"name", kStr},
+                                                             {"shared_photos", kInt},
+                                                             {"score", kNum},
+                                                             {"photos", Arr(shared_photo)}}))}},
+                                    {"notice", "report", "person", "associates"});
+  s["NetworkPath"] = Extended(answer,
+                              {{"connected", kBool},
+                               {"persons", Arr(kInt)},
+                               {"links", Arr(Obj({{"from", kInt},
+                                                  {"to", kInt},
+                                                  {"shared_photos", kInt},
+                                                  {"photos", Arr(shared_photo)}}))}},
+                              {"notice", "report", "persons", "links"});
+  s["NetworkCommunities"] = Extended(answer,
+                                     {{"algorithm", kStr},
+                                      {"quality", kNum},
+                                      {"isolated", Described(kInt, "persons linked to nobody")},
+                                      {"communities", Arr(Obj({{"id", kInt},
+                                                               {"members", Arr(kInt)},
+                                                               {"internal_ties", kInt},
+                                                               {"internal_photos", kInt}}))}},
+                                     {"notice", "report", "communities"});
+  s["NetworkBrokers"] = Extended(answer,
+                                 {{"algorithm", kStr},
+                                  {"brokers", Arr(Obj({{"person", kInt},
+                                                       {"name", kStr},
+                                                       {"betweenness", kNum},
+                                                       {"communities", kInt},
+                                                       {"ties", kInt}}))}},
+                                 {"notice", "report", "brokers"});
+  s["NetworkNeighbourhood"] = Extended(answer,
+                                       {{"in_network", kBool},
+                                        {"centre", kInt},
+                                        {"nodes", Arr(Obj({{"person", kInt},
+                                                           {"name", kStr},
+                                                           {"label", kStr},
+                                                           {"depth", kInt},
+                                                           {"photos", kInt},
+                                                           {"face_id", kInt},
+                                                           {"thumbnail", kStr}}))},
+                                        {"edges", Arr(Obj({{"a", kInt},
+                                                           {"b", kInt},
+                                                           {"weight", Described(kInt, "shared photos")},
+                                                           {"photos", Arr(shared_photo)}}))},
+                                        {"truncated", kBool}},
+                                       {"notice", "report", "nodes", "edges"});
+  // network.h's ToJson: the whole network, for other tools.
+  s["NetworkExport"] = Obj({{"report", Extended(net_report, {{"purpose", kStr}})},
+                            {"persons", Arr(Obj({{"id", kInt},
+                                                 {"name", kStr},
+                                                 {"faces", kInt},
+                                                 {"photos", kInt},
+                                                 {"ties", kInt},
+                                                 {"face_id", kInt}}))},
+                            {"ties", Arr(Obj({{"a", kInt},
+                                              {"b", kInt},
+                                              {"weight", kInt},
+                                              {"photos", Arr(shared_photo)}}))}},
+                           {"report", "persons", "ties"});
   s["OpenApiDocument"] =
       Obj({{"openapi", kStr}, {"info", json::object()}, {"paths", json::object()}, {"components", json::object()}},
           {"openapi", "paths"});
@@ -386,6 +485,11 @@ Success SuccessOf(const std::string& key) {
       {"POST /v1/persons/{id}/mark", "PersonChange"},
       {"POST /v1/persons/history/{id}/undo", "PersonChange"},
       {"POST /v1/persons/recluster", "ReclusterReport"},
+      {"GET /v1/network/persons/{id}/associates", "NetworkAssociates"},
+      {"GET /v1/network/persons/{id}/neighbourhood", "NetworkNeighbourhood"},
+      {"GET /v1/network/persons/{id}/path/{other}", "NetworkPath"},
+      {"GET /v1/network/communities", "NetworkCommunities"},
+      {"GET /v1/network/brokers", "NetworkBrokers"},
   };
   static const std::map<std::string, std::string> created = {
       {"POST /v1/cases", "Case"},   {"POST /v1/sources", "Source"},       {"POST /v1/users", "User"},
@@ -401,6 +505,10 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
   if (key == "GET /v1/searches/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "GET /v1/network/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "GET /v1/network/export")
+    return Success{"200", "the network as GraphML (format=graphml) or JSON (format=json), as a download",
+                   {{"application/graphml+xml", {{"schema", kStr}}}, {"application/json", {{"schema", Ref("NetworkExport")}}}}};
   return Success{};  // a route without a schema: tests/server_test.cc should fail on it
 }
 
@@ -534,7 +642,7 @@ json Server::Impl::OpenApi() const {
       params.push_back({{"name", name},
                         {"in", "path"},
                         {"required", true},
-                        {"schema", {{"type", name == "id" || name == "face" ? "integer" : "string"}}}});
+                        {"schema", {{"type", name == "id" || name == "face" || name == "other" ? "integer" : "string"}}}});
     }
     if (key == "GET /v1/audit")
       for (const char* q : {"since", "case", "actor", "action", "limit"})
@@ -549,6 +657,23 @@ json Server::Impl::OpenApi() const {
       }
       if (key == "GET /v1/persons")
         params.push_back({{"name", "offset"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
+    }
+    if (key.rfind("GET /v1/network/", 0) == 0) {
+      auto query = [&](const char* name, const char* type, bool required, const char* what) {
+        params.push_back(
+            {{"name", name}, {"in", "query"}, {"required", required}, {"schema", {{"type", type}}}, {"description", what}});
+      };
+      query("case", "integer", true, "the open case the query belongs to");
+      if (key.find("thumbnail") == std::string::npos) query("justification", "string", true, "why (audited)");
+      if (key.find("associates") != std::string::npos || key.find("brokers") != std::string::npos)
+        query("top", "integer", false, "how many (default 10, at most 1000)");
+      if (key.find("communities") != std::string::npos || key.find("brokers") != std::string::npos)
+        query("algorithm", "string", false, "leiden:modularity (default), louvain or infomap");
+      if (key.find("neighbourhood") != std::string::npos) {
+        query("depth", "integer", false, "links from the person (1 to 3, default 1)");
+        query("max_nodes", "integer", false, "persons at most (1 to 200, default 30)");
+      }
+      if (key.find("export") != std::string::npos) query("format", "string", false, "graphml (default) or json");
     }
     if (!params.empty()) op["parameters"] = params;
     json body = RequestBody(key);

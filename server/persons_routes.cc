@@ -10,9 +10,6 @@
 #include "server_internal.h"
 
 namespace lineup::server {
-namespace {
-
-constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst;
 
 Result<int64_t> PathId(const Call& c, size_t i) {
   const std::string s = c.Param(i);
@@ -20,7 +17,6 @@ Result<int64_t> PathId(const Call& c, size_t i) {
   return std::stoll(s);  // the route's pattern holds 1 to 18 digits
 }
 
-// A whole number from the query string, within [lo, hi]; `def` if absent.
 Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi) {
   if (!req.has_param(key)) return def;
   const std::string v = req.get_param_value(key);
@@ -32,15 +28,6 @@ Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, in
   return n;
 }
 
-// A positive whole number from a JSON body.
-Result<int64_t> BodyId(const json& body, const std::string& key) {
-  if (!body.contains(key)) return Status::InvalidArgument("\"" + key + "\" is required");
-  const json& v = body[key];
-  if (!v.is_number_integer() || v.get<int64_t>() <= 0)
-    return Status::InvalidArgument("\"" + key + "\" must be a positive whole number");
-  return v.get<int64_t>();
-}
-
 Result<PersonsScope> ReadScope(const httplib::Request& req) {
   auto case_id = QueryInt(req, "case", 0, 1, 999999999999999999);
   if (!case_id.ok()) return case_id.status();
@@ -49,6 +36,19 @@ Result<PersonsScope> ReadScope(const httplib::Request& req) {
   scope.justification = req.get_param_value("justification");
   if (scope.justification.size() > 8000) return Status::InvalidArgument("the justification is too long");
   return scope;
+}
+
+namespace {
+
+constexpr Role kAdmin = Role::kAdmin, kAnalyst = Role::kAnalyst;
+
+// A positive whole number from a JSON body.
+Result<int64_t> BodyId(const json& body, const std::string& key) {
+  if (!body.contains(key)) return Status::InvalidArgument("\"" + key + "\" is required");
+  const json& v = body[key];
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+    return Status::InvalidArgument("\"" + key + "\" must be a positive whole number");
+  return v.get<int64_t>();
 }
 
 Result<PersonsScope> ChangeScope(const json& body) {

@@ -202,7 +202,7 @@ static std::string PathRegex(const std::string& path) {
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
     out += path.substr(at, it->position() - at);
     const std::string name = (*it)[1];
-    if (name == "id" || name == "face")
+    if (name == "id" || name == "face" || name == "other")
       out += R"((\d{1,18}))";
     else if (name == "name")
       out += R"(([A-Za-z0-9._@-]{1,64}))";
@@ -525,6 +525,10 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   po.with_gallery = with_gallery;
   impl->persons = std::make_unique<PersonInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                          std::move(po));
+  NetworkInvestigationsOptions no;
+  no.with_gallery = with_gallery;
+  impl->network = std::make_unique<NetworkInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
+                                                          std::move(no));
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())
@@ -536,6 +540,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   }
   impl->AddRoutes();
   impl->AddPersonsRoutes();
+  impl->AddNetworkRoutes();
   impl->Install();
   Impl* raw = impl.get();
   impl->retention_thread = std::thread([raw] {

@@ -20,6 +20,7 @@
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
+#include "lineup/network_investigations.h"
 #include "lineup/person_investigations.h"
 #include "request.h"
 #include "server.h"
@@ -121,6 +122,8 @@ struct Server::Impl {
   std::unique_ptr<Investigations> investigations;
   // Persons as accountable acts (persons_routes.cc), and kept up to date after enrolment.
   std::unique_ptr<PersonInvestigations> persons;
+  // The co-appearance network's queries as accountable acts (network_routes.cc).
+  std::unique_ptr<NetworkInvestigations> network;
 
   std::vector<Route> routes;
   std::vector<RouteInfo> route_infos;
@@ -139,6 +142,7 @@ struct Server::Impl {
 
   void AddRoutes();  // handlers.cc
   void AddPersonsRoutes();  // persons_routes.cc
+  void AddNetworkRoutes();  // network_routes.cc
   void Register(const std::string& method, const std::string& path, std::vector<Role> roles, const std::string& summary,
                 Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors
@@ -169,6 +173,12 @@ struct Server::Impl {
 std::string SessionIdFromCookie(const std::string& cookie_header);
 int HttpStatusFor(const Status& s);
 void SendJson(httplib::Response& res, int code, const json& body);
+// The route's i-th path parameter as a number (the patterns hold 1 to 18 digits).
+Result<int64_t> PathId(const Call& c, size_t i);
+// A whole number from the query string, within [lo, hi]; `def` if absent.
+Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi);
+// ?case=ID&justification=TEXT of a read within a case (persons, network).
+Result<PersonsScope> ReadScope(const httplib::Request& req);
 void SendError(httplib::Response& res, const Status& s);
 
 }  // namespace lineup::server

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -533,6 +534,33 @@ TEST_F(CliUsage, PersonsMistakesAreNamedInOneLine) {
   ExpectJsonError({"persons", "list", "--gallery", tmp_.File("nowhere"), "--json"}, 2, "not_found");
 }
 
+// The network commands check their command line before opening any gallery: ids are
+// positive whole numbers, --top is bounded, an export names one writable file.
+TEST_F(CliUsage, NetworkMistakesAreNamedInOneLine) {
+  ExpectMisuse({"network", "associates", "abc"}, "a person id is a positive whole number, not \"abc\"");
+  ExpectMisuse({"network", "associates", "-3"}, "-3");
+  ExpectMisuse({"network", "associates", "0"}, "positive whole number");
+  ExpectMisuse({"network", "associates", "99999999999999999999999"}, "positive whole number");
+  ExpectMisuse({"network", "associates"}, "network associates takes one PERSON id");
+  ExpectMisuse({"network", "path", "1"}, "network path takes two person ids");
+  ExpectMisuse({"network", "path", "1", "2", "3"}, "network path takes two person ids");
+  ExpectMisuse({"network", "brokers", "7"}, "brokers takes no arguments");
+  ExpectMisuse({"network", "export"}, "export needs one of --graphml FILE or --json FILE");
+  ExpectMisuse({"network", "export", "--graphml", "a", "--json", "b"}, "export needs one of");
+  ExpectJsonError({"network", "associates", "1", "--top", "1000000", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"network", "brokers", "--top", "0", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"network", "brokers", "--top", "1e99", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"network", "associates", "x", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"network", "communities", "--gallery", tmp_.File("nowhere"), "--json"}, 2, "not_found");
+  ExpectOneErrorLine(RunCli({"network", "brokrs"}), 2, "brokers");
+  // Bad export paths are refused before the network is asked (and so before any record).
+  ExpectOneErrorLine(RunCli({"network", "export", "--graphml", tmp_.path()}), 2, "is a directory");
+  ExpectOneErrorLine(RunCli({"network", "export", "--graphml", tmp_.File("no/such/dir/n.graphml")}), 2,
+                     "no directory");
+  ExpectOneErrorLine(RunCli({"network", "export", "--json", "/dev/null"}), 2, "not a regular file");
+  ExpectOneErrorLine(RunCli({"network", "export", "--graphml", ""}), 2, "file name");
+}
+
 // ------------------------------------------------------ real photos (slower)
 
 class Cli : public ::testing::Test {
@@ -1008,6 +1036,85 @@ TEST_F(Cli, PersonsFromEnrolmentToUndo) {
   RunResult after = RunCli({"persons", "list", "--gallery", g, "--json"});
   ASSERT_EQ(after.exit_code, 0) << Describe(after);
   EXPECT_EQ(ParseJson(after)["total"], 0) << after.out;
+}
+
+// The network from the command line: tables for people, JSON, the audit record of every
+// query as cli:<user>, an export that parses, hostile ids and an unknown person, and a
+// search that skips a source whose legal basis does not allow search.
+TEST_F(Cli, NetworkQueriesFromTheCommandLine) {
+  const std::string g = tmp_.File("g");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(RunCli({"source", "add", "seized", "--legal-basis", "test", "--purposes", "network", "--gallery", g})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCli({"source", "add", "web", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  RunResult e = RunCli({"enroll", data_ + "/groups/face_recognition_two_people.jpg",
+                        data_ + "/groups/face_recognition_obama_and_biden.jpg",
+                        data_ + "/groups/face_recognition_kit_with_rose.jpg", "--source", "seized", "--gallery", g});
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  RunResult w = RunCli({"enroll", data_ + "/groups/deepface_couple.jpg", "--source", "web", "--gallery", g});
+  ASSERT_EQ(w.exit_code, 0) << Describe(w);
+  RunResult b = RunCli({"network", "brokers", "--top", "1000", "--gallery", g, "--json"});
+  ASSERT_EQ(b.exit_code, 0) << Describe(b);
+  json bj = ParseJson(b);
+  EXPECT_EQ(bj["report"]["faces_left_out_purpose"], 2) << "the couple's faces: web allows search only";
+  // The two persons of two shared photos.
+  std::string a_id, b_id;
+  for (const auto& k : bj["brokers"]) {
+    RunResult a = RunCli({"network", "associates", std::to_string(k["person"].get<int64_t>()), "--top", "1",
+                          "--gallery", g, "--json"});
+    ASSERT_EQ(a.exit_code, 0) << Describe(a);
+    json aj = ParseJson(a);
+    if (!aj["associates"].empty() && aj["associates"][0]["shared_photos"] == 2) {
+      a_id = std::to_string(k["person"].get<int64_t>());
+      b_id = std::to_string(aj["associates"][0]["person"].get<int64_t>());
+    }
+  }
+  ASSERT_FALSE(a_id.empty()) << bj.dump();
+  RunResult t = RunCli({"network", "associates", a_id, "--gallery", g});
+  ASSERT_EQ(t.exit_code, 0) << Describe(t);
+  for (const char* want : {"shared photos", "face_recognition_obama_and_biden.jpg", "seized", "left out",
+                           "leads for review"})
+    EXPECT_TRUE(Contains(t.out, want)) << want << "\n" << t.out;
+  RunResult p = RunCli({"network", "path", a_id, b_id, "--gallery", g});
+  ASSERT_EQ(p.exit_code, 0) << Describe(p);
+  EXPECT_TRUE(Contains(p.out, "1 link(s)")) << p.out;
+  RunResult c = RunCli({"network", "communities", "--algorithm", "louvain", "--gallery", g});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  EXPECT_TRUE(Contains(c.out, "by louvain")) << c.out;
+  ExpectOneErrorLine(RunCli({"network", "communities", "--algorithm", "components", "--gallery", g}), 2,
+                     "unknown community algorithm");
+  ExpectOneErrorLine(RunCli({"network", "associates", "987654", "--gallery", g}), 2, "no person 987654");
+  const std::string out = tmp_.File("n.graphml");
+  RunResult x = RunCli({"network", "export", "--graphml", out, "--gallery", g});
+  ASSERT_EQ(x.exit_code, 0) << Describe(x);
+  std::ifstream in(out);
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(Contains(xml, "<graphml")) << xml.substr(0, 200);
+  for (const auto& f : std::filesystem::directory_iterator(tmp_.path()))
+    EXPECT_EQ(f.path().string().find(".tmp-"), std::string::npos) << "no temporary file left: " << f.path();
+  for (const char* action : {"network_brokers", "network_associates", "network_path", "network_communities",
+                             "network_export"}) {
+    RunResult audit = RunCli({"audit", "export", "--action", action, "--gallery", g});
+    EXPECT_FALSE(Lines(audit.out).empty()) << action;
+    EXPECT_TRUE(Contains(audit.out, "\"actor\":\"cli:")) << audit.out;
+  }
+  // With a case, a justification is kept.
+  RunResult cc = RunCli({"case", "create", "Ring", "--authority", "warrant 9", "--gallery", g, "--json"});
+  ASSERT_EQ(cc.exit_code, 0) << Describe(cc);
+  const std::string case_id = std::to_string(ParseJson(cc)["id"].get<int64_t>());
+  ASSERT_EQ(RunCli({"network", "associates", a_id, "--case", case_id, "--justification", "who is with A", "--gallery", g})
+                .exit_code,
+            0);
+  RunResult rec = RunCli({"audit", "export", "--action", "network_associates", "--case", case_id, "--gallery", g});
+  EXPECT_TRUE(Contains(rec.out, "who is with A")) << rec.out;
+  // Search: the seized source allows only the network; a search says what it skipped.
+  RunResult s = RunCli({"search", data_ + "/face_recognition/examples/obama.jpg", "--all", "--gallery", g, "--json"});
+  ASSERT_LE(s.exit_code, 1) << Describe(s);
+  json sj = ParseJson(s);
+  ASSERT_FALSE(sj["candidates"].empty()) << sj.dump();
+  for (const auto& cand : sj["candidates"]) EXPECT_EQ(cand.value("source", ""), "web") << cand.dump();
+  EXPECT_TRUE(Contains(sj["warnings"].dump(), "were not searched")) << sj.dump();
 }
 
 }  // namespace

@@ -160,7 +160,7 @@ std::string RawRequest(int port, const std::string& request) {
 
 // A concrete path for a route: {id}, {face} -> 1, {name} -> ana, {file} -> app.js.
 std::string Concrete(const std::string& path) {
-  std::string p = std::regex_replace(path, std::regex(R"(\{id\}|\{face\})"), "1");
+  std::string p = std::regex_replace(path, std::regex(R"(\{id\}|\{face\}|\{other\})"), "1");
   p = std::regex_replace(p, std::regex(R"(\{name\})"), "ana");
   return std::regex_replace(p, std::regex(R"(\{file\})"), "app.js");
 }
@@ -228,7 +228,8 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
   // JSON one naming an object schema with properties, and every reference resolves.
   const std::set<std::string> not_json = {"GET /", "GET /assets/{file}", "GET /metrics",
                                           "GET /v1/searches/{id}/faces/{face}/thumbnail",
-                                          "GET /v1/persons/{id}/faces/{face}/thumbnail"};
+                                          "GET /v1/persons/{id}/faces/{face}/thumbnail",
+                                          "GET /v1/network/faces/{face}/thumbnail"};
   const json& schemas = doc["components"]["schemas"];
   for (auto& [path, ops] : doc["paths"].items())
     for (auto& [method, op] : ops.items()) {
@@ -891,6 +892,83 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   EXPECT_EQ(rec["details"]["change"]["name"], "Jane Roe");
   auto rr = c.Get("/v1/audit?action=persons_recluster", Auth("aud"));
   EXPECT_EQ(Body(rr)["records"].back()["actor"], "admin");
+}
+
+// The network over the API: every query within a member's open case with a
+// justification, audited; hostile ids, limits and algorithms get 400s (or 404 for a
+// person that is not there), never 500s. The fixture's source allows search only, so the
+// network is empty and says so: every face left out by purpose.
+TEST_F(ServerTest, NetworkQueriesWithinACaseAllAuditedAndHostileInputRefused) {
+  auto c = Client();
+  const int64_t case_id = NewCase("ana", "Network 8");
+  const std::string q = "case=" + std::to_string(case_id) + "&justification=mapping%20network%208";
+  auto rebuilt = c.Post("/v1/persons/recluster", Auth("admin"), json{{"justification", "group"}}.dump(),
+                        "application/json");
+  ASSERT_EQ(rebuilt->status, 200) << rebuilt->body;
+  auto list = c.Get(("/v1/persons?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(list->status, 200);
+  const int64_t person = Body(list)["persons"][0]["id"];
+  const std::string pp = "/v1/network/persons/" + std::to_string(person);
+
+  auto a = c.Get((pp + "/associates?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(a->status, 200) << a->body;
+  json aj = Body(a);
+  EXPECT_EQ(aj["in_network"], false);
+  EXPECT_GE(aj["report"]["faces_left_out_purpose"].get<int64_t>(), w->faces);
+  EXPECT_FALSE(aj["notice"].get<std::string>().empty());
+  EXPECT_GT(aj["audit_seq"].get<int64_t>(), 0);
+  EXPECT_EQ(c.Get((pp + "/neighbourhood?" + q).c_str(), Auth("ana"))->status, 200);
+  auto cm = c.Get(("/v1/network/communities?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(cm->status, 200) << cm->body;
+  EXPECT_TRUE(Body(cm)["communities"].empty());
+  EXPECT_EQ(c.Get(("/v1/network/brokers?" + q + "&top=5&algorithm=louvain").c_str(), Auth("ana"))->status, 200);
+  auto ex = c.Get(("/v1/network/export?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(ex->status, 200) << ex->body;
+  EXPECT_EQ(ex->get_header_value("Content-Type"), "application/graphml+xml");
+  EXPECT_NE(ex->body.find("<graphml"), std::string::npos);
+  auto exj = c.Get(("/v1/network/export?" + q + "&format=json").c_str(), Auth("ana"));
+  ASSERT_EQ(exj->status, 200);
+  EXPECT_TRUE(json::parse(exj->body).contains("ties"));
+
+  // Who and why.
+  EXPECT_EQ(c.Get((pp + "/associates?justification=x").c_str(), Auth("ana"))->status, 400) << "no case";
+  EXPECT_EQ(c.Get((pp + "/associates?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 400)
+      << "no justification";
+  EXPECT_EQ(c.Get((pp + "/associates?" + q).c_str(), Auth("bob"))->status, 403) << "not a member";
+  EXPECT_EQ(c.Get(("/v1/network/communities?" + q).c_str(), Auth("admin"))->status, 403);
+  EXPECT_EQ(c.Get(("/v1/network/export?" + q).c_str(), Auth("aud"))->status, 403);
+  // Hostile input.
+  for (const char* bad : {"&top=0", "&top=1001", "&top=99999999999999999999", "&top=-1", "&top=1.5", "&top=x"})
+    EXPECT_EQ(c.Get((pp + "/associates?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  for (const char* bad : {"&depth=0", "&depth=4", "&max_nodes=0", "&max_nodes=201", "&max_nodes=abc"})
+    EXPECT_EQ(c.Get((pp + "/neighbourhood?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  for (const char* bad : {"&algorithm=components", "&algorithm=leiden", "&algorithm=%27%3B%20DROP%20TABLE",
+                          "&algorithm=%00", "&top=100000"})
+    EXPECT_EQ(c.Get(("/v1/network/brokers?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  EXPECT_EQ(c.Get(("/v1/network/communities?" + q + "&algorithm=infomap%3Atrials%3D1000000").c_str(), Auth("ana"))
+                ->status,
+            400);
+  for (const char* bad : {"&format=xml", "&format=", "&format=..%2F..%2Fetc%2Fpasswd"})
+    EXPECT_EQ(c.Get(("/v1/network/export?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  EXPECT_EQ(c.Get(("/v1/network/persons/987654321/associates?" + q).c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get(("/v1/network/persons/0/associates?" + q).c_str(), Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get(("/v1/network/persons/999999999999999999/neighbourhood?" + q).c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get(("/v1/network/persons/abc/associates?" + q).c_str(), Auth("ana"))->status, 404) << "no such route";
+  EXPECT_EQ(c.Get((pp + "/path/987654321?" + q).c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get((pp + "/path/" + std::to_string(person) + "?" + q).c_str(), Auth("ana"))->status, 404)
+      << "not in the network";
+  EXPECT_EQ(c.Get(("/v1/network/faces/1/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 403)
+      << "a face no answer showed";
+  EXPECT_EQ(c.Get("/v1/network/faces/1/thumbnail?case=abc", Auth("ana"))->status, 400);
+
+  for (const char* action : {"network_associates", "network_neighbourhood", "network_communities", "network_brokers",
+                             "network_export"}) {
+    auto recs = c.Get((std::string("/v1/audit?action=") + action + "&case=" + std::to_string(case_id)).c_str(),
+                      Auth("aud"));
+    ASSERT_EQ(recs->status, 200);
+    ASSERT_FALSE(Body(recs)["records"].empty()) << action;
+    EXPECT_EQ(Body(recs)["records"].back()["details"]["justification"], "mapping network 8") << action;
+  }
 }
 
 TEST(SessionCookie, OnlyTheExactNameCounts) {

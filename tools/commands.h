@@ -41,6 +41,8 @@ int CmdVersion(int argc, char** argv);
 int CmdCase(int argc, char** argv);
 // tools/cmd_persons.cc: `lineup persons list|show|name|merge|split|mark|undo|history|recluster`.
 int CmdPersons(int argc, char** argv);
+// tools/cmd_network.cc: `lineup network associates|path|communities|brokers|export`.
+int CmdNetwork(int argc, char** argv);
 
 // The descriptions, each in its command's file; lineup.cc lists the top-level ones, and
 // a verb described in another file than its command is declared here too.
@@ -49,6 +51,7 @@ extern const Command kInitCommand, kSourceCommand, kEnrollCommand, kSearchComman
     kCompactCommand, kOptOutCommand;
 extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand, kCaseCommand;
 extern const Command kPersonsCommand;                            // cmd_persons.cc
+extern const Command kNetworkCommand;                            // cmd_network.cc
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
 extern const Command kEvalClusterCommand;                        // cmd_eval_cluster.cc

@@ -54,6 +54,7 @@ const std::vector<Section>& Sections() {
       {"service and oversight (docs/service.md, docs/oversight.md)",
        {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kCaseCommand, CmdCase}, {&kAuditCommand, CmdAudit}}},
       {"persons: faces grouped by who they are", {{&kPersonsCommand, CmdPersons}}},
+      {"network: who appears with whom", {{&kNetworkCommand, CmdNetwork}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},
       {"about", {{&kVersionCommand, CmdVersion}}},
   };

@@ -218,4 +218,8 @@ class CoAppearanceNetwork {
 // return; invalid UTF-8; U+FFFE/U+FFFF) replaced by U+FFFD.
 std::string XmlEscape(const std::string& text);
 
+// Valid UTF-8: invalid bytes replaced by U+FFFD, so that JSON can always be written
+// (names and uris come from outside).
+std::string CleanUtf8(const std::string& text);
+
 }  // namespace lineup

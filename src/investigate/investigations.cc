@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "lineup/accountability.h"
 #include "lineup/image.h"
@@ -16,6 +17,9 @@
 namespace lineup {
 
 namespace {
+
+// How deep a search looks past faces it must not return (their sources' purposes).
+constexpr int kMaxSearchDepth = 100000;
 
 using json = nlohmann::json;
 
@@ -126,6 +130,35 @@ struct Investigations::Impl {
     return accountability.Record(who, action, case_id, details);
   }
 
+  // The faces a search must not return: those of sources whose legal basis does not
+  // allow "search" (catalog.h, SourceRecord::purposes). With the gallery held.
+  struct Barred {
+    int64_t faces = 0;
+    std::vector<std::string> sources;
+    std::string Names() const {
+      std::string out;
+      for (const std::string& n : sources) out += (out.empty() ? "" : ", ") + n;
+      return out;
+    }
+  };
+  Result<Barred> NotSearchable() {
+    auto sources = gallery->catalog().Sources();
+    if (!sources.ok()) return sources.status();
+    std::set<std::string> barred;
+    for (const SourceRecord& src : *sources)
+      if (!src.Allows("search")) barred.insert(src.name);
+    Barred out;
+    if (barred.empty()) return out;
+    auto counts = gallery->catalog().CountsBySource();
+    if (!counts.ok()) return counts.status();
+    for (const auto& c : *counts)
+      if (barred.count(c.name) && c.faces > 0) {
+        out.faces += c.faces;
+        out.sources.push_back(c.name);
+      }
+    return out;
+  }
+
   // Decodes and analyses a probe photo, and chooses its face.
   Result<std::pair<ProbeReport, Face>> AnalyseProbe(const Probe& probe, FaceAnalyzer& analyzer, bool embed,
                                                     std::vector<Face>* set_aside = nullptr, Image* decoded = nullptr) {
@@ -211,20 +244,43 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
   }
 
   std::vector<Candidate> found;
+  Impl::Barred not_searched;
   Status s = m.WithGallery([&]() -> Status {
     out.gallery_size = m.gallery->size();
     auto t = req.fmr > 0 ? m.calibration.ForComparison(req.fmr, out.gallery_size)
                          : m.calibration.ForSearch(req.fpir, out.gallery_size);
     if (!t.ok()) return t.status();
     out.threshold = *t;
+    // Purpose limitation: faces of sources whose legal basis does not allow "search" are
+    // never candidates (they stay in the index for the purposes their source allows).
+    auto barred = m.NotSearchable();
+    if (!barred.ok()) return barred.status();
+    not_searched = *barred;
     // Grouping by subject looks deeper, so that a known person's other faces are seen.
-    auto res = m.gallery->Search(vec, req.by_subject ? std::max(req.top * 5, 50) : req.top);
-    if (!res.ok()) return res.status();
-    found = std::move(res->front());
+    const int want = req.by_subject ? std::max(req.top * 5, 50) : req.top;
+    // Barred faces may fill the nearest places: look deeper until enough others remain
+    // or the gallery has no more.
+    for (int k = want;;) {
+      auto res = m.gallery->Search(vec, k);
+      if (!res.ok()) return res.status();
+      const size_t seen = res->front().size();
+      found.clear();
+      for (Candidate& c : res->front())
+        if (c.source.Allows("search")) found.push_back(std::move(c));
+      if (static_cast<int>(found.size()) >= want || seen < static_cast<size_t>(k) || seen == found.size() ||
+          k >= kMaxSearchDepth)
+        break;
+      k = std::min(kMaxSearchDepth, k * 4);
+    }
+    if (static_cast<int>(found.size()) > want) found.resize(static_cast<size_t>(want));
     out.ranked_by_cohort = m.gallery->RankedByCohort();
     return Status::OK();
   });
   if (!s.ok()) return s;
+  if (not_searched.faces > 0)
+    out.warnings.push_back(std::to_string(not_searched.faces) + " face(s) were not searched: the legal basis of " +
+                           (not_searched.sources.size() == 1 ? "source " : "sources ") + not_searched.Names() +
+                           " does not allow search");
   if (out.threshold.beyond_calibration)
     out.warnings.push_back("the gallery is too large for the calibration to hold FPIR " +
                            std::to_string(req.fpir * 100).substr(0, 4) + "%: " + out.threshold.Describe());
@@ -309,6 +365,7 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
                        {"low_quality", !out.probe.quality_reasons.empty()},
                        {"undecided", out.undecided},
                        {"leads", out.LeadCount()},
+                       {"not_searched_purpose", not_searched.faces},
                        {"candidates", candidates}});
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;

@@ -48,7 +48,8 @@ size_t DecodeUtf8(const std::string& s, size_t i, uint32_t* cp) {
 
 constexpr const char* kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Valid UTF-8: invalid bytes replaced by U+FFFD (so JSON can always be written).
+}  // namespace
+
 std::string CleanUtf8(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -65,6 +66,8 @@ std::string CleanUtf8(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 json BoxJson(const cv::Rect2f& b) { return json::array({b.x, b.y, b.width, b.height}); }
 

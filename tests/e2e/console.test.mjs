@@ -671,6 +671,78 @@ async function main() {
     await signOut(page.context());
   });
 
+  await step('analyst 2: the co-appearance network: a person\'s associates, the drawing of their neighbourhood, a link\'s photos; the case\'s communities, brokers and a path', async () => {
+    await signIn(users.analyst2, ['Cases', 'Sources']);
+    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
+    const br = await apiGet(`/v1/network/brokers?${q}&top=1000`);
+    check(br.report.faces_left_out_purpose === SOURCES.press.faces + SOURCES.events.faces,
+      `the network left out ${br.report.faces_left_out_purpose} faces by purpose; press and events hold ${SOURCES.press.faces + SOURCES.events.faces}`);
+    // The two persons seen together in two photos (Obama and Biden in gatherings).
+    let centre = 0, partner = 0;
+    for (const b of br.brokers) {
+      const a = await apiGet(`/v1/network/persons/${b.person}/associates?${q}&top=1`);
+      if (a.associates.length && a.associates[0].shared_photos === 2) {
+        centre = b.person;
+        partner = a.associates[0].person;
+        break;
+      }
+    }
+    check(centre > 0, 'no two persons share two photos');
+    const assoc = await apiGet(`/v1/network/persons/${centre}/associates?${q}&top=10`);
+    const hood = await apiGet(`/v1/network/persons/${centre}/neighbourhood?${q}&depth=1&max_nodes=30`);
+
+    await page.goto(`${URL_}/#/cases/${caseId}/persons/${centre}`);
+    await page.locator('#persons-why').fill('Who appears with the suspect in the seized photos');
+    await page.locator('#persons-why-go').click();
+    await page.locator('#associates-table tbody tr').first().waitFor();
+    check(await page.locator('#associates-table tbody tr').count() === assoc.associates.length,
+      `${await page.locator('#associates-table tbody tr').count()} associates shown, the API gave ${assoc.associates.length}`);
+    check((await page.locator('#associates-table tbody tr').first().textContent()).includes('gatherings'),
+      'the first associate\'s photos do not name their source');
+    check(/left out: their source does not allow network analysis/.test(await page.locator('#person-network .network-report').textContent()),
+      'the page does not say how many faces the network left out');
+    const nodes = page.locator('#network-drawing .net-node');
+    check(await nodes.count() === hood.nodes.length, `${await nodes.count()} faces drawn for ${hood.nodes.length} persons`);
+    check(await page.locator('#network-drawing .net-edge').count() === hood.edges.length, 'not every link is drawn');
+    const loaded = await page.locator('#network-drawing image').evaluateAll((imgs) => Promise.all(imgs.map((i) =>
+      fetch(i.getAttribute('href')).then((r) => r.ok && (r.headers.get('Content-Type') || '').startsWith('image/')))));
+    check(loaded.length === hood.nodes.length && loaded.every(Boolean), 'a face of the drawing has no crop');
+    // The link of two photos is drawn wider than a link of one.
+    const [a, b] = centre < partner ? [centre, partner] : [partner, centre];
+    const widths = await page.locator('#network-drawing .net-edge').evaluateAll((ls) => ls.map((l) => Number(l.getAttribute('stroke-width'))));
+    const strong = page.locator(`#network-drawing .net-edge-hit[data-a="${a}"][data-b="${b}"]`);
+    check(await strong.count() === 1, 'the strongest link is not drawn');
+    const strongWidth = Number(await page.locator('#network-drawing .net-edge').nth(
+      hood.edges.findIndex((e) => e.a === a && e.b === b)).getAttribute('stroke-width'));
+    check(strongWidth === Math.max(...widths) && (widths.length === 1 || Math.min(...widths) < strongWidth),
+      `the link of 2 photos is ${strongWidth} wide; all: ${widths.join(', ')}`);
+    await page.locator('#person-network').scrollIntoViewIfNeeded();
+    await shot('person-network', page.locator('#person-network'));
+    await strong.dispatchEvent('click');
+    await page.locator('#link-photos li').first().waitFor();
+    check(await page.locator('#link-photos li').count() === 2, 'the link\'s two photos are not listed');
+    check((await page.locator('#link-photos').textContent()).includes('gatherings'), 'the link\'s photos do not name their source');
+    check(await imageLoaded(page.locator('#link-photos img').first()), 'a face of the link\'s photos did not load');
+    await shot('network-link-photos', page.locator('#person-network'));
+
+    // The network of the case.
+    await page.goto(`${URL_}/#/cases/${caseId}`);
+    await page.locator('#network-link').click();
+    await page.waitForURL(new RegExp(`#/cases/${caseId}/network$`));
+    await page.locator('#communities-table tbody tr').first().waitFor();
+    const cm = await apiGet(`/v1/network/communities?${q}`);
+    check(await page.locator('#communities-table tbody tr').count() === cm.communities.length,
+      `${await page.locator('#communities-table tbody tr').count()} communities shown, ${cm.communities.length} found`);
+    check(await page.locator('#brokers-table tbody tr').count() === Math.min(10, br.brokers.length), 'the brokers are not listed');
+    await page.locator('#path-from').fill(String(centre));
+    await page.locator('#path-to').fill(String(partner));
+    await page.locator('#path-go').click();
+    await page.locator('#path-result .path-links > li').first().waitFor();
+    check(await page.locator('#path-result .path-links > li').count() === 1, 'the path between the two is not one link');
+    await shot('network-communities-brokers-path');
+    await signOut(page.context());
+  });
+
   await step('auditor: the audit log (item 6: readable candidates, dates on one line); the chain verifies', async () => {
     await signIn(users.auditor, ['Audit']);
     await page.waitForURL(/#\/audit$/);
@@ -680,7 +752,8 @@ async function main() {
     await page.locator('#audit-records tbody tr').first().waitFor();
     const actions = await page.locator('#audit-records tbody td:nth-child(4)').allTextContents();
     for (const a of ['case_create', 'case_member_add', 'search', 'review', 'confirm', 'persons_list', 'persons_show',
-      'person_split', 'person_name', 'person_undo']) {
+      'person_split', 'person_name', 'person_undo', 'network_associates', 'network_neighbourhood', 'network_communities',
+      'network_brokers', 'network_path']) {
       check(actions.includes(a), `no "${a}" record in the audit log (saw: ${[...new Set(actions)].join(', ')})`);
     }
     check(await page.locator('#stats-box').getByText('Searches per user').count() === 1, 'no statistics shown');

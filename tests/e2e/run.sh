@@ -43,7 +43,11 @@ knn=$data/face_recognition/examples/knn_examples
 probe=$knn/test/obama1.jpg
 group=$knn/test/obama_and_biden.jpg
 crowd=$data/groups/dlib_bald_guys.jpg  # one photo, many faces: a source whose images and faces differ
-for f in "$probe" "$group" "$crowd"; do [ -f "$f" ] || fail "no photo $f"; done
+# Group photos of the people of knn_examples, in a source whose legal basis allows network
+# analysis only: the persons' co-appearance network (and no search candidate from them).
+gatherings=("$data/groups/face_recognition_obama_and_biden.jpg" "$data/groups/face_recognition_two_people.jpg"
+  "$data/groups/face_recognition_kit_with_rose.jpg" "$data/groups/deepface_couple.jpg")
+for f in "$probe" "$group" "$crowd" "${gatherings[@]}"; do [ -f "$f" ] || fail "no photo $f"; done
 
 # ---------------------------------------------------------------- gallery and users
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lineup-e2e.XXXXXX")
@@ -73,6 +77,8 @@ run "$lineup" source add press --legal-basis "Published press photographs (test 
   --description "face_recognition's knn_examples" --gallery "$gallery"
 run "$lineup" source add events --legal-basis "Event photographs (test data)" \
   --description "dlib's bald_guys.jpg" --gallery "$gallery"
+run "$lineup" source add gatherings --legal-basis "Seized group photographs, network analysis only (test data)" \
+  --description "group photos of groups/" --purposes network --gallery "$gallery"
 # Enrols and prints {"images": N, "faces": M}, from the last line of `lineup enroll --json`.
 enroll_counted() {
   echo "\$ lineup enroll $* --json" >>"$log"
@@ -83,7 +89,8 @@ enroll_counted() {
 }
 press_counts=$(enroll_counted "$knn/train" --source press --subject-from-dir)
 events_counts=$(enroll_counted "$crowd" --source events)
-export E2E_SOURCES="{\"press\": $press_counts, \"events\": $events_counts}"
+gatherings_counts=$(enroll_counted "${gatherings[@]}" --source gatherings)
+export E2E_SOURCES="{\"press\": $press_counts, \"events\": $events_counts, \"gatherings\": $gatherings_counts}"
 echo "e2e: enrolled $E2E_SOURCES"
 
 password() { printf 'e2e-%s' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; }

@@ -317,6 +317,7 @@ const ROUTES = [
   { re: /^\/cases\/(\d+)\/searches\/(\d+)$/, page: pageRecordedSearch, roles: ['admin', 'analyst'] },
   { re: /^\/cases\/(\d+)\/persons$/, page: pagePersons, roles: ['analyst'] },
   { re: /^\/cases\/(\d+)\/persons\/(\d+)$/, page: pagePerson, roles: ['analyst'] },
+  { re: /^\/cases\/(\d+)\/network$/, page: pageNetwork, roles: ['analyst'] },
   { re: /^\/audit$/, page: pageAudit, roles: ['auditor', 'admin'] },
   { re: /^\/users$/, page: pageUsers, roles: ['admin'] },
   { re: /^\/sources$/, page: pageSources, roles: ['admin', 'enroller', 'analyst'] },
@@ -515,6 +516,7 @@ async function pageCase(view, id) {
     if (state.role === 'analyst') {
       actions.append(h('a', { class: 'btn primary', href: `#/cases/${c.id}/search` }, 'New search'));
       actions.append(h('a', { class: 'btn', href: `#/cases/${c.id}/persons`, id: 'persons-link' }, 'Persons'));
+      actions.append(h('a', { class: 'btn', href: `#/cases/${c.id}/network`, id: 'network-link' }, 'Network'));
     }
     const closeBtn = h('button', { type: 'button', class: 'btn danger' }, 'Close case');
     closeBtn.addEventListener('click', async () => {
@@ -1607,6 +1609,7 @@ async function pagePerson(view, caseId, personId) {
   view.append(h('section', { 'aria-labelledby': 'photos-h' },
     h('h2', { id: 'photos-h' }, 'Photos'),
     table(['Face', 'Photo', 'Source', 'Captured', 'Box (x, y, w, h)', 'Quality', 'Placed by'], photoRows, { id: 'person-photos' })));
+  const network = personNetwork(view, c, p, why);
 
   // Changes, each with the justification written in the form.
   const { form, justification } = changeForm('person');
@@ -1652,6 +1655,294 @@ async function pagePerson(view, caseId, personId) {
     h('div', { class: 'actions' }, splitBtn, markBtn),
     h('p', { class: 'help' }, 'A change can be taken back from the ', h('a', { href: `#/cases/${c.id}/persons` }, 'Persons'), ' page.'));
   view.append(form);
+  await network;
+}
+
+// ------------------------------------------------------------------ the co-appearance network
+//
+// Who appears with whom (network_investigations.h): persons tied by the photos they share.
+// Each query is an accountable read in the case with the same justification as persons,
+// recorded with what it returned; only photos of sources that allow "network" count, and
+// every answer says how many faces were left out.
+const NETWORK_NOTICE = 'Co-appearances are leads for review, not findings: two faces in one photo do not show ' +
+  'that two people know each other.';
+
+function networkReport(r) {
+  const out = h('p', { class: 'muted network-report' },
+    `Network of ${fmtCount(r.persons)} persons and ${fmtCount(r.ties)} links, from ${fmtCount(r.faces)} faces in ${fmtCount(r.photos)} photos. `);
+  if (r.faces_left_out_purpose > 0) {
+    out.append(h('strong', { class: 'left-out' },
+      `${fmtCount(r.faces_left_out_purpose)} faces (${fmtCount(r.photos_left_out_purpose)} photos) left out: their source does not allow network analysis.`));
+  } else out.append('No face was left out for its source\'s purposes.');
+  if (r.faces_unplaced > 0) out.append(` ${fmtCount(r.faces_unplaced)} faces belong to no person yet.`);
+  if (r.faces_opted_out > 0) out.append(` ${fmtCount(r.faces_opted_out)} faces opted out.`);
+  return out;
+}
+
+function peopleOf(answer) {
+  return new Map((answer.people || []).map((x) => [x.id, x]));
+}
+
+function personChip(caseId, people, id, { big = false } = {}) {
+  const x = people.get(id);
+  const label = x ? x.label : `person ${id}`;
+  return h('a', { class: `person-chip${big ? ' big' : ''}`, href: `#/cases/${caseId}/persons/${id}`, 'data-person': id },
+    x && x.thumbnail ? h('img', { class: 'thumb-small', src: x.thumbnail, alt: '' }) : null,
+    h('span', {}, label));
+}
+
+// The photos behind one link: both faces, the photo's path, source and date.
+function sharedPhotosList(photos, nameA, nameB) {
+  return h('ul', { class: 'shared-photos' }, photos.map((ph) => h('li', { 'data-image': ph.image_id },
+    h('span', { class: 'pair' },
+      ph.thumbnail_a ? h('img', { class: 'thumb-small', src: ph.thumbnail_a, alt: `${nameA} in this photo` }) : null,
+      ph.thumbnail_b ? h('img', { class: 'thumb-small', src: ph.thumbnail_b, alt: `${nameB} in this photo` }) : null),
+    h('span', { class: 'photo-facts' },
+      pathEl(ph.uri, 48),
+      h('span', {}, 'source ', h('strong', { class: 'source' }, ph.source), ', ',
+        ph.captured_at ? h('span', { class: 'nowrap' }, ph.captured_at.replace('T', ' ')) : 'date unknown',
+        `, ${ph.persons_in_photo} persons in the photo`)))));
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+// A force-directed layout (Fruchterman and Reingold's, 1991), deterministic: the centre
+// person is pinned in the middle, the others start on a circle in the server's order
+// (strongest ties first) and settle; stronger links pull harder.
+function layoutNetwork(nodes, edges, width, height, margin) {
+  const n = nodes.length;
+  const at = new Map(nodes.map((x, i) => [x.person, i]));
+  const pos = nodes.map((_, i) => (i === 0 ? { x: width / 2, y: height / 2 }
+    : { x: width / 2 + (width / 3) * Math.cos((2 * Math.PI * i) / Math.max(1, n - 1)),
+        y: height / 2 + (height / 3) * Math.sin((2 * Math.PI * i) / Math.max(1, n - 1)) }));
+  const k = 0.75 * Math.sqrt((width * height) / Math.max(1, n));
+  let temperature = width / 6;
+  for (let iter = 0; iter < 300; ++iter) {
+    const disp = pos.map(() => ({ x: 0, y: 0 }));
+    for (let i = 0; i < n; ++i) {
+      for (let j = i + 1; j < n; ++j) {
+        const dx = pos[i].x - pos[j].x, dy = pos[i].y - pos[j].y;
+        const d = Math.max(0.01, Math.hypot(dx, dy));
+        const f = (k * k) / d;
+        disp[i].x += (dx / d) * f; disp[i].y += (dy / d) * f;
+        disp[j].x -= (dx / d) * f; disp[j].y -= (dy / d) * f;
+      }
+    }
+    for (const e of edges) {
+      const a = at.get(e.a), b = at.get(e.b);
+      if (a === undefined || b === undefined) continue;
+      const dx = pos[a].x - pos[b].x, dy = pos[a].y - pos[b].y;
+      const d = Math.max(0.01, Math.hypot(dx, dy));
+      const f = ((d * d) / k) * (1 + Math.log2(e.weight));
+      disp[a].x -= (dx / d) * f; disp[a].y -= (dy / d) * f;
+      disp[b].x += (dx / d) * f; disp[b].y += (dy / d) * f;
+    }
+    for (let i = 1; i < n; ++i) {
+      const d = Math.max(0.01, Math.hypot(disp[i].x, disp[i].y));
+      const step = Math.min(d, temperature);
+      pos[i].x = Math.min(width - margin, Math.max(margin, pos[i].x + (disp[i].x / d) * step));
+      pos[i].y = Math.min(height - margin, Math.max(margin, pos[i].y + (disp[i].y / d) * step));
+    }
+    temperature = Math.max(1, temperature * 0.97);
+  }
+  return pos;
+}
+
+// The neighbourhood drawn: face thumbnails as nodes, links as wide as their shared
+// photos are many; a click (or Enter) on a link lists its photos in `details`, a click
+// on a face opens that person.
+function neighbourhoodDrawing(caseId, hood, details) {
+  const width = 720, height = 440, r = 24;
+  const pos = layoutNetwork(hood.nodes, hood.edges, width, height, r + 18);
+  const at = new Map(hood.nodes.map((x, i) => [x.person, i]));
+  const label = new Map(hood.nodes.map((x) => [x.person, x.label]));
+  const maxWeight = Math.max(1, ...hood.edges.map((e) => e.weight));
+  const root = svg('svg', { class: 'network-drawing', id: 'network-drawing', viewBox: `0 0 ${width} ${height}`, role: 'group',
+    'aria-label': `Co-appearances around ${label.get(hood.centre)}: ${hood.nodes.length} persons, ${hood.edges.length} links` });
+  const defs = svg('defs');
+  root.append(defs);
+  const show = (e, line) => {
+    for (const el of root.querySelectorAll('.net-edge.chosen')) el.classList.remove('chosen');
+    line.classList.add('chosen');
+    details.replaceChildren(
+      h('h3', { id: 'link-photos-h' }, `${label.get(e.a)} and ${label.get(e.b)}: ${e.weight} shared photo(s)`),
+      sharedPhotosList(e.photos, label.get(e.a), label.get(e.b)));
+    details.hidden = false;
+  };
+  for (const e of hood.edges) {
+    const a = pos[at.get(e.a)], b = pos[at.get(e.b)];
+    const w = 1.5 + (8 * (e.weight - 1)) / Math.max(1, maxWeight - 1) + Math.min(4, e.weight - 1);
+    const line = svg('line', { class: 'net-edge', x1: a.x, y1: a.y, x2: b.x, y2: b.y, 'stroke-width': w.toFixed(1) });
+    const hit = svg('line', { class: 'net-edge-hit', x1: a.x, y1: a.y, x2: b.x, y2: b.y, 'stroke-width': Math.max(14, w + 8),
+      tabindex: 0, role: 'button', 'data-a': e.a, 'data-b': e.b,
+      'aria-label': `${label.get(e.a)} and ${label.get(e.b)}: ${e.weight} shared photo(s); show them` },
+    svg('title', {}, `${label.get(e.a)} – ${label.get(e.b)}: ${e.weight} shared photo(s)`));
+    hit.addEventListener('click', () => show(e, line));
+    hit.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); show(e, line); } });
+    root.append(line, hit);
+  }
+  hood.nodes.forEach((x, i) => {
+    const clip = `clip-${x.person}-${idCounter++}`;
+    defs.append(svg('clipPath', { id: clip }, svg('circle', { cx: 0, cy: 0, r })));
+    const g = svg('g', { class: `net-node${i === 0 ? ' centre' : ''}`, transform: `translate(${pos[i].x.toFixed(1)},${pos[i].y.toFixed(1)})`,
+      tabindex: 0, role: 'link', 'data-person': x.person, 'aria-label': `${x.label}: ${x.photos} photo(s); open` },
+    svg('title', {}, `${x.label} (${x.photos} photos)`),
+    svg('circle', { class: 'net-node-bg', r: r + 2 }),
+    x.thumbnail ? svg('image', { href: x.thumbnail, x: -r, y: -r, width: 2 * r, height: 2 * r,
+      preserveAspectRatio: 'xMidYMid slice', 'clip-path': `url(#${clip})` }) : null,
+    svg('circle', { class: 'net-node-ring', r }),
+    svg('text', { class: 'net-label', y: r + 14, 'text-anchor': 'middle' }, x.label));
+    const open = () => go(`#/cases/${caseId}/persons/${x.person}`);
+    g.addEventListener('click', open);
+    g.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') open(); });
+    root.append(g);
+  });
+  return root;
+}
+
+// On a person's page: who the person appears with, and the drawing of their neighbourhood.
+async function personNetwork(view, c, p, why) {
+  const section = h('section', { 'aria-labelledby': 'assoc-h', id: 'person-network' },
+    h('h2', { id: 'assoc-h' }, 'Appears with'),
+    h('div', { class: 'notice', role: 'note' }, NETWORK_NOTICE));
+  view.append(section);
+  const done = loading(section);
+  const q = personsQuery(c.id, why);
+  let a, n;
+  try {
+    [a, n] = await Promise.all([
+      api('GET', `/v1/network/persons/${p.id}/associates?${q}&top=10`),
+      api('GET', `/v1/network/persons/${p.id}/neighbourhood?${q}&depth=1&max_nodes=30`)]);
+  } catch (err) {
+    done();
+    section.append(errorBox(err));
+    return;
+  }
+  done();
+  section.append(networkReport(a.report));
+  if (!a.in_network) {
+    section.append(h('p', { id: 'not-in-network' }, 'This person is not in the co-appearance network: none of its faces is in a photo ',
+      'of a source that allows network analysis.'));
+    return;
+  }
+  const people = peopleOf(a);
+  const rows = a.associates.map((x, i) => [
+    h('span', { class: 'num' }, i + 1),
+    personChip(c.id, people, x.person),
+    h('span', { class: 'num' }, x.shared_photos),
+    h('span', { class: 'num', title: 'Shared photos weighted: a photo of many people counts less, and so does someone seen everywhere' },
+      fmtScore(x.score)),
+    sharedPhotosList(x.photos, p.name || `person ${p.id}`, people.get(x.person) ? people.get(x.person).label : `person ${x.person}`),
+  ]);
+  section.append(table(['#', 'Person', 'Shared photos', 'Score', 'The photos behind the link'], rows,
+    { id: 'associates-table', empty: 'Nobody appears with this person in a photo.' }));
+  if (n.edges.length) {
+    const details = h('div', { class: 'card link-photos', id: 'link-photos', 'aria-live': 'polite', hidden: true });
+    section.append(
+      h('h3', {}, 'Neighbourhood'),
+      h('p', { class: 'help' }, 'Faces are persons; a link is as wide as the photos they share are many. Click a link to see its photos, ',
+        'a face to open that person.', n.truncated ? ' Only the strongest 30 are drawn.' : ''),
+      h('div', { class: 'drawing-wrap' }, neighbourhoodDrawing(c.id, n, details)),
+      details);
+  }
+  section.append(h('p', {}, h('a', { class: 'btn', href: `#/cases/${c.id}/network` }, 'The network of the case')));
+}
+
+// The network of a case: its communities and the persons who bridge them, a path between
+// two persons, and an export for other tools.
+async function pageNetwork(view, caseId) {
+  const c = await api('GET', `/v1/cases/${caseId}`);
+  view.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/cases' }, 'Cases'), ' › ',
+      h('a', { href: `#/cases/${c.id}` }, `Case #${c.id}`), ' › ', 'Network'),
+    h('h1', {}, 'Network'),
+    h('p', { class: 'lead' }, 'Persons who appear in the same photos: the groups they form, and who bridges the groups.'),
+    h('div', { class: 'notice', role: 'note' }, NETWORK_NOTICE));
+  const why = personsWhy(view, c.id, () => render());
+  if (!why) return;
+  const done = loading(view);
+  const q = personsQuery(c.id, why);
+  const [cm, br] = await Promise.all([api('GET', `/v1/network/communities?${q}`), api('GET', `/v1/network/brokers?${q}&top=10`)]);
+  done();
+  view.append(networkReport(cm.report));
+  const people = peopleOf(cm);
+  const communityRows = cm.communities.map((g) => [
+    h('span', { class: 'num' }, g.id + 1),
+    h('span', { class: 'num' }, g.members.length),
+    h('span', { class: 'num' }, g.internal_ties),
+    h('span', { class: 'num' }, g.internal_photos),
+    h('span', { class: 'chips' }, g.members.map((m) => personChip(c.id, people, m))),
+  ]);
+  view.append(h('section', { 'aria-labelledby': 'communities-h' },
+    h('h2', { id: 'communities-h' }, 'Communities'),
+    h('p', { class: 'help' }, `Found by ${cm.algorithm} (modularity ${fmtScore(cm.quality)}); ${fmtCount(cm.isolated)} persons appear with nobody.`),
+    table(['Community', 'Persons', 'Links inside', 'Photos inside', 'Members'], communityRows,
+      { id: 'communities-table', empty: 'No community: nobody appears with anyone in a photo that may be used.' })));
+  const bpeople = peopleOf(br);
+  const brokerRows = br.brokers.map((b, i) => [
+    h('span', { class: 'num' }, i + 1),
+    personChip(c.id, bpeople, b.person),
+    h('span', { class: 'num' }, b.betweenness.toFixed(1)),
+    h('span', { class: 'num' }, b.communities),
+    h('span', { class: 'num' }, b.ties),
+  ]);
+  view.append(h('section', { 'aria-labelledby': 'brokers-h' },
+    h('h2', { id: 'brokers-h' }, 'Brokers'),
+    h('p', { class: 'help' }, 'Persons through whom the shortest chains between others pass (betweenness; links weighted by shared photos), ',
+      'with the communities they and their associates belong to.'),
+    table(['#', 'Person', 'Betweenness', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })));
+
+  // A path between two persons.
+  const from = h('input', { type: 'number', min: 1, step: 1, id: 'path-from', name: 'from', placeholder: 'Person number' });
+  const to = h('input', { type: 'number', min: 1, step: 1, id: 'path-to', name: 'to', placeholder: 'Person number' });
+  const result = h('div', { id: 'path-result', 'aria-live': 'polite' });
+  const go_ = h('button', { type: 'submit', class: 'btn primary', id: 'path-go' }, 'Find the path');
+  const form = h('form', { class: 'card', novalidate: true, id: 'path-form' }, h('h2', {}, 'How are two persons connected?'),
+    h('div', { class: 'grid-2' },
+      h('div', {}, h('label', { for: 'path-from', class: 'small-label' }, 'From person'), from),
+      h('div', {}, h('label', { for: 'path-to', class: 'small-label' }, 'To person'), to)),
+    h('div', { class: 'actions' }, go_), result);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(go_, 'Finding…', async () => {
+      const a = Number(from.value), b = Number(to.value);
+      if (!Number.isInteger(a) || a <= 0 || !Number.isInteger(b) || b <= 0) throw new Error('Give two person numbers.');
+      let p;
+      try {
+        p = await api('GET', `/v1/network/persons/${a}/path/${b}?${q}`);
+      } catch (err) {
+        if (err.status === 404) {
+          result.replaceChildren(h('p', { id: 'path-none' }, err.message));
+          return;
+        }
+        throw err;
+      }
+      const pp = peopleOf(p);
+      const lab = (id) => (pp.get(id) ? pp.get(id).label : `person ${id}`);
+      result.replaceChildren(
+        h('p', { class: 'chips' }, p.persons.map((id, i) => [i ? ' → ' : '', personChip(c.id, pp, id)])),
+        h('ol', { class: 'path-links' }, p.links.map((l) => h('li', {},
+          h('strong', {}, `${lab(l.from)} – ${lab(l.to)}: ${l.shared_photos} shared photo(s)`),
+          sharedPhotosList(l.photos, lab(l.from), lab(l.to))))));
+    }, form);
+  });
+  view.append(form);
+  view.append(h('section', { 'aria-labelledby': 'export-h' },
+    h('h2', { id: 'export-h' }, 'Export'),
+    h('p', { class: 'help' }, 'The whole network with every link\'s photos, for other link-analysis tools. The export is recorded in the audit log.'),
+    h('div', { class: 'actions' },
+      h('a', { class: 'btn', id: 'export-graphml', href: `/v1/network/export?${q}&format=graphml`, download: 'network.graphml' }, 'Download GraphML'),
+      h('a', { class: 'btn', id: 'export-json', href: `/v1/network/export?${q}&format=json`, download: 'network.json' }, 'Download JSON'))));
 }
 
 // ------------------------------------------------------------------ audit
