@@ -777,12 +777,14 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
     auto live = impl_->catalog->FaceIds();
     if (!live.ok()) return live.status();
     const int64_t n = static_cast<int64_t>(live->size());
-    int lists = 256;
-    while (lists < 16384 && static_cast<double>(lists) * lists < 4.0 * static_cast<double>(n)) lists *= 2;
+    // Lists of ~250 faces (4,096 at 1M), trained on 16 faces per list: training costs
+    // O(lists^2) and the search O(N^2 / lists), both small at these sizes.
+    int lists = 64;
+    while (lists < 16384 && static_cast<int64_t>(lists) * 256 < n) lists *= 2;
     auto made = VectorIndex::Create("faiss=IVF" + std::to_string(lists) + ",Flat,nprobe=" + std::to_string(kGraphIndexProbes), dim);
     if (!made.ok()) return made.status();
     std::vector<float> sample;
-    const int64_t want = std::min<int64_t>(n, std::max<int64_t>((*made)->MinTrainingVectors(), int64_t{64} * lists));
+    const int64_t want = std::min<int64_t>(n, std::max<int64_t>((*made)->MinTrainingVectors(), int64_t{16} * lists));
     const int64_t stride = std::max<int64_t>(1, n / std::max<int64_t>(1, want));
     for (int64_t i = 0; i < n && static_cast<int64_t>(sample.size()) < want * dim; i += stride) {
       const float* v = impl_->log->Find((*live)[static_cast<size_t>(i)]);
