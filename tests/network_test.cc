@@ -349,8 +349,9 @@ TEST(Purposes, CatalogMigratesOldSourcesToSearchOnlyAndChangesThem) {
     s.legal_basis = "x";
     ASSERT_TRUE((*cat)->AddSource(&s).ok());
   }
-  // Back to the schema before purposes (version 4).
-  ASSERT_EQ(SqlExec(path, "ALTER TABLE sources DROP COLUMN purposes; DELETE FROM schema_version WHERE version = 5;"),
+  // Back to the schema before purposes (version 4; version 6 added the photos' place).
+  ASSERT_EQ(SqlExec(path, "ALTER TABLE sources DROP COLUMN purposes; ALTER TABLE images DROP COLUMN place; "
+                          "DELETE FROM schema_version WHERE version >= 5;"),
             SQLITE_OK);
   auto cat = lineup::Catalog::Open(path, false);
   ASSERT_TRUE(cat.ok()) << cat.status().ToString();
