@@ -75,7 +75,7 @@ class PersonsTest : public ::testing::Test {
     ASSERT_TRUE(gallery_->catalog().AddSource(&s).ok());
   }
   std::string Lfw(const std::string& name, int i) {
-    char b[16];
+    char b[32];
     std::snprintf(b, sizeof b, "_%04d.jpg", i);
     return lfw_ + "/" + name + "/" + name + b;
   }
