@@ -105,7 +105,7 @@ class PersonInvestigationsTest : public ::testing::Test {
     std::vector<std::string> files;
     for (const char* p : {"Colin_Powell", "Tony_Blair", "Donald_Rumsfeld"})
       for (int i = 1; i <= 3; ++i) {
-        char b[16];
+        char b[32];
         std::snprintf(b, sizeof b, "_%04d.jpg", i);
         files.push_back(lfw_ + "/" + p + "/" + p + b);
       }
