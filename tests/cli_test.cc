@@ -62,7 +62,7 @@ json ParseJson(const RunResult& r) {
 }
 
 std::string LfwPhoto(const std::string& data, const std::string& name, int i) {
-  char num[8];
+  char num[16];
   std::snprintf(num, sizeof num, "%04d", i);
   return data + "/lfw/images/" + name + "/" + name + "_" + num + ".jpg";
 }
