@@ -100,12 +100,7 @@ void Server::Impl::AddNetworkRoutes() {
              for (const Status& s : {face.status(), case_id.status()})
                if (!s.ok()) return SendError(c.res, s);
              auto path = network->ThumbnailPath(c.who, *case_id, *face);
-             if (!path.ok()) return SendError(c.res, path.status());
-             std::ifstream in(*path, std::ios::binary);
-             std::stringstream ss;
-             ss << in.rdbuf();
-             if (!in) return SendError(c.res, Status::NotFound("the face crop cannot be read (erased?)"));
-             c.res.set_content(ss.str(), "image/jpeg");
+             SendFaceCrop(c.res, path);
            });
 }
 

@@ -11,6 +11,15 @@
 
 namespace lineup::server {
 
+void SendFaceCrop(httplib::Response& res, const Result<std::string>& path) {
+  if (!path.ok()) return SendError(res, path.status());
+  std::ifstream in(path.value(), std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in) return SendError(res, Status::NotFound("the face crop cannot be read (erased?)"));
+  res.set_content(ss.str(), "image/jpeg");
+}
+
 Result<int64_t> PathId(const Call& c, size_t i) {
   const std::string s = c.Param(i);
   if (s.empty() || s.size() > 18) return Status::InvalidArgument("bad id");
@@ -141,12 +150,7 @@ void Server::Impl::AddPersonsRoutes() {
              for (const Status& s : {face.status(), case_id.status()})
                if (!s.ok()) return SendError(c.res, s);
              auto path = persons->ThumbnailPath(c.who, *case_id, *face);
-             if (!path.ok()) return SendError(c.res, path.status());
-             std::ifstream in(*path, std::ios::binary);
-             std::stringstream ss;
-             ss << in.rdbuf();
-             if (!in) return SendError(c.res, Status::NotFound("the face crop cannot be read (erased?)"));
-             c.res.set_content(ss.str(), "image/jpeg");
+             SendFaceCrop(c.res, path);
            });
 
   // Changes: a JSON body with the case, the justification and what to change.

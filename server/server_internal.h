@@ -175,6 +175,8 @@ int HttpStatusFor(const Status& s);
 void SendJson(httplib::Response& res, int code, const json& body);
 // The route's i-th path parameter as a number (the patterns hold 1 to 18 digits).
 Result<int64_t> PathId(const Call& c, size_t i);
+// Sends a face crop (JPEG) found by an accountable call, or its error.
+void SendFaceCrop(httplib::Response& res, const Result<std::string>& path);
 // A whole number from the query string, within [lo, hi]; `def` if absent.
 Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi);
 // ?case=ID&justification=TEXT of a read within a case (persons, network).
