@@ -39,11 +39,12 @@ test-asan: build-asan
 bench: build
 	@scripts/bench.sh $(RELEASE)
 
-# Regenerates calibration/ from all LFW impostor pairs, for the default embedding, the
+# Regenerates calibration/ from all LFW impostor pairs (and, for the default, searches
+# measured per sex of the probe), for the default embedding, the
 # same without its weight (the default until 2026-11-28), its flip setting, the fused two-model embedding and the RGB-fed settings of galleries made
 # before 2026-11-27 (~50 min).
 calibrate: build
-	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw
+	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --groups $${LINEUP_DATA:-../shared/data}/lfw/groups_gender.tsv
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+flip
 	@$(LINEUP) calibrate --root $${LINEUP_DATA:-../shared/data}/lfw --embedder fr_feature+faceapi

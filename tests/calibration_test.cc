@@ -1,6 +1,8 @@
 // Calibration (lineup/calibration.h): thresholds for target false-match rates built
 // from score histograms, interpolation, the JSON file, and the shipped calibration.
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -221,6 +223,198 @@ TEST(CalibrationFile, SaveLoadRoundTrip) {
     EXPECT_DOUBLE_EQ(r->tmr[i], c.tmr[i]);
   }
   EXPECT_EQ(*r->ThresholdFor(1e-3), *c.ThresholdFor(1e-3));
+  EXPECT_TRUE(r->search_curves.empty());
+
+  // With measured searches, which come back as they were.
+  c.search_curves = {{"", 100, 5000, {{0.1, 0.5f}, {0.01, 0.6f}}}, {"female", 100, 900, {{0.1, 0.55f}}}};
+  ASSERT_TRUE(c.Save(path).ok());
+  r = Calibration::Load(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->search_curves.size(), 2u);
+  EXPECT_EQ(r->search_curves[1].group, "female");
+  EXPECT_EQ(r->search_curves[1].faces, 100);
+  EXPECT_EQ(r->search_curves[1].searches, 900);
+  ASSERT_EQ(r->search_curves[0].points.size(), 2u);
+  EXPECT_EQ(r->search_curves[0].points[1].second, 0.6f);
+}
+
+// A calibration with per-comparison points (ThreePoints) and measured searches of 100
+// faces: FPIR 10% at 0.5, 1% at 0.6, 0.1% at 0.7.
+Calibration WithSearches() {
+  Calibration c = ThreePoints();
+  c.search_curves = {{"", 100, 50000, {{0.1, 0.5f}, {0.01, 0.6f}, {0.001, 0.7f}}}};
+  return c;
+}
+
+TEST(ForSearch, UsesMeasuredSearchesOfTheLargestSizeThatFits) {
+  Calibration c = WithSearches();
+  auto t = c.ForSearch(0.01, 100);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_FLOAT_EQ(t->threshold, 0.6f);
+  EXPECT_NEAR(t->fpir, 0.01, 1e-9);
+  EXPECT_EQ(t->searched_faces, 100);
+  EXPECT_FALSE(t->beyond_calibration);
+  EXPECT_TRUE(Contains(t->Describe(), "measured searches of 100 faces")) << t->Describe();
+  // 1,000 faces are ten searches of 100: each may hold 1 - 0.99^(1/10) ~ 0.1%.
+  t = c.ForSearch(0.01, 1000);
+  ASSERT_TRUE(t.ok());
+  EXPECT_NEAR(t->threshold, 0.7f, 0.001);
+  EXPECT_NEAR(t->fpir, 0.01, 1e-6);
+  EXPECT_EQ(t->searched_faces, 100);
+  // A million faces need a rate the searches did not measure: per-comparison rates,
+  // here beyond what they measured too, and never below the searches' last threshold.
+  t = c.ForSearch(0.01, 1000000);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->searched_faces, 1);
+  EXPECT_TRUE(t->beyond_calibration);
+  EXPECT_FLOAT_EQ(t->threshold, 0.7f);
+  EXPECT_GT(t->fpir, 0.01);
+  // A gallery smaller than any measured search: per-comparison rates.
+  t = c.ForSearch(0.01, 50);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->searched_faces, 1);
+  EXPECT_NEAR(t->fmr, 1 - std::pow(0.99, 1.0 / 50), 1e-9);
+}
+
+TEST(FpirAt, AgreesWithForSearchOnMeasuredSearches) {
+  Calibration c = WithSearches();
+  EXPECT_NEAR(c.FpirAt(0.6f, 100), 0.01, 1e-9);
+  EXPECT_NEAR(c.FpirAt(0.6f, 1000), 1 - std::pow(0.99, 10), 1e-9);
+  for (int64_t n : {100, 700, 1500}) {
+    auto t = c.ForSearch(0.02, n);
+    ASSERT_TRUE(t.ok());
+    EXPECT_NEAR(c.FpirAt(t->threshold, n), 0.02, 2e-3) << n;
+  }
+  // Scores above what the searches measured: the per-comparison rates, but never more
+  // than the searches' last point.
+  EXPECT_NEAR(c.FpirAt(0.75f, 100), std::min(0.001, lineup::FpirOf(c.FmrAt(0.75f), 100)), 1e-12);
+  c.points.push_back({1e-6, 0.74f});
+  c.tmr.push_back(0.5);
+  EXPECT_NEAR(c.FpirAt(0.75f, 100), lineup::FpirOf(1e-6, 100), 1e-12);
+  // Higher scores are never more likely to be false matches.
+  double prev = 1;
+  for (float s = 0.3f; s < 0.72f; s += 0.01f) {
+    double f = c.FpirAt(s, 100);
+    EXPECT_LE(f, prev + 1e-12) << s;
+    prev = f;
+  }
+}
+
+TEST(ForSearch, StatesEachGroupsRateBesideTheOneItHolds) {
+  Calibration c = WithSearches();
+  c.search_curves.push_back({"female", 100, 20000, {{0.1, 0.55f}, {0.01, 0.65f}, {0.001, 0.75f}}});
+  c.search_curves.push_back({"male", 100, 30000, {{0.1, 0.45f}, {0.01, 0.55f}, {0.001, 0.65f}}});
+  auto t = c.ForSearch(0.01, 100);
+  ASSERT_TRUE(t.ok());
+  EXPECT_FLOAT_EQ(t->threshold, 0.6f);  // all probes' curve
+  EXPECT_NEAR(t->fpir, 0.01, 1e-9);
+  EXPECT_EQ(t->worst_group, "female");
+  ASSERT_EQ(t->group_fpir.size(), 2u);
+  for (const auto& [g, f] : t->group_fpir) {
+    if (g == "female") {
+      EXPECT_NEAR(f, std::sqrt(0.1 * 0.01), 1e-6);  // half way in log between 0.55 and 0.65
+    } else {
+      EXPECT_NEAR(f, std::sqrt(0.01 * 0.001), 1e-6);
+    }
+  }
+  EXPECT_TRUE(Contains(t->Describe(), "female 3.2%")) << t->Describe();
+  EXPECT_TRUE(Contains(t->Describe(), "male 0.32%")) << t->Describe();
+  // A candidate's FPIR is all probes' too.
+  EXPECT_NEAR(c.FpirAt(0.6f, 100), 0.01, 1e-9);
+}
+
+// Unit vectors in 16 dimensions: identities of two photos each (two close vectors),
+// group 0 drawn near one direction (look-alikes), group 1 spread.
+struct LabelledVectors {
+  int n = 0, dim = 16;
+  std::vector<float> v;
+  std::vector<int> identity, group;
+  explicit LabelledVectors(int people) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> g(0, 1);
+    for (int p = 0; p < people; ++p) {
+      std::vector<float> base(static_cast<size_t>(dim));
+      for (int d = 0; d < dim; ++d) base[static_cast<size_t>(d)] = g(rng) + (p % 2 == 0 && d == 0 ? 3.0f : 0.0f);
+      for (int photo = 0; photo < 2; ++photo) {
+        float norm = 0;
+        std::vector<float> x(base);
+        for (auto& e : x) e += 0.05f * g(rng), norm += e * e;
+        for (auto& e : x) v.push_back(e / std::sqrt(norm));
+        identity.push_back(p);
+        group.push_back(p % 2);
+        ++n;
+      }
+    }
+  }
+};
+
+TEST(MeasureSearchCurves, MeasuresRealSearchesWithoutTheProbesOwnPhotos) {
+  LabelledVectors lv(600);
+  auto curves = lineup::MeasureSearchCurves(lv.v.data(), lv.n, lv.dim, lv.identity, {}, {}, {10, 100, 1198});
+  ASSERT_EQ(curves.size(), 3u);
+  // Each of 1,200 probes searches the 1,198 photos of others: 119 blocks of 10, 11 of 100.
+  EXPECT_EQ(curves[0].faces, 10);
+  EXPECT_EQ(curves[0].searches, 1200 * 119);
+  EXPECT_EQ(curves[1].searches, 1200 * 11);
+  EXPECT_EQ(curves[2].searches, 1200);
+  // The probe's own second photo (similarity ~0.99) never counts as a false match.
+  for (const auto& c : curves) EXPECT_LT(c.points.back().second, 0.98f);
+  // Larger searches need higher thresholds for the same FPIR.
+  for (const auto& [rate, th] : curves[1].points)
+    for (const auto& [rate10, th10] : curves[0].points)
+      if (std::abs(rate - rate10) < 1e-12) {
+        EXPECT_GT(th, th10) << rate;
+      }
+  // A search of all 1,198 others, recounted by brute force: at each point's threshold at
+  // most that share of probes has a best score at or above it, and one histogram bin
+  // lower more than that share does.
+  std::vector<float> best;
+  for (int r = 0; r < lv.n; ++r) {
+    float b = -1;
+    for (int c = 0; c < lv.n; ++c) {
+      if (lv.identity[static_cast<size_t>(c)] == lv.identity[static_cast<size_t>(r)]) continue;
+      float dot = 0;
+      for (int d = 0; d < lv.dim; ++d)
+        dot += lv.v[static_cast<size_t>(r * lv.dim + d)] * lv.v[static_cast<size_t>(c * lv.dim + d)];
+      b = std::max(b, dot);
+    }
+    best.push_back(b);
+  }
+  auto share_from = [&](float t) {
+    int64_t k = 0;
+    for (float b : best) k += HistogramBinLow(HistogramBin(b)) >= t ? 1 : 0;
+    return static_cast<double>(k) / static_cast<double>(best.size());
+  };
+  ASSERT_FALSE(curves[2].points.empty());
+  for (const auto& [rate, th] : curves[2].points) {
+    EXPECT_LE(share_from(th), rate + 1e-12) << rate;
+    EXPECT_GT(share_from(HistogramBinLow(HistogramBin(th) - 1)), rate) << rate;
+  }
+  // Same input, same curves.
+  auto again = lineup::MeasureSearchCurves(lv.v.data(), lv.n, lv.dim, lv.identity, {}, {}, {10, 100, 1198});
+  ASSERT_EQ(again.size(), curves.size());
+  for (size_t i = 0; i < curves.size(); ++i) EXPECT_EQ(again[i].points, curves[i].points);
+}
+
+TEST(MeasureSearchCurves, LookAlikeGroupsGetTheirOwnHigherCurves) {
+  LabelledVectors lv(600);
+  auto curves = lineup::MeasureSearchCurves(lv.v.data(), lv.n, lv.dim, lv.identity, lv.group, {"alike", "spread"}, {100});
+  ASSERT_EQ(curves.size(), 3u);
+  EXPECT_EQ(curves[0].group, "");
+  EXPECT_EQ(curves[1].group, "alike");
+  EXPECT_EQ(curves[2].group, "spread");
+  EXPECT_EQ(curves[1].searches + curves[2].searches, curves[0].searches);
+  // Probes from the look-alike half meet closer strangers.
+  EXPECT_GT(curves[1].points[2].second, curves[2].points[2].second);
+  Calibration c = ThreePoints();
+  c.search_curves = curves;
+  auto t = c.ForSearch(0.05, 100);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->worst_group, "alike");
+  EXPECT_EQ(t->group_fpir.size(), 2u);
+  // Bad input gives no curves rather than a crash.
+  EXPECT_TRUE(lineup::MeasureSearchCurves(lv.v.data(), 1, lv.dim, {0}, {}, {}, {10}).empty());
+  EXPECT_TRUE(lineup::MeasureSearchCurves(lv.v.data(), lv.n, lv.dim, {0, 1}, {}, {}, {10}).empty());
 }
 
 TEST(CalibrationFile, SaveToMissingFolderIsAnError) {
@@ -252,6 +446,19 @@ TEST(CalibrationFile, HostileFilesAreErrorsNotCrashes) {
       {"negative impostors", R"({"model": "m", "dataset": "d", "impostor_comparisons": -5, "genuine_comparisons": 10, )" + good_points + "}"},
       {"zero impostors", R"({"model": "m", "dataset": "d", "impostor_comparisons": 0, "genuine_comparisons": 0, )" + good_points + "}"},
       {"model not a string", R"({"model": 7, "dataset": "d", "impostor_comparisons": 1000, "genuine_comparisons": 10, )" + good_points + "}"},
+      {"search curve not a list", "{" + head + ", " + good_points + R"(, "search_curves": 5})"},
+      {"search curve without faces", "{" + head + ", " + good_points +
+                                         R"(, "search_curves": [{"group": "", "searches": 9, "points": [{"fpir": 0.1, "threshold": 0.5}]}]})"},
+      {"search curve of zero faces", "{" + head + ", " + good_points +
+                                         R"(, "search_curves": [{"group": "", "faces": 0, "searches": 9, "points": [{"fpir": 0.1, "threshold": 0.5}]}]})"},
+      {"search curve without points", "{" + head + ", " + good_points +
+                                          R"(, "search_curves": [{"group": "", "faces": 10, "searches": 9, "points": []}]})"},
+      {"search curve rate of 1", "{" + head + ", " + good_points +
+                                     R"(, "search_curves": [{"group": "", "faces": 10, "searches": 9, "points": [{"fpir": 1, "threshold": 0.5}]}]})"},
+      {"search curve threshold falling", "{" + head + ", " + good_points +
+                                             R"(, "search_curves": [{"group": "", "faces": 10, "searches": 9, "points": [{"fpir": 0.1, "threshold": 0.5}, {"fpir": 0.01, "threshold": 0.4}]}]})"},
+      {"search curve group not a string", "{" + head + ", " + good_points +
+                                              R"(, "search_curves": [{"group": 3, "faces": 10, "searches": 9, "points": [{"fpir": 0.1, "threshold": 0.5}]}]})"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -312,6 +519,26 @@ TEST(ShippedCalibration, DefaultModelHasDecadePointsWithRisingThresholds) {
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     EXPECT_NEAR(*t, p->second, 1e-5);
   }
+  // Measured searches, for all probes and per group of LFW's groups_gender.tsv: larger
+  // searches need higher thresholds, and a search of LFW's 1:N gallery size is covered.
+  for (const std::string group : {"", "female", "male"}) {
+    float prev_threshold = -2;
+    int sizes = 0;
+    for (const auto& curve : c->search_curves) {
+      if (curve.group != group) continue;
+      ++sizes;
+      const auto p = std::find_if(curve.points.begin(), curve.points.end(),
+                                   [](const auto& pt) { return std::abs(pt.first - 0.01) < 1e-9; });
+      ASSERT_NE(p, curve.points.end()) << group << " " << curve.faces;
+      EXPECT_GT(p->second, prev_threshold) << group << " " << curve.faces;
+      prev_threshold = p->second;
+    }
+    EXPECT_GE(sizes, 7) << group;
+  }
+  auto t = c->ForSearch(0.01, 4909);
+  ASSERT_TRUE(t.ok());
+  EXPECT_GT(t->searched_faces, 1);
+  EXPECT_EQ(t->group_fpir.size(), 2u);
 }
 
 }  // namespace

@@ -7,22 +7,29 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/calibration.h"
+#include "lineup/identification.h"
 
 namespace lineup::cli {
 
 const Command kCalibrateCommand = {
     .name = "calibrate",
     .summary = "thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set",
-    .usage = {"calibrate --root DIR [--identities TSV] [--out FILE] [--limit N]"},
+    .usage = {"calibrate --root DIR [--identities TSV] [--groups TSV] [--out FILE] [--limit N]"},
     .options = {{"--root", "DIR", "the labelled set: DIR/images/ and DIR/identities.tsv, as ../shared/data/lfw"},
                 {"--identities", "TSV",
                  "image_relpath<TAB>identity lines, paths relative to DIR (default DIR/identities.tsv)"},
+                {"--groups", "TSV",
+                 "image_relpath<TAB>group lines (e.g. DIR/groups_gender.tsv): searches are also measured per "
+                 "group of the probe, and a search states each group's FPIR beside the one it holds for all probes"},
                 {"--out", "FILE",
                  "where to write the calibration (default calibration/ of the source tree, named by model)"},
                 {"--limit", "N", "use only the first N photos (default all)"},
                 kJsonOption},
     .examples = {"lineup calibrate --root ../shared/data/lfw --limit 200 --out out/calibration.json"},
-    .notes = "`make calibrate` calibrates every embedder on all of LFW (about 87 million comparisons).",
+    .notes = "Two measurements: every impostor pair (FMR per comparison), and every photo searched, as someone absent "
+             "from the gallery, against blocks of 10 to 10,000 photos of other people (FPIR per search of that "
+             "size; docs/accuracy.md says how a search's threshold is derived from them). "
+             "`make calibrate` calibrates every embedder on all of LFW (about 87 million comparisons).",
     .reads_photos = true,
 };
 
@@ -41,22 +48,31 @@ int CmdCalibrate(int argc, char** argv) {
   const std::string root = args->Get("--root");
   const std::string ids_file = args->Get("--identities", root + "/identities.tsv");
 
-  std::ifstream in(ids_file);
-  if (!in) return Fail(Status::NotFound(ids_file + ": cannot open identities file"));
+  auto listed = ReadIdentities(ids_file, root);
+  if (!listed.ok()) return Fail(listed.status());
   std::vector<std::string> paths;
   std::vector<int> label;
   std::map<std::string, int> ids;
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.empty() || line[0] == '#') continue;
-    auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0 || tab + 1 == line.size())
-      return Fail(Status::InvalidArgument(ids_file + ":" + std::to_string(n) + ": expected image_relpath<TAB>identity"));
-    std::string rel = line.substr(0, tab), who = line.substr(tab + 1);
-    if (n == 1 && (who == "identity" || rel == "image_relpath")) continue;
-    paths.push_back(root + "/" + rel);
-    label.push_back(ids.emplace(who, static_cast<int>(ids.size())).first->second);
+  for (const LabelledPhoto& p : *listed) {
+    paths.push_back(p.path);
+    label.push_back(ids.emplace(p.identity, static_cast<int>(ids.size())).first->second);
     if (*limit > 0 && static_cast<int>(paths.size()) >= *limit) break;
+  }
+  // Each photo's group, -1 where the groups file does not list it.
+  std::vector<int> group(paths.size(), -1);
+  std::vector<std::string> group_names;
+  if (args->Has("--groups")) {
+    auto groups = ReadPhotoLabels(args->Get("--groups"), root, "group");
+    if (!groups.ok()) return Fail(groups.status());
+    std::map<std::string, int> named;
+    std::map<std::string, int> of;
+    for (const LabelledPhoto& g : *groups) {
+      auto [it, fresh] = named.emplace(g.identity, static_cast<int>(group_names.size()));
+      if (fresh) group_names.push_back(g.identity);
+      of[g.path] = it->second;
+    }
+    for (size_t i = 0; i < paths.size(); ++i)
+      if (auto it = of.find(paths[i]); it != of.end()) group[i] = it->second;
   }
   auto emb = EmbedPhotos(*opts, paths, *threads, FacePick::kCentral);
   if (!emb.ok()) return Fail(emb.status());
@@ -86,13 +102,35 @@ int CmdCalibrate(int argc, char** argv) {
     }
   }
   Calibration cal = Calibration::FromHistograms(imp, gen);
+  {
+    // Search sizes up to what every probe can fill: the photos not of its own identity.
+    std::map<int, int> per_identity;
+    for (int r = 0; r < n; ++r) per_identity[label[static_cast<size_t>(keep[static_cast<size_t>(r)])]]++;
+    int largest = 0;
+    for (const auto& [id, count] : per_identity) largest = std::max(largest, count);
+    std::vector<int64_t> sizes;
+    for (int64_t b : {10, 20, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000})
+      if (b <= n - largest) sizes.push_back(b);
+    std::vector<int> kept_label, kept_group;
+    for (int r = 0; r < n; ++r) {
+      kept_label.push_back(label[static_cast<size_t>(keep[static_cast<size_t>(r)])]);
+      kept_group.push_back(group[static_cast<size_t>(keep[static_cast<size_t>(r)])]);
+    }
+    cal.search_curves = MeasureSearchCurves(e.ptr<float>(0), n, dim, kept_label, kept_group, group_names, sizes);
+  }
   cal.model_id = emb->model_id;
   std::ostringstream ds;
   ds << std::filesystem::path(root).filename().string() << " (" << ids_file.substr(ids_file.find_last_of('/') + 1) << ": "
-     << paths.size() << " photos, " << ids.size() << " identities, " << emb->failures << " without a face)";
+     << paths.size() << " photos, " << ids.size() << " identities, " << emb->failures << " without a face";
+  if (!group_names.empty()) {
+    const std::string g = args->Get("--groups");
+    ds << "; groups from " << g.substr(g.find_last_of('/') + 1) << ":";
+    for (size_t i = 0; i < group_names.size(); ++i) ds << (i ? ", " : " ") << group_names[i];
+  }
+  ds << ")";
   cal.dataset = ds.str();
   cal.command = "lineup calibrate --root " + root;
-  for (const char* k : {"--identities", "--limit", "--detector", "--embedder", "--landmarks", "--min-face", "--max-pixels"})
+  for (const char* k : {"--identities", "--groups", "--limit", "--detector", "--embedder", "--landmarks", "--min-face", "--max-pixels"})
     if (args->Has(k)) cal.command.append(" ").append(k).append(" ").append(args->Get(k));
   std::string out = args->Get("--out");
   if (out.empty()) {
@@ -107,9 +145,16 @@ int CmdCalibrate(int argc, char** argv) {
     nlohmann::json points = nlohmann::json::array();
     for (size_t i = 0; i < cal.points.size(); ++i)
       points.push_back({{"fmr", cal.points[i].first}, {"threshold", cal.points[i].second}, {"tmr", cal.tmr[i]}});
+    nlohmann::json curves = nlohmann::json::array();
+    for (const auto& c : cal.search_curves) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
+      curves.push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
+    }
     std::printf("%s\n", nlohmann::json{{"out", out}, {"model", cal.model_id}, {"dataset", cal.dataset},
                                        {"impostor_comparisons", cal.impostor_comparisons},
-                                       {"genuine_comparisons", cal.genuine_comparisons}, {"points", points}}
+                                       {"genuine_comparisons", cal.genuine_comparisons}, {"points", points},
+                                       {"search_curves", curves}}
                             .dump(2)
                             .c_str());
     return kExitOk;
@@ -118,6 +163,20 @@ int CmdCalibrate(int argc, char** argv) {
   for (size_t i = 0; i < cal.points.size(); ++i)
     t.Add({Fmt("%.1e", cal.points[i].first), Fmt("%.4f", cal.points[i].second), Fmt("%.4f", cal.tmr[i])});
   t.Print();
+  if (!cal.search_curves.empty()) {
+    // The threshold each measured search size needs for FPIR 1%, per group of the probe.
+    Table st({"search of", "probes", "searches", "threshold for FPIR 1%", "FPIR 0.1%"});
+    for (const auto& c : cal.search_curves) {
+      auto at = [&](double rate) {
+        for (const auto& [r, th] : c.points)
+          if (std::abs(r - rate) < 1e-9 * rate) return Fmt("%.4f", th);
+        return std::string("-");
+      };
+      st.Add({std::to_string(c.faces) + " faces", c.group.empty() ? "all" : c.group,
+              std::to_string(c.searches), at(0.01), at(0.001)});
+    }
+    st.Print();
+  }
   std::printf("%lld impostor and %lld genuine comparisons from %s\nwritten to %s\n",
               static_cast<long long>(cal.impostor_comparisons), static_cast<long long>(cal.genuine_comparisons),
               cal.dataset.c_str(), out.c_str());

@@ -21,25 +21,62 @@ namespace lineup {
 // that a search for someone who is not in the gallery returns any candidate at or above
 // the threshold. Comparing a probe with N faces gives N chances of a false match, so a
 // threshold fixed per comparison lets almost every search of a large gallery return a
-// false lead; the default is therefore a target FPIR, turned into the per-comparison
-// false-match rate FMR = 1 - (1 - FPIR)^(1/N) for this gallery's size N, and that into
-// a threshold through the calibration.
+// false lead; the default is therefore a target FPIR turned into a threshold for this
+// gallery's size N.
+//
+// Where the calibration measured real searches (SearchCurve), the threshold comes from
+// them: the best impostor score of searches of B faces, B <= N, extended to N faces as
+// N/B independent searches. Real searches are not N independent comparisons: a probe
+// that resembles one stranger tends to resemble others, and a search meets look-alikes
+// (same sex, age, ethnicity) more often than the average impostor pair does. Where the
+// calibration measured searches per demographic group of the probe, each group's FPIR at
+// the threshold is stated beside it (the threshold itself holds the target for all
+// probes: no group is inferred at search time). Beyond what searches measured, the
+// per-comparison rates are used as if independent, FMR = 1 - (1 - FPIR)^(1/N).
 struct SearchThreshold {
   double target_fpir = 0;  // what was asked for; 0 when an expert set the FMR instead
   double fmr = 0;          // per comparison, at `threshold`
   float threshold = 0;
   int64_t gallery_size = 0;
-  // FPIR this threshold gives a search of gallery_size faces: 1 - (1 - fmr)^N. Equals
+  // FPIR this threshold gives a search of gallery_size faces, over all probes. Equals
   // target_fpir unless the calibration ran out (below).
   double fpir = 0;
-  // The FMR needed was below the lowest rate the calibration measured: the most
+  // The size of the measured searches the FPIR was extended from; 1 when it comes from
+  // per-comparison rates taken as independent.
+  int64_t searched_faces = 1;
+  // Per demographic group of the probe where the calibration measured them (e.g.
+  // {"female", 0.014}, {"male", 0.009}), and the group with the highest.
+  std::vector<std::pair<std::string, double>> group_fpir;
+  std::string worst_group;
+  // The FPIR needed was below the lowest rate the calibration measured: the most
   // conservative measured threshold is used, and `fpir` says what it gives (more than
   // the target).
   bool beyond_calibration = false;
   // One sentence for people, e.g. "threshold 0.5871: FPIR 1% for a search of 4,909
-  // faces (FMR 2.0e-06 per comparison)".
+  // faces (measured on searches of 3,000 faces; female 1%, male 0.42%)".
   std::string Describe() const;
 };
+
+// FPIR as measured: the share of non-mated searches of `faces` gallery faces (faces of
+// other identities) whose best score is at or above a threshold, from `searches` such
+// searches. The probe's group is `group` ("" for all probes).
+struct SearchCurve {
+  std::string group;
+  int64_t faces = 0;
+  int64_t searches = 0;
+  // (fpir, threshold) points, fpir falling and threshold rising, down to where at least
+  // ten searches were above.
+  std::vector<std::pair<double, float>> points;
+};
+
+// Measures search curves on labelled vectors (unit length, row-major n x dim): every
+// vector is searched, as a probe, against the others of different identity in a fixed
+// pseudo-random order cut into consecutive blocks of each size in `faces` (blocks that
+// run past the end are dropped). With `group` (one label per vector, -1 for none, named
+// by `group_names`) each group's probes also get their own curves. Deterministic.
+std::vector<SearchCurve> MeasureSearchCurves(const float* vectors, int n, int dim, const std::vector<int>& identity,
+                                             const std::vector<int>& group, const std::vector<std::string>& group_names,
+                                             const std::vector<int64_t>& faces);
 
 // The FPIR of a search of `gallery_size` faces whose comparisons each have false-match
 // rate `fmr` (taken as independent): 1 - (1 - fmr)^N.
@@ -57,14 +94,17 @@ struct Calibration {
   std::vector<std::pair<double, float>> points;
   // Genuine comparisons at or above each point's threshold (true match rate).
   std::vector<double> tmr;
+  // Measured searches, by group ("" first) and size; may be empty (older files).
+  std::vector<SearchCurve> search_curves;
 
   // The threshold for a target FMR, interpolated in log(FMR). InvalidArgument if the
   // target is outside (0, 1) or below what was measured.
   Result<float> ThresholdFor(double fmr) const;
   // The estimated FMR of a single comparison scoring `score`, interpolated in log(FMR).
   double FmrAt(float score) const;
-  // The FPIR of a candidate scoring `score` in a search of `gallery_size` faces:
-  // FpirOf(FmrAt(score), gallery_size).
+  // The FPIR of a candidate scoring `score` in a search of `gallery_size` faces: the
+  // chance that a search for someone absent scores this high. From the measured searches
+  // as SearchThreshold says (all probes), else FpirOf(FmrAt(score), gallery_size).
   double FpirAt(float score, int64_t gallery_size) const;
   // The threshold holding a target FPIR for a search of `gallery_size` faces (see
   // SearchThreshold; at the calibration's limit, its most conservative threshold).
@@ -84,6 +124,9 @@ struct Calibration {
 
   // Builds a calibration from score histograms (see ScoreHistogram).
   static Calibration FromHistograms(const std::vector<int64_t>& impostor, const std::vector<int64_t>& genuine);
+  // The (rate, threshold) points of a histogram of `total` scores: rates 10^(-k/4) from
+  // `highest` down to where fewer than ten scores are at or above.
+  static std::vector<std::pair<double, float>> RatePoints(const std::vector<int64_t>& histogram, double highest);
 };
 
 // Scores in [-1, 1] counted into this many bins of equal width.

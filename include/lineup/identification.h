@@ -38,6 +38,11 @@ struct LabelledPhoto {
 // a line without exactly two non-empty fields, a NUL byte, a path listed twice, no photos.
 // NotFound if the file cannot be opened.
 Result<std::vector<LabelledPhoto>> ReadIdentities(const std::string& tsv_file, const std::string& root);
+// The same for any label of a photo, e.g. a groups TSV ("image_relpath<TAB>group", as
+// ../shared/data/lfw/groups_gender.tsv): `column` names the label in the header and in
+// errors; the label is returned in LabelledPhoto::identity.
+Result<std::vector<LabelledPhoto>> ReadPhotoLabels(const std::string& tsv_file, const std::string& root,
+                                                   const std::string& column);
 
 struct IdentificationSplit {
   std::vector<std::string> identities;  // every person considered, sorted by name

@@ -195,5 +195,8 @@ class Investigations {
 
 // The JSON a search is shown and stored as (the API's search response; docs/service.md).
 nlohmann::json SearchResultJson(const SearchResult& result);
+// A search's decision as JSON: threshold, FMR, target and stated FPIR (per group where
+// measured), the basis ("fpir" or "fmr") and the sentence for people.
+nlohmann::json SearchThresholdJson(const SearchThreshold& t);
 
 }  // namespace lineup

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include <iterator>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -20,38 +21,105 @@ int HistogramBin(float s) {
 }
 float HistogramBinLow(int bin) { return -1.0f + 2.0f * bin / kHistogramBins; }
 
+namespace {
+
+// For rates 10^(-k/4) from `highest` down to where fewer than ten scores are at or above:
+// the lowest bin edge b whose share of scores in bins >= b is <= the rate (b may be the
+// number of bins: no bin qualifies).
+std::vector<std::pair<double, int>> RateBins(const std::vector<int64_t>& hist, double highest) {
+  std::vector<std::pair<double, int>> out;
+  int64_t total = 0;
+  for (auto v : hist) total += v;
+  std::vector<int64_t> above(hist.size() + 1, 0);
+  for (size_t b = hist.size(); b-- > 0;) above[b] = above[b + 1] + hist[b];
+  const int bins = static_cast<int>(hist.size());
+  for (int k = static_cast<int>(std::ceil(-4 * std::log10(highest) - 1e-9)); k <= 40; ++k) {
+    const double rate = std::pow(10.0, -k / 4.0);
+    if (rate * static_cast<double>(total) < 10) break;  // fewer than 10 scores above: not a measurement
+    int b = bins;
+    while (b > 0 && static_cast<double>(above[static_cast<size_t>(b - 1)]) <= rate * static_cast<double>(total)) --b;
+    out.push_back({rate, b});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<double, float>> Calibration::RatePoints(const std::vector<int64_t>& hist, double highest) {
+  std::vector<std::pair<double, float>> points;
+  for (const auto& [rate, b] : RateBins(hist, highest))
+    points.push_back({rate, HistogramBinLow(std::min(b, static_cast<int>(hist.size()) - 1))});
+  return points;
+}
+
 Calibration Calibration::FromHistograms(const std::vector<int64_t>& imp, const std::vector<int64_t>& gen) {
   Calibration c;
   for (auto v : imp) c.impostor_comparisons += v;
   for (auto v : gen) c.genuine_comparisons += v;
-  // FMR targets 10^(-k/4), from 1e-1 down to what was measured.
-  std::vector<int64_t> imp_above(kHistogramBins + 1, 0), gen_above(kHistogramBins + 1, 0);
-  for (int b = kHistogramBins - 1; b >= 0; --b) {
-    imp_above[b] = imp_above[b + 1] + imp[static_cast<size_t>(b)];
-    gen_above[b] = gen_above[b + 1] + gen[static_cast<size_t>(b)];
-  }
-  for (int k = 4; k <= 40; ++k) {
-    double fmr = std::pow(10.0, -k / 4.0);
-    if (fmr * c.impostor_comparisons < 10) break;  // fewer than 10 impostors above: not a measurement
-    // The lowest bin edge whose share of impostors at or above it is <= fmr.
-    int b = kHistogramBins;
-    while (b > 0 && imp_above[b - 1] <= fmr * c.impostor_comparisons) --b;
-    c.points.push_back({fmr, HistogramBinLow(std::min(b, kHistogramBins - 1))});
-    c.tmr.push_back(c.genuine_comparisons ? double(gen_above[std::min(b, kHistogramBins)]) / c.genuine_comparisons : 0);
+  std::vector<int64_t> gen_above(gen.size() + 1, 0);
+  for (size_t b = gen.size(); b-- > 0;) gen_above[b] = gen_above[b + 1] + gen[b];
+  for (const auto& [rate, b] : RateBins(imp, 0.1)) {
+    c.points.push_back({rate, HistogramBinLow(std::min(b, kHistogramBins - 1))});
+    c.tmr.push_back(c.genuine_comparisons ? double(gen_above[static_cast<size_t>(std::min(b, kHistogramBins))]) /
+                                                static_cast<double>(c.genuine_comparisons)
+                                          : 0);
   }
   return c;
 }
 
-Result<float> Calibration::ThresholdFor(double fmr) const {
-  if (!(fmr > 0 && fmr < 1)) return Status::InvalidArgument("false-match rate must be between 0 and 1");
-  if (points.empty()) return Status::Corrupt("calibration has no points");
-  if (fmr >= points.front().first) return points.front().second;
+namespace {
+
+// The threshold holding `rate` on (rate, threshold) points, interpolated in log(rate);
+// at or above the first point's rate, the first threshold. NaN below the last point.
+float InterpolateThreshold(const std::vector<std::pair<double, float>>& points, double rate) {
+  if (rate >= points.front().first) return points.front().second;
   for (size_t i = 1; i < points.size(); ++i) {
-    if (fmr >= points[i].first) {
-      double a = std::log(points[i - 1].first), b = std::log(points[i].first), t = (std::log(fmr) - a) / (b - a);
+    if (rate >= points[i].first) {
+      double a = std::log(points[i - 1].first), b = std::log(points[i].first), t = (std::log(rate) - a) / (b - a);
       return static_cast<float>(points[i - 1].second + t * (points[i].second - points[i - 1].second));
     }
   }
+  return std::numeric_limits<float>::quiet_NaN();
+}
+
+// The rate at `score` on (rate, threshold) points, interpolated in log(rate); towards 1
+// at score -1 below the first point; the last point's rate above the last threshold.
+double InterpolateRate(const std::vector<std::pair<double, float>>& points, float score) {
+  if (score <= points.front().second) {
+    double t = (score + 1.0) / (points.front().second + 1.0);
+    return std::exp(std::log(points.front().first) * std::clamp(t, 0.0, 1.0));
+  }
+  for (size_t i = 1; i < points.size(); ++i) {
+    if (score <= points[i].second) {
+      float lo = points[i - 1].second, hi = points[i].second;
+      double t = hi > lo ? (score - lo) / (hi - lo) : 1.0;
+      return std::exp(std::log(points[i - 1].first) + t * (std::log(points[i].first) - std::log(points[i - 1].first)));
+    }
+  }
+  return points.back().first;
+}
+
+// 1 - (1 - q)^(n / b): a rate measured per search of b faces, for a search of n.
+double Extend(double q, int64_t b, int64_t n) {
+  return -std::expm1(static_cast<double>(n) / static_cast<double>(b) * std::log1p(-std::clamp(q, 0.0, 1.0 - 1e-12)));
+}
+
+// The measured search sizes usable for a search of n faces, largest first.
+std::vector<int64_t> SizesFor(const std::vector<SearchCurve>& curves, int64_t n) {
+  std::vector<int64_t> sizes;
+  for (const auto& c : curves)
+    if (c.faces <= n && std::find(sizes.begin(), sizes.end(), c.faces) == sizes.end()) sizes.push_back(c.faces);
+  std::sort(sizes.rbegin(), sizes.rend());
+  return sizes;
+}
+
+}  // namespace
+
+Result<float> Calibration::ThresholdFor(double fmr) const {
+  if (!(fmr > 0 && fmr < 1)) return Status::InvalidArgument("false-match rate must be between 0 and 1");
+  if (points.empty()) return Status::Corrupt("calibration has no points");
+  const float t = InterpolateThreshold(points, fmr);
+  if (!std::isnan(t)) return t;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.0e", points.back().first);
   return Status::InvalidArgument("false-match rate below the lowest calibrated (" + std::string(buf) + ")");
@@ -70,14 +138,23 @@ std::string SearchThreshold::Describe() const {
     else std::snprintf(b, sizeof b, "1 in %.0f", 1 / p);
     return std::string(b);
   };
-  const std::string digits = std::to_string(gallery_size);
-  std::string n;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) n += ',';
-    n += digits[i];
-  }
-  char buf[256];
-  if (target_fpir > 0 && !beyond_calibration) {
+  auto thousands = [](int64_t v) {
+    const std::string digits = std::to_string(v);
+    std::string n;
+    for (size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0) n += ',';
+      n += digits[i];
+    }
+    return n;
+  };
+  const std::string n = thousands(gallery_size);
+  char buf[320];
+  if (target_fpir > 0 && !beyond_calibration && searched_faces > 1) {
+    std::string groups;
+    for (const auto& [g, f] : group_fpir) groups += (groups.empty() ? "; " : ", ") + g + " " + percent(f);
+    std::snprintf(buf, sizeof buf, "threshold %.4f: FPIR %s for a search of %s faces (from measured searches of %s faces%s)",
+                  threshold, percent(fpir).c_str(), n.c_str(), thousands(searched_faces).c_str(), groups.c_str());
+  } else if (target_fpir > 0 && !beyond_calibration) {
     std::snprintf(buf, sizeof buf, "threshold %.4f: FPIR %s for a search of %s faces (FMR %.1e per comparison)", threshold,
                   percent(fpir).c_str(), n.c_str(), fmr);
   } else if (target_fpir > 0) {
@@ -93,7 +170,21 @@ std::string SearchThreshold::Describe() const {
   return buf;
 }
 
-double Calibration::FpirAt(float score, int64_t gallery_size) const { return FpirOf(FmrAt(score), gallery_size); }
+double Calibration::FpirAt(float score, int64_t gallery_size) const {
+  const int64_t n = std::max<int64_t>(gallery_size, 1);
+  // A score past a curve's last point has at most that point's rate: an upper bound that
+  // also keeps the estimate from rising with the score where smaller searches take over.
+  double bound = 1;
+  for (int64_t b : SizesFor(search_curves, n)) {
+    for (const auto& c : search_curves) {
+      if (c.faces != b || !c.group.empty()) continue;
+      const double f = Extend(InterpolateRate(c.points, score), b, n);
+      if (score <= c.points.back().second) return std::min(bound, f);
+      bound = std::min(bound, f);
+    }
+  }
+  return std::min(bound, FpirOf(FmrAt(score), gallery_size));
+}
 
 Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size) const {
   if (!(fpir > 0 && fpir < 1)) return Status::InvalidArgument("a target FPIR must be between 0 and 1");
@@ -101,9 +192,32 @@ Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size
   SearchThreshold t;
   t.target_fpir = fpir;
   t.gallery_size = std::max<int64_t>(gallery_size, 0);
+  const int64_t n = std::max<int64_t>(gallery_size, 1);
+  // The largest measured search size whose curve (all probes) reaches the rate needed;
+  // each group's rate at that threshold is stated beside it.
+  for (int64_t b : SizesFor(search_curves, n)) {
+    const double q = -std::expm1(std::log1p(-fpir) * static_cast<double>(b) / static_cast<double>(n));
+    const SearchCurve* all = nullptr;
+    for (const auto& c : search_curves)
+      if (c.faces == b && c.group.empty()) all = &c;
+    if (!all) continue;
+    const float threshold = InterpolateThreshold(all->points, q);
+    if (std::isnan(threshold)) continue;
+    t.threshold = threshold;
+    t.searched_faces = b;
+    t.fpir = fpir;
+    double worst = -1;
+    for (const auto& c : search_curves) {
+      if (c.faces != b || c.group.empty()) continue;
+      const double f = Extend(InterpolateRate(c.points, threshold), b, n);
+      t.group_fpir.push_back({c.group, f});
+      if (f > worst) worst = f, t.worst_group = c.group;
+    }
+    t.fmr = FmrAt(threshold);
+    return t;
+  }
   // 1 - (1 - fpir)^(1/N), written to keep its precision for large N.
-  const double n = static_cast<double>(std::max<int64_t>(gallery_size, 1));
-  const double fmr = -std::expm1(std::log1p(-fpir) / n);
+  const double fmr = -std::expm1(std::log1p(-fpir) / static_cast<double>(n));
   if (fmr < points.back().first) {
     t.beyond_calibration = true;
     t.fmr = points.back().first;
@@ -114,7 +228,14 @@ Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size
     t.fmr = fmr;
     t.threshold = *th;
   }
-  t.fpir = FpirOf(t.fmr, gallery_size);
+  // The measured searches that could not reach the rate needed still show that their
+  // last threshold gives more than it: never go below it.
+  bool raised = false;
+  for (const auto& c : search_curves)
+    if (c.faces <= n && c.points.back().second > t.threshold) t.threshold = c.points.back().second, raised = true;
+  if (raised) t.fmr = FmrAt(t.threshold);
+  t.fpir = search_curves.empty() ? FpirOf(t.fmr, gallery_size) : FpirAt(t.threshold, gallery_size);
+  if (t.fpir <= fpir * (1 + 1e-9) && !t.beyond_calibration) t.fpir = fpir;
   return t;
 }
 
@@ -125,25 +246,13 @@ Result<SearchThreshold> Calibration::ForComparison(double fmr, int64_t gallery_s
   t.fmr = fmr;
   t.threshold = *th;
   t.gallery_size = std::max<int64_t>(gallery_size, 0);
-  t.fpir = FpirOf(fmr, gallery_size);
+  t.fpir = FpirAt(t.threshold, gallery_size);
   return t;
 }
 
 double Calibration::FmrAt(float score) const {
   if (points.empty()) return 1.0;
-  if (score <= points.front().second) {
-    // Above FMR 0.1 the exact shape hardly matters for a lead's ranking: interpolate to 1 at score -1.
-    double t = (score + 1.0) / (points.front().second + 1.0);
-    return std::exp(std::log(points.front().first) * std::clamp(t, 0.0, 1.0));
-  }
-  for (size_t i = 1; i < points.size(); ++i) {
-    if (score <= points[i].second) {
-      float lo = points[i - 1].second, hi = points[i].second;
-      double t = hi > lo ? (score - lo) / (hi - lo) : 1.0;
-      return std::exp(std::log(points[i - 1].first) + t * (std::log(points[i].first) - std::log(points[i - 1].first)));
-    }
-  }
-  return points.back().first;  // an upper bound: lower rates were not measured
+  return InterpolateRate(points, score);  // above the last point an upper bound: lower rates were not measured
 }
 
 Status Calibration::Save(const std::string& path) const {
@@ -156,6 +265,14 @@ Status Calibration::Save(const std::string& path) const {
   j["points"] = nlohmann::json::array();
   for (size_t i = 0; i < points.size(); ++i)
     j["points"].push_back({{"fmr", points[i].first}, {"threshold", points[i].second}, {"tmr", tmr[i]}});
+  if (!search_curves.empty()) {
+    j["search_curves"] = nlohmann::json::array();
+    for (const auto& c : search_curves) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
+      j["search_curves"].push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
+    }
+  }
   std::ofstream out(path + ".tmp");
   out << j.dump(2) << "\n";
   out.close();
@@ -184,6 +301,20 @@ Result<Calibration> Calibration::Load(const std::string& path) {
       if (!(c.points[i].first < c.points[i - 1].first) || c.points[i].second < c.points[i - 1].second)
         return Status::Corrupt(path + ": calibration points out of order");
     if (c.points.empty() || c.impostor_comparisons <= 0) return Status::Corrupt(path + ": calibration is empty");
+    for (const auto& jc : j.value("search_curves", nlohmann::json::array())) {
+      SearchCurve sc;
+      sc.group = jc.at("group").get<std::string>();
+      sc.faces = jc.at("faces").get<int64_t>();
+      sc.searches = jc.at("searches").get<int64_t>();
+      for (const auto& p : jc.at("points")) sc.points.push_back({p.at("fpir").get<double>(), p.at("threshold").get<float>()});
+      if (sc.faces < 1 || sc.searches < 1 || sc.points.empty())
+        return Status::Corrupt(path + ": a search curve is empty");
+      for (size_t i = 0; i < sc.points.size(); ++i)
+        if (!(sc.points[i].first > 0 && sc.points[i].first < 1) ||
+            (i > 0 && (!(sc.points[i].first < sc.points[i - 1].first) || sc.points[i].second < sc.points[i - 1].second)))
+          return Status::Corrupt(path + ": search curve points out of order");
+      c.search_curves.push_back(std::move(sc));
+    }
     return c;
   } catch (const std::exception& e) {
     return Status::Corrupt(path + ": not a calibration file (" + e.what() + ")");

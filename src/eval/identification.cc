@@ -60,8 +60,13 @@ void CohortStats(const float* row, int n, int skip, int k, bool drop_best, std::
 }  // namespace
 
 Result<std::vector<LabelledPhoto>> ReadIdentities(const std::string& file, const std::string& root) {
+  return ReadPhotoLabels(file, root, "identity");
+}
+
+Result<std::vector<LabelledPhoto>> ReadPhotoLabels(const std::string& file, const std::string& root,
+                                                   const std::string& column) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::NotFound(file + ": cannot open identities file");
+  if (!in) return Status::NotFound(file + ": cannot open " + (column == "identity" ? "identities" : column + "s") + " file");
   std::vector<LabelledPhoto> photos;
   std::unordered_map<std::string, int> seen;  // path -> line
   std::string line;
@@ -76,11 +81,11 @@ Result<std::vector<LabelledPhoto>> ReadIdentities(const std::string& file, const
     if (line.find('\0') != std::string::npos) return bad("NUL byte in line");
     size_t tab = line.find('\t');
     if (tab == std::string::npos || line.find('\t', tab + 1) != std::string::npos)
-      return bad("expected image_relpath<TAB>identity");
+      return bad("expected image_relpath<TAB>" + column);
     std::string rel = line.substr(0, tab), who = line.substr(tab + 1);
-    if (lineno == 1 && rel == "image_relpath" && who == "identity") continue;  // the header
+    if (lineno == 1 && rel == "image_relpath" && who == column) continue;  // the header
     if (rel.empty()) return bad("empty image path");
-    if (who.find_first_not_of(" \t") == std::string::npos) return bad("empty identity");
+    if (who.find_first_not_of(" \t") == std::string::npos) return bad("empty " + column);
     std::string path = rel[0] == '/' || root.empty() ? rel : (std::filesystem::path(root) / rel).string();
     auto [it, fresh] = seen.emplace(path, lineno);
     if (!fresh) {

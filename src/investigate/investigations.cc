@@ -52,16 +52,25 @@ json ProbeJson(const ProbeReport& p) {
           {"quality_reasons", p.quality_reasons}};
 }
 
-json ThresholdJson(const SearchThreshold& t) {
+}  // namespace
+
+json SearchThresholdJson(const SearchThreshold& t) {
+  json groups = json::object();
+  for (const auto& [g, f] : t.group_fpir) groups[g] = f;
   return {{"threshold", t.threshold},
           {"fmr", t.fmr},
           {"target_fpir", t.target_fpir > 0 ? json(t.target_fpir) : json(nullptr)},
           {"fpir", t.fpir},
           {"gallery_size", t.gallery_size},
           {"beyond_calibration", t.beyond_calibration},
+          {"searched_faces", t.searched_faces},
+          {"group_fpir", groups},
+          {"worst_group", t.worst_group.empty() ? json(nullptr) : json(t.worst_group)},
           {"basis", t.target_fpir > 0 ? "fpir" : "fmr"},
           {"text", t.Describe()}};
 }
+
+namespace {
 
 // What a person should know about a probe face before trusting its candidates.
 void ProbeWarnings(const ProbeReport& p, int wanted, const AdmissionRules& rules, bool* undecided,
@@ -543,7 +552,7 @@ json SearchResultJson(const SearchResult& r) {
           {"gallery_size", r.gallery_size},
           {"threshold", r.threshold.threshold},
           {"fmr", r.threshold.fmr},
-          {"decision", ThresholdJson(r.threshold)},
+          {"decision", SearchThresholdJson(r.threshold)},
           {"undecided", r.undecided},
           {"model", r.model},
           {"calibration", {{"file", r.calibration}, {"sha256", r.calibration_sha256}}},
