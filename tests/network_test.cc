@@ -22,6 +22,7 @@
 
 namespace {
 
+using lineup::Broker;
 using lineup::CoAppearanceNetwork;
 using lineup::NetworkOptions;
 using lineup::PersonFace;
@@ -171,6 +172,35 @@ TEST(NetworkPure, PathTakesFewestLinksThenStrongestAndShowsEveryLinksPhotos) {
   EXPECT_EQ(net.Path(1, 99).status().code(), Status::Code::kNotFound);
 }
 
+// A bridge's contact on the far side carries as many chains as the bridge itself; what
+// tells them apart is that the bridge's associates do not appear with each other.
+TEST(NetworkPure, BrokersRankTheBridgeAboveItsContact) {
+  // Group {1,2,3} (all in one photo, twice), group {5..9} (all in one photo, twice);
+  // 4 appears with 1 and 2, and (in another photo) with 5 alone.
+  std::vector<CoAppearanceNetwork::FaceOf> f;
+  int64_t image = 1;
+  for (int rep = 0; rep < 2; ++rep) {
+    for (int64_t a = 1; a <= 3; ++a) f.push_back(F(a, image));
+    ++image;
+    for (int64_t a = 5; a <= 9; ++a) f.push_back(F(a, image));
+    ++image;
+  }
+  for (int64_t a : {1, 2, 4}) f.push_back(F(a, 70));
+  for (int64_t a : {4, 5}) f.push_back(F(a, 71));
+  auto net = CoAppearanceNetwork::FromFaces(f);
+  auto b = net.Brokers(2);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->size(), 2u);
+  // Chains through 5: {1,2,3,4} x {6,7,8,9} = 16; through 4: {1,2,3} x {5..9} = 15.
+  const Broker& bridge = (*b)[0].person == 4 ? (*b)[0] : (*b)[1];
+  const Broker& contact = (*b)[0].person == 5 ? (*b)[0] : (*b)[1];
+  EXPECT_EQ((*b)[0].person, 4) << "the bridge first";
+  EXPECT_EQ(contact.person, 5);
+  EXPECT_GT(contact.betweenness, bridge.betweenness) << "by betweenness alone the contact would lead";
+  EXPECT_NEAR(bridge.closure, 1.0 / 3, 1e-9);  // 1-2 together; 1-5, 2-5 not
+  EXPECT_NEAR(contact.closure, 0.6, 1e-9);     // 6 of 10 pairs of {4,6,7,8,9}
+}
+
 TEST(NetworkPure, CommunitiesAndBrokersFindTheGroupsAndTheBridge) {
   auto net = CoAppearanceNetwork::FromFaces(SmallPlanted());
   for (const char* algo : {"leiden:modularity", "louvain"}) {
@@ -192,6 +222,11 @@ TEST(NetworkPure, CommunitiesAndBrokersFindTheGroupsAndTheBridge) {
   EXPECT_EQ((*b)[0].person, 4) << "the bridge";
   EXPECT_EQ((*b)[0].communities, 2);
   EXPECT_GT((*b)[0].betweenness, (*b)[2].betweenness);
+  for (const auto& k : *b) {
+    EXPECT_GE(k.closure, 0);
+    EXPECT_LE(k.closure, 1);
+    EXPECT_NEAR(k.score, k.betweenness * (1 - k.closure), 1e-9);
+  }
   EXPECT_EQ(net.Brokers(0).status().code(), Status::Code::kInvalidArgument);
   // An empty network has no communities and no brokers, without failing.
   auto empty = CoAppearanceNetwork::FromFaces({});

@@ -51,7 +51,7 @@ const Command kNetworkCommunitiesCommand = {
 };
 const Command kNetworkBrokersCommand = {
     .name = "network brokers",
-    .summary = "persons who bridge groups (betweenness centrality), highest first",
+    .summary = "persons who bridge groups (betweenness, discounted where their associates know each other), highest first",
     .usage = {"network brokers [--top K] [--algorithm A] [--case ID] [--justification TEXT] [--gallery DIR] [--json]"},
     .options = {kTopOption, kAlgorithmOption, kCaseOption, kJustificationOption, kGalleryOption, kJsonOption},
     .examples = {"lineup network brokers --top 5 --gallery lineup-data"},
@@ -310,15 +310,18 @@ int CmdNetwork(int argc, char** argv) {
       std::printf("%s\n", BrokersAnswerJson(*b).dump(2).c_str());
       return kExitOk;
     }
-    Table t({"rank", "person", "betweenness", "communities touched", "linked to"});
+    Table t({"rank", "person", "score", "betweenness", "associates who know each other", "communities touched",
+             "linked to"});
     int rank = 0;
     for (const Broker& k : b->brokers)
       t.Add({std::to_string(++rank), k.name.empty() ? "person " + std::to_string(k.person) : k.name,
-             Fmt("%.1f", k.betweenness), std::to_string(k.communities), std::to_string(k.ties)});
+             Fmt("%.1f", k.score), Fmt("%.1f", k.betweenness), Fmt("%.0f%%", 100 * k.closure),
+             std::to_string(k.communities), std::to_string(k.ties)});
     if (b->brokers.empty()) std::printf("no persons in the network\n");
     else t.Print();
-    std::printf("betweenness: how many shortest chains between others pass through the person (links weighted by "
-                "shared photos); communities by %s\n",
+    std::printf("score: betweenness (how many shortest chains between others pass through the person, links "
+                "weighted by shared photos) times the share of its associates' pairs who do not appear together; "
+                "communities by %s\n",
                 b->algorithm.c_str());
     PrintReport(b->report);
     return kExitOk;

@@ -126,6 +126,11 @@ struct Broker {
   int64_t person = 0;
   std::string name;
   double betweenness = 0;       // weighted (tie length 1 / shared photos), undirected
+  // Share of the pairs of persons tied to it who are tied to each other (local
+  // clustering coefficient; 0 with fewer than two ties).
+  double closure = 0;
+  // What brokers are ranked by: betweenness × (1 − closure).
+  double score = 0;
   int64_t communities = 0;      // communities it or its associates belong to
   int64_t ties = 0;
 };
@@ -185,8 +190,12 @@ class CoAppearanceNetwork {
   // default; "leiden:modularity" or "louvain" are the modularity methods). Deterministic.
   Result<CommunityReport> Communities(const std::string& algorithm = "") const;
 
-  // Persons who bridge groups: betweenness centrality (igraph_betweenness, tie length
-  // 1 / shared photos), highest first (ties by id), each with the number of communities
+  // Persons who bridge groups, highest score first (ties by id): betweenness centrality
+  // (igraph_betweenness, tie length 1 / shared photos) discounted by closure, the share
+  // of the person's associates who appear with each other. Betweenness alone also ranks
+  // a bridge's contacts on either side high (every chain through the bridge passes
+  // them too); what sets a broker apart is that the people it links do not know each
+  // other (Burt's structural holes). Each with the number of communities
   // (Communities(algorithm)) it and the persons tied to it belong to.
   Result<std::vector<Broker>> Brokers(int top, const std::string& algorithm = "") const;
 

@@ -420,7 +420,7 @@ Result<std::vector<Broker>> CoAppearanceNetwork::Brokers(int top, const std::str
   if (top < 1) return Status::InvalidArgument("brokers: top must be at least 1");
   auto communities = Communities(algorithm);
   if (!communities.ok()) return communities.status();
-  std::vector<double> betweenness(persons_.size(), 0);
+  std::vector<double> betweenness(persons_.size(), 0), closure(persons_.size(), 0);
   if (!ties_.empty()) {
     std::lock_guard<std::mutex> lock(IgraphMutex());
     igraph_set_error_handler(igraph_error_handler_ignore);
@@ -449,10 +449,15 @@ Result<std::vector<Broker>> CoAppearanceNetwork::Brokers(int top, const std::str
     if (e == IGRAPH_SUCCESS) e = igraph_betweenness(&g, &result, igraph_vss_all(), IGRAPH_UNDIRECTED, &weights);
     if (e == IGRAPH_SUCCESS)
       for (size_t i = 0; i < persons_.size(); ++i) betweenness[i] = VECTOR(result)[static_cast<igraph_integer_t>(i)];
+    if (e == IGRAPH_SUCCESS)
+      e = igraph_transitivity_local_undirected(&g, &result, igraph_vss_all(), IGRAPH_TRANSITIVITY_ZERO);
+    if (e == IGRAPH_SUCCESS)
+      for (size_t i = 0; i < persons_.size(); ++i) closure[i] = VECTOR(result)[static_cast<igraph_integer_t>(i)];
     igraph_vector_destroy(&result);
     igraph_vector_destroy(&weights);
     igraph_destroy(&g);
-    if (e != IGRAPH_SUCCESS) return Status::Internal(std::string("igraph_betweenness failed: ") + igraph_strerror(e));
+    if (e != IGRAPH_SUCCESS)
+      return Status::Internal(std::string("igraph betweenness or transitivity failed: ") + igraph_strerror(e));
   }
   std::vector<Broker> out;
   for (size_t i = 0; i < persons_.size(); ++i) {
@@ -460,6 +465,8 @@ Result<std::vector<Broker>> CoAppearanceNetwork::Brokers(int top, const std::str
     b.person = persons_[i].id;
     b.name = persons_[i].name;
     b.betweenness = betweenness[i];
+    b.closure = closure[i];
+    b.score = betweenness[i] * (1 - closure[i]);
     b.ties = static_cast<int64_t>(adjacency_[i].size());
     std::set<int64_t> touched;
     if (communities->label[i] >= 0) touched.insert(communities->label[i]);
@@ -469,6 +476,7 @@ Result<std::vector<Broker>> CoAppearanceNetwork::Brokers(int top, const std::str
     out.push_back(std::move(b));
   }
   std::sort(out.begin(), out.end(), [](const Broker& x, const Broker& y) {
+    if (x.score != y.score) return x.score > y.score;
     return x.betweenness != y.betweenness ? x.betweenness > y.betweenness : x.person < y.person;
   });
   if (out.size() > static_cast<size_t>(top)) out.resize(static_cast<size_t>(top));
