@@ -17,6 +17,7 @@
 #include "lineup/audit_log.h"
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
@@ -120,6 +121,8 @@ struct Server::Impl {
   std::unique_ptr<AnalyzerPool> analyzers;
   // Search, verify and detect as accountable acts (checks, record, audit) on the above.
   std::unique_ptr<Investigations> investigations;
+  // The faces persons' and the network's answers showed, whose crops may be served.
+  std::unique_ptr<Disclosures> disclosures;
   // Persons as accountable acts (persons_routes.cc), and kept up to date after enrolment.
   std::unique_ptr<PersonInvestigations> persons;
   // The co-appearance network's queries as accountable acts (network_routes.cc).

@@ -331,6 +331,10 @@ TEST_F(NetworkInvestigationsTest, CropsOnlyForFacesAnAnswerShowedInThatCase) {
       EXPECT_EQ(net_->ThumbnailPath(ana_, case_, id).status().code(), Code::kPermissionDenied);
     }
   }
+  // The record is the catalog's: a new object (a restarted server) serves the same crops.
+  net_ = std::make_unique<NetworkInvestigations>(gallery_.get(), cases_.get(), audit_.get());
+  EXPECT_TRUE(net_->ThumbnailPath(ana_, case_, shared).ok());
+  EXPECT_EQ(net_->ThumbnailPath(bob_, case_, shared).status().code(), Code::kPermissionDenied);
 }
 
 // Purpose limitation for search: the faces of a source whose legal basis allows only the

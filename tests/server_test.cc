@@ -38,6 +38,7 @@ struct World {
   std::unique_ptr<TempDir> tmp;
   std::string gallery, data;
   std::unique_ptr<lineup::server::Server> server;
+  lineup::server::ServerOptions options;
   std::map<std::string, std::string> token;  // user -> API token
   int port = 0;
   int64_t faces = 0;  // enrolled by the fixture
@@ -88,11 +89,20 @@ class ServerTest : public ::testing::Test {
     o.request_timeout_s = 2;
     o.analysis_slots = 1;
     o.queue_wait_ms = 20000;
-    auto srv = lineup::server::Server::Create(o);
+    w->options = o;
+    StartServer();
+  }
+  // Starts the server on the fixture's gallery (again, after a restart: a new port).
+  static void StartServer() {
+    auto srv = lineup::server::Server::Create(w->options);
     ASSERT_TRUE(srv.ok()) << srv.status().ToString();
     w->server = std::move(*srv);
     ASSERT_TRUE(w->server->Start().ok());
     w->port = w->server->port();
+  }
+  static void RestartServer() {
+    w->server.reset();
+    StartServer();
   }
   static void TearDownTestSuite() {
     if (w) {
@@ -892,6 +902,24 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   EXPECT_EQ(rec["details"]["change"]["name"], "Jane Roe");
   auto rr = c.Get("/v1/audit?action=persons_recluster", Auth("aud"));
   EXPECT_EQ(Body(rr)["records"].back()["actor"], "admin");
+  // What a view showed is the catalog's record: after a restart the crop is still served,
+  // to ana only, in this case only.
+  RestartServer();
+  {
+    auto c2 = Client();
+    auto again = c2.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+    ASSERT_EQ(again->status, 200) << again->body;
+    EXPECT_EQ(again->body, crop->body);
+    EXPECT_EQ(c2.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("bob"))->status, 403);
+    const int64_t other_case = NewCase("ana", "Another case");
+    EXPECT_EQ(c2.Get(("/v1/persons/" + std::to_string(a) + "/faces/" + std::to_string(face) +
+                      "/thumbnail?case=" + std::to_string(other_case))
+                         .c_str(),
+                     Auth("ana"))
+                  ->status,
+              403)
+        << "shown in another case";
+  }
 }
 
 // The network over the API: every query within a member's open case with a

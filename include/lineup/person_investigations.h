@@ -16,8 +16,9 @@
 //
 // Local operators (Principal::via "cli") may read without a case or justification; the
 // record says so, as for search. Face crops of persons are served (ThumbnailPath) only
-// for faces that a recorded view showed to the same caller in the same case while this
-// object lived, so the gallery cannot be browsed face by face outside an audited view.
+// for faces that a recorded view showed to the same caller in the same case (the record
+// of faces shown is the catalog's, disclosures.h, so it holds across restarts), so the
+// gallery cannot be browsed face by face outside an audited view.
 //
 // The gallery is only touched inside options.with_gallery (as Investigations does), which
 // makes the object safe to use from many threads.
@@ -34,6 +35,7 @@
 #include "lineup/accounts.h"
 #include "lineup/audit_log.h"
 #include "lineup/cases.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "lineup/persons.h"
 #include "lineup/status.h"
@@ -74,6 +76,9 @@ struct PersonInvestigationsOptions {
   // Runs `body` while holding the gallery; empty: body runs directly.
   std::function<Status(const std::function<Status()>& body)> with_gallery;
   PersonsOptions persons;
+  // The record of faces shown, shared with other front ends' objects (it must outlive
+  // this one); null: opened from the gallery's catalog on first use.
+  Disclosures* disclosures = nullptr;
 };
 
 class PersonInvestigations {
@@ -97,7 +102,8 @@ class PersonInvestigations {
   Result<ReclusterReport> Recluster(const Principal& who, const PersonsScope& scope,
                                     const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
 
-  // The face crop of `face_id` if a recorded view in `case_id` showed it to `who`
+  // The face crop of `face_id` if a recorded answer in `case_id` showed it to `who` — a
+  // view of its person, or of the faces waiting for one, or a network answer
   // (PermissionDenied otherwise; NotFound if the face has no crop, e.g. erased since).
   Result<std::string> ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id);
 

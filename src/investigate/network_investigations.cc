@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include "investigate/face_crops.h"
 #include "lineup/accountability.h"
 #include "lineup/models.h"
 
@@ -20,9 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Faces shown per (caller, case) are remembered for their crops; past this many in all,
-// the memory starts again (a page then asks once more to see the crops).
-constexpr size_t kMaxRememberedFaces = 200000;
 // An audit record holds at most this many ids per list (and the list's full length), so
 // that a large answer cannot outgrow the record (64 KiB) and be withheld for it; the
 // SHA-256 of the whole answer is recorded beside them.
@@ -82,10 +78,7 @@ struct NetworkInvestigations::Impl {
   Accountability accountability;
   NetworkInvestigationsOptions options;
   std::unique_ptr<Persons> persons;  // opened on first use, with the gallery held
-
-  std::mutex shown_mu;
-  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> shown;
-  size_t shown_count = 0;
+  FaceCrops crops;
 
   Status Authorise(const Principal& who, const NetworkScope& scope, const std::string& what) const {
     if (!gallery) return Status::FailedPrecondition("no gallery");
@@ -135,20 +128,10 @@ struct NetworkInvestigations::Impl {
     return Status::OK();
   }
 
-  void Remember(const Principal& who, int64_t case_id, const std::set<int64_t>& faces) {
-    if (case_id <= 0 || IsLocal(who)) return;
-    std::lock_guard<std::mutex> g(shown_mu);
-    if (shown_count + faces.size() > kMaxRememberedFaces) {
-      shown.clear();
-      shown_count = 0;
-    }
-    auto& set = shown[{who.name, case_id}];
-    for (int64_t f : faces) shown_count += set.insert(f).second;
-  }
-  bool WasShown(const Principal& who, int64_t case_id, int64_t face_id) {
-    std::lock_guard<std::mutex> g(shown_mu);
-    auto it = shown.find({who.name, case_id});
-    return it != shown.end() && it->second.count(face_id);
+  // The faces a recorded answer showed, for their crops (Unavailable: withhold it).
+  Status Disclose(const Principal& who, const NetworkScope& scope, const std::set<int64_t>& faces,
+                  const NetworkAnswer& answer) {
+    return crops.Disclose(who, scope.case_id, std::vector<int64_t>(faces.begin(), faces.end()), answer.audit_seq);
   }
 };
 
@@ -196,7 +179,8 @@ Status CheckAlgorithm(const std::string& algorithm) {
 
 NetworkInvestigations::NetworkInvestigations(Gallery* gallery, Cases* cases, AuditLog* audit,
                                              NetworkInvestigationsOptions options)
-    : impl_(new Impl{gallery, Accountability(cases, audit), std::move(options), nullptr, {}, {}, 0}) {}
+    : impl_(new Impl{gallery, Accountability(cases, audit), options, nullptr,
+                     FaceCrops(gallery, options.disclosures, options.with_gallery)}) {}
 NetworkInvestigations::~NetworkInvestigations() = default;
 
 Result<AssociatesAnswer> NetworkInvestigations::Associates(const Principal& who, const NetworkScope& scope,
@@ -238,7 +222,7 @@ Result<AssociatesAnswer> NetworkInvestigations::Associates(const Principal& who,
     return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const Associate& a : out.associates) photos.push_back(&a.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -278,7 +262,7 @@ Result<PathAnswer> NetworkInvestigations::Path(const Principal& who, const Netwo
   if (Status s = m.Record(who, scope, "network_path", std::move(details), PathAnswerJson(out), out); !s.ok()) return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const PathLink& l : out.path.links) photos.push_back(&l.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -306,7 +290,7 @@ Result<CommunitiesAnswer> NetworkInvestigations::Communities(const Principal& wh
   if (Status s = m.Record(who, scope, "network_communities", std::move(details), CommunitiesAnswerJson(out), out);
       !s.ok())
     return s;
-  m.Remember(who, scope.case_id, FacesOf(out, {}));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, {}), out); !s.ok()) return s;
   return out;
 }
 
@@ -335,7 +319,7 @@ Result<BrokersAnswer> NetworkInvestigations::Brokers(const Principal& who, const
   PutList(details, "brokers", std::move(returned));
   if (Status s = m.Record(who, scope, "network_brokers", std::move(details), BrokersAnswerJson(out), out); !s.ok())
     return s;
-  m.Remember(who, scope.case_id, FacesOf(out, {}));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, {}), out); !s.ok()) return s;
   return out;
 }
 
@@ -378,7 +362,7 @@ Result<NeighbourhoodAnswer> NetworkInvestigations::Neighbourhood(const Principal
     return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const Tie& t : out.ties) photos.push_back(&t.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -410,21 +394,7 @@ Result<ExportAnswer> NetworkInvestigations::Export(const Principal& who, const N
 
 Result<std::string> NetworkInvestigations::ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id) {
   Impl& m = *impl_;
-  if (Status s = m.accountability.Authorise(who, case_id, "a face crop of a recorded network answer", "seeing a face",
-                                            {Role::kAnalyst}, true);
-      !s.ok())
-    return s;
-  if (!m.WasShown(who, case_id, face_id))
-    return Status::PermissionDenied("face " + std::to_string(face_id) + " was not shown to you in case " +
-                                    std::to_string(case_id) + " (ask the network first)");
-  std::string path;
-  auto body = [&]() -> Status {
-    path = m.gallery->ThumbnailPath(face_id);
-    return Status::OK();
-  };
-  if (Status st = m.options.with_gallery ? m.options.with_gallery(body) : body(); !st.ok()) return st;
-  if (path.empty()) return Status::NotFound("face " + std::to_string(face_id) + " has no crop (erased?)");
-  return path;
+  return m.crops.Path(m.accountability, who, case_id, face_id, "ask the network first");
 }
 
 // ------------------------------------------------------------------------------ JSON
