@@ -137,10 +137,9 @@ class NetworkInvestigations {
 };
 
 // The JSON the API and `lineup network --json` show (docs/service.md). `thumbnail`, if
-// given, turns a face id into a URL added to persons and shared photos.
-using ThumbnailUrl = std::function<std::string(int64_t face_id)>;
+// given, turns a face id into a URL added to persons and shared photos (whose JSON is
+// network.h's SharedPhotoJson, as in exports).
 nlohmann::json NetworkReportJson(const NetworkReport& r);
-nlohmann::json SharedPhotoJson(const SharedPhoto& p, const ThumbnailUrl& thumbnail = {});
 nlohmann::json AssociatesAnswerJson(const AssociatesAnswer& a, const ThumbnailUrl& thumbnail = {});
 nlohmann::json PathAnswerJson(const PathAnswer& a, const ThumbnailUrl& thumbnail = {});
 nlohmann::json CommunitiesAnswerJson(const CommunitiesAnswer& a, const ThumbnailUrl& thumbnail = {});

@@ -40,10 +40,6 @@ json ImageIds(const std::set<int64_t>& ids) { return json(std::vector<int64_t>(i
 
 double Round(double v, double scale) { return std::round(v * scale) / scale; }
 
-json BoxJson(const cv::Rect2f& b) {
-  return json::array({std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)});
-}
-
 json PersonJson(const NetworkPerson& p, const ThumbnailUrl& thumbnail) {
   json j = {{"id", p.id},       {"name", CleanUtf8(p.name)}, {"label", CleanUtf8(PersonLabel(p))}, {"faces", p.faces},
             {"photos", p.photos}, {"ties", p.ties}, {"face_id", p.face_id}};
@@ -409,24 +405,6 @@ json NetworkReportJson(const NetworkReport& r) {
           {"photos_left_out_purpose", r.photos_left_out_purpose},
           {"faces_unplaced", r.faces_unplaced},
           {"faces_opted_out", r.faces_opted_out}};
-}
-
-json SharedPhotoJson(const SharedPhoto& p, const ThumbnailUrl& thumbnail) {
-  json j = {{"image_id", p.image_id},
-            {"uri", CleanUtf8(p.uri)},
-            {"sha256", CleanUtf8(p.sha256)},
-            {"captured_at", CleanUtf8(p.captured_at)},
-            {"source", CleanUtf8(p.source)},
-            {"face_a", p.face_a},
-            {"box_a", BoxJson(p.box_a)},
-            {"face_b", p.face_b},
-            {"box_b", BoxJson(p.box_b)},
-            {"persons_in_photo", p.persons_in_photo}};
-  if (thumbnail) {
-    j["thumbnail_a"] = thumbnail(p.face_a);
-    j["thumbnail_b"] = thumbnail(p.face_b);
-  }
-  return j;
 }
 
 json AssociatesAnswerJson(const AssociatesAnswer& a, const ThumbnailUrl& thumbnail) {
