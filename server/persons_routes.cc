@@ -15,8 +15,11 @@ void SendFaceCrop(httplib::Response& res, const Result<std::string>& path) {
   if (!path.ok()) return SendError(res, path.status());
   std::ifstream in(path.value(), std::ios::binary);
   std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in) return SendError(res, Status::NotFound("the face crop cannot be read (erased?)"));
+  if (in) ss << in.rdbuf();
+  // A crop that cannot be opened or read (a directory in its place reads as nothing) is
+  // not sent as an empty JPEG.
+  if (!in || in.bad() || ss.str().empty())
+    return SendError(res, Status::NotFound("the face crop cannot be read (erased?)"));
   res.set_content(ss.str(), "image/jpeg");
 }
 

@@ -340,6 +340,25 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   const std::string sid = std::to_string(s["search_id"].get<int64_t>());
   EXPECT_EQ(c.Get(("/v1/searches/" + sid + "/faces/999999/thumbnail").c_str(), Auth("ana"))->status, 404);
   EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("zoe"))->status, 403) << "zoe is in no case";
+  // A crop that cannot be read (emptied on disk, or a directory in its place) answers 404
+  // with a reason, never an empty JPEG; the persons' and the network's crops are served
+  // by the same code (SendFaceCrop).
+  {
+    const std::string crop =
+        (fs::path(w->gallery) / "thumbnails" / (std::to_string(top["face_id"].get<int64_t>()) + ".jpg")).string();
+    const auto bytes = lineup_test::ReadBytes(crop);
+    ASSERT_FALSE(bytes.empty());
+    lineup_test::WriteText(crop, "");
+    auto emptied = c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+    EXPECT_EQ(emptied->status, 404) << emptied->body;
+    EXPECT_EQ(Body(emptied)["error"]["code"], "not_found");
+    fs::remove(crop);
+    fs::create_directory(crop);
+    EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"))->status, 404);
+    fs::remove(crop);
+    lineup_test::WriteBytes(crop, bytes);
+    EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"))->status, 200);
+  }
 
   const int64_t search_id = s["search_id"];
   const int64_t face_id = top["face_id"];
