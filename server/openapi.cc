@@ -295,7 +295,7 @@ json Schemas() {
                                 {"source", kStr},
                                 {"box", box},
                                 {"quality", kNum},
-                                {"placed_by", Described(kStr, "clustering, subject, or the analyst who put it there")},
+                                {"placed_by", Described(kStr, "clustering, subject, the analyst who put it there, or pending")},
                                 {"thumbnail", Described(kStr, "the face crop's URL (within the same case)")}},
                                {"face_id", "box", "thumbnail"});
   const json event = Obj({{"id", kInt},
@@ -312,6 +312,12 @@ json Schemas() {
                          {"audit_seq", kInt}},
                         {"persons", "total"});
   s["PersonFaces"] = Obj({{"face_list", Arr(person_face)}, {"audit_seq", kInt}}, {"face_list"});
+  s["PendingFaces"] = Obj({{"faces", Described(Arr(person_face), "by face id; placed_by is \"pending\"")},
+                           {"total", Described(kInt, "faces waiting for a person in all")},
+                           {"offset", kInt},
+                           {"audit_seq", kInt},
+                           {"notice", kStr}},
+                          {"faces", "total"});
   s["Person"] = Extended(person, {{"face_list", Arr(person_face)}, {"audit_seq", kInt}, {"notice", kStr}},
                          {"id", "name", "faces", "margin", "face_list"});
   s["PersonHistory"] = Obj({{"changes", Arr(event)}}, {"changes"});
@@ -479,6 +485,7 @@ Success SuccessOf(const std::string& key) {
       {"GET /v1/persons/history", "PersonHistory"},
       {"GET /v1/persons/{id}", "Person"},
       {"GET /v1/persons/{id}/faces", "PersonFaces"},
+      {"GET /v1/persons/pending", "PendingFaces"},
       {"POST /v1/persons/{id}/name", "PersonChange"},
       {"POST /v1/persons/{id}/merge", "PersonChange"},
       {"POST /v1/persons/{id}/split", "PersonChange"},
@@ -505,6 +512,7 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
   if (key == "GET /v1/searches/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "GET /v1/persons/pending/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/export")
     return Success{"200", "the network as GraphML (format=graphml) or JSON (format=json), as a download",
@@ -655,7 +663,7 @@ json Server::Impl::OpenApi() const {
         params.push_back({{"name", "justification"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}});
         params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
       }
-      if (key == "GET /v1/persons")
+      if (key == "GET /v1/persons" || key == "GET /v1/persons/pending")
         params.push_back({{"name", "offset"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
     }
     if (key.rfind("GET /v1/network/", 0) == 0) {

@@ -75,6 +75,9 @@ std::string ThumbnailUrl(int64_t person, int64_t face, int64_t case_id) {
   return "/v1/persons/" + std::to_string(person) + "/faces/" + std::to_string(face) +
          "/thumbnail?case=" + std::to_string(case_id);
 }
+std::string PendingThumbnailUrl(int64_t face, int64_t case_id) {
+  return "/v1/persons/pending/" + std::to_string(face) + "/thumbnail?case=" + std::to_string(case_id);
+}
 
 json ViewJson(const PersonView& v, int64_t case_id, bool with_person) {
   json faces = json::array();
@@ -125,6 +128,37 @@ void Server::Impl::AddPersonsRoutes() {
              json arr = json::array();
              for (const PersonEvent& e : *h) arr.push_back(PersonEventJson(e));
              SendJson(c.res, 200, {{"changes", arr}});
+           });
+  Register("GET", "/v1/persons/pending", {kAnalyst},
+           "list the faces waiting for a person, with their photos, within a case", [this](Call& c) {
+             auto scope = ReadScope(c.req);
+             auto offset = QueryInt(c.req, "offset", 0, 0, 1000000000);
+             auto limit = QueryInt(c.req, "limit", 200, 1, kMaxFacesPerView);
+             for (const Status& s : {scope.status(), offset.status(), limit.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             auto p = persons->Pending(c.who, *scope, *offset, *limit);
+             if (!p.ok()) return SendError(c.res, p.status());
+             json faces = json::array();
+             for (const PersonFace& f : p->faces) {
+               json j = PersonFaceJson(f);
+               j["thumbnail"] = PendingThumbnailUrl(f.face_id, scope->case_id);
+               faces.push_back(std::move(j));
+             }
+             SendJson(c.res, 200,
+                      {{"faces", faces},
+                       {"total", p->total},
+                       {"offset", p->offset},
+                       {"audit_seq", p->audit_seq},
+                       {"notice", "These faces wait for a person: their nearest faces disagree, or the person they "
+                                  "point to already has a face of the same photo. Rebuilding persons places them."}});
+           });
+  Register("GET", "/v1/persons/pending/{face}/thumbnail", {kAnalyst},
+           "see the face crop of a waiting face that a recorded view showed you (JPEG)", [this](Call& c) {
+             auto face = PathId(c, 1);
+             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
+             for (const Status& s : {face.status(), case_id.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             SendFaceCrop(c.res, persons->ThumbnailPath(c.who, *case_id, *face));
            });
   Register("GET", "/v1/persons/{id}", {kAnalyst}, "read a person with its faces within a case", [this](Call& c) {
     auto id = PathId(c, 1);

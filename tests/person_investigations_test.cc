@@ -11,6 +11,8 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "lineup/accountability.h"
 #include "lineup/audit_log.h"
@@ -250,6 +252,83 @@ TEST_F(PersonInvestigationsTest, AViewWhoseFacesCannotBeRecordedIsWithheld) {
   auto view = persons_->Show(ana_, InCase(), list->persons.front().id);
   EXPECT_EQ(view.status().code(), Code::kUnavailable) << view.status().ToString();
   EXPECT_TRUE(persons_->Show(cli_, {}, list->persons.front().id).ok()) << "local operators are shown no crops";
+}
+
+// The same face twice in one photo: one copy joins its person, the other cannot (two
+// faces of one photo are two people) and waits. The faces waiting are listed with their
+// photos, recorded, their crops served; a rebuild places them.
+TEST_F(PersonInvestigationsTest, FacesWaitingForAPersonAreListedRecordedAndTheirCropsServed) {
+  const cv::Mat face = cv::imread(lfw_ + "/Colin_Powell/Colin_Powell_0004.jpg");
+  ASSERT_FALSE(face.empty());
+  cv::Mat twice;
+  cv::hconcat(face, face, twice);
+  const std::string photo = tmp_.File("twice.jpg");
+  ASSERT_TRUE(cv::imwrite(photo, twice));
+  lineup::EnrollOptions eo;
+  eo.source = "test";
+  auto enrolled = gallery_->Enroll({photo}, eo);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
+  ASSERT_EQ(enrolled->faces, 2);
+  auto placed = persons_->PlaceNewFaces();
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
+  ASSERT_GE(placed->pending, 1) << "at least the second copy waits";
+  const int64_t waiting_faces = placed->pending;  // with any face of the fixture that waits too
+
+  const int64_t before = Last().seq;
+  EXPECT_EQ(persons_->Pending(ana_, {case_, ""}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, {0, "why"}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(bob_, InCase()).status().code(), Code::kPermissionDenied) << "not a member";
+  EXPECT_EQ(persons_->Pending(aud_, InCase()).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), -1).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), 0, 0).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), 0, 1000000).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(Last().seq, before) << "nothing refused is recorded";
+
+  auto pending = persons_->Pending(ana_, InCase());
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  EXPECT_EQ(pending->total, waiting_faces);
+  ASSERT_EQ(static_cast<int64_t>(pending->faces.size()), waiting_faces);
+  json ids = json::array();
+  const lineup::PersonFace* copy = nullptr;
+  for (const lineup::PersonFace& f : pending->faces) {
+    ids.push_back(f.face_id);
+    if (f.image_uri == photo) copy = &f;
+    EXPECT_EQ(f.source, "test");
+    EXPECT_EQ(f.placed_by, "pending");
+    EXPECT_EQ(f.image_sha256.size(), 64u);
+    EXPECT_GT(f.box.width, 20);
+  }
+  ASSERT_NE(copy, nullptr) << "a copy of the doubled photo waits";
+  const lineup::PersonFace& waiting = *copy;
+  AuditRecord r = Last();
+  EXPECT_EQ(r.action, "persons_pending");
+  EXPECT_EQ(r.case_id, case_);
+  EXPECT_EQ(r.seq, pending->audit_seq);
+  json d = json::parse(r.details);
+  EXPECT_EQ(d["faces"], ids);
+  EXPECT_EQ(d["total"], waiting_faces);
+  EXPECT_EQ(d["justification"], "tracing the network of case 7");
+  auto list = persons_->List(ana_, InCase());
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->pending, pending->total) << "the list counts the same faces";
+  // Past the end: nothing shown, the total still said.
+  auto past = persons_->Pending(ana_, InCase(), waiting_faces, 10);
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->faces.empty());
+  EXPECT_EQ(past->total, waiting_faces);
+
+  auto crop = persons_->ThumbnailPath(ana_, case_, waiting.face_id);
+  ASSERT_TRUE(crop.ok()) << crop.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(*crop));
+  ASSERT_TRUE(cases_->AddMember(case_, "bob").ok());
+  EXPECT_EQ(persons_->ThumbnailPath(bob_, case_, waiting.face_id).status().code(), Code::kPermissionDenied);
+
+  // A rebuild places every face: two faces of one photo become two persons.
+  ASSERT_TRUE(persons_->Recluster(ana_, InCase()).ok());
+  auto after = persons_->Pending(ana_, InCase());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->total, 0);
+  EXPECT_TRUE(after->faces.empty());
 }
 
 TEST_F(PersonInvestigationsTest, ReadsAreRefusedWithoutCaseJustificationOrRole) {

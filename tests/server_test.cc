@@ -239,6 +239,7 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
   const std::set<std::string> not_json = {"GET /", "GET /assets/{file}", "GET /metrics",
                                           "GET /v1/searches/{id}/faces/{face}/thumbnail",
                                           "GET /v1/persons/{id}/faces/{face}/thumbnail",
+                                          "GET /v1/persons/pending/{face}/thumbnail",
                                           "GET /v1/network/faces/{face}/thumbnail"};
   const json& schemas = doc["components"]["schemas"];
   for (auto& [path, ops] : doc["paths"].items())
@@ -862,6 +863,62 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   ASSERT_EQ(add->status, 200) << add->body;
   EXPECT_EQ(c.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("bob"))->status, 403)
       << "bob was not shown it";
+
+  // Faces waiting for a person: a photo showing the same face twice is enrolled; one copy
+  // at least cannot join the person the other joins (two faces of one photo are two
+  // people) and waits, listed with its photo and a crop within the case.
+  {
+    cv::Mat one = cv::imread(w->data + "/test/obama1.jpg", cv::IMREAD_COLOR), twice;
+    ASSERT_FALSE(one.empty());
+    cv::hconcat(one, one, twice);
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", twice, jpeg));
+    httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
+                                             {"files", std::string(jpeg.begin(), jpeg.end()), "twice.jpg", "image/jpeg"}};
+    auto job = c.Post("/v1/enrollments", Auth("eve"), items);
+    ASSERT_EQ(job->status, 202) << job->body;
+    const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
+    json st;
+    for (int i = 0; i < 600; ++i) {
+      st = Body(c.Get(status_path.c_str(), Auth("eve")));
+      if (st["state"] != "queued" && st["state"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(st["state"], "done") << st.dump();
+  }
+  EXPECT_EQ(c.Get("/v1/persons/pending?justification=x", Auth("ana"))->status, 400) << "no case";
+  EXPECT_EQ(c.Get(("/v1/persons/pending?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get(("/v1/persons/pending?" + q).c_str(), Auth("zoe"))->status, 403) << "not a member";
+  for (const char* bad : {"&limit=0", "&limit=2001", "&offset=-1", "&offset=x"})
+    EXPECT_EQ(c.Get(("/v1/persons/pending?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  auto pending = c.Get(("/v1/persons/pending?" + q).c_str(), Auth("ana"));
+  ASSERT_EQ(pending->status, 200) << pending->body;
+  json pj = Body(pending);
+  ASSERT_GE(pj["total"].get<int64_t>(), 1) << pj.dump();
+  ASSERT_EQ(pj["faces"].size(), pj["total"].get<size_t>());
+  EXPECT_FALSE(pj["notice"].get<std::string>().empty());
+  EXPECT_GT(pj["audit_seq"].get<int64_t>(), 0);
+  const json& waiting = pj["faces"][0];
+  EXPECT_EQ(waiting["placed_by"], "pending");
+  EXPECT_EQ(waiting["source"], "knn");
+  EXPECT_EQ(waiting["image_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(waiting["box"].size(), 4u);
+  const std::string waiting_crop = waiting["thumbnail"];
+  EXPECT_EQ(waiting_crop, "/v1/persons/pending/" + std::to_string(waiting["face_id"].get<int64_t>()) +
+                              "/thumbnail?case=" + std::to_string(case_id));
+  auto wcrop = c.Get(waiting_crop.c_str(), Auth("ana"));
+  ASSERT_EQ(wcrop->status, 200) << wcrop->body;
+  EXPECT_EQ(wcrop->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(c.Get(waiting_crop.c_str(), Auth("bob"))->status, 403) << "bob was not shown it";
+  EXPECT_EQ(c.Get(("/v1/persons/pending/987654/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))
+                ->status,
+            403)
+      << "a face no view showed";
+  EXPECT_EQ(Body(c.Get(("/v1/persons?" + q).c_str(), Auth("ana")))["pending"], pj["total"]);
+  auto pend_rec = c.Get(("/v1/audit?action=persons_pending&case=" + std::to_string(case_id)).c_str(), Auth("aud"));
+  ASSERT_EQ(pend_rec->status, 200);
+  ASSERT_FALSE(Body(pend_rec)["records"].empty());
+  EXPECT_EQ(Body(pend_rec)["records"].back()["details"]["faces"][0], waiting["face_id"]);
 
   // Changes: hostile bodies first.
   const json scope = {{"case_id", case_id}, {"justification", "statement S-2"}};

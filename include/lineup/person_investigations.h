@@ -3,8 +3,8 @@
 //
 // Looking at persons is looking at the gallery's faces grouped by who they are, so it is
 // held to the same rule as a search: an analyst works inside an open case they belong to,
-// gives a justification, and every list, view and history read is written to the audit
-// log with what it returned (person and face ids, never vectors); if the record cannot be
+// gives a justification, and every list, view, history and pending-faces read is written
+// to the audit log with what it returned (person and face ids, never vectors); if the record cannot be
 // written the result is withheld (Unavailable). Every change — name, merge, split, mark,
 // undo — needs an open case and a justification from everyone, local operators included,
 // and is recorded with what changed. A change whose record cannot be written is taken
@@ -67,6 +67,15 @@ struct PersonView {
   int64_t audit_seq = 0;
 };
 
+// The faces waiting for a person (persons.h: their nearest faces disagree, or the person
+// they point to already has a face of the same photo), to review before a rebuild.
+struct PendingList {
+  std::vector<PersonFace> faces;  // by face id, placed_by "pending"
+  int64_t total = 0;              // faces waiting in all
+  int64_t offset = 0;
+  int64_t audit_seq = 0;
+};
+
 struct PersonChange {
   PersonEvent event;   // the persons' own record of the change (Undo takes it back)
   int64_t audit_seq = 0;
@@ -91,6 +100,11 @@ class PersonInvestigations {
   Result<PersonList> List(const Principal& who, const PersonsScope& scope, int64_t offset = 0, int64_t limit = 100);
   Result<PersonView> Show(const Principal& who, const PersonsScope& scope, int64_t person_id, int64_t limit = 500);
   Result<std::vector<PersonEvent>> History(const Principal& who, const PersonsScope& scope, int64_t limit = 200);
+  // The faces waiting for a person, with their photos (recorded as persons_pending with
+  // the face ids shown, whose crops ThumbnailPath then serves). InvalidArgument for
+  // limits out of range (limit 1 to kMaxFacesPerView).
+  Result<PendingList> Pending(const Principal& who, const PersonsScope& scope, int64_t offset = 0,
+                              int64_t limit = 200);
 
   // Changes (persons.h says what each does and when it is refused).
   Result<PersonChange> Name(const Principal& who, const PersonsScope& scope, int64_t person_id, const std::string& name);

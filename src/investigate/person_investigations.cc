@@ -189,6 +189,40 @@ Result<std::vector<PersonEvent>> PersonInvestigations::History(const Principal& 
   return out;
 }
 
+Result<PendingList> PersonInvestigations::Pending(const Principal& who, const PersonsScope& scope, int64_t offset,
+                                                  int64_t limit) {
+  Impl& m = *impl_;
+  if (Status s = m.AuthoriseRead(who, scope, "viewing the faces waiting for a person"); !s.ok()) return s;
+  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
+  if (limit < 1 || limit > kMaxFacesPerView)
+    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxFacesPerView));
+  PendingList out;
+  out.offset = offset;
+  Status st = m.WithGallery([&]() -> Status {
+    if (Status r = m.Ready(); !r.ok()) return r;
+    auto all = m.persons->PendingFaces();
+    if (!all.ok()) return all.status();
+    out.total = static_cast<int64_t>(all->size());
+    auto faces = m.persons->PendingFaceList(offset, limit);
+    if (!faces.ok()) return faces.status();
+    out.faces = std::move(*faces);
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  json ids = json::array();
+  for (const PersonFace& f : out.faces) ids.push_back(f.face_id);
+  auto seq = m.accountability.Record(who, "persons_pending", scope.case_id,
+                                     {{"justification", scope.justification},
+                                      {"offset", offset},
+                                      {"limit", limit},
+                                      {"total", out.total},
+                                      {"faces", ids}});
+  if (!seq.ok()) return seq.status();
+  out.audit_seq = *seq;
+  if (Status s = m.Disclose(who, scope.case_id, out.faces, out.audit_seq); !s.ok()) return s;
+  return out;
+}
+
 Result<PersonChange> PersonInvestigations::Name(const Principal& who, const PersonsScope& scope, int64_t person_id,
                                                 const std::string& name) {
   return impl_->Change(who, scope, "naming a person", "person_name",
