@@ -1,7 +1,8 @@
 // The co-appearance network routes of `lineup serve` (/v1/network/...): they parse the
 // request, make one accountable call (network_investigations.h: role, case,
 // justification, the query, its audit record) and format the answer. Every route is a
-// read within a case: ?case=ID&justification=TEXT.
+// read within a case, which (with the justification) travels in headers: ReadScope. Face
+// crops take ?case=ID.
 #include <fstream>
 #include <sstream>
 

@@ -657,12 +657,31 @@ json Server::Impl::OpenApi() const {
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    // Reads of persons and the network within a case: the case and why in headers (never
+    // in the URL, which proxies, logs and histories keep); face crops, fetched as images,
+    // take the case alone in the query.
+    const bool within_case = key.rfind("GET /v1/persons", 0) == 0 || key.rfind("GET /v1/network/", 0) == 0;
+    if (within_case && key.find("thumbnail") == std::string::npos) {
+      params.push_back({{"name", kCaseHeader},
+                        {"in", "header"},
+                        {"required", true},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "the open case the read belongs to"}});
+      params.push_back({{"name", kJustificationHeader},
+                        {"in", "header"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "why, percent-encoded UTF-8 (as encodeURIComponent writes it; audited)"}});
+    } else if (within_case) {
+      params.push_back({{"name", "case"},
+                        {"in", "query"},
+                        {"required", true},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "the case whose recorded answer showed the face"}});
+    }
     if (key.rfind("GET /v1/persons", 0) == 0) {
-      params.push_back({{"name", "case"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "integer"}}}});
-      if (key.find("thumbnail") == std::string::npos) {
-        params.push_back({{"name", "justification"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}});
+      if (key.find("thumbnail") == std::string::npos)
         params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
-      }
       if (key == "GET /v1/persons" || key == "GET /v1/persons/pending")
         params.push_back({{"name", "offset"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
     }
@@ -671,8 +690,6 @@ json Server::Impl::OpenApi() const {
         params.push_back(
             {{"name", name}, {"in", "query"}, {"required", required}, {"schema", {{"type", type}}}, {"description", what}});
       };
-      query("case", "integer", true, "the open case the query belongs to");
-      if (key.find("thumbnail") == std::string::npos) query("justification", "string", true, "why (audited)");
       if (key.find("associates") != std::string::npos || key.find("brokers") != std::string::npos)
         query("top", "integer", false, "how many (default 10, at most 1000)");
       if (key.find("communities") != std::string::npos || key.find("brokers") != std::string::npos)

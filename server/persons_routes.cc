@@ -1,8 +1,9 @@
 // The persons routes of `lineup serve` (/v1/persons...): they parse the request, make
 // one accountable call (person_investigations.h: role, case, justification, the act, its
-// audit record) and format the answer. Reads take the case and justification in the
-// query string (?case=ID&justification=TEXT), changes in a JSON body
-// ({"case_id": ID, "justification": TEXT, ...}).
+// audit record) and format the answer. Reads take the case and justification in headers
+// (X-Lineup-Case: ID, X-Lineup-Justification: percent-encoded TEXT), never in the URL;
+// changes in a JSON body ({"case_id": ID, "justification": TEXT, ...}). Face crops, which
+// browsers fetch as images without headers, take the case alone: ?case=ID.
 #include <fstream>
 #include <sstream>
 
@@ -41,12 +42,23 @@ Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, in
 }
 
 Result<PersonsScope> ReadScope(const httplib::Request& req) {
-  auto case_id = QueryInt(req, "case", 0, 1, 999999999999999999);
-  if (!case_id.ok()) return case_id.status();
+  // Never in the URL, which proxies, server logs and browser histories keep.
+  for (const char* key : {"case", "justification"})
+    if (req.has_param(key))
+      return Status::InvalidArgument(std::string("send the case and the justification in the ") + kCaseHeader +
+                                     " and " + kJustificationHeader + " headers, not in the URL (\"" + key + "\")");
   PersonsScope scope;
-  scope.case_id = *case_id;
-  scope.justification = req.get_param_value("justification");
-  if (scope.justification.size() > 8000) return Status::InvalidArgument("the justification is too long");
+  const std::string id = req.get_header_value(kCaseHeader);
+  if (!id.empty()) {
+    if (id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos || std::stoll(id) < 1)
+      return Status::InvalidArgument(std::string(kCaseHeader) + " must be a case number");
+    scope.case_id = std::stoll(id);
+  }
+  // Sent percent-encoded, decoded by the HTTP layer (HeaderText); its length and
+  // characters are then checked as every justification's (Accountability).
+  auto why = HeaderText(req, kJustificationHeader, 4 * kMaxJustification);
+  if (!why.ok()) return why.status();
+  scope.justification = *why;
   return scope;
 }
 

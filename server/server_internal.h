@@ -182,7 +182,11 @@ Result<int64_t> PathId(const Call& c, size_t i);
 void SendFaceCrop(httplib::Response& res, const Result<std::string>& path);
 // A whole number from the query string, within [lo, hi]; `def` if absent.
 Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi);
-// ?case=ID&justification=TEXT of a read within a case (persons, network).
+// The case and justification of a read within a case (persons, network), from the
+// X-Lineup-Case and X-Lineup-Justification (percent-encoded) headers. Refused in the
+// query string, which proxies, server logs and browser histories keep.
+inline constexpr const char* kCaseHeader = "X-Lineup-Case";
+inline constexpr const char* kJustificationHeader = "X-Lineup-Justification";
 Result<PersonsScope> ReadScope(const httplib::Request& req);
 void SendError(httplib::Response& res, const Status& s);
 

@@ -111,6 +111,10 @@ function watch(p, who) {
       problems.push(`[${who}] ${res.request().method()} ${res.url()} answered ${res.status()}`);
     }
   });
+  // A justification never travels in a URL (proxies, logs and browser history keep URLs).
+  p.on('request', (req) => {
+    if (new URL(req.url()).searchParams.has('justification')) problems.push(`[${who}] ${req.method()} ${req.url()} carries a justification in its URL`);
+  });
   p.on('requestfailed', (req) => {
     const why = (req.failure() && req.failure().errorText) || '';
     if (!/ERR_ABORTED/.test(why)) problems.push(`[${who}] ${req.method()} ${req.url()} failed: ${why}`);
@@ -151,10 +155,16 @@ async function signOut(ctx) {
   await ctx.close();
 }
 
-async function apiGet(p) {
-  const res = await page.request.get(`${URL_}${p}`);
+async function apiGet(p, headers = {}) {
+  const res = await page.request.get(`${URL_}${p}`, { headers });
   check(res.ok(), `GET ${p} answered ${res.status()}`);
   return res.json();
+}
+
+// A read of persons or the network in a case: the case and the justification go in
+// headers, never in the URL.
+function inCase(caseId, why = 'e2e check') {
+  return { 'X-Lineup-Case': String(caseId), 'X-Lineup-Justification': encodeURIComponent(why) };
 }
 
 // Probe files made from the probe photo by the browser itself (no image tool needed):
@@ -603,8 +613,8 @@ async function main() {
     await page.locator('#persons-why').fill('Who else appears in the shop camera case');
     await page.locator('#persons-why-go').click();
     await page.locator('#persons-table tbody tr').first().waitFor();
-    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
-    const list = await apiGet(`/v1/persons?${q}&limit=200`);
+    const q = inCase(caseId);
+    const list = await apiGet('/v1/persons?limit=200', q);
     const faces = Object.values(SOURCES).reduce((n, x) => n + x.faces, 0);
     check(list.persons.reduce((n, x) => n + x.faces, 0) + list.pending === faces,
       `persons hold ${list.persons.reduce((n, x) => n + x.faces, 0)} faces and ${list.pending} wait, of ${faces} enrolled`);
@@ -665,7 +675,7 @@ async function main() {
       await page.getByText(`Change #${id} taken back.`).waitFor();
       await row.getByText(/^undone by #\d+$/).waitFor();
     }
-    const back = await apiGet(`/v1/persons/${several.id}?${q}`);
+    const back = await apiGet(`/v1/persons/${several.id}`, q);
     check(back.face_list.some((f) => f.face_id === firstFace), 'the face did not come back after the undo');
     await shot('persons-history-undone');
     await signOut(page.context());
@@ -673,14 +683,14 @@ async function main() {
 
   await step('analyst 2: the co-appearance network: a person\'s associates, the drawing of their neighbourhood, a link\'s photos; the case\'s communities, brokers and a path', async () => {
     await signIn(users.analyst2, ['Cases', 'Sources']);
-    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
-    const br = await apiGet(`/v1/network/brokers?${q}&top=1000`);
+    const q = inCase(caseId);
+    const br = await apiGet('/v1/network/brokers?top=1000', q);
     check(br.report.faces_left_out_purpose === SOURCES.press.faces + SOURCES.events.faces,
       `the network left out ${br.report.faces_left_out_purpose} faces by purpose; press and events hold ${SOURCES.press.faces + SOURCES.events.faces}`);
     // The two persons seen together in two photos (Obama and Biden in gatherings).
     let centre = 0, partner = 0;
     for (const b of br.brokers) {
-      const a = await apiGet(`/v1/network/persons/${b.person}/associates?${q}&top=1`);
+      const a = await apiGet(`/v1/network/persons/${b.person}/associates?top=1`, q);
       if (a.associates.length && a.associates[0].shared_photos === 2) {
         centre = b.person;
         partner = a.associates[0].person;
@@ -688,8 +698,8 @@ async function main() {
       }
     }
     check(centre > 0, 'no two persons share two photos');
-    const assoc = await apiGet(`/v1/network/persons/${centre}/associates?${q}&top=10`);
-    const hood = await apiGet(`/v1/network/persons/${centre}/neighbourhood?${q}&depth=1&max_nodes=30`);
+    const assoc = await apiGet(`/v1/network/persons/${centre}/associates?top=10`, q);
+    const hood = await apiGet(`/v1/network/persons/${centre}/neighbourhood?depth=1&max_nodes=30`, q);
 
     await page.goto(`${URL_}/#/cases/${caseId}/persons/${centre}`);
     await page.locator('#persons-why').fill('Who appears with the suspect in the seized photos');
@@ -730,7 +740,7 @@ async function main() {
     await page.locator('#network-link').click();
     await page.waitForURL(new RegExp(`#/cases/${caseId}/network$`));
     await page.locator('#communities-table tbody tr').first().waitFor();
-    const cm = await apiGet(`/v1/network/communities?${q}`);
+    const cm = await apiGet('/v1/network/communities', q);
     check(await page.locator('#communities-table tbody tr').count() === cm.communities.length,
       `${await page.locator('#communities-table tbody tr').count()} communities shown, ${cm.communities.length} found`);
     check(await page.locator('#brokers-table tbody tr').count() === Math.min(10, br.brokers.length), 'the brokers are not listed');
@@ -739,6 +749,11 @@ async function main() {
     await page.locator('#path-go').click();
     await page.locator('#path-result .path-links > li').first().waitFor();
     check(await page.locator('#path-result .path-links > li').count() === 1, 'the path between the two is not one link');
+    // The export is fetched with the case and justification in headers and handed over as a file.
+    const [exported] = await Promise.all([page.waitForEvent('download'), page.locator('#export-json').click()]);
+    check(exported.suggestedFilename() === 'network.json', `the export is named ${exported.suggestedFilename()}`);
+    const exportedJson = JSON.parse(fs.readFileSync(await exported.path(), 'utf8'));
+    check(exportedJson.ties.length === cm.report.ties, `the export has ${exportedJson.ties.length} links, the network ${cm.report.ties}`);
     await shot('network-communities-brokers-path');
     await signOut(page.context());
   });

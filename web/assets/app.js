@@ -221,8 +221,9 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+// `headers`: more request headers (a read's case and justification: inCase below).
+async function api(method, path, body, headers = {}) {
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
   if (body instanceof FormData) opts.body = body;
   else if (body !== undefined) {
@@ -252,6 +253,27 @@ async function api(method, path, body) {
     throw err;
   }
   return data;
+}
+
+// A file from the API as text (an export), with the same errors as api().
+async function download(path, headers = {}) {
+  let res;
+  try {
+    res = await fetch(path, { method: 'GET', credentials: 'same-origin', headers });
+  } catch (e) {
+    throw new ApiError(0, 'network', `Cannot reach the Lineup server (${e.message}).`);
+  }
+  if (!res.ok) {
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    throw new ApiError(res.status, (data && data.error && data.error.code) || 'error',
+      (data && data.error && data.error.message) || `The server answered ${res.status}.`);
+  }
+  return res.text();
 }
 
 // ------------------------------------------------------------------ session
@@ -1445,8 +1467,13 @@ function personsWhy(view, caseId, then) {
   return null;
 }
 
-function personsQuery(caseId, why, more = '') {
-  return `case=${encodeURIComponent(caseId)}&justification=${encodeURIComponent(why)}${more}`;
+// The case and justification of a read of persons or the network travel in request
+// headers, never in the URL (which proxies, server logs and browser history keep); the
+// justification percent-encoded, so that any text fits a header line.
+function inCase(caseId, why) {
+  const encoded = encodeURIComponent(why);
+  if (encoded.length > 7000) throw new Error('The justification is too long to send: shorten it.');
+  return { 'X-Lineup-Case': String(caseId), 'X-Lineup-Justification': encoded };
 }
 
 function marginBadge(p) {
@@ -1488,7 +1515,7 @@ async function pagePersons(view, caseId) {
   const why = personsWhy(view, c.id, () => render());
   if (!why) return;
   const done = loading(view);
-  const list = await api('GET', `/v1/persons?${personsQuery(c.id, why, '&limit=200')}`);
+  const list = await api('GET', '/v1/persons?limit=200', undefined, inCase(c.id, why));
   done();
   view.append(h('p', { class: 'summary', id: 'persons-summary' },
     `${fmtCount(list.total)} persons, ${fmtCount(list.pending)} faces waiting for a person. `,
@@ -1516,7 +1543,7 @@ async function pagePersons(view, caseId) {
   }
 
   // The analysts' changes, with Undo.
-  const history = await api('GET', `/v1/persons/history?${personsQuery(c.id, why, '&limit=50')}`);
+  const history = await api('GET', '/v1/persons/history?limit=50', undefined, inCase(c.id, why));
   const { form, justification } = changeForm('history');
   form.querySelector('h2').textContent = 'Undo a change';
   const historyRows = history.changes.map((e) => {
@@ -1550,7 +1577,7 @@ async function pagePerson(view, caseId, personId) {
     return;
   }
   const done = loading(view);
-  const p = await api('GET', `/v1/persons/${personId}?${personsQuery(c.id, why)}`);
+  const p = await api('GET', `/v1/persons/${personId}`, undefined, inCase(c.id, why));
   done();
   view.append(
     h('h1', {}, `Person #${p.id}`, p.name ? `: ${p.name}` : '', ' ', marginBadge(p)),
@@ -1817,12 +1844,12 @@ async function personNetwork(view, c, p, why) {
     h('div', { class: 'notice', role: 'note' }, NETWORK_NOTICE));
   view.append(section);
   const done = loading(section);
-  const q = personsQuery(c.id, why);
   let a, n;
   try {
+    const scope = inCase(c.id, why);
     [a, n] = await Promise.all([
-      api('GET', `/v1/network/persons/${p.id}/associates?${q}&top=10`),
-      api('GET', `/v1/network/persons/${p.id}/neighbourhood?${q}&depth=1&max_nodes=30`)]);
+      api('GET', `/v1/network/persons/${p.id}/associates?top=10`, undefined, scope),
+      api('GET', `/v1/network/persons/${p.id}/neighbourhood?depth=1&max_nodes=30`, undefined, scope)]);
   } catch (err) {
     done();
     section.append(errorBox(err));
@@ -1871,8 +1898,9 @@ async function pageNetwork(view, caseId) {
   const why = personsWhy(view, c.id, () => render());
   if (!why) return;
   const done = loading(view);
-  const q = personsQuery(c.id, why);
-  const [cm, br] = await Promise.all([api('GET', `/v1/network/communities?${q}`), api('GET', `/v1/network/brokers?${q}&top=10`)]);
+  const scope = inCase(c.id, why);
+  const [cm, br] = await Promise.all([api('GET', '/v1/network/communities', undefined, scope),
+    api('GET', '/v1/network/brokers?top=10', undefined, scope)]);
   done();
   view.append(networkReport(cm.report));
   const people = peopleOf(cm);
@@ -1919,7 +1947,7 @@ async function pageNetwork(view, caseId) {
       if (!Number.isInteger(a) || a <= 0 || !Number.isInteger(b) || b <= 0) throw new Error('Give two person numbers.');
       let p;
       try {
-        p = await api('GET', `/v1/network/persons/${a}/path/${b}?${q}`);
+        p = await api('GET', `/v1/network/persons/${a}/path/${b}`, undefined, scope);
       } catch (err) {
         if (err.status === 404) {
           result.replaceChildren(h('p', { id: 'path-none' }, err.message));
@@ -1937,12 +1965,28 @@ async function pageNetwork(view, caseId) {
     }, form);
   });
   view.append(form);
+  // Downloads are fetched (the case and justification go in headers, which a plain link
+  // cannot send) and handed to the browser as a file.
+  const exportButton = (format, file, label) => {
+    const b = h('button', { type: 'button', class: 'btn', id: `export-${format}` }, label);
+    b.addEventListener('click', () => busy(b, 'Exporting…', async () => {
+      const text = await download(`/v1/network/export?format=${format}`, scope);
+      const url = URL.createObjectURL(new Blob([text], { type: format === 'json' ? 'application/json' : 'application/graphml+xml' }));
+      const a = h('a', { href: url, download: file, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      flash(`The network was exported as ${file} (recorded in the audit log).`, 'ok');
+    }));
+    return b;
+  };
   view.append(h('section', { 'aria-labelledby': 'export-h' },
     h('h2', { id: 'export-h' }, 'Export'),
     h('p', { class: 'help' }, 'The whole network with every link\'s photos, for other link-analysis tools. The export is recorded in the audit log.'),
     h('div', { class: 'actions' },
-      h('a', { class: 'btn', id: 'export-graphml', href: `/v1/network/export?${q}&format=graphml`, download: 'network.graphml' }, 'Download GraphML'),
-      h('a', { class: 'btn', id: 'export-json', href: `/v1/network/export?${q}&format=json`, download: 'network.json' }, 'Download JSON'))));
+      exportButton('graphml', 'network.graphml', 'Download GraphML'),
+      exportButton('json', 'network.json', 'Download JSON'))));
 }
 
 // ------------------------------------------------------------------ audit
