@@ -1542,6 +1542,10 @@ async function pagePersons(view, caseId) {
     view.append(h('p', { class: 'muted' }, `The ${list.persons.length} most doubtful of ${fmtCount(list.total)} are shown.`));
   }
 
+  // The faces no person holds yet, and the rebuild that places them.
+  const pending = await api('GET', `/v1/persons/pending?limit=${PENDING_SHOWN}`, undefined, inCase(c.id, why));
+  view.append(pendingSection(c, pending));
+
   // The analysts' changes, with Undo.
   const history = await api('GET', '/v1/persons/history?limit=50', undefined, inCase(c.id, why));
   const { form, justification } = changeForm('history');
@@ -1563,6 +1567,115 @@ async function pagePersons(view, caseId) {
   form.append(table(['Change', 'When', 'By', 'Action', 'Details', ''], historyRows,
     { empty: 'No analyst has changed the grouping yet.', id: 'persons-history' }));
   view.append(form);
+}
+
+// Faces shown at most on the Persons page; the total is always said.
+const PENDING_SHOWN = 60;
+// Who may rebuild persons (POST /v1/persons/recluster): analysts in an open case of
+// theirs, admins (who hold no cases) without one.
+const RECLUSTER_ROLES = ['analyst', 'admin'];
+
+// The faces waiting for a person, as crops with their photos, and (for the roles that
+// may) the rebuild that places them.
+function pendingSection(c, pending) {
+  const faceCard = (f) => h('li', { class: 'person-face pending-face', 'data-face': f.face_id },
+    h('img', { class: 'thumb', src: f.thumbnail, alt: `Face #${f.face_id}, waiting for a person` }),
+    h('span', { class: 'face-line' }, `Face #${f.face_id}`),
+    h('span', { class: 'small-text photo-name', title: f.image }, f.image.split(/[\\/]/).pop() || f.image),
+    h('span', { class: 'muted small-text' }, 'source ', h('strong', { class: 'source' }, f.source), ', ',
+      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'));
+  const section = h('section', { 'aria-labelledby': 'pending-h', id: 'pending-section' },
+    h('h2', { id: 'pending-h' }, 'Faces waiting for a person'),
+    h('p', { class: 'help' }, 'Enrolment could not place these faces: their nearest faces disagree about whom they belong to, ',
+      'or the person they point to already has a face of the same photo (two faces of one photo are two people). ',
+      'Rebuilding persons places every face.'));
+  if (!pending.total) {
+    section.append(h('p', { class: 'empty', id: 'pending-none' }, 'No face is waiting for a person.'));
+  } else {
+    section.append(
+      h('p', { id: 'pending-count' }, pending.faces.length < pending.total
+        ? `${fmtCount(pending.total)} faces wait; the first ${pending.faces.length} are shown.`
+        : `${fmtCount(pending.total)} face(s) wait.`),
+      h('ul', { class: 'face-grid', id: 'pending-faces' }, pending.faces.map(faceCard)));
+  }
+  if (RECLUSTER_ROLES.includes(state.role)) section.append(rebuildCard(c ? c.id : 0));
+  return section;
+}
+
+function seconds(x) {
+  return x < 0.1 ? 'under 0.1 s' : `${x.toFixed(1)} s`;
+}
+
+function rebuiltKey(caseId) {
+  return `lineup.persons.rebuilt.${caseId}`;
+}
+
+// "Rebuild persons" with its own justification: the POST runs until the rebuild ends
+// (the server holds the gallery meanwhile), so the card shows that it runs and for how
+// long, then what it did; the page is drawn again with the new persons, and the result
+// stays on the card for this tab.
+function rebuildCard(caseId) {
+  const why = field('Why rebuild now?', { name: 'rebuild_why', id: 'rebuild-why', maxlength: 2000, required: true },
+    { kind: 'textarea', help: 'Recorded in the audit log when the rebuild starts, and again with its counts when it ends. Names and analysts\' marks are kept.' });
+  const go_ = h('button', { type: 'submit', class: 'btn', id: 'rebuild-go' }, 'Rebuild persons');
+  const status = h('div', { id: 'rebuild-status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', novalidate: true, id: 'rebuild-form' },
+    h('h3', {}, 'Rebuild persons'),
+    h('p', { class: 'help' }, 'Groups every face of the gallery again, places the waiting faces and measures every person\'s margin. ',
+      'Other requests wait while it runs (minutes for a large gallery).'),
+    why, h('div', { class: 'actions' }, go_), status);
+  const last = (() => {
+    try {
+      return JSON.parse(sessionStorage.getItem(rebuiltKey(caseId)) || 'null');
+    } catch {
+      return null;
+    }
+  })();
+  const result = (r, at) => h('div', { class: 'rebuild-result', id: 'rebuild-result' },
+    h('p', {}, h('strong', {}, 'Last rebuild from this tab'), ' (', timeEl(at), '):'),
+    dl([
+      ['Faces', fmtCount(r.faces)],
+      ['Persons', `${fmtCount(r.persons)} (${fmtCount(r.singletons)} of one face)`],
+      ['Waiting for a person', fmtCount(r.pending)],
+      ['Links between faces', fmtCount(r.links)],
+      ['Faces kept apart by a rule', fmtCount(r.kept_apart)],
+      ['Time', `${seconds(r.seconds_knn + r.seconds_cluster)} (neighbours ${seconds(r.seconds_knn)}, grouping ${seconds(r.seconds_cluster)})`],
+    ]));
+  if (last && last.report) status.append(result(last.report, last.at));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = form.elements.rebuild_why.value.trim();
+    if (!text) {
+      formStatus(form, new Error('Write why you rebuild persons first.'));
+      return;
+    }
+    busy(go_, 'Rebuilding…', async () => {
+      const t0 = Date.now();
+      const elapsed = h('span', { id: 'rebuild-elapsed' }, '0 s');
+      status.replaceChildren(h('p', { class: 'rebuild-running' },
+        h('progress', { 'aria-label': 'Rebuilding persons' }), ' Rebuilding persons… ', elapsed));
+      const tick = setInterval(() => { elapsed.textContent = `${Math.round((Date.now() - t0) / 1000)} s`; }, 1000);
+      try {
+        const body = { justification: text };
+        if (caseId) body.case_id = caseId;
+        const r = await api('POST', '/v1/persons/recluster', body);
+        const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        try {
+          sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify({ at, report: r }));
+        } catch {
+          /* storage may be disabled: the flash says it */
+        }
+        flash(`Persons rebuilt: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
+        render();
+      } catch (err) {
+        status.replaceChildren();
+        throw err;
+      } finally {
+        clearInterval(tick);
+      }
+    }, form);
+  });
+  return form;
 }
 
 async function pagePerson(view, caseId, personId) {
@@ -2051,8 +2164,8 @@ async function pageAudit(view) {
     options: [['', 'any'], ...['login', 'login_failed', 'logout', 'case_create', 'case_member_add', 'case_close', 'search',
       'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
       'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke', 'persons_list', 'persons_show',
-      'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
-      'persons_recluster'].map((a) => [a, a])],
+      'persons_pending', 'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
+      'persons_recluster', 'persons_recluster_done'].map((a) => [a, a])],
   });
   const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
@@ -2378,6 +2491,8 @@ async function pageEnrol(view) {
     }, form);
   });
   view.append(form, progress);
+  // Admins (who hold no cases) may rebuild persons after a large enrolment.
+  if (state.role === 'admin') view.append(h('section', { 'aria-label': 'Persons' }, rebuildCard(0)));
 }
 
 // ------------------------------------------------------------------ start
