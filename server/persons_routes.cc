@@ -24,6 +24,15 @@ void SendFaceCrop(httplib::Response& res, const Result<std::string>& path) {
   res.set_content(ss.str(), "image/jpeg");
 }
 
+void SendCropInCase(const Call& c, size_t face_param,
+                    const std::function<Result<std::string>(int64_t case_id, int64_t face_id)>& find) {
+  auto face = PathId(c, face_param);
+  auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
+  for (const Status& s : {face.status(), case_id.status()})
+    if (!s.ok()) return SendError(c.res, s);
+  SendFaceCrop(c.res, find(*case_id, *face));
+}
+
 Result<int64_t> PathId(const Call& c, size_t i) {
   const std::string s = c.Param(i);
   if (s.empty() || s.size() > 18) return Status::InvalidArgument("bad id");
@@ -166,11 +175,7 @@ void Server::Impl::AddPersonsRoutes() {
            });
   Register("GET", "/v1/persons/pending/{face}/thumbnail", {kAnalyst},
            "see the face crop of a waiting face that a recorded view showed you (JPEG)", [this](Call& c) {
-             auto face = PathId(c, 1);
-             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
-             for (const Status& s : {face.status(), case_id.status()})
-               if (!s.ok()) return SendError(c.res, s);
-             SendFaceCrop(c.res, persons->ThumbnailPath(c.who, *case_id, *face));
+             SendCropInCase(c, 1, [&](int64_t id, int64_t face) { return persons->ThumbnailPath(c.who, id, face); });
            });
   Register("GET", "/v1/persons/{id}", {kAnalyst}, "read a person with its faces within a case", [this](Call& c) {
     auto id = PathId(c, 1);
@@ -194,12 +199,7 @@ void Server::Impl::AddPersonsRoutes() {
   });
   Register("GET", "/v1/persons/{id}/faces/{face}/thumbnail", {kAnalyst},
            "see the face crop of a person's face that a recorded view showed you (JPEG)", [this](Call& c) {
-             auto face = PathId(c, 2);
-             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
-             for (const Status& s : {face.status(), case_id.status()})
-               if (!s.ok()) return SendError(c.res, s);
-             auto path = persons->ThumbnailPath(c.who, *case_id, *face);
-             SendFaceCrop(c.res, path);
+             SendCropInCase(c, 2, [&](int64_t id, int64_t face) { return persons->ThumbnailPath(c.who, id, face); });
            });
 
   // Changes: a JSON body with the case, the justification and what to change.

@@ -180,6 +180,11 @@ void SendJson(httplib::Response& res, int code, const json& body);
 Result<int64_t> PathId(const Call& c, size_t i);
 // Sends a face crop (JPEG) found by an accountable call, or its error.
 void SendFaceCrop(httplib::Response& res, const Result<std::string>& path);
+// A crop route of persons or the network: the face from path parameter `face_param`, the
+// case from ?case=ID (images are fetched without headers, and a crop needs no
+// justification: the answer that showed it was recorded with one), the crop from `find`.
+void SendCropInCase(const Call& c, size_t face_param,
+                    const std::function<Result<std::string>(int64_t case_id, int64_t face_id)>& find);
 // A whole number from the query string, within [lo, hi]; `def` if absent.
 Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi);
 // The case and justification of a read within a case (persons, network), from the

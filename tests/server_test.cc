@@ -154,6 +154,21 @@ class ServerTest : public ::testing::Test {
     auto b = lineup_test::ReadBytes(w->data + "/" + rel);
     return std::string(b.begin(), b.end());
   }
+  // Starts an enrolment job as eve and waits for it to end; its last status.
+  json EnrolAndWait(const httplib::MultipartFormDataItems& items) {
+    auto c = Client();
+    auto job = c.Post("/v1/enrollments", Auth("eve"), items);
+    EXPECT_EQ(job->status, 202) << job->body;
+    if (job->status != 202) return json();
+    const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
+    json st;
+    for (int i = 0; i < 600; ++i) {
+      st = Body(c.Get(status_path.c_str(), Auth("eve")));
+      if (st["state"] != "queued" && st["state"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return st;
+  }
   int64_t NewCase(const std::string& user, const std::string& title = "Robbery 2026-114") {
     auto c = Client();
     auto r = c.Post("/v1/cases", Auth(user), json{{"title", title}, {"authority", "warrant W-1"}}.dump(),
@@ -594,19 +609,11 @@ TEST_F(ServerTest, HostileRequestsGetClearErrors) {
   EXPECT_EQ(c.Get("/assets/../../etc/passwd")->status, 404);
   httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
                                            {"files", Photo("test/alex_lacamoire1.jpg"), "../../../../tmp/evil.jpg", "image/jpeg"}};
-  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
-  ASSERT_EQ(job->status, 202) << job->body;
-  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
-  json st;
-  for (int i = 0; i < 600; ++i) {
-    st = Body(c.Get(status_path.c_str(), Auth("eve")));
-    if (st["state"] != "queued" && st["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json st = EnrolAndWait(items);
   EXPECT_EQ(st["state"], "done") << st.dump();
   EXPECT_EQ(st["enrolled"], 1) << st.dump();
   EXPECT_FALSE(fs::exists("/tmp/evil.jpg"));
-  EXPECT_FALSE(fs::exists(w->gallery + "/uploads/" + std::to_string(Body(job)["job"].get<int>())));
+  EXPECT_FALSE(fs::exists(w->gallery + "/uploads/" + std::to_string(st["job"].get<int>())));
   // Enrollers only enrol into sources granted to them.
   httplib::MultipartFormDataItems other = {{"source", evil, "", ""}, {"files", "x", "a.jpg", "image/jpeg"}};
   EXPECT_EQ(c.Post("/v1/enrollments", Auth("eve"), other)->status, 403);
@@ -808,15 +815,7 @@ TEST_F(ServerTest, NetpbmUploadsAreEnrolledAndSearched) {
       {"source", "knn", "", ""},
       {"files", std::string(ppm.begin(), ppm.end()), "obama.ppm", "image/x-portable-pixmap"},
       {"files", std::string(pgm.begin(), pgm.end()), "obama.pgm", "image/x-portable-graymap"}};
-  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
-  ASSERT_EQ(job->status, 202) << job->body;
-  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
-  json st;
-  for (int i = 0; i < 600; ++i) {
-    st = Body(c.Get(status_path.c_str(), Auth("eve")));
-    if (st["state"] != "queued" && st["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json st = EnrolAndWait(items);
   EXPECT_EQ(st["state"], "done") << st.dump();
   EXPECT_EQ(st["enrolled"], 2) << st.dump();
   EXPECT_TRUE(st["problems"].empty()) << st.dump();
@@ -938,15 +937,7 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
     ASSERT_TRUE(cv::imencode(".jpg", twice, jpeg));
     httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
                                              {"files", std::string(jpeg.begin(), jpeg.end()), "twice.jpg", "image/jpeg"}};
-    auto job = c.Post("/v1/enrollments", Auth("eve"), items);
-    ASSERT_EQ(job->status, 202) << job->body;
-    const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
-    json st;
-    for (int i = 0; i < 600; ++i) {
-      st = Body(c.Get(status_path.c_str(), Auth("eve")));
-      if (st["state"] != "queued" && st["state"] != "running") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const json st = EnrolAndWait(items);
     ASSERT_EQ(st["state"], "done") << st.dump();
   }
   EXPECT_EQ(c.Get("/v1/persons/pending", headers("", "why"))->status, 400) << "no case";

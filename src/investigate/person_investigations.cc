@@ -14,6 +14,13 @@ namespace {
 
 using json = nlohmann::json;
 
+// A page of a list: offset from 0, limit 1 to `max`.
+Status CheckPage(int64_t offset, int64_t limit, int64_t max) {
+  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
+  if (limit < 1 || limit > max) return Status::InvalidArgument("a limit must be 1 to " + std::to_string(max));
+  return Status::OK();
+}
+
 json EventDetails(const PersonEvent& e) {
   json d = json::parse(e.details, nullptr, false);
   return d.is_object() ? d : json::object();
@@ -101,9 +108,7 @@ Result<PersonList> PersonInvestigations::List(const Principal& who, const Person
                                               int64_t limit) {
   Impl& m = *impl_;
   if (Status s = m.AuthoriseRead(who, scope, "listing persons"); !s.ok()) return s;
-  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
-  if (limit < 1 || limit > kMaxPersonsPerList)
-    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxPersonsPerList));
+  if (Status s = CheckPage(offset, limit, kMaxPersonsPerList); !s.ok()) return s;
   PersonList out;
   out.offset = offset;
   Status st = m.WithGallery([&]() -> Status {
@@ -138,8 +143,7 @@ Result<PersonView> PersonInvestigations::Show(const Principal& who, const Person
   Impl& m = *impl_;
   if (Status s = m.AuthoriseRead(who, scope, "viewing a person"); !s.ok()) return s;
   if (person_id <= 0) return Status::InvalidArgument("a person id is a positive whole number");
-  if (limit < 1 || limit > kMaxFacesPerView)
-    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxFacesPerView));
+  if (Status s = CheckPage(0, limit, kMaxFacesPerView); !s.ok()) return s;
   PersonView out;
   Status st = m.WithGallery([&]() -> Status {
     if (Status r = m.Ready(); !r.ok()) return r;
@@ -193,9 +197,7 @@ Result<PendingList> PersonInvestigations::Pending(const Principal& who, const Pe
                                                   int64_t limit) {
   Impl& m = *impl_;
   if (Status s = m.AuthoriseRead(who, scope, "viewing the faces waiting for a person"); !s.ok()) return s;
-  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
-  if (limit < 1 || limit > kMaxFacesPerView)
-    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxFacesPerView));
+  if (Status s = CheckPage(offset, limit, kMaxFacesPerView); !s.ok()) return s;
   PendingList out;
   out.offset = offset;
   Status st = m.WithGallery([&]() -> Status {

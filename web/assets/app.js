@@ -97,6 +97,13 @@ function formStatus(form, err) {
   box.hidden = !err;
 }
 
+// The trimmed text of a required field, or null once the form says what is missing.
+function requiredText(form, name, missing) {
+  const v = form.elements[name].value.trim();
+  if (!v) formStatus(form, new Error(missing));
+  return v || null;
+}
+
 // Disables a button while `work` runs; reports failures in the form.
 async function busy(button, label, work, form) {
   const old = [...button.childNodes];
@@ -1455,11 +1462,8 @@ function personsWhy(view, caseId, then) {
     h('h2', {}, 'Justification'), input, h('div', { class: 'actions' }, button));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const v = form.elements.why.value.trim();
-    if (!v) {
-      formStatus(form, new Error('A justification is required to view persons.'));
-      return;
-    }
+    const v = requiredText(form, 'why', 'A justification is required to view persons.');
+    if (!v) return;
     sessionStorage.setItem(personsWhyKey(caseId), v);
     then();
   });
@@ -1644,11 +1648,8 @@ function rebuildCard(caseId) {
   if (last && last.report) status.append(result(last.report, last.at));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const text = form.elements.rebuild_why.value.trim();
-    if (!text) {
-      formStatus(form, new Error('Write why you rebuild persons first.'));
-      return;
-    }
+    const text = requiredText(form, 'rebuild_why', 'Write why you rebuild persons first.');
+    if (!text) return;
     busy(go_, 'Rebuilding…', async () => {
       const t0 = Date.now();
       const elapsed = h('span', { id: 'rebuild-elapsed' }, '0 s');
