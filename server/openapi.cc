@@ -295,7 +295,8 @@ json Schemas() {
                                 {"source", kStr},
                                 {"box", box},
                                 {"quality", kNum},
-                                {"placed_by", Described(kStr, "clustering, subject, the analyst who put it there, or pending")},
+                                {"placed_by",
+                                 Described(kStr, "clustering, subject, the analyst who put it there, or pending")},
                                 {"thumbnail", Described(kStr, "the face crop's URL (within the same case)")}},
                                {"face_id", "box", "thumbnail"});
   const json event = Obj({{"id", kInt},
