@@ -134,13 +134,13 @@ class Gallery {
   // The k nearest faces of each of the gallery's own faces `face_ids`, by plain
   // similarity (exact scores), best first, the face itself left out: the graph persons
   // are clustered on (persons.h). Fewer than kGraphIndexMinFaces faces are searched
-  // through the gallery's own index; more, through an inverted file of the exact vectors
-  // built for the call (lists of about 256 faces, kGraphIndexProbes visited per face): it
-  // finds close neighbours, such as the links persons are made of, at a fraction of the
-  // cost, and may miss distant ones. progress(done, total) after each batch. NotFound
-  // for a face that is not live.
+  // through the gallery's own index (VectorIndex::SearchNear); more, by a neighbour
+  // graph of all live faces made for the call (neighbour_graph.h: lists of about 512
+  // faces, kGraphProbes visited per face): it finds close neighbours, such as the links
+  // persons are made of, at a fraction of the cost, and may miss distant ones.
+  // progress(done, total) now and then. NotFound for a face without a vector.
   static constexpr int64_t kGraphIndexMinFaces = 20000;
-  static constexpr int kGraphIndexProbes = 8;
+  static constexpr int kGraphProbes = 8;
   Result<std::vector<std::vector<IndexHit>>> Neighbours(std::span<const int64_t> face_ids, int k,
                                                         const std::function<void(int64_t, int64_t)>& progress = {});
   // Whether the last Search ordered its candidates by the cohort (rank_score differs from

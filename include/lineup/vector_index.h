@@ -89,6 +89,13 @@ class VectorIndex {
   // index holds fewer. A compressed index needs `exact` (InvalidArgument otherwise).
   virtual Status Search(std::span<const float> queries, int k, const ExactVectors* exact,
                         std::vector<std::vector<IndexHit>>* out) const = 0;
+  // The same for finding each query's close neighbours (a similarity graph, persons.h)
+  // rather than every candidate an investigator should see: an index may look at less
+  // of itself, trading distant hits for speed. By default, Search.
+  virtual Status SearchNear(std::span<const float> queries, int k, const ExactVectors* exact,
+                            std::vector<std::vector<IndexHit>>* out) const {
+    return Search(queries, k, exact, out);
+  }
   // Writes the index (atomically: a temporary file renamed into place, synced).
   virtual Status Save(const std::string& path) const = 0;
 };

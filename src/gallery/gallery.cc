@@ -21,6 +21,7 @@
 #include "lineup/calibration.h"
 #include "lineup/cohort.h"
 #include "lineup/models.h"
+#include "lineup/neighbour_graph.h"
 #include "lineup/vector_index.h"
 #include "lineup/vector_log.h"
 
@@ -767,45 +768,45 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
   if (k <= 0) return Status::InvalidArgument("k must be positive");
   const int dim = impl_->model.dim;
   const VectorIndex* index = impl_->index.get();
-  // Many faces at once (a rebuild of persons): a search index made for the purpose. The
-  // gallery's own index is built for single probes and high recall at any depth (exact,
-  // or a compressed one that scans half the gallery); a neighbour graph needs only each
-  // face's close neighbours, which an inverted file of the exact vectors finds when it
-  // visits the few lists nearest the face, at a fraction of the cost.
-  std::unique_ptr<VectorIndex> graph_index;
+  // Many faces at once (a rebuild of persons): a neighbour graph made for the purpose
+  // (neighbour_graph.h). The gallery's own index is built for single probes and high
+  // recall at any depth (exact, or a compressed one that scans half the gallery); a
+  // neighbour graph needs only each face's close neighbours, which a self-join of an
+  // inverted file finds at the cost of a few matrix products.
   if (static_cast<int64_t>(face_ids.size()) >= kGraphIndexMinFaces) {
     auto live = impl_->catalog->FaceIds();
     if (!live.ok()) return live.status();
-    const int64_t n = static_cast<int64_t>(live->size());
-    // Lists of ~250 faces (4,096 at 1M), trained on 16 faces per list: training costs
-    // O(lists^2) and the search O(N^2 / lists), both small at these sizes.
-    int lists = 64;
-    while (lists < 16384 && static_cast<int64_t>(lists) * 256 < n) lists *= 2;
-    auto made = VectorIndex::Create("faiss=IVF" + std::to_string(lists) + ",Flat,nprobe=" + std::to_string(kGraphIndexProbes), dim);
-    if (!made.ok()) return made.status();
-    std::vector<float> sample;
-    const int64_t want = std::min<int64_t>(n, std::max<int64_t>((*made)->MinTrainingVectors(), int64_t{16} * lists));
-    const int64_t stride = std::max<int64_t>(1, n / std::max<int64_t>(1, want));
-    for (int64_t i = 0; i < n && static_cast<int64_t>(sample.size()) < want * dim; i += stride) {
-      const float* v = impl_->log->Find((*live)[static_cast<size_t>(i)]);
-      if (v) sample.insert(sample.end(), v, v + dim);
-    }
-    if (Status s = (*made)->Train(sample); !s.ok()) return s;
-    std::vector<float> rows;
+    std::vector<const float*> rows;
     std::vector<int64_t> ids;
-    for (size_t at = 0; at < live->size(); at += 65536) {
-      rows.clear();
-      ids.clear();
-      for (size_t i = at; i < std::min(live->size(), at + 65536); ++i) {
-        const float* v = impl_->log->Find((*live)[i]);
-        if (!v) continue;
-        ids.push_back((*live)[i]);
-        rows.insert(rows.end(), v, v + dim);
-      }
-      if (Status s = (*made)->Add(ids, rows); !s.ok()) return s;
+    std::unordered_map<int64_t, int64_t> row_of;
+    rows.reserve(live->size() + face_ids.size());
+    for (int64_t id : *live) {
+      const float* v = impl_->log->Find(id);
+      if (!v) continue;
+      row_of[id] = static_cast<int64_t>(rows.size());
+      rows.push_back(v);
+      ids.push_back(id);
     }
-    graph_index = std::move(*made);
-    index = graph_index.get();
+    std::vector<int64_t> queries;
+    queries.reserve(face_ids.size());
+    for (int64_t id : face_ids) {
+      auto it = row_of.find(id);
+      if (it != row_of.end()) {
+        queries.push_back(it->second);
+        continue;
+      }
+      const float* v = impl_->log->Find(id);
+      if (!v) return Status::NotFound("face " + std::to_string(id) + " has no vector");
+      // Not live (e.g. erased since): searched like the others, found by no one.
+      row_of[id] = static_cast<int64_t>(rows.size());
+      queries.push_back(static_cast<int64_t>(rows.size()));
+      rows.push_back(v);
+      ids.push_back(id);
+    }
+    NeighbourGraphOptions o;
+    o.probes = kGraphProbes;
+    o.progress = progress;
+    return NeighbourGraph(rows, ids, dim, queries, k, o);
   }
   std::vector<std::vector<IndexHit>> out;
   out.reserve(face_ids.size());
@@ -822,7 +823,7 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
       std::copy(v, v + dim, probes.begin() + static_cast<std::ptrdiff_t>(i * static_cast<size_t>(dim)));
     }
     std::vector<std::vector<IndexHit>> hits;
-    Status s = index->Search(probes, k + 1, impl_->log.get(), &hits);
+    Status s = index->SearchNear(probes, k + 1, impl_->log.get(), &hits);
     if (!s.ok()) return s;
     for (size_t i = 0; i < n; ++i) {
       std::vector<IndexHit> row;

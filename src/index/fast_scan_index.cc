@@ -280,19 +280,17 @@ class FastScanIndex : public VectorIndex {
 
   Status Search(std::span<const float> queries, int k, const ExactVectors* exact,
                 std::vector<std::vector<IndexHit>>* out) const override {
-    if (queries.empty() || queries.size() % static_cast<size_t>(dim_) != 0)
-      return Status::InvalidArgument("probe vectors must have " + std::to_string(dim_) + " values each");
-    if (k <= 0) return Status::InvalidArgument("top-k must be positive");
-    if (!exact) return Status::InvalidArgument("index " + spec_ + " needs the exact vectors to re-rank");
-    const size_t n = queries.size() / static_cast<size_t>(dim_);
-    out->assign(n, {});
-    if (index_->ntotal == 0) return Status::OK();
-    try {
-      for (size_t q = 0; q < n; ++q) SearchOne(queries.data() + q * static_cast<size_t>(dim_), k, *exact, &(*out)[q]);
-    } catch (const std::exception& e) {
-      return Status::Internal("searching " + spec_ + ": " + e.what());
-    }
-    return Status::OK();
+    return SearchWith(queries, k, exact, {o_.nprobe, o_.refine, o_.rerank}, out);
+  }
+
+  // Close neighbours only: the lists nearest the probe (1/64 of them, at least 32) and
+  // short shortlists. Measured by `lineup bench cluster` (docs/persons.md).
+  Status SearchNear(std::span<const float> queries, int k, const ExactVectors* exact,
+                    std::vector<std::vector<IndexHit>>* out) const override {
+    const int nlist = static_cast<int>(ivf_->nlist);
+    Depth d{std::min(o_.nprobe, std::max(32, nlist / 64)), o_.refine > 0 ? std::min(o_.refine, 2048) : 0,
+            std::min(o_.rerank, std::max(k, 64))};
+    return SearchWith(queries, k, exact, d, out);
   }
 
   Status Save(const std::string& path) const override {
@@ -341,7 +339,30 @@ class FastScanIndex : public VectorIndex {
     }
   }
 
-  void SearchOne(const float* query, int k, const ExactVectors& exact, std::vector<IndexHit>* hits) const {
+  // How much of the index a search looks at (FastScanOptions' three numbers).
+  struct Depth {
+    int nprobe, refine, rerank;
+  };
+
+  Status SearchWith(std::span<const float> queries, int k, const ExactVectors* exact, Depth depth,
+                    std::vector<std::vector<IndexHit>>* out) const {
+    if (queries.empty() || queries.size() % static_cast<size_t>(dim_) != 0)
+      return Status::InvalidArgument("probe vectors must have " + std::to_string(dim_) + " values each");
+    if (k <= 0) return Status::InvalidArgument("top-k must be positive");
+    if (!exact) return Status::InvalidArgument("index " + spec_ + " needs the exact vectors to re-rank");
+    const size_t n = queries.size() / static_cast<size_t>(dim_);
+    out->assign(n, {});
+    if (index_->ntotal == 0) return Status::OK();
+    try {
+      for (size_t q = 0; q < n; ++q)
+        SearchOne(queries.data() + q * static_cast<size_t>(dim_), k, *exact, depth, &(*out)[q]);
+    } catch (const std::exception& e) {
+      return Status::Internal("searching " + spec_ + ": " + e.what());
+    }
+    return Status::OK();
+  }
+
+  void SearchOne(const float* query, int k, const ExactVectors& exact, Depth depth, std::vector<IndexHit>* hits) const {
     // The probe in the coded space, without the centring on the gallery's mean: its
     // inner product with a face's coded vector then differs from the true one by the
     // same amount (probe . mean) for every face.
@@ -356,7 +377,7 @@ class FastScanIndex : public VectorIndex {
     const int nlist = static_cast<int>(ivf_->nlist);
     std::vector<float> coarse(static_cast<size_t>(nlist));
     DotRows(flat->get_xb(), nlist, qt.data(), 1, coded_, coarse.data());
-    const int nprobe = std::min(o_.nprobe, nlist);
+    const int nprobe = std::min(depth.nprobe, nlist);
     std::vector<int> order(static_cast<size_t>(nlist));
     std::iota(order.begin(), order.end(), 0);
     auto by_coarse = [&](int a, int b) { return coarse[static_cast<size_t>(a)] > coarse[static_cast<size_t>(b)]; };
@@ -384,8 +405,8 @@ class FastScanIndex : public VectorIndex {
             std::lround((best[static_cast<size_t>(s)] - table[static_cast<size_t>(s * 16 + c)]) * scale));
 
     // 3. Scan, lists shared out in turn so that every thread starts with the nearest.
-    const int fetch = std::max(k, o_.rerank);
-    const size_t keep = static_cast<size_t>(refine_ ? std::max(fetch, o_.refine) : fetch);
+    const int fetch = std::max(k, depth.rerank);
+    const size_t keep = static_cast<size_t>(refine_ ? std::max(fetch, depth.refine) : fetch);
     const int threads = std::max(1, std::min(omp_get_max_threads(), nprobe));
     std::vector<std::vector<Candidate>> found(static_cast<size_t>(threads));
 #pragma omp parallel num_threads(threads)
