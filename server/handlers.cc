@@ -607,10 +607,7 @@ void Server::Impl::AddRoutes() {
              if (path.empty())
                return SendError(c.res,
                                 Status::NotFound("face " + std::to_string(*fid) + " has no thumbnail (erased?)"));
-             std::ifstream in(path, std::ios::binary);
-             std::stringstream ss;
-             ss << in.rdbuf();
-             c.res.set_content(ss.str(), "image/jpeg");
+             SendFaceCrop(c.res, path);
            });
 
   // ---------------------------------------------------------------- sources and enrolment

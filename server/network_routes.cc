@@ -1,7 +1,8 @@
 // The co-appearance network routes of `lineup serve` (/v1/network/...): they parse the
 // request, make one accountable call (network_investigations.h: role, case,
 // justification, the query, its audit record) and format the answer. Every route is a
-// read within a case: ?case=ID&justification=TEXT.
+// read within a case, which (with the justification) travels in headers: ReadScope. Face
+// crops take ?case=ID.
 #include <fstream>
 #include <sstream>
 
@@ -95,12 +96,7 @@ void Server::Impl::AddNetworkRoutes() {
            });
   Register("GET", "/v1/network/faces/{face}/thumbnail", {kAnalyst},
            "see the face crop of a face that a recorded network answer showed you (JPEG)", [this](Call& c) {
-             auto face = PathId(c, 1);
-             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
-             for (const Status& s : {face.status(), case_id.status()})
-               if (!s.ok()) return SendError(c.res, s);
-             auto path = network->ThumbnailPath(c.who, *case_id, *face);
-             SendFaceCrop(c.res, path);
+             SendCropInCase(c, 1, [&](int64_t id, int64_t face) { return network->ThumbnailPath(c.who, id, face); });
            });
 }
 

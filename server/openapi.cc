@@ -295,7 +295,8 @@ json Schemas() {
                                 {"source", kStr},
                                 {"box", box},
                                 {"quality", kNum},
-                                {"placed_by", Described(kStr, "clustering, subject, or the analyst who put it there")},
+                                {"placed_by",
+                                 Described(kStr, "clustering, subject, the analyst who put it there, or pending")},
                                 {"thumbnail", Described(kStr, "the face crop's URL (within the same case)")}},
                                {"face_id", "box", "thumbnail"});
   const json event = Obj({{"id", kInt},
@@ -312,6 +313,12 @@ json Schemas() {
                          {"audit_seq", kInt}},
                         {"persons", "total"});
   s["PersonFaces"] = Obj({{"face_list", Arr(person_face)}, {"audit_seq", kInt}}, {"face_list"});
+  s["PendingFaces"] = Obj({{"faces", Described(Arr(person_face), "by face id; placed_by is \"pending\"")},
+                           {"total", Described(kInt, "faces waiting for a person in all")},
+                           {"offset", kInt},
+                           {"audit_seq", kInt},
+                           {"notice", kStr}},
+                          {"faces", "total"});
   s["Person"] = Extended(person, {{"face_list", Arr(person_face)}, {"audit_seq", kInt}, {"notice", kStr}},
                          {"id", "name", "faces", "margin", "face_list"});
   s["PersonHistory"] = Obj({{"changes", Arr(event)}}, {"changes"});
@@ -479,6 +486,7 @@ Success SuccessOf(const std::string& key) {
       {"GET /v1/persons/history", "PersonHistory"},
       {"GET /v1/persons/{id}", "Person"},
       {"GET /v1/persons/{id}/faces", "PersonFaces"},
+      {"GET /v1/persons/pending", "PendingFaces"},
       {"POST /v1/persons/{id}/name", "PersonChange"},
       {"POST /v1/persons/{id}/merge", "PersonChange"},
       {"POST /v1/persons/{id}/split", "PersonChange"},
@@ -505,6 +513,7 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
   if (key == "GET /v1/searches/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "GET /v1/persons/pending/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/export")
     return Success{"200", "the network as GraphML (format=graphml) or JSON (format=json), as a download",
@@ -649,13 +658,32 @@ json Server::Impl::OpenApi() const {
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    // Reads of persons and the network within a case: the case and why in headers (never
+    // in the URL, which proxies, logs and histories keep); face crops, fetched as images,
+    // take the case alone in the query.
+    const bool within_case = key.rfind("GET /v1/persons", 0) == 0 || key.rfind("GET /v1/network/", 0) == 0;
+    if (within_case && key.find("thumbnail") == std::string::npos) {
+      params.push_back({{"name", kCaseHeader},
+                        {"in", "header"},
+                        {"required", true},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "the open case the read belongs to"}});
+      params.push_back({{"name", kJustificationHeader},
+                        {"in", "header"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "why, percent-encoded UTF-8 (as encodeURIComponent writes it; audited)"}});
+    } else if (within_case) {
+      params.push_back({{"name", "case"},
+                        {"in", "query"},
+                        {"required", true},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "the case whose recorded answer showed the face"}});
+    }
     if (key.rfind("GET /v1/persons", 0) == 0) {
-      params.push_back({{"name", "case"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "integer"}}}});
-      if (key.find("thumbnail") == std::string::npos) {
-        params.push_back({{"name", "justification"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}});
+      if (key.find("thumbnail") == std::string::npos)
         params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
-      }
-      if (key == "GET /v1/persons")
+      if (key == "GET /v1/persons" || key == "GET /v1/persons/pending")
         params.push_back({{"name", "offset"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
     }
     if (key.rfind("GET /v1/network/", 0) == 0) {
@@ -663,8 +691,6 @@ json Server::Impl::OpenApi() const {
         params.push_back(
             {{"name", name}, {"in", "query"}, {"required", required}, {"schema", {{"type", type}}}, {"description", what}});
       };
-      query("case", "integer", true, "the open case the query belongs to");
-      if (key.find("thumbnail") == std::string::npos) query("justification", "string", true, "why (audited)");
       if (key.find("associates") != std::string::npos || key.find("brokers") != std::string::npos)
         query("top", "integer", false, "how many (default 10, at most 1000)");
       if (key.find("communities") != std::string::npos || key.find("brokers") != std::string::npos)

@@ -1,8 +1,9 @@
 // The persons routes of `lineup serve` (/v1/persons...): they parse the request, make
 // one accountable call (person_investigations.h: role, case, justification, the act, its
-// audit record) and format the answer. Reads take the case and justification in the
-// query string (?case=ID&justification=TEXT), changes in a JSON body
-// ({"case_id": ID, "justification": TEXT, ...}).
+// audit record) and format the answer. Reads take the case and justification in headers
+// (X-Lineup-Case: ID, X-Lineup-Justification: percent-encoded TEXT), never in the URL;
+// changes in a JSON body ({"case_id": ID, "justification": TEXT, ...}). Face crops, which
+// browsers fetch as images without headers, take the case alone: ?case=ID.
 #include <fstream>
 #include <sstream>
 
@@ -15,9 +16,21 @@ void SendFaceCrop(httplib::Response& res, const Result<std::string>& path) {
   if (!path.ok()) return SendError(res, path.status());
   std::ifstream in(path.value(), std::ios::binary);
   std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in) return SendError(res, Status::NotFound("the face crop cannot be read (erased?)"));
+  if (in) ss << in.rdbuf();
+  // A crop that cannot be opened or read (a directory in its place reads as nothing) is
+  // not sent as an empty JPEG.
+  if (!in || in.bad() || ss.str().empty())
+    return SendError(res, Status::NotFound("the face crop cannot be read (erased?)"));
   res.set_content(ss.str(), "image/jpeg");
+}
+
+void SendCropInCase(const Call& c, size_t face_param,
+                    const std::function<Result<std::string>(int64_t case_id, int64_t face_id)>& find) {
+  auto face = PathId(c, face_param);
+  auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
+  for (const Status& s : {face.status(), case_id.status()})
+    if (!s.ok()) return SendError(c.res, s);
+  SendFaceCrop(c.res, find(*case_id, *face));
 }
 
 Result<int64_t> PathId(const Call& c, size_t i) {
@@ -38,12 +51,23 @@ Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, in
 }
 
 Result<PersonsScope> ReadScope(const httplib::Request& req) {
-  auto case_id = QueryInt(req, "case", 0, 1, 999999999999999999);
-  if (!case_id.ok()) return case_id.status();
+  // Never in the URL, which proxies, server logs and browser histories keep.
+  for (const char* key : {"case", "justification"})
+    if (req.has_param(key))
+      return Status::InvalidArgument(std::string("send the case and the justification in the ") + kCaseHeader +
+                                     " and " + kJustificationHeader + " headers, not in the URL (\"" + key + "\")");
   PersonsScope scope;
-  scope.case_id = *case_id;
-  scope.justification = req.get_param_value("justification");
-  if (scope.justification.size() > 8000) return Status::InvalidArgument("the justification is too long");
+  const std::string id = req.get_header_value(kCaseHeader);
+  if (!id.empty()) {
+    if (id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos || std::stoll(id) < 1)
+      return Status::InvalidArgument(std::string(kCaseHeader) + " must be a case number");
+    scope.case_id = std::stoll(id);
+  }
+  // Sent percent-encoded, decoded by the HTTP layer (HeaderText); its length and
+  // characters are then checked as every justification's (Accountability).
+  auto why = HeaderText(req, kJustificationHeader, 4 * kMaxJustification);
+  if (!why.ok()) return why.status();
+  scope.justification = *why;
   return scope;
 }
 
@@ -71,6 +95,9 @@ Result<PersonsScope> ChangeScope(const json& body) {
 std::string ThumbnailUrl(int64_t person, int64_t face, int64_t case_id) {
   return "/v1/persons/" + std::to_string(person) + "/faces/" + std::to_string(face) +
          "/thumbnail?case=" + std::to_string(case_id);
+}
+std::string PendingThumbnailUrl(int64_t face, int64_t case_id) {
+  return "/v1/persons/pending/" + std::to_string(face) + "/thumbnail?case=" + std::to_string(case_id);
 }
 
 json ViewJson(const PersonView& v, int64_t case_id, bool with_person) {
@@ -123,6 +150,33 @@ void Server::Impl::AddPersonsRoutes() {
              for (const PersonEvent& e : *h) arr.push_back(PersonEventJson(e));
              SendJson(c.res, 200, {{"changes", arr}});
            });
+  Register("GET", "/v1/persons/pending", {kAnalyst},
+           "list the faces waiting for a person, with their photos, within a case", [this](Call& c) {
+             auto scope = ReadScope(c.req);
+             auto offset = QueryInt(c.req, "offset", 0, 0, 1000000000);
+             auto limit = QueryInt(c.req, "limit", 200, 1, kMaxFacesPerView);
+             for (const Status& s : {scope.status(), offset.status(), limit.status()})
+               if (!s.ok()) return SendError(c.res, s);
+             auto p = persons->Pending(c.who, *scope, *offset, *limit);
+             if (!p.ok()) return SendError(c.res, p.status());
+             json faces = json::array();
+             for (const PersonFace& f : p->faces) {
+               json j = PersonFaceJson(f);
+               j["thumbnail"] = PendingThumbnailUrl(f.face_id, scope->case_id);
+               faces.push_back(std::move(j));
+             }
+             SendJson(c.res, 200,
+                      {{"faces", faces},
+                       {"total", p->total},
+                       {"offset", p->offset},
+                       {"audit_seq", p->audit_seq},
+                       {"notice", "These faces wait for a person: their nearest faces disagree, or the person they "
+                                  "point to already has a face of the same photo. Rebuilding persons places them."}});
+           });
+  Register("GET", "/v1/persons/pending/{face}/thumbnail", {kAnalyst},
+           "see the face crop of a waiting face that a recorded view showed you (JPEG)", [this](Call& c) {
+             SendCropInCase(c, 1, [&](int64_t id, int64_t face) { return persons->ThumbnailPath(c.who, id, face); });
+           });
   Register("GET", "/v1/persons/{id}", {kAnalyst}, "read a person with its faces within a case", [this](Call& c) {
     auto id = PathId(c, 1);
     auto scope = ReadScope(c.req);
@@ -145,12 +199,7 @@ void Server::Impl::AddPersonsRoutes() {
   });
   Register("GET", "/v1/persons/{id}/faces/{face}/thumbnail", {kAnalyst},
            "see the face crop of a person's face that a recorded view showed you (JPEG)", [this](Call& c) {
-             auto face = PathId(c, 2);
-             auto case_id = QueryInt(c.req, "case", 0, 1, 999999999999999999);
-             for (const Status& s : {face.status(), case_id.status()})
-               if (!s.ok()) return SendError(c.res, s);
-             auto path = persons->ThumbnailPath(c.who, *case_id, *face);
-             SendFaceCrop(c.res, path);
+             SendCropInCase(c, 2, [&](int64_t id, int64_t face) { return persons->ThumbnailPath(c.who, id, face); });
            });
 
   // Changes: a JSON body with the case, the justification and what to change.

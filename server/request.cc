@@ -56,6 +56,14 @@ Result<std::string> FormField(const httplib::Request& req, const std::string& ke
   return v;
 }
 
+Result<std::string> HeaderText(const httplib::Request& req, const std::string& name, size_t max_len) {
+  // The whole value (get_header_value would stop at a NUL byte that %00 decoded to).
+  const auto it = req.headers.find(name);
+  const std::string v = it == req.headers.end() ? std::string() : it->second;
+  if (Status s = CheckText(name, v, false, max_len); !s.ok()) return s;
+  return v;
+}
+
 Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field) {
   if (req.is_multipart_form_data()) {
     if (!req.has_file(field))

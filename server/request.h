@@ -22,6 +22,12 @@ Result<nlohmann::json> JsonBody(const httplib::Request& req);
 Result<std::string> TextField(const nlohmann::json& body, const std::string& key, bool required, size_t max_len = 2000);
 Result<std::string> FormField(const httplib::Request& req, const std::string& key, bool required,
                               size_t max_len = 2000);
+// A text header that clients send percent-encoded (UTF-8 bytes as %XX, as JavaScript's
+// encodeURIComponent writes them), so that any text fits in a header line. cpp-httplib
+// decodes every header value as it reads the request (Debian's 0.11: decode_url), so
+// the value arrives decoded and is only checked here: "" if absent, refused if longer
+// than max_len bytes or if it holds a NUL byte. (tests/server_test.cc pins the decoding.)
+Result<std::string> HeaderText(const httplib::Request& req, const std::string& name, size_t max_len = 2000);
 // An uploaded image's bytes: multipart field `field`, or the raw body with an image/*
 // or application/octet-stream Content-Type. Not decoded here (see image.h).
 Result<std::string> ImageUpload(const httplib::Request& req, const std::string& field);

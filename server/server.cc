@@ -504,6 +504,9 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   auto al = AuditLog::Open(db, options.accounts.now);
   if (!al.ok()) return al.status();
   impl->audit = std::move(*al);
+  auto shown = Disclosures::Open(db);
+  if (!shown.ok()) return shown.status();
+  impl->disclosures = std::move(*shown);
   int slots = options.analysis_slots > 0 ? options.analysis_slots
                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   // Probes are embedded with the gallery's own model, which may be an earlier default.
@@ -523,10 +526,12 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
                                                           impl->calibration, std::move(io));
   PersonInvestigationsOptions po;
   po.with_gallery = with_gallery;
+  po.disclosures = impl->disclosures.get();
   impl->persons = std::make_unique<PersonInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                          std::move(po));
   NetworkInvestigationsOptions no;
   no.with_gallery = with_gallery;
+  no.disclosures = impl->disclosures.get();
   impl->network = std::make_unique<NetworkInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                           std::move(no));
   if (!options.tls_cert.empty()) {

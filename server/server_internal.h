@@ -17,6 +17,7 @@
 #include "lineup/audit_log.h"
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
@@ -120,6 +121,8 @@ struct Server::Impl {
   std::unique_ptr<AnalyzerPool> analyzers;
   // Search, verify and detect as accountable acts (checks, record, audit) on the above.
   std::unique_ptr<Investigations> investigations;
+  // The faces persons' and the network's answers showed, whose crops may be served.
+  std::unique_ptr<Disclosures> disclosures;
   // Persons as accountable acts (persons_routes.cc), and kept up to date after enrolment.
   std::unique_ptr<PersonInvestigations> persons;
   // The co-appearance network's queries as accountable acts (network_routes.cc).
@@ -177,9 +180,18 @@ void SendJson(httplib::Response& res, int code, const json& body);
 Result<int64_t> PathId(const Call& c, size_t i);
 // Sends a face crop (JPEG) found by an accountable call, or its error.
 void SendFaceCrop(httplib::Response& res, const Result<std::string>& path);
+// A crop route of persons or the network: the face from path parameter `face_param`, the
+// case from ?case=ID (images are fetched without headers, and a crop needs no
+// justification: the answer that showed it was recorded with one), the crop from `find`.
+void SendCropInCase(const Call& c, size_t face_param,
+                    const std::function<Result<std::string>(int64_t case_id, int64_t face_id)>& find);
 // A whole number from the query string, within [lo, hi]; `def` if absent.
 Result<int64_t> QueryInt(const httplib::Request& req, const std::string& key, int64_t def, int64_t lo, int64_t hi);
-// ?case=ID&justification=TEXT of a read within a case (persons, network).
+// The case and justification of a read within a case (persons, network), from the
+// X-Lineup-Case and X-Lineup-Justification (percent-encoded) headers. Refused in the
+// query string, which proxies, server logs and browser histories keep.
+inline constexpr const char* kCaseHeader = "X-Lineup-Case";
+inline constexpr const char* kJustificationHeader = "X-Lineup-Justification";
 Result<PersonsScope> ReadScope(const httplib::Request& req);
 void SendError(httplib::Response& res, const Status& s);
 

@@ -194,6 +194,23 @@ TEST_F(NetworkInvestigationsTest, EveryQueryIsAuditedWithWhatItReturned) {
   }
   auto js = net_->Export(ana_, InCase(), "json");
   EXPECT_EQ(json::parse(js->text)["report"]["faces_left_out_purpose"], left_out);
+  // An export writes a shared photo exactly as the answers show it (whole-pixel boxes),
+  // the tie's lower person as face_a.
+  json answered = lineup::AssociatesAnswerJson(*a)["associates"][0]["photos"];
+  if (a_ > b_)
+    for (json& ph : answered) {
+      std::swap(ph["face_a"], ph["face_b"]);
+      std::swap(ph["box_a"], ph["box_b"]);
+    }
+  size_t compared = 0;
+  const json exported = json::parse(js->text);
+  for (const json& t : exported["ties"])
+    if (t["a"] == std::min(a_, b_) && t["b"] == std::max(a_, b_)) {
+      EXPECT_EQ(t["photos"], answered);
+      for (const json& ph : t["photos"]) EXPECT_TRUE(ph["box_b"][2].is_number_integer()) << ph.dump();
+      compared += t["photos"].size();
+    }
+  EXPECT_EQ(compared, 2u);
 
   // A person whose faces are all in the search-only source is a person, not in the network.
   auto persons = lineup::Persons::Open(*gallery_);
@@ -331,6 +348,10 @@ TEST_F(NetworkInvestigationsTest, CropsOnlyForFacesAnAnswerShowedInThatCase) {
       EXPECT_EQ(net_->ThumbnailPath(ana_, case_, id).status().code(), Code::kPermissionDenied);
     }
   }
+  // The record is the catalog's: a new object (a restarted server) serves the same crops.
+  net_ = std::make_unique<NetworkInvestigations>(gallery_.get(), cases_.get(), audit_.get());
+  EXPECT_TRUE(net_->ThumbnailPath(ana_, case_, shared).ok());
+  EXPECT_EQ(net_->ThumbnailPath(bob_, case_, shared).status().code(), Code::kPermissionDenied);
 }
 
 // Purpose limitation for search: the faces of a source whose legal basis allows only the

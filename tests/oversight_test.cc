@@ -1,6 +1,6 @@
 // Oversight: accounts (passwords, sessions, tokens, throttling), cases (searches, reviews,
-// the two-person rule, statistics) and the hash-chained audit log, including tampering
-// done directly to the database file.
+// the two-person rule, statistics), the hash-chained audit log, including tampering
+// done directly to the database file, and the record of faces shown (disclosures).
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -17,6 +17,7 @@
 #include "lineup/audit_log.h"
 #include "lineup/cases.h"
 #include "lineup/catalog.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "test_util.h"
 
@@ -962,6 +963,70 @@ TEST_F(OversightTest, OpenNeedsAGalleryCatalogAndLeavesItsTablesAlone) {
   // A newer schema than this build knows is refused, not misread.
   Sql("UPDATE oversight_schema SET version = 99 WHERE component = 'cases'");
   EXPECT_EQ(Cases::Open(catalog_).status().code(), Code::kCorrupt);
+}
+
+// The faces an answer showed, per user and case: kept in the catalog across reopening,
+// the first answer's seq kept, nothing for faces that are not (or no longer) there.
+TEST_F(OversightTest, DisclosuresSurviveReopeningAndGoWithAnErasedFace) {
+  using lineup::Disclosures;
+  std::vector<lineup::FaceRecord> faces(3);
+  {
+    auto cat = lineup::Catalog::Open(catalog_, false);
+    ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+    lineup::SourceRecord src;
+    src.name = "s";
+    src.legal_basis = "test";
+    ASSERT_TRUE((*cat)->AddSource(&src).ok());
+    for (int i = 0; i < 3; ++i) {
+      faces[i].id = i + 1;
+      faces[i].box = cv::Rect2f(10.f * i, 0, 10, 10);
+    }
+    lineup::ImageRecord a;
+    a.sha256 = std::string(64, 'a');
+    a.uri = "a.jpg";
+    a.source_id = src.id;
+    std::vector<lineup::FaceRecord> fa(faces.begin(), faces.begin() + 2);
+    ASSERT_TRUE((*cat)->AddImage(&a, &fa).ok());
+    lineup::ImageRecord b = a;
+    b.sha256 = std::string(64, 'b');
+    b.uri = "b.jpg";
+    std::vector<lineup::FaceRecord> fb(faces.begin() + 2, faces.end());
+    ASSERT_TRUE((*cat)->AddImage(&b, &fb).ok());
+  }
+  {
+    auto d = Disclosures::Open(catalog_);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    ASSERT_TRUE((*d)->Record("ana", 7, {1, 3, 987654}, 10).ok()) << "a face that is not there is skipped";
+    ASSERT_TRUE((*d)->Record("ana", 7, {1, 2}, 11).ok());
+    EXPECT_EQ(*(*d)->ShownBy("ana", 7, 1), 10) << "the first answer that showed it";
+    EXPECT_EQ(*(*d)->ShownBy("ana", 7, 2), 11);
+    EXPECT_EQ(*(*d)->ShownBy("ana", 7, 987654), 0);
+    EXPECT_EQ((*d)->Record("", 7, {1}, 12).code(), Code::kInvalidArgument);
+    EXPECT_EQ((*d)->Record("ana", 0, {1}, 12).code(), Code::kInvalidArgument);
+  }
+  EXPECT_EQ(SqlInt("SELECT version FROM oversight_schema WHERE component = 'disclosures'"), 1);
+  auto d = Disclosures::Open(catalog_);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*(*d)->ShownBy("ana", 7, 1), 10) << "kept across reopening";
+  EXPECT_EQ(*(*d)->ShownBy("ana", 7, 3), 10);
+  EXPECT_EQ(*(*d)->ShownBy("bob", 7, 1), 0) << "another user";
+  EXPECT_EQ(*(*d)->ShownBy("ana", 8, 1), 0) << "another case";
+  EXPECT_EQ(*(*d)->ShownBy("ana", 7, 4), 0) << "a face never shown";
+  // Erasing an image takes its faces' disclosures with them; the other image's stay.
+  {
+    auto cat = lineup::Catalog::Open(catalog_, false);
+    ASSERT_TRUE(cat.ok());
+    auto plan = (*cat)->PlanErase("image", std::string(64, 'a'));
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_TRUE((*cat)->Erase(*plan, "test").ok());
+  }
+  EXPECT_EQ(*(*d)->ShownBy("ana", 7, 1), 0);
+  EXPECT_EQ(*(*d)->ShownBy("ana", 7, 3), 10);
+  EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM face_disclosures"), 1);
+  // Not a catalog, or a newer table than this build knows: refused, not misread.
+  EXPECT_EQ(Disclosures::Open(dir_.File("nope.sqlite")).status().code(), Code::kNotFound);
+  Sql("UPDATE oversight_schema SET version = 2 WHERE component = 'disclosures'");
+  EXPECT_EQ(Disclosures::Open(catalog_).status().code(), Code::kCorrupt);
 }
 
 // ---------------------------------------------------------------- the lineup command

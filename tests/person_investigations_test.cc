@@ -3,7 +3,7 @@
 // justification each act needs, the audit record each leaves with what it returned or
 // changed, a change taken back when its record cannot be written, persons kept up to
 // date after enrolment (even in a gallery never clustered) and after erasure, and face
-// crops only for faces a recorded view showed.
+// crops only for faces a recorded view showed (also after reopening everything).
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -11,12 +11,15 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "lineup/accountability.h"
 #include "lineup/audit_log.h"
 #include "lineup/cases.h"
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
+#include "lineup/network_investigations.h"
 #include "lineup/person_investigations.h"
 #include "test_util.h"
 
@@ -183,6 +186,149 @@ TEST_F(PersonInvestigationsTest, EnrolmentAloneGroupsFacesAndEveryReadIsRecorded
   ASSERT_TRUE(persons_->List(cli_, {}).ok());
   EXPECT_EQ(Last().actor, "cli:tester");
   EXPECT_EQ(Last().case_id, 0);
+}
+
+// The record of faces shown is the catalog's: a crop shown in a case is still served after
+// the gallery and everything on it are opened again (a server restart), and still only
+// to whom it was shown, in that case.
+TEST_F(PersonInvestigationsTest, CropsShownInACaseAreServedAfterReopeningOnlyToWhomTheyWereShown) {
+  auto list = persons_->List(ana_, InCase());
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_GE(list->persons.size(), 2u);
+  auto view = persons_->Show(ana_, InCase(), list->persons[0].id);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  const int64_t shown = view->faces.front().face_id;
+  ASSERT_TRUE(persons_->ThumbnailPath(ana_, case_, shown).ok());
+  // A face of another person, never shown.
+  std::unique_ptr<lineup::Persons> direct = std::move(*lineup::Persons::Open(*gallery_));
+  auto others = direct->Faces(list->persons[1].id);
+  ASSERT_TRUE(others.ok() && !others->empty());
+  const int64_t never = others->front().face_id;
+  direct.reset();
+  ASSERT_TRUE(cases_->AddMember(case_, "bob").ok());
+  auto other_case = cases_->Create("Another", "warrant W-9", "ana");
+  ASSERT_TRUE(other_case.ok());
+
+  // Everything closed and opened again.
+  persons_.reset();
+  audit_.reset();
+  cases_.reset();
+  gallery_.reset();
+  auto g = Gallery::Open(dir_, lineup::AnalyzerOptions{});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  gallery_ = std::move(*g);
+  cases_ = std::move(*Cases::Open(dir_ + "/catalog.sqlite"));
+  audit_ = std::move(*AuditLog::Open(dir_ + "/catalog.sqlite"));
+  persons_ = std::make_unique<PersonInvestigations>(gallery_.get(), cases_.get(), audit_.get());
+
+  auto crop = persons_->ThumbnailPath(ana_, case_, shown);
+  ASSERT_TRUE(crop.ok()) << crop.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(*crop));
+  EXPECT_EQ(persons_->ThumbnailPath(bob_, case_, shown).status().code(), Code::kPermissionDenied)
+      << "bob is in the case, but was not shown it";
+  EXPECT_EQ(persons_->ThumbnailPath(ana_, other_case->id, shown).status().code(), Code::kPermissionDenied)
+      << "shown in another case";
+  EXPECT_EQ(persons_->ThumbnailPath(ana_, case_, never).status().code(), Code::kPermissionDenied)
+      << "a face never shown";
+  // The network's answers ask the same record: the face was shown in this case.
+  lineup::NetworkInvestigations network(gallery_.get(), cases_.get(), audit_.get());
+  EXPECT_TRUE(network.ThumbnailPath(ana_, case_, shown).ok());
+  EXPECT_EQ(network.ThumbnailPath(ana_, case_, never).status().code(), Code::kPermissionDenied);
+  // A closed case serves no crop at all.
+  ASSERT_TRUE(cases_->Close(case_, "ana").ok());
+  EXPECT_EQ(persons_->ThumbnailPath(ana_, case_, shown).status().code(), Code::kFailedPrecondition);
+}
+
+TEST_F(PersonInvestigationsTest, AViewWhoseFacesCannotBeRecordedIsWithheld) {
+  auto list = persons_->List(ana_, InCase());
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/catalog.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE IF EXISTS face_disclosures; "
+                             "INSERT OR REPLACE INTO oversight_schema (component, version) VALUES ('disclosures', 1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto view = persons_->Show(ana_, InCase(), list->persons.front().id);
+  EXPECT_EQ(view.status().code(), Code::kUnavailable) << view.status().ToString();
+  EXPECT_TRUE(persons_->Show(cli_, {}, list->persons.front().id).ok()) << "local operators are shown no crops";
+}
+
+// The same face twice in one photo: one copy joins its person, the other cannot (two
+// faces of one photo are two people) and waits. The faces waiting are listed with their
+// photos, recorded, their crops served; a rebuild places them.
+TEST_F(PersonInvestigationsTest, FacesWaitingForAPersonAreListedRecordedAndTheirCropsServed) {
+  const cv::Mat face = cv::imread(lfw_ + "/Colin_Powell/Colin_Powell_0004.jpg");
+  ASSERT_FALSE(face.empty());
+  cv::Mat twice;
+  cv::hconcat(face, face, twice);
+  const std::string photo = tmp_.File("twice.jpg");
+  ASSERT_TRUE(cv::imwrite(photo, twice));
+  lineup::EnrollOptions eo;
+  eo.source = "test";
+  auto enrolled = gallery_->Enroll({photo}, eo);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
+  ASSERT_EQ(enrolled->faces, 2);
+  auto placed = persons_->PlaceNewFaces();
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
+  ASSERT_GE(placed->pending, 1) << "at least the second copy waits";
+  const int64_t waiting_faces = placed->pending;  // with any face of the fixture that waits too
+
+  const int64_t before = Last().seq;
+  EXPECT_EQ(persons_->Pending(ana_, {case_, ""}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, {0, "why"}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(bob_, InCase()).status().code(), Code::kPermissionDenied) << "not a member";
+  EXPECT_EQ(persons_->Pending(aud_, InCase()).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), -1).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), 0, 0).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(persons_->Pending(ana_, InCase(), 0, 1000000).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(Last().seq, before) << "nothing refused is recorded";
+
+  auto pending = persons_->Pending(ana_, InCase());
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  EXPECT_EQ(pending->total, waiting_faces);
+  ASSERT_EQ(static_cast<int64_t>(pending->faces.size()), waiting_faces);
+  json ids = json::array();
+  const lineup::PersonFace* copy = nullptr;
+  for (const lineup::PersonFace& f : pending->faces) {
+    ids.push_back(f.face_id);
+    if (f.image_uri == photo) copy = &f;
+    EXPECT_EQ(f.source, "test");
+    EXPECT_EQ(f.placed_by, "pending");
+    EXPECT_EQ(f.image_sha256.size(), 64u);
+    EXPECT_GT(f.box.width, 20);
+  }
+  ASSERT_NE(copy, nullptr) << "a copy of the doubled photo waits";
+  const lineup::PersonFace& waiting = *copy;
+  AuditRecord r = Last();
+  EXPECT_EQ(r.action, "persons_pending");
+  EXPECT_EQ(r.case_id, case_);
+  EXPECT_EQ(r.seq, pending->audit_seq);
+  json d = json::parse(r.details);
+  EXPECT_EQ(d["faces"], ids);
+  EXPECT_EQ(d["total"], waiting_faces);
+  EXPECT_EQ(d["justification"], "tracing the network of case 7");
+  auto list = persons_->List(ana_, InCase());
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->pending, pending->total) << "the list counts the same faces";
+  // Past the end: nothing shown, the total still said.
+  auto past = persons_->Pending(ana_, InCase(), waiting_faces, 10);
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->faces.empty());
+  EXPECT_EQ(past->total, waiting_faces);
+
+  auto crop = persons_->ThumbnailPath(ana_, case_, waiting.face_id);
+  ASSERT_TRUE(crop.ok()) << crop.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(*crop));
+  ASSERT_TRUE(cases_->AddMember(case_, "bob").ok());
+  EXPECT_EQ(persons_->ThumbnailPath(bob_, case_, waiting.face_id).status().code(), Code::kPermissionDenied);
+
+  // A rebuild places every face: two faces of one photo become two persons.
+  ASSERT_TRUE(persons_->Recluster(ana_, InCase()).ok());
+  auto after = persons_->Pending(ana_, InCase());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->total, 0);
+  EXPECT_TRUE(after->faces.empty());
 }
 
 TEST_F(PersonInvestigationsTest, ReadsAreRefusedWithoutCaseJustificationOrRole) {

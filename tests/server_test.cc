@@ -38,6 +38,7 @@ struct World {
   std::unique_ptr<TempDir> tmp;
   std::string gallery, data;
   std::unique_ptr<lineup::server::Server> server;
+  lineup::server::ServerOptions options;
   std::map<std::string, std::string> token;  // user -> API token
   int port = 0;
   int64_t faces = 0;  // enrolled by the fixture
@@ -88,11 +89,20 @@ class ServerTest : public ::testing::Test {
     o.request_timeout_s = 2;
     o.analysis_slots = 1;
     o.queue_wait_ms = 20000;
-    auto srv = lineup::server::Server::Create(o);
+    w->options = o;
+    StartServer();
+  }
+  // Starts the server on the fixture's gallery (again, after a restart: a new port).
+  static void StartServer() {
+    auto srv = lineup::server::Server::Create(w->options);
     ASSERT_TRUE(srv.ok()) << srv.status().ToString();
     w->server = std::move(*srv);
     ASSERT_TRUE(w->server->Start().ok());
     w->port = w->server->port();
+  }
+  static void RestartServer() {
+    w->server.reset();
+    StartServer();
   }
   static void TearDownTestSuite() {
     if (w) {
@@ -113,6 +123,27 @@ class ServerTest : public ::testing::Test {
     return c;
   }
   httplib::Headers Auth(const std::string& user) { return {{"Authorization", "Bearer " + w->token[user]}}; }
+  // A read within a case: the case and the justification (percent-encoded) in headers.
+  static std::string PercentEncoded(const std::string& text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char ch : text) {
+      if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+        out += static_cast<char>(ch);
+      } else {
+        out += '%';
+        out += hex[ch >> 4];
+        out += hex[ch & 15];
+      }
+    }
+    return out;
+  }
+  httplib::Headers Scoped(const std::string& user, int64_t case_id, const std::string& justification) {
+    httplib::Headers h = Auth(user);
+    h.emplace("X-Lineup-Case", std::to_string(case_id));
+    h.emplace("X-Lineup-Justification", PercentEncoded(justification));
+    return h;
+  }
   json Body(const httplib::Result& r) {
     EXPECT_TRUE(r) << "no response";
     if (!r) return json();
@@ -122,6 +153,21 @@ class ServerTest : public ::testing::Test {
   std::string Photo(const std::string& rel) {
     auto b = lineup_test::ReadBytes(w->data + "/" + rel);
     return std::string(b.begin(), b.end());
+  }
+  // Starts an enrolment job as eve and waits for it to end; its last status.
+  json EnrolAndWait(const httplib::MultipartFormDataItems& items) {
+    auto c = Client();
+    auto job = c.Post("/v1/enrollments", Auth("eve"), items);
+    EXPECT_EQ(job->status, 202) << job->body;
+    if (job->status != 202) return json();
+    const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
+    json st;
+    for (int i = 0; i < 600; ++i) {
+      st = Body(c.Get(status_path.c_str(), Auth("eve")));
+      if (st["state"] != "queued" && st["state"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return st;
   }
   int64_t NewCase(const std::string& user, const std::string& title = "Robbery 2026-114") {
     auto c = Client();
@@ -229,6 +275,7 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
   const std::set<std::string> not_json = {"GET /", "GET /assets/{file}", "GET /metrics",
                                           "GET /v1/searches/{id}/faces/{face}/thumbnail",
                                           "GET /v1/persons/{id}/faces/{face}/thumbnail",
+                                          "GET /v1/persons/pending/{face}/thumbnail",
                                           "GET /v1/network/faces/{face}/thumbnail"};
   const json& schemas = doc["components"]["schemas"];
   for (auto& [path, ops] : doc["paths"].items())
@@ -265,6 +312,20 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
     }
   };
   refs(doc);
+  // Reads within a case take the case and why in headers, never in the query string; face
+  // crops (fetched as images) take the case alone.
+  for (const char* path : {"/v1/persons", "/v1/persons/pending", "/v1/persons/{id}", "/v1/network/communities",
+                           "/v1/network/export"}) {
+    std::set<std::string> header, query;
+    for (const json& p : doc["paths"][path]["get"]["parameters"])
+      (p["in"] == "header" ? header : query).insert(p["name"].get<std::string>());
+    EXPECT_EQ(header, (std::set<std::string>{"X-Lineup-Case", "X-Lineup-Justification"})) << path;
+    EXPECT_FALSE(query.count("justification") || query.count("case")) << path;
+  }
+  for (const auto& p : doc["paths"]["/v1/persons/pending/{face}/thumbnail"]["get"]["parameters"])
+    if (p["in"] == "query") {
+      EXPECT_EQ(p["name"], "case");
+    }
   auto missing = c.Get("/v1/nothing-here", Auth("aud"));
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(Body(missing)["error"]["code"], "not_found");
@@ -330,6 +391,25 @@ TEST_F(ServerTest, SearchInACaseThenTwoPersonReviewAllAudited) {
   const std::string sid = std::to_string(s["search_id"].get<int64_t>());
   EXPECT_EQ(c.Get(("/v1/searches/" + sid + "/faces/999999/thumbnail").c_str(), Auth("ana"))->status, 404);
   EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("zoe"))->status, 403) << "zoe is in no case";
+  // A crop that cannot be read (emptied on disk, or a directory in its place) answers 404
+  // with a reason, never an empty JPEG; the persons' and the network's crops are served
+  // by the same code (SendFaceCrop).
+  {
+    const std::string crop =
+        (fs::path(w->gallery) / "thumbnails" / (std::to_string(top["face_id"].get<int64_t>()) + ".jpg")).string();
+    const auto bytes = lineup_test::ReadBytes(crop);
+    ASSERT_FALSE(bytes.empty());
+    lineup_test::WriteText(crop, "");
+    auto emptied = c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+    EXPECT_EQ(emptied->status, 404) << emptied->body;
+    EXPECT_EQ(Body(emptied)["error"]["code"], "not_found");
+    fs::remove(crop);
+    fs::create_directory(crop);
+    EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"))->status, 404);
+    fs::remove(crop);
+    lineup_test::WriteBytes(crop, bytes);
+    EXPECT_EQ(c.Get(top["thumbnail"].get<std::string>().c_str(), Auth("ana"))->status, 200);
+  }
 
   const int64_t search_id = s["search_id"];
   const int64_t face_id = top["face_id"];
@@ -529,19 +609,11 @@ TEST_F(ServerTest, HostileRequestsGetClearErrors) {
   EXPECT_EQ(c.Get("/assets/../../etc/passwd")->status, 404);
   httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
                                            {"files", Photo("test/alex_lacamoire1.jpg"), "../../../../tmp/evil.jpg", "image/jpeg"}};
-  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
-  ASSERT_EQ(job->status, 202) << job->body;
-  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
-  json st;
-  for (int i = 0; i < 600; ++i) {
-    st = Body(c.Get(status_path.c_str(), Auth("eve")));
-    if (st["state"] != "queued" && st["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json st = EnrolAndWait(items);
   EXPECT_EQ(st["state"], "done") << st.dump();
   EXPECT_EQ(st["enrolled"], 1) << st.dump();
   EXPECT_FALSE(fs::exists("/tmp/evil.jpg"));
-  EXPECT_FALSE(fs::exists(w->gallery + "/uploads/" + std::to_string(Body(job)["job"].get<int>())));
+  EXPECT_FALSE(fs::exists(w->gallery + "/uploads/" + std::to_string(st["job"].get<int>())));
   // Enrollers only enrol into sources granted to them.
   httplib::MultipartFormDataItems other = {{"source", evil, "", ""}, {"files", "x", "a.jpg", "image/jpeg"}};
   EXPECT_EQ(c.Post("/v1/enrollments", Auth("eve"), other)->status, 403);
@@ -743,15 +815,7 @@ TEST_F(ServerTest, NetpbmUploadsAreEnrolledAndSearched) {
       {"source", "knn", "", ""},
       {"files", std::string(ppm.begin(), ppm.end()), "obama.ppm", "image/x-portable-pixmap"},
       {"files", std::string(pgm.begin(), pgm.end()), "obama.pgm", "image/x-portable-graymap"}};
-  auto job = c.Post("/v1/enrollments", Auth("eve"), items);
-  ASSERT_EQ(job->status, 202) << job->body;
-  const std::string status_path = "/v1/enrollments/" + std::to_string(Body(job)["job"].get<int>());
-  json st;
-  for (int i = 0; i < 600; ++i) {
-    st = Body(c.Get(status_path.c_str(), Auth("eve")));
-    if (st["state"] != "queued" && st["state"] != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json st = EnrolAndWait(items);
   EXPECT_EQ(st["state"], "done") << st.dump();
   EXPECT_EQ(st["enrolled"], 2) << st.dump();
   EXPECT_TRUE(st["problems"].empty()) << st.dump();
@@ -789,18 +853,46 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   EXPECT_EQ(post("ana", "/v1/persons/recluster", {{"justification", "x"}})->status, 400) << "analysts: in a case";
 
   const int64_t case_id = NewCase("ana", "Network 7");
-  const std::string q = "case=" + std::to_string(case_id) + "&justification=tracing%20network%207";
-  // Reads: a case and a justification, from a member analyst.
-  EXPECT_EQ(c.Get("/v1/persons?justification=x", Auth("ana"))->status, 400);
-  EXPECT_EQ(c.Get(("/v1/persons?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 400);
-  EXPECT_EQ(c.Get(("/v1/persons?" + q).c_str(), Auth("bob"))->status, 403) << "not a member";
-  EXPECT_EQ(c.Get(("/v1/persons?" + q).c_str(), Auth("admin"))->status, 403);
-  for (const char* bad : {"case=abc&justification=x", "case=-1&justification=x", "case=1e3&justification=x",
-                          "case=99999999999999999999999&justification=x", "case=0&justification=x"})
-    EXPECT_EQ(c.Get((std::string("/v1/persons?") + bad).c_str(), Auth("ana"))->status, 400) << bad;
+  auto in_case = [&](const std::string& user) { return Scoped(user, case_id, "tracing network 7"); };
+  // Reads: a case and a justification, in headers, from a member analyst.
+  auto headers = [&](const std::string& id, const std::string& why) {
+    httplib::Headers h = Auth("ana");
+    if (!id.empty()) h.emplace("X-Lineup-Case", id);
+    if (!why.empty()) h.emplace("X-Lineup-Justification", why);
+    return h;
+  };
+  const std::string id = std::to_string(case_id);
+  EXPECT_EQ(c.Get("/v1/persons", Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get("/v1/persons", headers("", "why"))->status, 400) << "no case";
+  EXPECT_EQ(c.Get("/v1/persons", headers(id, ""))->status, 400) << "no justification";
+  EXPECT_EQ(c.Get("/v1/persons", in_case("bob"))->status, 403) << "not a member";
+  EXPECT_EQ(c.Get("/v1/persons", in_case("admin"))->status, 403);
+  for (const char* bad : {"abc", "-1", "1e3", "99999999999999999999999", "0", "7x"})
+    EXPECT_EQ(c.Get("/v1/persons", headers(bad, "why"))->status, 400) << "case " << bad;
+  EXPECT_EQ(c.Get("/v1/persons", headers(id, "a%00nul"))->status, 400) << "a NUL byte";
+  EXPECT_EQ(c.Get("/v1/persons", headers(id, "%C3%28"))->status, 400) << "not UTF-8";
+  EXPECT_EQ(c.Get("/v1/persons", headers(id, std::string(2001, 'x')))->status, 400) << "over 2000 characters";
+  // Never in the URL, which proxies, logs and browser histories keep: the query form is
+  // refused, with or without the headers, and the answer says where they go.
+  for (const std::string& url : std::vector<std::string>{"/v1/persons?case=" + id + "&justification=why",
+                                                         "/v1/persons?justification=why", "/v1/persons?case=" + id})
+    for (const auto& h : {Auth("ana"), in_case("ana")}) {
+      auto in_url = c.Get(url.c_str(), h);
+      EXPECT_EQ(in_url->status, 400) << url;
+      EXPECT_NE(Body(in_url)["error"]["message"].get<std::string>().find("X-Lineup-Justification"), std::string::npos);
+    }
+  // Any text arrives as written (percent-encoded UTF-8): accents, quotes, a per cent
+  // sign, a line break.
+  const std::string why_utf8 = "Zeuge sagt: \u201eM\u00fcller\u201c & 50% \u2013 Akte 7\nzweite Zeile";
+  auto utf8 = c.Get("/v1/persons", Scoped("ana", case_id, why_utf8));
+  ASSERT_EQ(utf8->status, 200) << utf8->body;
+  {
+    auto recs = c.Get(("/v1/audit?action=persons_list&case=" + id).c_str(), Auth("aud"));
+    EXPECT_EQ(Body(recs)["records"].back()["details"]["justification"], why_utf8);
+  }
   for (const char* bad : {"&limit=0", "&limit=100000", "&limit=x", "&offset=-5", "&limit=1.5"})
-    EXPECT_EQ(c.Get(("/v1/persons?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
-  auto list = c.Get(("/v1/persons?" + q).c_str(), Auth("ana"));
+    EXPECT_EQ(c.Get(("/v1/persons?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
+  auto list = c.Get("/v1/persons", in_case("ana"));
   ASSERT_EQ(list->status, 200) << list->body;
   json lj = Body(list);
   ASSERT_GE(lj["persons"].size(), 2u) << lj.dump();
@@ -815,7 +907,7 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   ASSERT_GT(b, 0);
   const std::string pa = "/v1/persons/" + std::to_string(a);
 
-  auto view = c.Get((pa + "?" + q).c_str(), Auth("ana"));
+  auto view = c.Get(pa.c_str(), in_case("ana"));
   ASSERT_EQ(view->status, 200) << view->body;
   json vj = Body(view);
   ASSERT_EQ(vj["face_list"].size(), vj["faces"].get<size_t>());
@@ -823,8 +915,8 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   auto crop = c.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("ana"));
   ASSERT_EQ(crop->status, 200) << crop->body;
   EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
-  EXPECT_EQ(c.Get((pa + "/faces?" + q).c_str(), Auth("ana"))->status, 200);
-  EXPECT_EQ(c.Get(("/v1/persons/987654321?" + q).c_str(), Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get((pa + "/faces").c_str(), in_case("ana"))->status, 200);
+  EXPECT_EQ(c.Get("/v1/persons/987654321", in_case("ana"))->status, 404);
   EXPECT_EQ(c.Get(("/v1/persons/1/faces/999999/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status,
             403)
       << "a face no view showed";
@@ -833,6 +925,55 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   ASSERT_EQ(add->status, 200) << add->body;
   EXPECT_EQ(c.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("bob"))->status, 403)
       << "bob was not shown it";
+
+  // Faces waiting for a person: a photo showing the same face twice is enrolled; one copy
+  // at least cannot join the person the other joins (two faces of one photo are two
+  // people) and waits, listed with its photo and a crop within the case.
+  {
+    cv::Mat one = cv::imread(w->data + "/test/obama1.jpg", cv::IMREAD_COLOR), twice;
+    ASSERT_FALSE(one.empty());
+    cv::hconcat(one, one, twice);
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", twice, jpeg));
+    httplib::MultipartFormDataItems items = {{"source", "knn", "", ""},
+                                             {"files", std::string(jpeg.begin(), jpeg.end()), "twice.jpg", "image/jpeg"}};
+    const json st = EnrolAndWait(items);
+    ASSERT_EQ(st["state"], "done") << st.dump();
+  }
+  EXPECT_EQ(c.Get("/v1/persons/pending", headers("", "why"))->status, 400) << "no case";
+  EXPECT_EQ(c.Get("/v1/persons/pending", headers(id, ""))->status, 400) << "no justification";
+  EXPECT_EQ(c.Get(("/v1/persons/pending?case=" + id + "&justification=x").c_str(), Auth("ana"))->status, 400);
+  EXPECT_EQ(c.Get("/v1/persons/pending", in_case("zoe"))->status, 403) << "not a member";
+  for (const char* bad : {"&limit=0", "&limit=2001", "&offset=-1", "&offset=x"})
+    EXPECT_EQ(c.Get(("/v1/persons/pending?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
+  auto pending = c.Get("/v1/persons/pending", in_case("ana"));
+  ASSERT_EQ(pending->status, 200) << pending->body;
+  json pj = Body(pending);
+  ASSERT_GE(pj["total"].get<int64_t>(), 1) << pj.dump();
+  ASSERT_EQ(pj["faces"].size(), pj["total"].get<size_t>());
+  EXPECT_FALSE(pj["notice"].get<std::string>().empty());
+  EXPECT_GT(pj["audit_seq"].get<int64_t>(), 0);
+  const json& waiting = pj["faces"][0];
+  EXPECT_EQ(waiting["placed_by"], "pending");
+  EXPECT_EQ(waiting["source"], "knn");
+  EXPECT_EQ(waiting["image_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(waiting["box"].size(), 4u);
+  const std::string waiting_crop = waiting["thumbnail"];
+  EXPECT_EQ(waiting_crop, "/v1/persons/pending/" + std::to_string(waiting["face_id"].get<int64_t>()) +
+                              "/thumbnail?case=" + std::to_string(case_id));
+  auto wcrop = c.Get(waiting_crop.c_str(), Auth("ana"));
+  ASSERT_EQ(wcrop->status, 200) << wcrop->body;
+  EXPECT_EQ(wcrop->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(c.Get(waiting_crop.c_str(), Auth("bob"))->status, 403) << "bob was not shown it";
+  EXPECT_EQ(c.Get(("/v1/persons/pending/987654/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))
+                ->status,
+            403)
+      << "a face no view showed";
+  EXPECT_EQ(Body(c.Get("/v1/persons", in_case("ana")))["pending"], pj["total"]);
+  auto pend_rec = c.Get(("/v1/audit?action=persons_pending&case=" + std::to_string(case_id)).c_str(), Auth("aud"));
+  ASSERT_EQ(pend_rec->status, 200);
+  ASSERT_FALSE(Body(pend_rec)["records"].empty());
+  EXPECT_EQ(Body(pend_rec)["records"].back()["details"]["faces"][0], waiting["face_id"]);
 
   // Changes: hostile bodies first.
   const json scope = {{"case_id", case_id}, {"justification", "statement S-2"}};
@@ -873,7 +1014,7 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   ASSERT_EQ(undo->status, 200) << undo->body;
   EXPECT_EQ(post("ana", "/v1/persons/history/" + std::to_string(split_event) + "/undo", scope)->status, 409);
   EXPECT_EQ(post("ana", "/v1/persons/history/987654/undo", scope)->status, 404);
-  auto hist = c.Get(("/v1/persons/history?" + q).c_str(), Auth("ana"));
+  auto hist = c.Get("/v1/persons/history", in_case("ana"));
   ASSERT_EQ(hist->status, 200) << hist->body;
   EXPECT_GE(Body(hist)["changes"].size(), 3u);
 
@@ -892,6 +1033,24 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   EXPECT_EQ(rec["details"]["change"]["name"], "Jane Roe");
   auto rr = c.Get("/v1/audit?action=persons_recluster", Auth("aud"));
   EXPECT_EQ(Body(rr)["records"].back()["actor"], "admin");
+  // What a view showed is the catalog's record: after a restart the crop is still served,
+  // to ana only, in this case only.
+  RestartServer();
+  {
+    auto c2 = Client();
+    auto again = c2.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("ana"));
+    ASSERT_EQ(again->status, 200) << again->body;
+    EXPECT_EQ(again->body, crop->body);
+    EXPECT_EQ(c2.Get(vj["face_list"][0]["thumbnail"].get<std::string>().c_str(), Auth("bob"))->status, 403);
+    const int64_t other_case = NewCase("ana", "Another case");
+    EXPECT_EQ(c2.Get(("/v1/persons/" + std::to_string(a) + "/faces/" + std::to_string(face) +
+                      "/thumbnail?case=" + std::to_string(other_case))
+                         .c_str(),
+                     Auth("ana"))
+                  ->status,
+              403)
+        << "shown in another case";
+  }
 }
 
 // The network over the API: every query within a member's open case with a
@@ -901,61 +1060,65 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
 TEST_F(ServerTest, NetworkQueriesWithinACaseAllAuditedAndHostileInputRefused) {
   auto c = Client();
   const int64_t case_id = NewCase("ana", "Network 8");
-  const std::string q = "case=" + std::to_string(case_id) + "&justification=mapping%20network%208";
+  auto in_case = [&](const std::string& user) { return Scoped(user, case_id, "mapping network 8"); };
   auto rebuilt = c.Post("/v1/persons/recluster", Auth("admin"), json{{"justification", "group"}}.dump(),
                         "application/json");
   ASSERT_EQ(rebuilt->status, 200) << rebuilt->body;
-  auto list = c.Get(("/v1/persons?" + q).c_str(), Auth("ana"));
+  auto list = c.Get("/v1/persons", in_case("ana"));
   ASSERT_EQ(list->status, 200);
   const int64_t person = Body(list)["persons"][0]["id"];
   const std::string pp = "/v1/network/persons/" + std::to_string(person);
 
-  auto a = c.Get((pp + "/associates?" + q).c_str(), Auth("ana"));
+  auto a = c.Get((pp + "/associates").c_str(), in_case("ana"));
   ASSERT_EQ(a->status, 200) << a->body;
   json aj = Body(a);
   EXPECT_EQ(aj["in_network"], false);
   EXPECT_GE(aj["report"]["faces_left_out_purpose"].get<int64_t>(), w->faces);
   EXPECT_FALSE(aj["notice"].get<std::string>().empty());
   EXPECT_GT(aj["audit_seq"].get<int64_t>(), 0);
-  EXPECT_EQ(c.Get((pp + "/neighbourhood?" + q).c_str(), Auth("ana"))->status, 200);
-  auto cm = c.Get(("/v1/network/communities?" + q).c_str(), Auth("ana"));
+  EXPECT_EQ(c.Get((pp + "/neighbourhood").c_str(), in_case("ana"))->status, 200);
+  auto cm = c.Get("/v1/network/communities", in_case("ana"));
   ASSERT_EQ(cm->status, 200) << cm->body;
   EXPECT_TRUE(Body(cm)["communities"].empty());
-  EXPECT_EQ(c.Get(("/v1/network/brokers?" + q + "&top=5&algorithm=louvain").c_str(), Auth("ana"))->status, 200);
-  auto ex = c.Get(("/v1/network/export?" + q).c_str(), Auth("ana"));
+  EXPECT_EQ(c.Get("/v1/network/brokers?top=5&algorithm=louvain", in_case("ana"))->status, 200);
+  auto ex = c.Get("/v1/network/export", in_case("ana"));
   ASSERT_EQ(ex->status, 200) << ex->body;
   EXPECT_EQ(ex->get_header_value("Content-Type"), "application/graphml+xml");
   EXPECT_NE(ex->body.find("<graphml"), std::string::npos);
-  auto exj = c.Get(("/v1/network/export?" + q + "&format=json").c_str(), Auth("ana"));
+  auto exj = c.Get("/v1/network/export?format=json", in_case("ana"));
   ASSERT_EQ(exj->status, 200);
   EXPECT_TRUE(json::parse(exj->body).contains("ties"));
 
   // Who and why.
-  EXPECT_EQ(c.Get((pp + "/associates?justification=x").c_str(), Auth("ana"))->status, 400) << "no case";
-  EXPECT_EQ(c.Get((pp + "/associates?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 400)
-      << "no justification";
-  EXPECT_EQ(c.Get((pp + "/associates?" + q).c_str(), Auth("bob"))->status, 403) << "not a member";
-  EXPECT_EQ(c.Get(("/v1/network/communities?" + q).c_str(), Auth("admin"))->status, 403);
-  EXPECT_EQ(c.Get(("/v1/network/export?" + q).c_str(), Auth("aud"))->status, 403);
+  httplib::Headers no_case = Auth("ana"), no_why = Auth("ana");
+  no_case.emplace("X-Lineup-Justification", "why");
+  no_why.emplace("X-Lineup-Case", std::to_string(case_id));
+  EXPECT_EQ(c.Get((pp + "/associates").c_str(), no_case)->status, 400) << "no case";
+  EXPECT_EQ(c.Get((pp + "/associates").c_str(), no_why)->status, 400) << "no justification";
+  for (const std::string& url :
+       std::vector<std::string>{pp + "/associates?case=" + std::to_string(case_id) + "&justification=why",
+                                "/v1/network/export?justification=why", "/v1/network/communities?case=1"})
+    EXPECT_EQ(c.Get(url.c_str(), in_case("ana"))->status, 400) << url << ": never in the URL";
+  EXPECT_EQ(c.Get((pp + "/associates").c_str(), in_case("bob"))->status, 403) << "not a member";
+  EXPECT_EQ(c.Get("/v1/network/communities", in_case("admin"))->status, 403);
+  EXPECT_EQ(c.Get("/v1/network/export", in_case("aud"))->status, 403);
   // Hostile input.
   for (const char* bad : {"&top=0", "&top=1001", "&top=99999999999999999999", "&top=-1", "&top=1.5", "&top=x"})
-    EXPECT_EQ(c.Get((pp + "/associates?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+    EXPECT_EQ(c.Get((pp + "/associates?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
   for (const char* bad : {"&depth=0", "&depth=4", "&max_nodes=0", "&max_nodes=201", "&max_nodes=abc"})
-    EXPECT_EQ(c.Get((pp + "/neighbourhood?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
+    EXPECT_EQ(c.Get((pp + "/neighbourhood?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
   for (const char* bad : {"&algorithm=components", "&algorithm=leiden", "&algorithm=%27%3B%20DROP%20TABLE",
                           "&algorithm=%00", "&top=100000"})
-    EXPECT_EQ(c.Get(("/v1/network/brokers?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
-  EXPECT_EQ(c.Get(("/v1/network/communities?" + q + "&algorithm=infomap%3Atrials%3D1000000").c_str(), Auth("ana"))
-                ->status,
-            400);
+    EXPECT_EQ(c.Get(("/v1/network/brokers?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
+  EXPECT_EQ(c.Get("/v1/network/communities?algorithm=infomap%3Atrials%3D1000000", in_case("ana"))->status, 400);
   for (const char* bad : {"&format=xml", "&format=", "&format=..%2F..%2Fetc%2Fpasswd"})
-    EXPECT_EQ(c.Get(("/v1/network/export?" + q + bad).c_str(), Auth("ana"))->status, 400) << bad;
-  EXPECT_EQ(c.Get(("/v1/network/persons/987654321/associates?" + q).c_str(), Auth("ana"))->status, 404);
-  EXPECT_EQ(c.Get(("/v1/network/persons/0/associates?" + q).c_str(), Auth("ana"))->status, 400);
-  EXPECT_EQ(c.Get(("/v1/network/persons/999999999999999999/neighbourhood?" + q).c_str(), Auth("ana"))->status, 404);
-  EXPECT_EQ(c.Get(("/v1/network/persons/abc/associates?" + q).c_str(), Auth("ana"))->status, 404) << "no such route";
-  EXPECT_EQ(c.Get((pp + "/path/987654321?" + q).c_str(), Auth("ana"))->status, 404);
-  EXPECT_EQ(c.Get((pp + "/path/" + std::to_string(person) + "?" + q).c_str(), Auth("ana"))->status, 404)
+    EXPECT_EQ(c.Get(("/v1/network/export?" + std::string(bad + 1)).c_str(), in_case("ana"))->status, 400) << bad;
+  EXPECT_EQ(c.Get("/v1/network/persons/987654321/associates", in_case("ana"))->status, 404);
+  EXPECT_EQ(c.Get("/v1/network/persons/0/associates", in_case("ana"))->status, 400);
+  EXPECT_EQ(c.Get("/v1/network/persons/999999999999999999/neighbourhood", in_case("ana"))->status, 404);
+  EXPECT_EQ(c.Get("/v1/network/persons/abc/associates", in_case("ana"))->status, 404) << "no such route";
+  EXPECT_EQ(c.Get((pp + "/path/987654321").c_str(), in_case("ana"))->status, 404);
+  EXPECT_EQ(c.Get((pp + "/path/" + std::to_string(person)).c_str(), in_case("ana"))->status, 404)
       << "not in the network";
   EXPECT_EQ(c.Get(("/v1/network/faces/1/thumbnail?case=" + std::to_string(case_id)).c_str(), Auth("ana"))->status, 403)
       << "a face no answer showed";

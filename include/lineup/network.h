@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -230,5 +231,14 @@ std::string XmlEscape(const std::string& text);
 // Valid UTF-8: invalid bytes replaced by U+FFFD, so that JSON can always be written
 // (names and uris come from outside).
 std::string CleanUtf8(const std::string& text);
+
+// Turns a face id into the URL of its crop (front ends that serve crops give one).
+using ThumbnailUrl = std::function<std::string(int64_t face_id)>;
+
+// One shared photo as JSON, the same in ToJson (exports) and in every answer of the API
+// and the command line: image_id, uri, sha256, captured_at, source, face_a and face_b
+// with their boxes [x, y, w, h] in whole pixels, persons_in_photo; with `thumbnail`, also
+// thumbnail_a and thumbnail_b.
+nlohmann::json SharedPhotoJson(const SharedPhoto& photo, const ThumbnailUrl& thumbnail = {});
 
 }  // namespace lineup

@@ -15,8 +15,9 @@
 // answer is a lead for review (kNetworkNotice), never a finding.
 //
 // Face crops (ThumbnailPath) are served only for faces that a recorded answer showed to
-// the same caller in the same case while this object lived. The gallery is only touched
-// inside options.with_gallery, which makes the object safe to use from many threads.
+// the same caller in the same case (disclosures.h: the catalog's record, shared with
+// persons' answers, so it holds across restarts). The gallery is only touched inside
+// options.with_gallery, which makes the object safe to use from many threads.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include "lineup/accounts.h"
 #include "lineup/audit_log.h"
 #include "lineup/cases.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "lineup/network.h"
 #include "lineup/person_investigations.h"
@@ -95,6 +97,8 @@ struct NetworkInvestigationsOptions {
   std::function<Status(const std::function<Status()>& body)> with_gallery;
   NetworkOptions network;
   PersonsOptions persons;
+  // The record of faces shown (as PersonInvestigationsOptions::disclosures).
+  Disclosures* disclosures = nullptr;
 };
 
 class NetworkInvestigations {
@@ -122,8 +126,9 @@ class NetworkInvestigations {
   // The whole network as "graphml" or "json" text (network.h's ToGraphML, ToJson).
   Result<ExportAnswer> Export(const Principal& who, const NetworkScope& scope, const std::string& format);
 
-  // The face crop of `face_id` if a recorded answer in `case_id` showed it to `who`
-  // (PermissionDenied otherwise; NotFound if the face has no crop, e.g. erased since).
+  // The face crop of `face_id` if a recorded answer in `case_id` showed it to `who` (a
+  // network answer or a persons' view; PermissionDenied otherwise; NotFound if the face
+  // has no crop, e.g. erased since).
   Result<std::string> ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id);
 
  private:
@@ -132,10 +137,9 @@ class NetworkInvestigations {
 };
 
 // The JSON the API and `lineup network --json` show (docs/service.md). `thumbnail`, if
-// given, turns a face id into a URL added to persons and shared photos.
-using ThumbnailUrl = std::function<std::string(int64_t face_id)>;
+// given, turns a face id into a URL added to persons and shared photos (whose JSON is
+// network.h's SharedPhotoJson, as in exports).
 nlohmann::json NetworkReportJson(const NetworkReport& r);
-nlohmann::json SharedPhotoJson(const SharedPhoto& p, const ThumbnailUrl& thumbnail = {});
 nlohmann::json AssociatesAnswerJson(const AssociatesAnswer& a, const ThumbnailUrl& thumbnail = {});
 nlohmann::json PathAnswerJson(const PathAnswer& a, const ThumbnailUrl& thumbnail = {});
 nlohmann::json CommunitiesAnswerJson(const CommunitiesAnswer& a, const ThumbnailUrl& thumbnail = {});

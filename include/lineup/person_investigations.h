@@ -3,8 +3,8 @@
 //
 // Looking at persons is looking at the gallery's faces grouped by who they are, so it is
 // held to the same rule as a search: an analyst works inside an open case they belong to,
-// gives a justification, and every list, view and history read is written to the audit
-// log with what it returned (person and face ids, never vectors); if the record cannot be
+// gives a justification, and every list, view, history and pending-faces read is written
+// to the audit log with what it returned (person and face ids, never vectors); if the record cannot be
 // written the result is withheld (Unavailable). Every change — name, merge, split, mark,
 // undo — needs an open case and a justification from everyone, local operators included,
 // and is recorded with what changed. A change whose record cannot be written is taken
@@ -16,8 +16,9 @@
 //
 // Local operators (Principal::via "cli") may read without a case or justification; the
 // record says so, as for search. Face crops of persons are served (ThumbnailPath) only
-// for faces that a recorded view showed to the same caller in the same case while this
-// object lived, so the gallery cannot be browsed face by face outside an audited view.
+// for faces that a recorded view showed to the same caller in the same case (the record
+// of faces shown is the catalog's, disclosures.h, so it holds across restarts), so the
+// gallery cannot be browsed face by face outside an audited view.
 //
 // The gallery is only touched inside options.with_gallery (as Investigations does), which
 // makes the object safe to use from many threads.
@@ -34,6 +35,7 @@
 #include "lineup/accounts.h"
 #include "lineup/audit_log.h"
 #include "lineup/cases.h"
+#include "lineup/disclosures.h"
 #include "lineup/gallery.h"
 #include "lineup/persons.h"
 #include "lineup/status.h"
@@ -65,6 +67,15 @@ struct PersonView {
   int64_t audit_seq = 0;
 };
 
+// The faces waiting for a person (persons.h: their nearest faces disagree, or the person
+// they point to already has a face of the same photo), to review before a rebuild.
+struct PendingList {
+  std::vector<PersonFace> faces;  // by face id, placed_by "pending"
+  int64_t total = 0;              // faces waiting in all
+  int64_t offset = 0;
+  int64_t audit_seq = 0;
+};
+
 struct PersonChange {
   PersonEvent event;   // the persons' own record of the change (Undo takes it back)
   int64_t audit_seq = 0;
@@ -74,6 +85,9 @@ struct PersonInvestigationsOptions {
   // Runs `body` while holding the gallery; empty: body runs directly.
   std::function<Status(const std::function<Status()>& body)> with_gallery;
   PersonsOptions persons;
+  // The record of faces shown, shared with other front ends' objects (it must outlive
+  // this one); null: opened from the gallery's catalog on first use.
+  Disclosures* disclosures = nullptr;
 };
 
 class PersonInvestigations {
@@ -86,6 +100,11 @@ class PersonInvestigations {
   Result<PersonList> List(const Principal& who, const PersonsScope& scope, int64_t offset = 0, int64_t limit = 100);
   Result<PersonView> Show(const Principal& who, const PersonsScope& scope, int64_t person_id, int64_t limit = 500);
   Result<std::vector<PersonEvent>> History(const Principal& who, const PersonsScope& scope, int64_t limit = 200);
+  // The faces waiting for a person, with their photos (recorded as persons_pending with
+  // the face ids shown, whose crops ThumbnailPath then serves). InvalidArgument for
+  // limits out of range (limit 1 to kMaxFacesPerView).
+  Result<PendingList> Pending(const Principal& who, const PersonsScope& scope, int64_t offset = 0,
+                              int64_t limit = 200);
 
   // Changes (persons.h says what each does and when it is refused).
   Result<PersonChange> Name(const Principal& who, const PersonsScope& scope, int64_t person_id, const std::string& name);
@@ -97,7 +116,8 @@ class PersonInvestigations {
   Result<ReclusterReport> Recluster(const Principal& who, const PersonsScope& scope,
                                     const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
 
-  // The face crop of `face_id` if a recorded view in `case_id` showed it to `who`
+  // The face crop of `face_id` if a recorded answer in `case_id` showed it to `who` — a
+  // view of its person, or of the faces waiting for one, or a network answer
   // (PermissionDenied otherwise; NotFound if the face has no crop, e.g. erased since).
   Result<std::string> ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id);
 

@@ -75,7 +75,7 @@ struct PersonFace {
   std::string place;  // EXIF GPS "LAT,LON", "" if unknown
   cv::Rect2f box;
   float quality = 0;
-  std::string placed_by;  // "clustering", "subject", or the analyst who put it there
+  std::string placed_by;  // "clustering", "subject", the analyst who put it there, or "pending"
 };
 
 // An analyst's change to the grouping, and how to take it back.
@@ -113,6 +113,9 @@ class Persons {
   // The person of a face; 0 while it is pending. NotFound for an unknown face.
   Result<int64_t> PersonOf(int64_t face_id);
   Result<std::vector<int64_t>> PendingFaces();
+  // The faces waiting for a person with their photos (placed_by "pending"), by face id:
+  // at most `limit` from `offset`. InvalidArgument for a negative offset or limit.
+  Result<std::vector<PersonFace>> PendingFaceList(int64_t offset, int64_t limit);
   // Every placed face with its person (face id, person id), by face id: for whole-gallery
   // readers such as evaluations and the co-appearance network.
   Result<std::vector<std::pair<int64_t, int64_t>>> Placements();

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include "investigate/face_crops.h"
 #include "lineup/accountability.h"
 #include "lineup/models.h"
 
@@ -20,9 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Faces shown per (caller, case) are remembered for their crops; past this many in all,
-// the memory starts again (a page then asks once more to see the crops).
-constexpr size_t kMaxRememberedFaces = 200000;
 // An audit record holds at most this many ids per list (and the list's full length), so
 // that a large answer cannot outgrow the record (64 KiB) and be withheld for it; the
 // SHA-256 of the whole answer is recorded beside them.
@@ -43,10 +39,6 @@ void PutList(json& details, const std::string& key, json list) {
 json ImageIds(const std::set<int64_t>& ids) { return json(std::vector<int64_t>(ids.begin(), ids.end())); }
 
 double Round(double v, double scale) { return std::round(v * scale) / scale; }
-
-json BoxJson(const cv::Rect2f& b) {
-  return json::array({std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)});
-}
 
 json PersonJson(const NetworkPerson& p, const ThumbnailUrl& thumbnail) {
   json j = {{"id", p.id},       {"name", CleanUtf8(p.name)}, {"label", CleanUtf8(PersonLabel(p))}, {"faces", p.faces},
@@ -82,10 +74,7 @@ struct NetworkInvestigations::Impl {
   Accountability accountability;
   NetworkInvestigationsOptions options;
   std::unique_ptr<Persons> persons;  // opened on first use, with the gallery held
-
-  std::mutex shown_mu;
-  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> shown;
-  size_t shown_count = 0;
+  FaceCrops crops;
 
   Status Authorise(const Principal& who, const NetworkScope& scope, const std::string& what) const {
     if (!gallery) return Status::FailedPrecondition("no gallery");
@@ -135,20 +124,10 @@ struct NetworkInvestigations::Impl {
     return Status::OK();
   }
 
-  void Remember(const Principal& who, int64_t case_id, const std::set<int64_t>& faces) {
-    if (case_id <= 0 || IsLocal(who)) return;
-    std::lock_guard<std::mutex> g(shown_mu);
-    if (shown_count + faces.size() > kMaxRememberedFaces) {
-      shown.clear();
-      shown_count = 0;
-    }
-    auto& set = shown[{who.name, case_id}];
-    for (int64_t f : faces) shown_count += set.insert(f).second;
-  }
-  bool WasShown(const Principal& who, int64_t case_id, int64_t face_id) {
-    std::lock_guard<std::mutex> g(shown_mu);
-    auto it = shown.find({who.name, case_id});
-    return it != shown.end() && it->second.count(face_id);
+  // The faces a recorded answer showed, for their crops (Unavailable: withhold it).
+  Status Disclose(const Principal& who, const NetworkScope& scope, const std::set<int64_t>& faces,
+                  const NetworkAnswer& answer) {
+    return crops.Disclose(who, scope.case_id, std::vector<int64_t>(faces.begin(), faces.end()), answer.audit_seq);
   }
 };
 
@@ -196,7 +175,8 @@ Status CheckAlgorithm(const std::string& algorithm) {
 
 NetworkInvestigations::NetworkInvestigations(Gallery* gallery, Cases* cases, AuditLog* audit,
                                              NetworkInvestigationsOptions options)
-    : impl_(new Impl{gallery, Accountability(cases, audit), std::move(options), nullptr, {}, {}, 0}) {}
+    : impl_(new Impl{gallery, Accountability(cases, audit), options, nullptr,
+                     FaceCrops(gallery, options.disclosures, options.with_gallery)}) {}
 NetworkInvestigations::~NetworkInvestigations() = default;
 
 Result<AssociatesAnswer> NetworkInvestigations::Associates(const Principal& who, const NetworkScope& scope,
@@ -238,7 +218,7 @@ Result<AssociatesAnswer> NetworkInvestigations::Associates(const Principal& who,
     return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const Associate& a : out.associates) photos.push_back(&a.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -278,7 +258,7 @@ Result<PathAnswer> NetworkInvestigations::Path(const Principal& who, const Netwo
   if (Status s = m.Record(who, scope, "network_path", std::move(details), PathAnswerJson(out), out); !s.ok()) return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const PathLink& l : out.path.links) photos.push_back(&l.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -306,7 +286,7 @@ Result<CommunitiesAnswer> NetworkInvestigations::Communities(const Principal& wh
   if (Status s = m.Record(who, scope, "network_communities", std::move(details), CommunitiesAnswerJson(out), out);
       !s.ok())
     return s;
-  m.Remember(who, scope.case_id, FacesOf(out, {}));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, {}), out); !s.ok()) return s;
   return out;
 }
 
@@ -335,7 +315,7 @@ Result<BrokersAnswer> NetworkInvestigations::Brokers(const Principal& who, const
   PutList(details, "brokers", std::move(returned));
   if (Status s = m.Record(who, scope, "network_brokers", std::move(details), BrokersAnswerJson(out), out); !s.ok())
     return s;
-  m.Remember(who, scope.case_id, FacesOf(out, {}));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, {}), out); !s.ok()) return s;
   return out;
 }
 
@@ -378,7 +358,7 @@ Result<NeighbourhoodAnswer> NetworkInvestigations::Neighbourhood(const Principal
     return s;
   std::vector<const std::vector<SharedPhoto>*> photos;
   for (const Tie& t : out.ties) photos.push_back(&t.photos);
-  m.Remember(who, scope.case_id, FacesOf(out, photos));
+  if (Status s = m.Disclose(who, scope, FacesOf(out, photos), out); !s.ok()) return s;
   return out;
 }
 
@@ -410,21 +390,7 @@ Result<ExportAnswer> NetworkInvestigations::Export(const Principal& who, const N
 
 Result<std::string> NetworkInvestigations::ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id) {
   Impl& m = *impl_;
-  if (Status s = m.accountability.Authorise(who, case_id, "a face crop of a recorded network answer", "seeing a face",
-                                            {Role::kAnalyst}, true);
-      !s.ok())
-    return s;
-  if (!m.WasShown(who, case_id, face_id))
-    return Status::PermissionDenied("face " + std::to_string(face_id) + " was not shown to you in case " +
-                                    std::to_string(case_id) + " (ask the network first)");
-  std::string path;
-  auto body = [&]() -> Status {
-    path = m.gallery->ThumbnailPath(face_id);
-    return Status::OK();
-  };
-  if (Status st = m.options.with_gallery ? m.options.with_gallery(body) : body(); !st.ok()) return st;
-  if (path.empty()) return Status::NotFound("face " + std::to_string(face_id) + " has no crop (erased?)");
-  return path;
+  return m.crops.Path(m.accountability, who, case_id, face_id, "ask the network first");
 }
 
 // ------------------------------------------------------------------------------ JSON
@@ -439,24 +405,6 @@ json NetworkReportJson(const NetworkReport& r) {
           {"photos_left_out_purpose", r.photos_left_out_purpose},
           {"faces_unplaced", r.faces_unplaced},
           {"faces_opted_out", r.faces_opted_out}};
-}
-
-json SharedPhotoJson(const SharedPhoto& p, const ThumbnailUrl& thumbnail) {
-  json j = {{"image_id", p.image_id},
-            {"uri", CleanUtf8(p.uri)},
-            {"sha256", CleanUtf8(p.sha256)},
-            {"captured_at", CleanUtf8(p.captured_at)},
-            {"source", CleanUtf8(p.source)},
-            {"face_a", p.face_a},
-            {"box_a", BoxJson(p.box_a)},
-            {"face_b", p.face_b},
-            {"box_b", BoxJson(p.box_b)},
-            {"persons_in_photo", p.persons_in_photo}};
-  if (thumbnail) {
-    j["thumbnail_a"] = thumbnail(p.face_a);
-    j["thumbnail_b"] = thumbnail(p.face_b);
-  }
-  return j;
 }
 
 json AssociatesAnswerJson(const AssociatesAnswer& a, const ThumbnailUrl& thumbnail) {

@@ -1,13 +1,11 @@
 #include "lineup/person_investigations.h"
 
 #include <cmath>
-#include <map>
-#include <mutex>
-#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "investigate/face_crops.h"
 #include "lineup/accountability.h"
 
 namespace lineup {
@@ -16,9 +14,12 @@ namespace {
 
 using json = nlohmann::json;
 
-// Faces shown per (caller, case) are remembered for their crops; past this many in all,
-// the memory starts again (a page then shows its person once more to see the crops).
-constexpr size_t kMaxRememberedFaces = 200000;
+// A page of a list: offset from 0, limit 1 to `max`.
+Status CheckPage(int64_t offset, int64_t limit, int64_t max) {
+  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
+  if (limit < 1 || limit > max) return Status::InvalidArgument("a limit must be 1 to " + std::to_string(max));
+  return Status::OK();
+}
 
 json EventDetails(const PersonEvent& e) {
   json d = json::parse(e.details, nullptr, false);
@@ -32,10 +33,7 @@ struct PersonInvestigations::Impl {
   Accountability accountability;
   PersonInvestigationsOptions options;
   std::unique_ptr<Persons> persons;  // opened on first use, with the gallery held
-
-  std::mutex shown_mu;
-  std::map<std::pair<std::string, int64_t>, std::set<int64_t>> shown;
-  size_t shown_count = 0;
+  FaceCrops crops;
 
   Status WithGallery(const std::function<Status()>& body) {
     if (!gallery) return Status::FailedPrecondition("no gallery");
@@ -63,20 +61,12 @@ struct PersonInvestigations::Impl {
     return Status::OK();
   }
 
-  void Remember(const Principal& who, int64_t case_id, const std::vector<PersonFace>& faces) {
-    if (case_id <= 0 || IsLocal(who)) return;
-    std::lock_guard<std::mutex> g(shown_mu);
-    if (shown_count + faces.size() > kMaxRememberedFaces) {
-      shown.clear();
-      shown_count = 0;
-    }
-    auto& set = shown[{who.name, case_id}];
-    for (const PersonFace& f : faces) shown_count += set.insert(f.face_id).second;
-  }
-  bool WasShown(const Principal& who, int64_t case_id, int64_t face_id) {
-    std::lock_guard<std::mutex> g(shown_mu);
-    auto it = shown.find({who.name, case_id});
-    return it != shown.end() && it->second.count(face_id);
+  // The faces a recorded read showed, for their crops (Unavailable: withhold the read).
+  Status Disclose(const Principal& who, int64_t case_id, const std::vector<PersonFace>& faces, int64_t audit_seq) {
+    std::vector<int64_t> ids;
+    ids.reserve(faces.size());
+    for (const PersonFace& f : faces) ids.push_back(f.face_id);
+    return crops.Disclose(who, case_id, ids, audit_seq);
   }
 
   // A change: checks, runs it and records it with the gallery held; if the record cannot
@@ -110,16 +100,15 @@ struct PersonInvestigations::Impl {
 
 PersonInvestigations::PersonInvestigations(Gallery* gallery, Cases* cases, AuditLog* audit,
                                            PersonInvestigationsOptions options)
-    : impl_(new Impl{gallery, Accountability(cases, audit), std::move(options), nullptr, {}, {}, 0}) {}
+    : impl_(new Impl{gallery, Accountability(cases, audit), options, nullptr,
+                     FaceCrops(gallery, options.disclosures, options.with_gallery)}) {}
 PersonInvestigations::~PersonInvestigations() = default;
 
 Result<PersonList> PersonInvestigations::List(const Principal& who, const PersonsScope& scope, int64_t offset,
                                               int64_t limit) {
   Impl& m = *impl_;
   if (Status s = m.AuthoriseRead(who, scope, "listing persons"); !s.ok()) return s;
-  if (offset < 0) return Status::InvalidArgument("an offset must not be negative");
-  if (limit < 1 || limit > kMaxPersonsPerList)
-    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxPersonsPerList));
+  if (Status s = CheckPage(offset, limit, kMaxPersonsPerList); !s.ok()) return s;
   PersonList out;
   out.offset = offset;
   Status st = m.WithGallery([&]() -> Status {
@@ -154,8 +143,7 @@ Result<PersonView> PersonInvestigations::Show(const Principal& who, const Person
   Impl& m = *impl_;
   if (Status s = m.AuthoriseRead(who, scope, "viewing a person"); !s.ok()) return s;
   if (person_id <= 0) return Status::InvalidArgument("a person id is a positive whole number");
-  if (limit < 1 || limit > kMaxFacesPerView)
-    return Status::InvalidArgument("a limit must be 1 to " + std::to_string(kMaxFacesPerView));
+  if (Status s = CheckPage(0, limit, kMaxFacesPerView); !s.ok()) return s;
   PersonView out;
   Status st = m.WithGallery([&]() -> Status {
     if (Status r = m.Ready(); !r.ok()) return r;
@@ -179,7 +167,7 @@ Result<PersonView> PersonInvestigations::Show(const Principal& who, const Person
                                       {"faces", ids}});
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;
-  m.Remember(who, scope.case_id, out.faces);
+  if (Status s = m.Disclose(who, scope.case_id, out.faces, out.audit_seq); !s.ok()) return s;
   return out;
 }
 
@@ -202,6 +190,38 @@ Result<std::vector<PersonEvent>> PersonInvestigations::History(const Principal& 
   auto seq = m.accountability.Record(who, "persons_history", scope.case_id,
                                      {{"justification", scope.justification}, {"limit", limit}, {"events", ids}});
   if (!seq.ok()) return seq.status();
+  return out;
+}
+
+Result<PendingList> PersonInvestigations::Pending(const Principal& who, const PersonsScope& scope, int64_t offset,
+                                                  int64_t limit) {
+  Impl& m = *impl_;
+  if (Status s = m.AuthoriseRead(who, scope, "viewing the faces waiting for a person"); !s.ok()) return s;
+  if (Status s = CheckPage(offset, limit, kMaxFacesPerView); !s.ok()) return s;
+  PendingList out;
+  out.offset = offset;
+  Status st = m.WithGallery([&]() -> Status {
+    if (Status r = m.Ready(); !r.ok()) return r;
+    auto all = m.persons->PendingFaces();
+    if (!all.ok()) return all.status();
+    out.total = static_cast<int64_t>(all->size());
+    auto faces = m.persons->PendingFaceList(offset, limit);
+    if (!faces.ok()) return faces.status();
+    out.faces = std::move(*faces);
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  json ids = json::array();
+  for (const PersonFace& f : out.faces) ids.push_back(f.face_id);
+  auto seq = m.accountability.Record(who, "persons_pending", scope.case_id,
+                                     {{"justification", scope.justification},
+                                      {"offset", offset},
+                                      {"limit", limit},
+                                      {"total", out.total},
+                                      {"faces", ids}});
+  if (!seq.ok()) return seq.status();
+  out.audit_seq = *seq;
+  if (Status s = m.Disclose(who, scope.case_id, out.faces, out.audit_seq); !s.ok()) return s;
   return out;
 }
 
@@ -312,21 +332,7 @@ Result<ReclusterReport> PersonInvestigations::Recluster(
 
 Result<std::string> PersonInvestigations::ThumbnailPath(const Principal& who, int64_t case_id, int64_t face_id) {
   Impl& m = *impl_;
-  if (Status s = m.accountability.Authorise(who, case_id, "a face crop of a recorded view", "seeing a face",
-                                            {Role::kAnalyst}, true);
-      !s.ok())
-    return s;
-  if (!m.WasShown(who, case_id, face_id))
-    return Status::PermissionDenied("face " + std::to_string(face_id) + " was not shown to you in case " +
-                                    std::to_string(case_id) + " (view its person first)");
-  std::string path;
-  Status st = m.WithGallery([&]() -> Status {
-    path = m.gallery->ThumbnailPath(face_id);
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  if (path.empty()) return Status::NotFound("face " + std::to_string(face_id) + " has no crop (erased?)");
-  return path;
+  return m.crops.Path(m.accountability, who, case_id, face_id, "view its person first");
 }
 
 json PersonSummaryJson(const PersonSummary& p) {

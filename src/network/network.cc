@@ -69,20 +69,32 @@ std::string CleanUtf8(const std::string& s) {
 
 namespace {
 
-json BoxJson(const cv::Rect2f& b) { return json::array({b.x, b.y, b.width, b.height}); }
-
-json PhotoJson(const SharedPhoto& p) {
-  return {{"image_id", p.image_id},
-          {"uri", CleanUtf8(p.uri)},
-          {"sha256", CleanUtf8(p.sha256)},
-          {"captured_at", CleanUtf8(p.captured_at)},
-          {"source", CleanUtf8(p.source)},
-          {"face_a", p.face_a},
-          {"box_a", BoxJson(p.box_a)},
-          {"face_b", p.face_b},
-          {"box_b", BoxJson(p.box_b)},
-          {"persons_in_photo", p.persons_in_photo}};
+// [x, y, w, h] in whole pixels, as every box of the API and the command line.
+json BoxJson(const cv::Rect2f& b) {
+  return json::array({std::lround(b.x), std::lround(b.y), std::lround(b.width), std::lround(b.height)});
 }
+
+}  // namespace
+
+json SharedPhotoJson(const SharedPhoto& p, const ThumbnailUrl& thumbnail) {
+  json j = {{"image_id", p.image_id},
+            {"uri", CleanUtf8(p.uri)},
+            {"sha256", CleanUtf8(p.sha256)},
+            {"captured_at", CleanUtf8(p.captured_at)},
+            {"source", CleanUtf8(p.source)},
+            {"face_a", p.face_a},
+            {"box_a", BoxJson(p.box_a)},
+            {"face_b", p.face_b},
+            {"box_b", BoxJson(p.box_b)},
+            {"persons_in_photo", p.persons_in_photo}};
+  if (thumbnail) {
+    j["thumbnail_a"] = thumbnail(p.face_a);
+    j["thumbnail_b"] = thumbnail(p.face_b);
+  }
+  return j;
+}
+
+namespace {
 
 // The photo as seen from the other end of the tie.
 SharedPhoto Flipped(SharedPhoto p) {
@@ -577,7 +589,7 @@ json CoAppearanceNetwork::ToJson() const {
                        {"face_id", p.face_id}});
   for (const Tie& t : ties_) {
     json photos = json::array();
-    for (const SharedPhoto& p : t.photos) photos.push_back(PhotoJson(p));
+    for (const SharedPhoto& p : t.photos) photos.push_back(SharedPhotoJson(p));
     ties.push_back({{"a", t.a}, {"b", t.b}, {"weight", t.weight()}, {"photos", photos}});
   }
   const NetworkReport& r = report_;

@@ -752,16 +752,20 @@ Result<PersonSummary> Persons::Get(int64_t person_id) {
   return one->front();
 }
 
-Result<std::vector<PersonFace>> Persons::Faces(int64_t person_id) {
-  Impl& m = *impl_;
-  if (Status s = m.RequirePerson(person_id); !s.ok()) return s;
-  Stmt q(m.h(),
-         "SELECT f.id, f.image_id, i.uri, i.sha256, i.captured_at, src.name, f.x, f.y, f.w, f.h, f.quality, fp.placed_by, "
-         "i.place "
-         "FROM face_persons fp JOIN faces f ON f.id = fp.face_id JOIN images i ON i.id = f.image_id "
-         "JOIN sources src ON src.id = i.source_id WHERE fp.person_id = ? ORDER BY i.captured_at, f.id");
-  q.Bind(1, person_id);
-  std::vector<PersonFace> out;
+namespace {
+
+// The columns every list of faces with their photos reads (ReadFaces).
+constexpr const char* kFaceColumns =
+    "SELECT f.id, f.image_id, i.uri, i.sha256, i.captured_at, src.name, f.x, f.y, f.w, f.h, f.quality, %s, i.place "
+    "FROM faces f JOIN images i ON i.id = f.image_id JOIN sources src ON src.id = i.source_id ";
+
+std::string FaceQuery(const std::string& placed_by, const std::string& rest) {
+  std::string cols = kFaceColumns;
+  cols.replace(cols.find("%s"), 2, placed_by);
+  return cols + rest;
+}
+
+Status ReadFaces(oversight::Stmt& q, const SqliteDb& db, const std::string& what, std::vector<PersonFace>* out) {
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     PersonFace f;
@@ -776,9 +780,23 @@ Result<std::vector<PersonFace>> Persons::Faces(int64_t person_id) {
     f.quality = static_cast<float>(q.Real(10));
     f.placed_by = q.Text(11);
     f.place = q.Text(12);
-    out.push_back(std::move(f));
+    out->push_back(std::move(f));
   }
-  if (rc != SQLITE_DONE) return m.db->Error("cannot read a person's faces");
+  if (rc != SQLITE_DONE) return db.Error(what);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<PersonFace>> Persons::Faces(int64_t person_id) {
+  Impl& m = *impl_;
+  if (Status s = m.RequirePerson(person_id); !s.ok()) return s;
+  Stmt q(m.h(), FaceQuery("fp.placed_by", "JOIN face_persons fp ON fp.face_id = f.id WHERE fp.person_id = ? "
+                                          "ORDER BY i.captured_at, f.id")
+                    .c_str());
+  q.Bind(1, person_id);
+  std::vector<PersonFace> out;
+  if (Status s = ReadFaces(q, *m.db, "cannot read a person's faces", &out); !s.ok()) return s;
   return out;
 }
 
@@ -809,6 +827,17 @@ Result<std::vector<int64_t>> Persons::PendingFaces() {
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) out.push_back(q.Int(0));
   if (rc != SQLITE_DONE) return m.db->Error("cannot read pending faces");
+  return out;
+}
+
+Result<std::vector<PersonFace>> Persons::PendingFaceList(int64_t offset, int64_t limit) {
+  Impl& m = *impl_;
+  if (offset < 0 || limit < 0) return Status::InvalidArgument("pending faces: offset and limit must not be negative");
+  Stmt q(m.h(), FaceQuery("'pending'", "JOIN person_pending pp ON pp.face_id = f.id ORDER BY f.id LIMIT ? OFFSET ?")
+                    .c_str());
+  q.Bind(1, limit).Bind(2, offset);
+  std::vector<PersonFace> out;
+  if (Status s = ReadFaces(q, *m.db, "cannot read pending faces", &out); !s.ok()) return s;
   return out;
 }
 

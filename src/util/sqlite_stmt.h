@@ -28,6 +28,7 @@ class SqliteStmt {
   // SQLITE_ROW, SQLITE_DONE, or an error code (also when preparing failed).
   int Step() { return ok() ? sqlite3_step(s_) : rc_; }
   void Reset() {
+    if (!s_) return;  // never prepared: Step() keeps reporting why
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }

@@ -111,6 +111,10 @@ function watch(p, who) {
       problems.push(`[${who}] ${res.request().method()} ${res.url()} answered ${res.status()}`);
     }
   });
+  // A justification never travels in a URL (proxies, logs and browser history keep URLs).
+  p.on('request', (req) => {
+    if (new URL(req.url()).searchParams.has('justification')) problems.push(`[${who}] ${req.method()} ${req.url()} carries a justification in its URL`);
+  });
   p.on('requestfailed', (req) => {
     const why = (req.failure() && req.failure().errorText) || '';
     if (!/ERR_ABORTED/.test(why)) problems.push(`[${who}] ${req.method()} ${req.url()} failed: ${why}`);
@@ -151,10 +155,16 @@ async function signOut(ctx) {
   await ctx.close();
 }
 
-async function apiGet(p) {
-  const res = await page.request.get(`${URL_}${p}`);
+async function apiGet(p, headers = {}) {
+  const res = await page.request.get(`${URL_}${p}`, { headers });
   check(res.ok(), `GET ${p} answered ${res.status()}`);
   return res.json();
+}
+
+// A read of persons or the network in a case: the case and the justification go in
+// headers, never in the URL.
+function inCase(caseId, why = 'e2e check') {
+  return { 'X-Lineup-Case': String(caseId), 'X-Lineup-Justification': encodeURIComponent(why) };
 }
 
 // Probe files made from the probe photo by the browser itself (no image tool needed):
@@ -196,10 +206,18 @@ async function makeProbes() {
     const bg = b.getContext('2d');
     bg.filter = 'blur(12px)';
     bg.drawImage(img, 0, 0);
-    return { ppm: toB64(ppm), blurred: b.toDataURL('image/png').split(',')[1] };
+    // The same face twice, side by side: one photo, so two people to Lineup.
+    const t = document.createElement('canvas');
+    t.width = 2 * img.naturalWidth;
+    t.height = img.naturalHeight;
+    const tg = t.getContext('2d');
+    tg.drawImage(img, 0, 0);
+    tg.drawImage(img, img.naturalWidth, 0);
+    return { ppm: toB64(ppm), blurred: b.toDataURL('image/png').split(',')[1], twice: t.toDataURL('image/jpeg', 0.92).split(',')[1] };
   }, src);
   await ctx.close();
-  return { ppm: Buffer.from(out.ppm, 'base64'), blurred: Buffer.from(out.blurred, 'base64') };
+  return { ppm: Buffer.from(out.ppm, 'base64'), blurred: Buffer.from(out.blurred, 'base64'),
+    twice: Buffer.from(out.twice, 'base64') };
 }
 
 // Waits for a search's answer while `action` runs; returns its JSON.
@@ -603,8 +621,8 @@ async function main() {
     await page.locator('#persons-why').fill('Who else appears in the shop camera case');
     await page.locator('#persons-why-go').click();
     await page.locator('#persons-table tbody tr').first().waitFor();
-    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
-    const list = await apiGet(`/v1/persons?${q}&limit=200`);
+    const q = inCase(caseId);
+    const list = await apiGet('/v1/persons?limit=200', q);
     const faces = Object.values(SOURCES).reduce((n, x) => n + x.faces, 0);
     check(list.persons.reduce((n, x) => n + x.faces, 0) + list.pending === faces,
       `persons hold ${list.persons.reduce((n, x) => n + x.faces, 0)} faces and ${list.pending} wait, of ${faces} enrolled`);
@@ -665,7 +683,7 @@ async function main() {
       await page.getByText(`Change #${id} taken back.`).waitFor();
       await row.getByText(/^undone by #\d+$/).waitFor();
     }
-    const back = await apiGet(`/v1/persons/${several.id}?${q}`);
+    const back = await apiGet(`/v1/persons/${several.id}`, q);
     check(back.face_list.some((f) => f.face_id === firstFace), 'the face did not come back after the undo');
     await shot('persons-history-undone');
     await signOut(page.context());
@@ -673,14 +691,14 @@ async function main() {
 
   await step('analyst 2: the co-appearance network: a person\'s associates, the drawing of their neighbourhood, a link\'s photos; the case\'s communities, brokers and a path', async () => {
     await signIn(users.analyst2, ['Cases', 'Sources']);
-    const q = `case=${caseId}&justification=${encodeURIComponent('e2e check')}`;
-    const br = await apiGet(`/v1/network/brokers?${q}&top=1000`);
+    const q = inCase(caseId);
+    const br = await apiGet('/v1/network/brokers?top=1000', q);
     check(br.report.faces_left_out_purpose === SOURCES.press.faces + SOURCES.events.faces,
       `the network left out ${br.report.faces_left_out_purpose} faces by purpose; press and events hold ${SOURCES.press.faces + SOURCES.events.faces}`);
     // The two persons seen together in two photos (Obama and Biden in gatherings).
     let centre = 0, partner = 0;
     for (const b of br.brokers) {
-      const a = await apiGet(`/v1/network/persons/${b.person}/associates?${q}&top=1`);
+      const a = await apiGet(`/v1/network/persons/${b.person}/associates?top=1`, q);
       if (a.associates.length && a.associates[0].shared_photos === 2) {
         centre = b.person;
         partner = a.associates[0].person;
@@ -688,8 +706,8 @@ async function main() {
       }
     }
     check(centre > 0, 'no two persons share two photos');
-    const assoc = await apiGet(`/v1/network/persons/${centre}/associates?${q}&top=10`);
-    const hood = await apiGet(`/v1/network/persons/${centre}/neighbourhood?${q}&depth=1&max_nodes=30`);
+    const assoc = await apiGet(`/v1/network/persons/${centre}/associates?top=10`, q);
+    const hood = await apiGet(`/v1/network/persons/${centre}/neighbourhood?depth=1&max_nodes=30`, q);
 
     await page.goto(`${URL_}/#/cases/${caseId}/persons/${centre}`);
     await page.locator('#persons-why').fill('Who appears with the suspect in the seized photos');
@@ -730,7 +748,7 @@ async function main() {
     await page.locator('#network-link').click();
     await page.waitForURL(new RegExp(`#/cases/${caseId}/network$`));
     await page.locator('#communities-table tbody tr').first().waitFor();
-    const cm = await apiGet(`/v1/network/communities?${q}`);
+    const cm = await apiGet('/v1/network/communities', q);
     check(await page.locator('#communities-table tbody tr').count() === cm.communities.length,
       `${await page.locator('#communities-table tbody tr').count()} communities shown, ${cm.communities.length} found`);
     check(await page.locator('#brokers-table tbody tr').count() === Math.min(10, br.brokers.length), 'the brokers are not listed');
@@ -739,7 +757,76 @@ async function main() {
     await page.locator('#path-go').click();
     await page.locator('#path-result .path-links > li').first().waitFor();
     check(await page.locator('#path-result .path-links > li').count() === 1, 'the path between the two is not one link');
+    // The export is fetched with the case and justification in headers and handed over as a file.
+    const [exported] = await Promise.all([page.waitForEvent('download'), page.locator('#export-json').click()]);
+    check(exported.suggestedFilename() === 'network.json', `the export is named ${exported.suggestedFilename()}`);
+    const exportedJson = JSON.parse(fs.readFileSync(await exported.path(), 'utf8'));
+    check(exportedJson.ties.length === cm.report.ties, `the export has ${exportedJson.ties.length} links, the network ${cm.report.ties}`);
     await shot('network-communities-brokers-path');
+    await signOut(page.context());
+  });
+
+  await step('admin: enrols a photo showing one face twice (a copy cannot join the person the other joins, and waits); the Enrol page offers admins Rebuild persons', async () => {
+    const ctx = await signIn(users.admin, ['Cases', 'Audit', 'Users & tokens', 'Sources', 'Enrol photos']);
+    await page.getByRole('link', { name: 'Enrol photos' }).click();
+    await page.getByRole('heading', { name: 'Enrol photos' }).waitFor();
+    await page.locator('#rebuild-form #rebuild-go').waitFor();  // admins may rebuild (without a case)
+    await page.locator('#en-source').selectOption('press');
+    await page.locator('#en-files').setInputFiles({ name: 'twice.jpg', mimeType: 'image/jpeg', buffer: probes.twice });
+    await page.getByRole('button', { name: 'Upload and enrol' }).click();
+    await page.getByRole('heading', { name: /^Enrolment job #\d+: done$/ }).waitFor({ timeout: 60000 });
+    await shot('admin-enrol-rebuild');
+    await signOut(ctx);
+  });
+
+  await step('analyst 2: the faces waiting for a person, as crops with their photos; rebuilding persons shows that it runs, then what it did', async () => {
+    await signIn(users.analyst2, ['Cases', 'Sources']);
+    const q = inCase(caseId);
+    const pending = await apiGet('/v1/persons/pending?limit=60', q);
+    check(pending.total >= 1, 'no face waits for a person after a photo of one face twice was enrolled');
+    check(pending.faces.some((f) => f.source === 'press' && /twice/.test(f.image)), 'a copy of the doubled photo does not wait');
+    await page.goto(`${URL_}/#/cases/${caseId}/persons`);
+    await page.locator('#persons-why').fill('Which faces the grouping could not place');
+    await page.locator('#persons-why-go').click();
+    const cards = page.locator('#pending-faces > li');
+    await cards.first().waitFor();
+    check(await cards.count() === Math.min(pending.total, 60), `${await cards.count()} waiting faces shown, ${pending.total} wait`);
+    check((await page.locator('#persons-summary').textContent()).includes(`${pending.total} faces waiting`), 'the summary does not count the waiting faces');
+    for (let i = 0; i < await cards.count(); ++i) {
+      check(await imageLoaded(cards.nth(i).locator('img.thumb')), `the crop of waiting face ${i + 1} did not load`);
+    }
+    check((await page.locator('#pending-faces').textContent()).includes('press'), 'the waiting faces do not name their source');
+    await page.locator('#pending-section').scrollIntoViewIfNeeded();
+    await shot('persons-pending', page.locator('#pending-section'));
+
+    // Rebuild: refused in the page without a justification; with one, the card shows it
+    // running (the answer is held back a moment to see it), then its counts.
+    await page.locator('#rebuild-go').click();
+    await page.getByText('Write why you rebuild persons first.').waitFor();
+    await page.locator('#rebuild-why').fill('Place the faces enrolment left waiting before reviewing the case');
+    await page.route('**/v1/persons/recluster', async (route) => {
+      await new Promise((r) => setTimeout(r, 2500));
+      await route.continue();
+    });
+    const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/persons/recluster' && r.request().method() === 'POST',
+      { timeout: 60000 });
+    await page.locator('#rebuild-go').click();
+    await page.locator('#rebuild-status progress').waitFor();
+    await page.locator('#rebuild-elapsed').filter({ hasText: /^[1-9]\d* s$/ }).waitFor();
+    check(await page.locator('#rebuild-go').isDisabled(), 'the button can be pressed again while the rebuild runs');
+    await shot('persons-rebuilding', page.locator('#rebuild-form'));
+    const res = await answered;
+    check(res.status() === 200, `the rebuild answered ${res.status()}`);
+    const report = await res.json();
+    await page.unroute('**/v1/persons/recluster');
+    await page.locator('#flash').getByText(/^Persons rebuilt: /).waitFor();
+    await page.locator('#rebuild-result').waitFor();
+    const after = await apiGet('/v1/persons/pending', q);
+    check(after.total === report.pending, `${after.total} faces wait after the rebuild, which reported ${report.pending}`);
+    if (after.total === 0) await page.locator('#pending-none').waitFor();
+    check((await page.locator('#rebuild-result').textContent()).includes(`${report.persons} (`), 'the result does not give the persons rebuilt');
+    await page.locator('#pending-section').scrollIntoViewIfNeeded();
+    await shot('persons-rebuilt', page.locator('#pending-section'));
     await signOut(page.context());
   });
 
@@ -753,7 +840,7 @@ async function main() {
     const actions = await page.locator('#audit-records tbody td:nth-child(4)').allTextContents();
     for (const a of ['case_create', 'case_member_add', 'search', 'review', 'confirm', 'persons_list', 'persons_show',
       'person_split', 'person_name', 'person_undo', 'network_associates', 'network_neighbourhood', 'network_communities',
-      'network_brokers', 'network_path']) {
+      'network_brokers', 'network_path', 'persons_pending', 'persons_recluster', 'persons_recluster_done']) {
       check(actions.includes(a), `no "${a}" record in the audit log (saw: ${[...new Set(actions)].join(', ')})`);
     }
     check(await page.locator('#stats-box').getByText('Searches per user').count() === 1, 'no statistics shown');

@@ -1,5 +1,5 @@
 // libFuzzer target for what the server reads from clients: JSON bodies and their text
-// fields, probe vectors, form fields and uploaded images (decoded with a small pixel
+// fields, probe vectors, form fields, text headers and uploaded images (decoded with a small pixel
 // limit). The first byte picks the path; the rest is the hostile input.
 #include <cstdint>
 #include <string>
@@ -8,6 +8,7 @@
 #include "request.h"
 
 using lineup::server::FormField;
+using lineup::server::HeaderText;
 using lineup::server::ImageUpload;
 using lineup::server::JsonBody;
 using lineup::server::ProbeVector;
@@ -69,6 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       req.set_header("Content-Type", "application/x-www-form-urlencoded");
       req.params.emplace("justification", body);
       (void)FormField(req, "justification", true, 2000);
+      req.set_header("X-Lineup-Justification", body);  // a read's justification, as a header
+      (void)HeaderText(req, "X-Lineup-Justification", 8000);
       (void)ImageUpload(req, "image");  // wrong type: refused
       break;
     }

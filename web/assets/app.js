@@ -97,6 +97,13 @@ function formStatus(form, err) {
   box.hidden = !err;
 }
 
+// The trimmed text of a required field, or null once the form says what is missing.
+function requiredText(form, name, missing) {
+  const v = form.elements[name].value.trim();
+  if (!v) formStatus(form, new Error(missing));
+  return v || null;
+}
+
 // Disables a button while `work` runs; reports failures in the form.
 async function busy(button, label, work, form) {
   const old = [...button.childNodes];
@@ -221,8 +228,9 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+// `headers`: more request headers (a read's case and justification: inCase below).
+async function api(method, path, body, headers = {}) {
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
   if (body instanceof FormData) opts.body = body;
   else if (body !== undefined) {
@@ -252,6 +260,27 @@ async function api(method, path, body) {
     throw err;
   }
   return data;
+}
+
+// A file from the API as text (an export), with the same errors as api().
+async function download(path, headers = {}) {
+  let res;
+  try {
+    res = await fetch(path, { method: 'GET', credentials: 'same-origin', headers });
+  } catch (e) {
+    throw new ApiError(0, 'network', `Cannot reach the Lineup server (${e.message}).`);
+  }
+  if (!res.ok) {
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    throw new ApiError(res.status, (data && data.error && data.error.code) || 'error',
+      (data && data.error && data.error.message) || `The server answered ${res.status}.`);
+  }
+  return res.text();
 }
 
 // ------------------------------------------------------------------ session
@@ -1433,11 +1462,8 @@ function personsWhy(view, caseId, then) {
     h('h2', {}, 'Justification'), input, h('div', { class: 'actions' }, button));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const v = form.elements.why.value.trim();
-    if (!v) {
-      formStatus(form, new Error('A justification is required to view persons.'));
-      return;
-    }
+    const v = requiredText(form, 'why', 'A justification is required to view persons.');
+    if (!v) return;
     sessionStorage.setItem(personsWhyKey(caseId), v);
     then();
   });
@@ -1445,8 +1471,13 @@ function personsWhy(view, caseId, then) {
   return null;
 }
 
-function personsQuery(caseId, why, more = '') {
-  return `case=${encodeURIComponent(caseId)}&justification=${encodeURIComponent(why)}${more}`;
+// The case and justification of a read of persons or the network travel in request
+// headers, never in the URL (which proxies, server logs and browser history keep); the
+// justification percent-encoded, so that any text fits a header line.
+function inCase(caseId, why) {
+  const encoded = encodeURIComponent(why);
+  if (encoded.length > 7000) throw new Error('The justification is too long to send: shorten it.');
+  return { 'X-Lineup-Case': String(caseId), 'X-Lineup-Justification': encoded };
 }
 
 function marginBadge(p) {
@@ -1488,7 +1519,7 @@ async function pagePersons(view, caseId) {
   const why = personsWhy(view, c.id, () => render());
   if (!why) return;
   const done = loading(view);
-  const list = await api('GET', `/v1/persons?${personsQuery(c.id, why, '&limit=200')}`);
+  const list = await api('GET', '/v1/persons?limit=200', undefined, inCase(c.id, why));
   done();
   view.append(h('p', { class: 'summary', id: 'persons-summary' },
     `${fmtCount(list.total)} persons, ${fmtCount(list.pending)} faces waiting for a person. `,
@@ -1515,8 +1546,12 @@ async function pagePersons(view, caseId) {
     view.append(h('p', { class: 'muted' }, `The ${list.persons.length} most doubtful of ${fmtCount(list.total)} are shown.`));
   }
 
+  // The faces no person holds yet, and the rebuild that places them.
+  const pending = await api('GET', `/v1/persons/pending?limit=${PENDING_SHOWN}`, undefined, inCase(c.id, why));
+  view.append(pendingSection(c, pending));
+
   // The analysts' changes, with Undo.
-  const history = await api('GET', `/v1/persons/history?${personsQuery(c.id, why, '&limit=50')}`);
+  const history = await api('GET', '/v1/persons/history?limit=50', undefined, inCase(c.id, why));
   const { form, justification } = changeForm('history');
   form.querySelector('h2').textContent = 'Undo a change';
   const historyRows = history.changes.map((e) => {
@@ -1538,6 +1573,112 @@ async function pagePersons(view, caseId) {
   view.append(form);
 }
 
+// Faces shown at most on the Persons page; the total is always said.
+const PENDING_SHOWN = 60;
+// Who may rebuild persons (POST /v1/persons/recluster): analysts in an open case of
+// theirs, admins (who hold no cases) without one.
+const RECLUSTER_ROLES = ['analyst', 'admin'];
+
+// The faces waiting for a person, as crops with their photos, and (for the roles that
+// may) the rebuild that places them.
+function pendingSection(c, pending) {
+  const faceCard = (f) => h('li', { class: 'person-face pending-face', 'data-face': f.face_id },
+    h('img', { class: 'thumb', src: f.thumbnail, alt: `Face #${f.face_id}, waiting for a person` }),
+    h('span', { class: 'face-line' }, `Face #${f.face_id}`),
+    h('span', { class: 'small-text photo-name', title: f.image }, f.image.split(/[\\/]/).pop() || f.image),
+    h('span', { class: 'muted small-text' }, 'source ', h('strong', { class: 'source' }, f.source), ', ',
+      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'));
+  const section = h('section', { 'aria-labelledby': 'pending-h', id: 'pending-section' },
+    h('h2', { id: 'pending-h' }, 'Faces waiting for a person'),
+    h('p', { class: 'help' }, 'Enrolment could not place these faces: their nearest faces disagree about whom they belong to, ',
+      'or the person they point to already has a face of the same photo (two faces of one photo are two people). ',
+      'Rebuilding persons places every face.'));
+  if (!pending.total) {
+    section.append(h('p', { class: 'empty', id: 'pending-none' }, 'No face is waiting for a person.'));
+  } else {
+    section.append(
+      h('p', { id: 'pending-count' }, pending.faces.length < pending.total
+        ? `${fmtCount(pending.total)} faces wait; the first ${pending.faces.length} are shown.`
+        : `${fmtCount(pending.total)} face(s) wait.`),
+      h('ul', { class: 'face-grid', id: 'pending-faces' }, pending.faces.map(faceCard)));
+  }
+  if (RECLUSTER_ROLES.includes(state.role)) section.append(rebuildCard(c ? c.id : 0));
+  return section;
+}
+
+function seconds(x) {
+  return x < 0.1 ? 'under 0.1 s' : `${x.toFixed(1)} s`;
+}
+
+function rebuiltKey(caseId) {
+  return `lineup.persons.rebuilt.${caseId}`;
+}
+
+// "Rebuild persons" with its own justification: the POST runs until the rebuild ends
+// (the server holds the gallery meanwhile), so the card shows that it runs and for how
+// long, then what it did; the page is drawn again with the new persons, and the result
+// stays on the card for this tab.
+function rebuildCard(caseId) {
+  const why = field('Why rebuild now?', { name: 'rebuild_why', id: 'rebuild-why', maxlength: 2000, required: true },
+    { kind: 'textarea', help: 'Recorded in the audit log when the rebuild starts, and again with its counts when it ends. Names and analysts\' marks are kept.' });
+  const go_ = h('button', { type: 'submit', class: 'btn', id: 'rebuild-go' }, 'Rebuild persons');
+  const status = h('div', { id: 'rebuild-status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'card', novalidate: true, id: 'rebuild-form' },
+    h('h3', {}, 'Rebuild persons'),
+    h('p', { class: 'help' }, 'Groups every face of the gallery again, places the waiting faces and measures every person\'s margin. ',
+      'Other requests wait while it runs (minutes for a large gallery).'),
+    why, h('div', { class: 'actions' }, go_), status);
+  const last = (() => {
+    try {
+      return JSON.parse(sessionStorage.getItem(rebuiltKey(caseId)) || 'null');
+    } catch {
+      return null;
+    }
+  })();
+  const result = (r, at) => h('div', { class: 'rebuild-result', id: 'rebuild-result' },
+    h('p', {}, h('strong', {}, 'Last rebuild from this tab'), ' (', timeEl(at), '):'),
+    dl([
+      ['Faces', fmtCount(r.faces)],
+      ['Persons', `${fmtCount(r.persons)} (${fmtCount(r.singletons)} of one face)`],
+      ['Waiting for a person', fmtCount(r.pending)],
+      ['Links between faces', fmtCount(r.links)],
+      ['Faces kept apart by a rule', fmtCount(r.kept_apart)],
+      ['Time', `${seconds(r.seconds_knn + r.seconds_cluster)} (neighbours ${seconds(r.seconds_knn)}, grouping ${seconds(r.seconds_cluster)})`],
+    ]));
+  if (last && last.report) status.append(result(last.report, last.at));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = requiredText(form, 'rebuild_why', 'Write why you rebuild persons first.');
+    if (!text) return;
+    busy(go_, 'Rebuilding…', async () => {
+      const t0 = Date.now();
+      const elapsed = h('span', { id: 'rebuild-elapsed' }, '0 s');
+      status.replaceChildren(h('p', { class: 'rebuild-running' },
+        h('progress', { 'aria-label': 'Rebuilding persons' }), ' Rebuilding persons… ', elapsed));
+      const tick = setInterval(() => { elapsed.textContent = `${Math.round((Date.now() - t0) / 1000)} s`; }, 1000);
+      try {
+        const body = { justification: text };
+        if (caseId) body.case_id = caseId;
+        const r = await api('POST', '/v1/persons/recluster', body);
+        const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        try {
+          sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify({ at, report: r }));
+        } catch {
+          /* storage may be disabled: the flash says it */
+        }
+        flash(`Persons rebuilt: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
+        render();
+      } catch (err) {
+        status.replaceChildren();
+        throw err;
+      } finally {
+        clearInterval(tick);
+      }
+    }, form);
+  });
+  return form;
+}
+
 async function pagePerson(view, caseId, personId) {
   const c = await api('GET', `/v1/cases/${caseId}`);
   view.append(
@@ -1550,7 +1691,7 @@ async function pagePerson(view, caseId, personId) {
     return;
   }
   const done = loading(view);
-  const p = await api('GET', `/v1/persons/${personId}?${personsQuery(c.id, why)}`);
+  const p = await api('GET', `/v1/persons/${personId}`, undefined, inCase(c.id, why));
   done();
   view.append(
     h('h1', {}, `Person #${p.id}`, p.name ? `: ${p.name}` : '', ' ', marginBadge(p)),
@@ -1817,12 +1958,12 @@ async function personNetwork(view, c, p, why) {
     h('div', { class: 'notice', role: 'note' }, NETWORK_NOTICE));
   view.append(section);
   const done = loading(section);
-  const q = personsQuery(c.id, why);
   let a, n;
   try {
+    const scope = inCase(c.id, why);
     [a, n] = await Promise.all([
-      api('GET', `/v1/network/persons/${p.id}/associates?${q}&top=10`),
-      api('GET', `/v1/network/persons/${p.id}/neighbourhood?${q}&depth=1&max_nodes=30`)]);
+      api('GET', `/v1/network/persons/${p.id}/associates?top=10`, undefined, scope),
+      api('GET', `/v1/network/persons/${p.id}/neighbourhood?depth=1&max_nodes=30`, undefined, scope)]);
   } catch (err) {
     done();
     section.append(errorBox(err));
@@ -1871,8 +2012,9 @@ async function pageNetwork(view, caseId) {
   const why = personsWhy(view, c.id, () => render());
   if (!why) return;
   const done = loading(view);
-  const q = personsQuery(c.id, why);
-  const [cm, br] = await Promise.all([api('GET', `/v1/network/communities?${q}`), api('GET', `/v1/network/brokers?${q}&top=10`)]);
+  const scope = inCase(c.id, why);
+  const [cm, br] = await Promise.all([api('GET', '/v1/network/communities', undefined, scope),
+    api('GET', '/v1/network/brokers?top=10', undefined, scope)]);
   done();
   view.append(networkReport(cm.report));
   const people = peopleOf(cm);
@@ -1919,7 +2061,7 @@ async function pageNetwork(view, caseId) {
       if (!Number.isInteger(a) || a <= 0 || !Number.isInteger(b) || b <= 0) throw new Error('Give two person numbers.');
       let p;
       try {
-        p = await api('GET', `/v1/network/persons/${a}/path/${b}?${q}`);
+        p = await api('GET', `/v1/network/persons/${a}/path/${b}`, undefined, scope);
       } catch (err) {
         if (err.status === 404) {
           result.replaceChildren(h('p', { id: 'path-none' }, err.message));
@@ -1937,12 +2079,28 @@ async function pageNetwork(view, caseId) {
     }, form);
   });
   view.append(form);
+  // Downloads are fetched (the case and justification go in headers, which a plain link
+  // cannot send) and handed to the browser as a file.
+  const exportButton = (format, file, label) => {
+    const b = h('button', { type: 'button', class: 'btn', id: `export-${format}` }, label);
+    b.addEventListener('click', () => busy(b, 'Exporting…', async () => {
+      const text = await download(`/v1/network/export?format=${format}`, scope);
+      const url = URL.createObjectURL(new Blob([text], { type: format === 'json' ? 'application/json' : 'application/graphml+xml' }));
+      const a = h('a', { href: url, download: file, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      flash(`The network was exported as ${file} (recorded in the audit log).`, 'ok');
+    }));
+    return b;
+  };
   view.append(h('section', { 'aria-labelledby': 'export-h' },
     h('h2', { id: 'export-h' }, 'Export'),
     h('p', { class: 'help' }, 'The whole network with every link\'s photos, for other link-analysis tools. The export is recorded in the audit log.'),
     h('div', { class: 'actions' },
-      h('a', { class: 'btn', id: 'export-graphml', href: `/v1/network/export?${q}&format=graphml`, download: 'network.graphml' }, 'Download GraphML'),
-      h('a', { class: 'btn', id: 'export-json', href: `/v1/network/export?${q}&format=json`, download: 'network.json' }, 'Download JSON'))));
+      exportButton('graphml', 'network.graphml', 'Download GraphML'),
+      exportButton('json', 'network.json', 'Download JSON'))));
 }
 
 // ------------------------------------------------------------------ audit
@@ -2007,8 +2165,8 @@ async function pageAudit(view) {
     options: [['', 'any'], ...['login', 'login_failed', 'logout', 'case_create', 'case_member_add', 'case_close', 'search',
       'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
       'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke', 'persons_list', 'persons_show',
-      'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
-      'persons_recluster'].map((a) => [a, a])],
+      'persons_pending', 'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
+      'persons_recluster', 'persons_recluster_done'].map((a) => [a, a])],
   });
   const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
@@ -2334,6 +2492,8 @@ async function pageEnrol(view) {
     }, form);
   });
   view.append(form, progress);
+  // Admins (who hold no cases) may rebuild persons after a large enrolment.
+  if (state.role === 'admin') view.append(h('section', { 'aria-label': 'Persons' }, rebuildCard(0)));
 }
 
 // ------------------------------------------------------------------ start
