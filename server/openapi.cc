@@ -398,7 +398,9 @@ json Schemas() {
                                  {{"algorithm", kStr},
                                   {"brokers", Arr(Obj({{"person", kInt},
                                                        {"name", kStr},
+                                                       {"score", kNum},
                                                        {"betweenness", kNum},
+                                                       {"closure", kNum},
                                                        {"communities", kInt},
                                                        {"ties", kInt}}))}},
                                  {"notice", "report", "brokers"});

@@ -459,7 +459,9 @@ json BrokersAnswerJson(const BrokersAnswer& a, const ThumbnailUrl& thumbnail) {
   for (const Broker& b : a.brokers)
     list.push_back({{"person", b.person},
                     {"name", CleanUtf8(b.name)},
+                    {"score", Round(b.score, 1e3)},
                     {"betweenness", Round(b.betweenness, 1e3)},
+                    {"closure", Round(b.closure, 1e3)},
                     {"communities", b.communities},
                     {"ties", b.ties}});
   out["brokers"] = list;

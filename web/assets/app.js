@@ -2034,15 +2034,17 @@ async function pageNetwork(view, caseId) {
   const brokerRows = br.brokers.map((b, i) => [
     h('span', { class: 'num' }, i + 1),
     personChip(c.id, bpeople, b.person),
+    h('span', { class: 'num' }, b.score.toFixed(1)),
     h('span', { class: 'num' }, b.betweenness.toFixed(1)),
+    h('span', { class: 'num' }, `${Math.round(100 * b.closure)}%`),
     h('span', { class: 'num' }, b.communities),
     h('span', { class: 'num' }, b.ties),
   ]);
   view.append(h('section', { 'aria-labelledby': 'brokers-h' },
     h('h2', { id: 'brokers-h' }, 'Brokers'),
-    h('p', { class: 'help' }, 'Persons through whom the shortest chains between others pass (betweenness; links weighted by shared photos), ',
-      'with the communities they and their associates belong to.'),
-    table(['#', 'Person', 'Betweenness', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })));
+    h('p', { class: 'help' }, 'Persons who link people who do not otherwise appear together: ranked by betweenness (how many shortest chains between others pass through them; links weighted by shared photos) ',
+      'times the share of their associates who do not appear with each other, with the communities they and their associates belong to.'),
+    table(['#', 'Person', 'Score', 'Betweenness', 'Associates who know each other', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })));
 
   // A path between two persons.
   const from = h('input', { type: 'number', min: 1, step: 1, id: 'path-from', name: 'from', placeholder: 'Person number' });
