@@ -124,6 +124,23 @@ TEST(NeighbourGraph, SmallSetsAreSearchedWhole) {
   EXPECT_EQ((*g2)[0][0].id, two.ids[1]);
 }
 
+TEST(NeighbourGraph, QueryOnlyRowsAreNeverFound) {
+  Faces f(2000, 32, 5);
+  // Rows 1,000 on are queries only; each is a near copy of a findable row's identity.
+  std::vector<int64_t> queries;
+  for (int64_t q = 0; q < 2000; q += 3) queries.push_back(q);
+  NeighbourGraphOptions o;
+  o.findable_rows = 1000;
+  auto g = NeighbourGraph(f.rows, f.ids, f.dim, queries, 8, o);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  for (const auto& hits : *g) {
+    EXPECT_EQ(hits.size(), 8u);
+    for (const IndexHit& h : hits) EXPECT_LT((h.id - 1000) / 3, 1000) << "a query-only row was found";
+  }
+  o.findable_rows = 2001;
+  EXPECT_FALSE(NeighbourGraph(f.rows, f.ids, f.dim, queries, 8, o).ok());
+}
+
 TEST(NeighbourGraph, BadInputIsAnError) {
   Faces f(50, 8, 4);
   EXPECT_FALSE(NeighbourGraph(f.rows, f.ids, f.dim, std::vector<int64_t>{50}, 5).ok());

@@ -24,6 +24,9 @@ struct NeighbourGraphOptions {
   int probes = 8;            // lists visited by each query
   int faces_per_list = 512;  // sets the number of lists (a power of two, 16..16384)
   int components = 128;      // principal components the lists are made in
+  // Rows at or past this index are queries only, never returned as a neighbour (-1:
+  // every row may be found).
+  int64_t findable_rows = -1;
   // Called now and then with (work done, all work).
   std::function<void(int64_t, int64_t)> progress;
 };

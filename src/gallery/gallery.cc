@@ -787,6 +787,7 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
       rows.push_back(v);
       ids.push_back(id);
     }
+    const int64_t findable = static_cast<int64_t>(rows.size());
     std::vector<int64_t> queries;
     queries.reserve(face_ids.size());
     for (int64_t id : face_ids) {
@@ -805,6 +806,7 @@ Result<std::vector<std::vector<IndexHit>>> Gallery::Neighbours(std::span<const i
     }
     NeighbourGraphOptions o;
     o.probes = kGraphProbes;
+    o.findable_rows = findable;
     o.progress = progress;
     return NeighbourGraph(rows, ids, dim, queries, k, o);
   }

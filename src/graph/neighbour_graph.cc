@@ -16,7 +16,7 @@ namespace {
 
 using Heap = faiss::CMin<float, int64_t>;
 
-// Rows [from, to) gathered into one matrix.
+// The rows numbered in `which` gathered into one matrix.
 void Gather(std::span<const float* const> rows, const int64_t* which, size_t count, int dim, cv::Mat* out) {
   out->create(static_cast<int>(count), dim, CV_32F);
   for (size_t i = 0; i < count; ++i)
@@ -35,6 +35,8 @@ Result<std::vector<std::vector<IndexHit>>> NeighbourGraph(std::span<const float*
   if (options.probes <= 0 || options.faces_per_list <= 0) return Status::InvalidArgument("probes and list size must be positive");
   for (int64_t q : queries)
     if (q < 0 || q >= n) return Status::InvalidArgument("query row " + std::to_string(q) + " is not a row");
+  if (options.findable_rows > n) return Status::InvalidArgument("more findable rows than rows");
+  const int64_t findable = options.findable_rows < 0 ? n : options.findable_rows;
   std::vector<std::vector<IndexHit>> out(queries.size());
   if (n < 2 || queries.empty()) return out;
   try {
@@ -87,7 +89,7 @@ Result<std::vector<std::vector<IndexHit>>> NeighbourGraph(std::span<const float*
       }
     }
     std::vector<std::vector<int64_t>> members(static_cast<size_t>(lists)), visitors(static_cast<size_t>(lists));
-    for (int64_t r = 0; r < n; ++r) members[static_cast<size_t>(nearest[static_cast<size_t>(r * probes)])].push_back(r);
+    for (int64_t r = 0; r < findable; ++r) members[static_cast<size_t>(nearest[static_cast<size_t>(r * probes)])].push_back(r);
     for (size_t q = 0; q < queries.size(); ++q)
       for (int j = 0; j < probes; ++j) {
         const faiss::Index::idx_t l = nearest[static_cast<size_t>(queries[q] * probes + j)];
