@@ -142,21 +142,9 @@ int CmdCalibrate(int argc, char** argv) {
   Status w = cal.Save(out);
   if (!w.ok()) return Fail(w);
   if (args->Has("--json")) {
-    nlohmann::json points = nlohmann::json::array();
-    for (size_t i = 0; i < cal.points.size(); ++i)
-      points.push_back({{"fmr", cal.points[i].first}, {"threshold", cal.points[i].second}, {"tmr", cal.tmr[i]}});
-    nlohmann::json curves = nlohmann::json::array();
-    for (const auto& c : cal.search_curves) {
-      nlohmann::json pts = nlohmann::json::array();
-      for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
-      curves.push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
-    }
-    std::printf("%s\n", nlohmann::json{{"out", out}, {"model", cal.model_id}, {"dataset", cal.dataset},
-                                       {"impostor_comparisons", cal.impostor_comparisons},
-                                       {"genuine_comparisons", cal.genuine_comparisons}, {"points", points},
-                                       {"search_curves", curves}}
-                            .dump(2)
-                            .c_str());
+    nlohmann::json j = cal.ToJson();
+    j["out"] = out;
+    std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
   Table t({"FMR", "threshold", "TMR (genuine pairs at or above)"});

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lineup/embedder.h"
 #include "lineup/status.h"
 
@@ -116,6 +118,8 @@ struct Calibration {
   Result<SearchThreshold> ForComparison(double fmr, int64_t gallery_size) const;
   double FmrFloor() const { return impostor_comparisons > 0 ? 1.0 / impostor_comparisons : 1.0; }
 
+  // The calibration as Save writes it (and `lineup calibrate --json` prints it).
+  nlohmann::json ToJson() const;
   Status Save(const std::string& path) const;
   static Result<Calibration> Load(const std::string& path);
   // calibration/<model id>.json in $LINEUP_CALIBRATION or the source tree.

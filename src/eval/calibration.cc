@@ -255,7 +255,7 @@ double Calibration::FmrAt(float score) const {
   return InterpolateRate(points, score);  // above the last point an upper bound: lower rates were not measured
 }
 
-Status Calibration::Save(const std::string& path) const {
+nlohmann::json Calibration::ToJson() const {
   nlohmann::json j;
   j["model"] = model_id;
   j["dataset"] = dataset;
@@ -265,14 +265,17 @@ Status Calibration::Save(const std::string& path) const {
   j["points"] = nlohmann::json::array();
   for (size_t i = 0; i < points.size(); ++i)
     j["points"].push_back({{"fmr", points[i].first}, {"threshold", points[i].second}, {"tmr", tmr[i]}});
-  if (!search_curves.empty()) {
-    j["search_curves"] = nlohmann::json::array();
-    for (const auto& c : search_curves) {
-      nlohmann::json pts = nlohmann::json::array();
-      for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
-      j["search_curves"].push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
-    }
+  j["search_curves"] = nlohmann::json::array();
+  for (const auto& c : search_curves) {
+    nlohmann::json pts = nlohmann::json::array();
+    for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
+    j["search_curves"].push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
   }
+  return j;
+}
+
+Status Calibration::Save(const std::string& path) const {
+  const nlohmann::json j = ToJson();
   std::ofstream out(path + ".tmp");
   out << j.dump(2) << "\n";
   out.close();
