@@ -189,4 +189,15 @@ struct EmbeddedPhotos {
 Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::vector<std::string>& paths, int threads,
                                    FacePick pick);
 
+// EmbedPhotos with a vector file (`--vectors FILE`, vector_file.h) as a cache, so that an
+// evaluation run again, or another evaluation of the same photos, does not embed them
+// again: if `cache` exists its vectors are used (face 0: the photo had none), else the
+// photos are embedded and the file written. Empty `cache`: EmbedPhotos. The file must
+// hold every photo and be of the model the options give (InvalidArgument otherwise,
+// saying to remove it); the face choice is the caller's to keep the same.
+Result<EmbeddedPhotos> EmbedPhotosCached(const AnalyzerOptions& options, const std::vector<std::string>& paths,
+                                         int threads, FacePick pick, const std::string& cache);
+// The embedding model the options give, without loading the detector.
+Result<EmbeddingModel> ModelFor(const AnalyzerOptions& options);
+
 }  // namespace lineup::cli

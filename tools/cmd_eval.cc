@@ -46,10 +46,10 @@ const Command kEvalPairsCommand = {
 
 const Command kEvalCommand = {
     .name = "eval",
-    .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, false leads, "
-               "the admission rules, the grouping of faces into persons and the co-appearance network",
+    .summary = "accuracy on labelled photos: verification pairs, open-set 1:N identification, demographic "
+               "differentials, false leads, the admission rules, the grouping of faces into persons and the co-appearance network",
     .notes = "docs/accuracy.md gives the measured results and the commands that produced them.",
-    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand,
+    .verbs = {&kEvalPairsCommand, &kEvalIdentCommand, &kEvalGroupsCommand, &kEvalLeadsCommand, &kEvalAdmissionCommand,
               &kEvalClusterCommand, &kEvalNetworkCommand},
 };
 
@@ -57,6 +57,7 @@ int CmdEval(int argc, char** argv) {
   auto verb = VerbFrom(kEvalCommand, argc, argv);
   if (!verb.ok()) return Fail(verb.status());
   if (*verb == &kEvalIdentCommand) return CmdEvalIdent(argc, argv);
+  if (*verb == &kEvalGroupsCommand) return CmdEvalGroups(argc, argv);
   if (*verb == &kEvalLeadsCommand) return CmdEvalLeads(argc, argv);
   if (*verb == &kEvalAdmissionCommand) return CmdEvalAdmission(argc, argv);
   if (*verb == &kEvalClusterCommand) return CmdEvalCluster(argc, argv);

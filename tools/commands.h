@@ -14,6 +14,7 @@ int CmdEvalLeads(int argc, char** argv);
 int CmdEvalAdmission(int argc, char** argv);
 int CmdEvalCluster(int argc, char** argv);
 int CmdEvalNetwork(int argc, char** argv);
+int CmdEvalGroups(int argc, char** argv);
 int CmdCalibrate(int argc, char** argv);
 int CmdInit(int argc, char** argv);
 int CmdSource(int argc, char** argv);
@@ -56,6 +57,7 @@ extern const Command kEvalIdentCommand;                         // cmd_eval_iden
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
 extern const Command kEvalClusterCommand;                        // cmd_eval_cluster.cc
 extern const Command kEvalNetworkCommand;                       // cmd_eval_network.cc
+extern const Command kEvalGroupsCommand;                        // cmd_eval_groups.cc
 extern const Command kRemoteSearchCommand;                      // cmd_remote.cc: search --server
 extern const Command kBenchOpenCommand, kBenchLoadCommand;      // bench_open.cc, bench_load.cc
 }  // namespace lineup::cli
