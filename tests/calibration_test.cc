@@ -11,6 +11,7 @@
 
 #include "lineup/analyzer.h"
 #include "lineup/calibration.h"
+#include "lineup/differentials.h"
 #include "test_util.h"
 
 namespace {
@@ -321,6 +322,174 @@ TEST(ForSearch, StatesEachGroupsRateBesideTheOneItHolds) {
   EXPECT_TRUE(Contains(t->Describe(), "male 0.32%")) << t->Describe();
   // A candidate's FPIR is all probes' too.
   EXPECT_NEAR(c.FpirAt(0.6f, 100), 0.01, 1e-9);
+}
+
+// Two groups' own pairs: "female" impostors match ten times as often as "male" ones at
+// every threshold of the known clusters, and miss twice as many genuine pairs at 0.35+.
+struct TwoGroups {
+  Calibration c = Calibration::FromHistograms(KnownHistograms().impostor, KnownHistograms().genuine);
+  TwoGroups() {
+    c.model_id = "m@1+x";
+    c.dataset = "lfw (identities.tsv: 13233 photos)";
+    KnownHistograms male;
+    std::vector<int64_t> female_imp(kHistogramBins, 0), female_gen(kHistogramBins, 0), male_gen(kHistogramBins, 0);
+    // Female: the same clusters with ten times the mass above 0.0 (rates 10x).
+    for (const auto& [score, n] : male.clusters) female_imp[static_cast<size_t>(HistogramBin(score))] += score > 0.05f ? 10 * n : n;
+    female_gen[static_cast<size_t>(HistogramBin(0.30f))] += 200;  // 20% of 1,000 under 0.35
+    female_gen[static_cast<size_t>(HistogramBin(0.60f))] += 800;
+    male_gen[static_cast<size_t>(HistogramBin(0.30f))] += 100;    // 10%
+    male_gen[static_cast<size_t>(HistogramBin(0.60f))] += 900;
+    c.group_curves = {lineup::GroupCurve::FromHistograms("female", female_imp, female_gen),
+                      lineup::GroupCurve::FromHistograms("male", male.impostor, male_gen)};
+  }
+};
+
+TEST(GroupCurve, FromHistogramsGivesWithinGroupFmrAndFnmr) {
+  TwoGroups g;
+  const auto& female = g.c.group_curves[0];
+  const auto& male = g.c.group_curves[1];
+  EXPECT_EQ(male.impostor_comparisons, 199999);
+  EXPECT_EQ(male.genuine_comparisons, 1000);
+  KnownHistograms h;
+  // Just above the male 1e-3 threshold (the 0.3 cluster) the female rate is over five times
+  // higher (its points step at the same clusters, from a higher rate).
+  const float t = h.DecadeThreshold(3) + 1e-4f;
+  EXPECT_NEAR(male.FmrAt(t), 1e-3, 1e-4);
+  EXPECT_GT(female.FmrAt(t), 5 * male.FmrAt(t));
+  EXPECT_TRUE(male.MeasuredAt(t));
+  EXPECT_NEAR(female.FnmrAt(0.35f), 0.2, 1e-9);
+  EXPECT_NEAR(male.FnmrAt(0.35f), 0.1, 1e-9);
+  EXPECT_NEAR(male.FnmrAt(0.2f), 0.0, 1e-9);
+  EXPECT_NEAR(male.FnmrAt(0.7f), 1.0, 1e-9);
+  // Never measured beyond ten impostor pairs: an upper bound past the last point.
+  EXPECT_FALSE(male.MeasuredAt(0.9f));
+  EXPECT_DOUBLE_EQ(male.FmrAt(0.9f), male.points.back().first);
+}
+
+TEST(ForComparison, StatesTheWorstGroupsWithinGroupFmr) {
+  TwoGroups g;
+  auto t = g.c.ForComparison(1e-3, 1);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->group_fmr.size(), 2u);
+  EXPECT_EQ(t->worst_fmr_group, "female");
+  EXPECT_GT(t->group_fmr[0].second, t->fmr);
+  EXPECT_TRUE(Contains(t->Describe(), "within-group: female")) << t->Describe();
+  ASSERT_FALSE(t->differentials.is_null());
+  EXPECT_TRUE(Contains(t->differentials["text"].get<std::string>(), "female faces")) << t->differentials.dump();
+  // A calibration without group curves says nothing about groups.
+  Calibration plain = ThreePoints();
+  auto p = plain.ForComparison(1e-3, 1);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->group_fmr.empty());
+  EXPECT_TRUE(p->differentials.is_null());
+  EXPECT_FALSE(Contains(p->Describe(), "within-group"));
+}
+
+TEST(Differentials, TheStatementAtTheThresholdUsed) {
+  TwoGroups g;
+  KnownHistograms h;
+  const float t = h.DecadeThreshold(3) + 1e-4f;
+  auto d = lineup::DifferentialsAt(g.c, t);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->dataset, "LFW");
+  EXPECT_EQ(d->fmr_highest, "female");
+  EXPECT_EQ(d->fmr_lowest, "male");
+  EXPECT_TRUE(d->fmr_ratio_at_threshold);
+  EXPECT_NEAR(d->fmr_ratio, g.c.group_curves[0].FmrAt(t) / g.c.group_curves[1].FmrAt(t), 1e-9);
+  EXPECT_EQ(d->fnmr_highest, "female");
+  EXPECT_NEAR(d->fnmr_ratio, 2.0, 1e-9);
+  EXPECT_TRUE(Contains(d->text, "On LFW, at this threshold, the false-match rate for female faces is")) << d->text;
+  EXPECT_TRUE(Contains(d->text, "and the false non-match rate 2.0×")) << d->text;
+  // Beyond what every group measured: the ratio where they still were, said so.
+  auto far = lineup::DifferentialsAt(g.c, 0.95f);
+  ASSERT_TRUE(far.ok());
+  EXPECT_FALSE(far->fmr_ratio_at_threshold);
+  EXPECT_LT(far->fmr_ratio_threshold, 0.95f);
+  EXPECT_TRUE(Contains(far->text, "too rare to measure")) << far->text;
+  const auto j = lineup::DifferentialsJson(*d);
+  EXPECT_EQ(j["fmr_ratio_groups"][0], "female");
+  EXPECT_TRUE(j["groups"].contains("male"));
+  // The table: one row per calibrated FMR (1e-3 and 1e-4: 1e-5 is past this calibration)
+  // and one for the decision.
+  auto table = lineup::DifferentialsTable(g.c, {t});
+  ASSERT_TRUE(table.ok());
+  ASSERT_EQ((*table)["rows"].size(), 3u);
+  EXPECT_EQ((*table)["rows"][0]["label"], "FMR 0.001 over all pairs");
+  EXPECT_EQ((*table)["rows"][2]["label"], "this decision");
+  // Without group curves (older files): NotFound, never a made-up statement.
+  auto none = lineup::DifferentialsAt(ThreePoints(), 0.4f);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(lineup::DifferentialsTable(ThreePoints()).ok());
+}
+
+TEST(CalibrationFile, GroupCurvesRoundTripAndOlderFilesStillLoad) {
+  TempDir tmp;
+  TwoGroups g;
+  g.c.group_curves_command = "lineup calibrate --group-curves-only";
+  const std::string path = tmp.File("cal.json");
+  ASSERT_TRUE(g.c.Save(path).ok());
+  auto r = Calibration::Load(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->group_curves.size(), 2u);
+  EXPECT_EQ(r->group_curves_command, g.c.group_curves_command);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto &a = r->group_curves[i], &b = g.c.group_curves[i];
+    EXPECT_EQ(a.group, b.group);
+    EXPECT_EQ(a.impostor_comparisons, b.impostor_comparisons);
+    EXPECT_EQ(a.genuine_comparisons, b.genuine_comparisons);
+    EXPECT_EQ(a.points, b.points);
+    ASSERT_EQ(a.fnmr.size(), b.fnmr.size());
+    for (size_t k = 0; k < a.fnmr.size(); ++k) EXPECT_NEAR(a.fnmr[k].second, b.fnmr[k].second, 1e-12);
+  }
+  // A file from before group curves: loads, with none.
+  Calibration old = ThreePoints();
+  ASSERT_TRUE(old.Save(path).ok());
+  auto o = Calibration::Load(path);
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->group_curves.empty());
+  const auto bytes = lineup_test::ReadBytes(path);
+  EXPECT_FALSE(Contains(std::string(bytes.begin(), bytes.end()), "group_curves"));
+}
+
+TEST(CalibrationFile, HostileGroupCurvesAreErrorsNotCrashes) {
+  TempDir tmp;
+  const std::string head = R"({"model": "m", "dataset": "d", "impostor_comparisons": 1000, "genuine_comparisons": 10, "points": [{"fmr": 0.01, "threshold": 0.3}])";
+  const std::string fnmr = R"("fnmr": [{"threshold": 0.0, "fnmr": 0.0}, {"threshold": 0.5, "fnmr": 0.1}])";
+  const std::string pts = R"("points": [{"fmr": 0.1, "threshold": 0.2}, {"fmr": 0.01, "threshold": 0.3}])";
+  auto curve = [&](const std::string& body) { return head + R"(, "group_curves": [)" + body + "]}"; };
+  struct Case { const char* name; std::string text; };
+  const std::vector<Case> cases = {
+      {"not a list", head + R"(, "group_curves": 7})"},
+      {"not objects", curve("1, 2")},
+      {"no group", curve(R"({"impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+      {"empty group", curve(R"({"group": "", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+      {"group a number", curve(R"({"group": 5, "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+      {"negative pairs", curve(R"({"group": "f", "impostor_comparisons": -1, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+      {"no points key", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + fnmr + "}")},
+      {"nothing measured", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, "points": [], "fnmr": []})")},
+      {"fmr rising", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, "points": [{"fmr": 0.01, "threshold": 0.2}, {"fmr": 0.1, "threshold": 0.3}], )" + fnmr + "}")},
+      {"fmr of 2", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, "points": [{"fmr": 2, "threshold": 0.2}], )" + fnmr + "}")},
+      {"rate below one pair", curve(R"({"group": "f", "impostor_comparisons": 10, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+      {"fnmr above 1", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + R"(, "fnmr": [{"threshold": 0.1, "fnmr": 1.5}]})")},
+      {"fnmr falling", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + R"(, "fnmr": [{"threshold": 0.1, "fnmr": 0.5}, {"threshold": 0.2, "fnmr": 0.1}]})")},
+      {"fnmr thresholds repeated", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + R"(, "fnmr": [{"threshold": 0.1, "fnmr": 0.1}, {"threshold": 0.1, "fnmr": 0.2}]})")},
+      {"group twice", curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + R"(}, {"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}")},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string path = tmp.File("hostile.json");
+    WriteText(path, c.text);
+    auto r = Calibration::Load(path);
+    ASSERT_FALSE(r.ok()) << "accepted: " << c.text;
+    EXPECT_EQ(r.status().code(), Status::Code::kCorrupt) << r.status().ToString();
+    EXPECT_TRUE(Contains(r.status().message(), path)) << r.status().message();
+  }
+  const std::string path = tmp.File("good.json");
+  WriteText(path, curve(R"({"group": "f", "impostor_comparisons": 100, "genuine_comparisons": 10, )" + pts + ", " + fnmr + "}"));
+  auto ok = Calibration::Load(path);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->group_curves.size(), 1u);
 }
 
 // Unit vectors in 16 dimensions: identities of two photos each (two close vectors),

@@ -14,13 +14,24 @@ namespace lineup::cli {
 const Command kCalibrateCommand = {
     .name = "calibrate",
     .summary = "thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set",
-    .usage = {"calibrate --root DIR [--identities TSV] [--groups TSV] [--out FILE] [--limit N]"},
+    .usage = {"calibrate --root DIR [--identities TSV] [--groups TSV] [--out FILE] [--limit N]",
+              "calibrate ... [--vectors FILE] [--face central|largest]",
+              "calibrate --root DIR --groups TSV --group-curves-only [--vectors FILE] [--out FILE]"},
     .options = {{"--root", "DIR", "the labelled set: DIR/images/ and DIR/identities.tsv, as ../shared/data/lfw"},
                 {"--identities", "TSV",
                  "image_relpath<TAB>identity lines, paths relative to DIR (default DIR/identities.tsv)"},
                 {"--groups", "TSV",
                  "image_relpath<TAB>group lines (e.g. DIR/groups_gender.tsv): searches are also measured per "
-                 "group of the probe, and a search states each group's FPIR beside the one it holds for all probes"},
+                 "group of the probe, and a search states each group's FPIR beside the one it holds for all probes; "
+                 "each group's own pairs are also measured (FMR within the group, FNMR), which every decision and "
+                 "the differentials statement read"},
+                {"--group-curves-only", "",
+                 "with --groups: measure only the groups' own pairs and put them into the existing calibration file "
+                 "(--out or the model's), keeping its thresholds and search curves"},
+                {"--vectors", "FILE",
+                 "keep the photos' vectors in FILE and read them from it next time instead of embedding again (the "
+                 "same --face choice)"},
+                {"--face", "central|largest", "the face taken from each photo (default central, LFW's convention)"},
                 {"--out", "FILE",
                  "where to write the calibration (default calibration/ of the source tree, named by model)"},
                 {"--limit", "N", "use only the first N photos (default all)"},
@@ -39,6 +50,10 @@ int CmdCalibrate(int argc, char** argv) {
   if (!args->positional.empty())
     return Misuse(kCalibrateCommand, "calibrate takes no arguments, got \"" + args->positional[0] + "\"");
   if (!args->Has("--root")) return Misuse(kCalibrateCommand, "calibrate needs --root DIR");
+  const bool only_groups = args->Has("--group-curves-only");
+  if (only_groups && !args->Has("--groups")) return Misuse(kCalibrateCommand, "--group-curves-only needs --groups TSV");
+  const std::string face = args->Get("--face", "central");
+  if (face != "central" && face != "largest") return Fail(Status::InvalidArgument("--face must be largest or central"));
   auto opts = AnalyzerOptionsFrom(*args);
   auto threads = args->GetInt("--threads", 0, 1, 64);
   auto limit = args->GetInt("--limit", 0, 2, 100000000);
@@ -74,8 +89,23 @@ int CmdCalibrate(int argc, char** argv) {
     for (size_t i = 0; i < paths.size(); ++i)
       if (auto it = of.find(paths[i]); it != of.end()) group[i] = it->second;
   }
-  auto emb = EmbedPhotos(*opts, paths, *threads, FacePick::kCentral);
+  // With --group-curves-only, the file the group curves go into, checked before any work.
+  std::string out = args->Get("--out");
+  if (out.empty()) {
+    auto model = ModelFor(*opts);
+    if (!model.ok()) return Fail(model.status());
+    out = Calibration::PathFor(*model);
+  }
+  Result<Calibration> existing = Status::NotFound("");
+  if (only_groups) {
+    existing = Calibration::Load(out);
+    if (!existing.ok()) return Fail(existing.status());
+  }
+  auto emb = EmbedPhotosCached(*opts, paths, *threads, face == "central" ? FacePick::kCentral : FacePick::kLargestBox,
+                               args->Get("--vectors"));
   if (!emb.ok()) return Fail(emb.status());
+  if (only_groups && emb->model_id != existing->model_id)
+    return Fail(Status::InvalidArgument(out + " calibrates " + existing->model_id + ", the vectors are of " + emb->model_id));
 
   // Every pair of photos with a face: same identity -> genuine, else impostor.
   std::vector<int> keep;
@@ -87,6 +117,9 @@ int CmdCalibrate(int argc, char** argv) {
   cv::Mat e(n, dim, CV_32F);
   for (int r = 0; r < n; ++r) std::memcpy(e.ptr<float>(r), emb->vectors[static_cast<size_t>(keep[static_cast<size_t>(r)])].data(), sizeof(float) * static_cast<size_t>(dim));
   std::vector<int64_t> imp(kHistogramBins, 0), gen(kHistogramBins, 0);
+  // Per group, the pairs whose two photos are both in it.
+  std::vector<std::vector<int64_t>> group_imp(group_names.size(), std::vector<int64_t>(kHistogramBins, 0));
+  std::vector<std::vector<int64_t>> group_gen = group_imp;
   const int block = 512;
   for (int r0 = 0; r0 < n; r0 += block) {
     int r1 = std::min(n, r0 + block);
@@ -95,13 +128,47 @@ int CmdCalibrate(int argc, char** argv) {
     for (int r = r0; r < r1; ++r) {
       const float* row = s.ptr<float>(r - r0);
       const int li = label[static_cast<size_t>(keep[static_cast<size_t>(r)])];
+      const int gi = group[static_cast<size_t>(keep[static_cast<size_t>(r)])];
       for (int c = r + 1; c < n; ++c) {
         bool same = label[static_cast<size_t>(keep[static_cast<size_t>(c)])] == li;
-        (same ? gen : imp)[static_cast<size_t>(HistogramBin(row[c - r0]))]++;
+        const size_t bin = static_cast<size_t>(HistogramBin(row[c - r0]));
+        (same ? gen : imp)[bin]++;
+        if (gi >= 0 && group[static_cast<size_t>(keep[static_cast<size_t>(c)])] == gi)
+          (same ? group_gen : group_imp)[static_cast<size_t>(gi)][bin]++;
       }
     }
   }
+  std::vector<GroupCurve> group_curves;
+  for (size_t g = 0; g < group_names.size(); ++g)
+    group_curves.push_back(GroupCurve::FromHistograms(group_names[g], group_imp[g], group_gen[g]));
+  std::string command = "lineup calibrate --root " + root;
+  for (const char* k : {"--identities", "--groups", "--limit", "--face", "--vectors", "--detector", "--embedder",
+                        "--landmarks", "--min-face", "--max-pixels"})
+    if (args->Has(k)) command.append(" ").append(k).append(" ").append(args->Get(k));
+  if (only_groups) {
+    // The thresholds and search curves stay as they were measured; only the groups' own
+    // pairs are (re)measured and put beside them.
+    Calibration cal = *existing;
+    cal.group_curves = group_curves;
+    cal.group_curves_command = command + " --group-curves-only";
+    if (Status w = cal.Save(out); !w.ok()) return Fail(w);
+    if (args->Has("--json")) {
+      nlohmann::json j = cal.ToJson();
+      j["out"] = out;
+      std::printf("%s\n", j.dump(2).c_str());
+      return kExitOk;
+    }
+    Table t({"group", "impostor pairs within", "genuine pairs", "FMR at the 1e-4 threshold", "FNMR there"});
+    auto th = cal.ThresholdFor(1e-4);
+    for (const auto& c : cal.group_curves)
+      t.Add({c.group, std::to_string(c.impostor_comparisons), std::to_string(c.genuine_comparisons),
+             th.ok() ? Fmt("%.2e", c.FmrAt(*th)) : "-", th.ok() ? Fmt("%.2f%%", 100 * c.FnmrAt(*th)) : "-"});
+    t.Print();
+    std::printf("group curves written to %s (thresholds and search curves kept)\n", out.c_str());
+    return kExitOk;
+  }
   Calibration cal = Calibration::FromHistograms(imp, gen);
+  cal.group_curves = std::move(group_curves);
   {
     // Search sizes up to what every probe can fill: the photos not of its own identity.
     std::map<int, int> per_identity;
@@ -129,16 +196,7 @@ int CmdCalibrate(int argc, char** argv) {
   }
   ds << ")";
   cal.dataset = ds.str();
-  cal.command = "lineup calibrate --root " + root;
-  for (const char* k : {"--identities", "--groups", "--limit", "--detector", "--embedder", "--landmarks", "--min-face", "--max-pixels"})
-    if (args->Has(k)) cal.command.append(" ").append(k).append(" ").append(args->Get(k));
-  std::string out = args->Get("--out");
-  if (out.empty()) {
-    EmbeddingModel m;
-    auto a = FaceAnalyzer::Create(*opts);
-    if (!a.ok()) return Fail(a.status());
-    out = Calibration::PathFor((*a)->Model());
-  }
+  cal.command = command;
   Status w = cal.Save(out);
   if (!w.ok()) return Fail(w);
   if (args->Has("--json")) {

@@ -50,12 +50,26 @@ struct SearchThreshold {
   // {"female", 0.014}, {"male", 0.009}), and the group with the highest.
   std::vector<std::pair<std::string, double>> group_fpir;
   std::string worst_group;
+  // Per demographic group where the calibration measured them (GroupCurve): the FMR of one
+  // comparison at `threshold` among impostor pairs within the group, e.g. {"female",
+  // 3.6e-4}, and the group with the highest. A look-alike comparison is within a group, so
+  // the worst group's rate is the honest per-comparison rate beside `fmr` (which counts
+  // every impostor pair, most of them of two groups). Where a group's rate at the threshold
+  // is below what was measured, its lowest measured rate is given, as an upper bound, and
+  // group_fmr_bounded says so.
+  std::vector<std::pair<std::string, double>> group_fmr;
+  std::string worst_fmr_group;
+  bool group_fmr_bounded = false;
+  // How the model's error rates differ between groups at `threshold`, with the sentence
+  // every front end shows (DifferentialsJson, differentials.h); null without group curves.
+  nlohmann::json differentials;
   // The FPIR needed was below the lowest rate the calibration measured: the most
   // conservative measured threshold is used, and `fpir` says what it gives (more than
   // the target).
   bool beyond_calibration = false;
   // One sentence for people, e.g. "threshold 0.5871: FPIR 1% for a search of 4,909
-  // faces (measured on searches of 3,000 faces; female 1%, male 0.42%)".
+  // faces (measured on searches of 3,000 faces; female 1%, male 0.42%)"; for an expert's
+  // FMR, the worst group's within-group FMR follows ("...; within female pairs 3.6e-4").
   std::string Describe() const;
 };
 
@@ -70,6 +84,33 @@ struct SearchCurve {
   // ten searches were above.
   std::vector<std::pair<double, float>> points;
 };
+
+// Per-comparison rates within one demographic group, measured on its own pairs: impostor
+// pairs whose two photos are both in the group, and its genuine pairs. A search compares a
+// probe with look-alikes (same sex, age, ...) more often than the average impostor pair
+// does; these curves say what a threshold gives among them.
+struct GroupCurve {
+  std::string group;
+  int64_t impostor_comparisons = 0;
+  int64_t genuine_comparisons = 0;
+  // (fmr, threshold) points as Calibration::points, down to where at least ten impostor
+  // pairs of the group were above.
+  std::vector<std::pair<double, float>> points;
+  // (threshold, fnmr): the share of the group's genuine pairs below each threshold, at
+  // thresholds kGroupFnmrStep apart over the scores' range (see FromHistograms).
+  std::vector<std::pair<float, double>> fnmr;
+
+  // The FMR at `score`, interpolated in log(FMR); above the last point that point's rate
+  // (an upper bound: lower rates were not measured).
+  double FmrAt(float score) const;
+  // Whether `score` lies within the measured points (FmrAt is then an estimate, not a bound).
+  bool MeasuredAt(float score) const { return !points.empty() && score <= points.back().second; }
+  // The FNMR at `score`, interpolated linearly between thresholds; NaN without genuine pairs.
+  double FnmrAt(float score) const;
+  static GroupCurve FromHistograms(const std::string& group, const std::vector<int64_t>& impostor,
+                                   const std::vector<int64_t>& genuine);
+};
+inline constexpr float kGroupFnmrStep = 0.01f;
 
 // Measures search curves on labelled vectors (unit length, row-major n x dim): every
 // vector is searched, as a probe, against the others of different identity in a fixed
@@ -98,6 +139,9 @@ struct Calibration {
   std::vector<double> tmr;
   // Measured searches, by group ("" first) and size; may be empty (older files).
   std::vector<SearchCurve> search_curves;
+  // Per-comparison rates within each demographic group; may be empty (older files).
+  std::vector<GroupCurve> group_curves;
+  std::string group_curves_command;  // how they were made, if not by `command`
 
   // The threshold for a target FMR, interpolated in log(FMR). InvalidArgument if the
   // target is outside (0, 1) or below what was measured.

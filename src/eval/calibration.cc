@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lineup/differentials.h"
 #include "lineup/models.h"
 
 namespace lineup {
@@ -115,6 +116,63 @@ std::vector<int64_t> SizesFor(const std::vector<SearchCurve>& curves, int64_t n)
 
 }  // namespace
 
+GroupCurve GroupCurve::FromHistograms(const std::string& group, const std::vector<int64_t>& imp,
+                                      const std::vector<int64_t>& gen) {
+  GroupCurve c;
+  c.group = group;
+  for (auto v : imp) c.impostor_comparisons += v;
+  for (auto v : gen) c.genuine_comparisons += v;
+  if (c.impostor_comparisons > 0) c.points = Calibration::RatePoints(imp, 0.1);
+  if (c.genuine_comparisons > 0) {
+    // Genuine pairs under each threshold k * step, for thresholds 0 to 1: a bin counts as
+    // under the threshold when its upper edge is at or below it.
+    std::vector<int64_t> below(gen.size() + 1, 0);
+    for (size_t b = 0; b < gen.size(); ++b) below[b + 1] = below[b] + gen[b];
+    const int steps = static_cast<int>(std::lround(1.0f / kGroupFnmrStep));
+    for (int k = 0; k <= steps; ++k) {
+      const float t = static_cast<float>(k) * kGroupFnmrStep;
+      const int first_at_or_above = std::clamp(HistogramBin(t + 0.25f * 2.0f / kHistogramBins), 0,
+                                               static_cast<int>(gen.size()));
+      c.fnmr.push_back({t, static_cast<double>(below[static_cast<size_t>(first_at_or_above)]) /
+                               static_cast<double>(c.genuine_comparisons)});
+    }
+  }
+  return c;
+}
+
+double GroupCurve::FmrAt(float score) const {
+  if (points.empty()) return std::numeric_limits<double>::quiet_NaN();
+  return InterpolateRate(points, score);
+}
+
+double GroupCurve::FnmrAt(float score) const {
+  if (fnmr.empty()) return std::numeric_limits<double>::quiet_NaN();
+  if (score <= fnmr.front().first) return fnmr.front().second;
+  for (size_t i = 1; i < fnmr.size(); ++i)
+    if (score <= fnmr[i].first) {
+      const double t = (score - fnmr[i - 1].first) / (fnmr[i].first - fnmr[i - 1].first);
+      return fnmr[i - 1].second + t * (fnmr[i].second - fnmr[i - 1].second);
+    }
+  return fnmr.back().second;
+}
+
+namespace {
+
+// Each group's within-group FMR at the threshold, beside the rate over all pairs.
+void StateGroupFmr(const Calibration& calibration, SearchThreshold* t) {
+  double worst = -1;
+  for (const auto& c : calibration.group_curves) {
+    if (c.points.empty()) continue;
+    const double f = c.FmrAt(t->threshold);
+    t->group_fmr.push_back({c.group, f});
+    t->group_fmr_bounded = t->group_fmr_bounded || !c.MeasuredAt(t->threshold);
+    if (f > worst) worst = f, t->worst_fmr_group = c.group;
+  }
+  if (auto d = DifferentialsAt(calibration, t->threshold); d.ok()) t->differentials = DifferentialsJson(*d);
+}
+
+}  // namespace
+
 Result<float> Calibration::ThresholdFor(double fmr) const {
   if (!(fmr > 0 && fmr < 1)) return Status::InvalidArgument("false-match rate must be between 0 and 1");
   if (points.empty()) return Status::Corrupt("calibration has no points");
@@ -148,7 +206,7 @@ std::string SearchThreshold::Describe() const {
     return n;
   };
   const std::string n = thousands(gallery_size);
-  char buf[320];
+  char buf[480];
   if (target_fpir > 0 && !beyond_calibration && searched_faces > 1) {
     std::string groups;
     for (const auto& [g, f] : group_fpir) groups += (groups.empty() ? "; " : ", ") + g + " " + percent(f);
@@ -164,8 +222,15 @@ std::string SearchThreshold::Describe() const {
                   threshold, percent(fpir).c_str(), n.c_str(), percent(target_fpir).c_str(), fmr,
                   1 - std::pow(1 - target_fpir, 1.0 / static_cast<double>(std::max<int64_t>(gallery_size, 1))));
   } else {
-    std::snprintf(buf, sizeof buf, "threshold %.4f: FMR %.1e per comparison, FPIR %s for a search of %s faces", threshold,
-                  fmr, percent(fpir).c_str(), n.c_str());
+    std::string groups;
+    for (const auto& [g, f] : group_fmr) {
+      char r[64];
+      std::snprintf(r, sizeof r, "%s%.1e", group_fmr_bounded ? "under " : "", f);
+      groups += (groups.empty() ? " (within-group: " : ", ") + g + " " + r;
+    }
+    if (!groups.empty()) groups += ")";
+    std::snprintf(buf, sizeof buf, "threshold %.4f: FMR %.1e per comparison%s, FPIR %s for a search of %s faces",
+                  threshold, fmr, groups.c_str(), percent(fpir).c_str(), n.c_str());
   }
   return buf;
 }
@@ -214,6 +279,7 @@ Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size
       if (f > worst) worst = f, t.worst_group = c.group;
     }
     t.fmr = FmrAt(threshold);
+    StateGroupFmr(*this, &t);
     return t;
   }
   // 1 - (1 - fpir)^(1/N), written to keep its precision for large N.
@@ -236,6 +302,7 @@ Result<SearchThreshold> Calibration::ForSearch(double fpir, int64_t gallery_size
   if (raised) t.fmr = FmrAt(t.threshold);
   t.fpir = search_curves.empty() ? FpirOf(t.fmr, gallery_size) : FpirAt(t.threshold, gallery_size);
   if (t.fpir <= fpir * (1 + 1e-9) && !t.beyond_calibration) t.fpir = fpir;
+  StateGroupFmr(*this, &t);
   return t;
 }
 
@@ -247,6 +314,7 @@ Result<SearchThreshold> Calibration::ForComparison(double fmr, int64_t gallery_s
   t.threshold = *th;
   t.gallery_size = std::max<int64_t>(gallery_size, 0);
   t.fpir = FpirAt(t.threshold, gallery_size);
+  StateGroupFmr(*this, &t);
   return t;
 }
 
@@ -270,6 +338,20 @@ nlohmann::json Calibration::ToJson() const {
     nlohmann::json pts = nlohmann::json::array();
     for (const auto& [rate, threshold] : c.points) pts.push_back({{"fpir", rate}, {"threshold", threshold}});
     j["search_curves"].push_back({{"group", c.group}, {"faces", c.faces}, {"searches", c.searches}, {"points", pts}});
+  }
+  if (!group_curves.empty()) {
+    j["group_curves"] = nlohmann::json::array();
+    for (const auto& c : group_curves) {
+      nlohmann::json pts = nlohmann::json::array(), fnmr = nlohmann::json::array();
+      for (const auto& [rate, threshold] : c.points) pts.push_back({{"fmr", rate}, {"threshold", threshold}});
+      for (const auto& [threshold, rate] : c.fnmr) fnmr.push_back({{"threshold", threshold}, {"fnmr", rate}});
+      j["group_curves"].push_back({{"group", c.group},
+                                   {"impostor_comparisons", c.impostor_comparisons},
+                                   {"genuine_comparisons", c.genuine_comparisons},
+                                   {"points", pts},
+                                   {"fnmr", fnmr}});
+    }
+    if (!group_curves_command.empty()) j["group_curves_command"] = group_curves_command;
   }
   return j;
 }
@@ -318,6 +400,31 @@ Result<Calibration> Calibration::Load(const std::string& path) {
           return Status::Corrupt(path + ": search curve points out of order");
       c.search_curves.push_back(std::move(sc));
     }
+    for (const auto& jg : j.value("group_curves", nlohmann::json::array())) {
+      GroupCurve g;
+      g.group = jg.at("group").get<std::string>();
+      g.impostor_comparisons = jg.at("impostor_comparisons").get<int64_t>();
+      g.genuine_comparisons = jg.at("genuine_comparisons").get<int64_t>();
+      for (const auto& p : jg.at("points")) g.points.push_back({p.at("fmr").get<double>(), p.at("threshold").get<float>()});
+      for (const auto& p : jg.at("fnmr")) g.fnmr.push_back({p.at("threshold").get<float>(), p.at("fnmr").get<double>()});
+      if (g.group.empty() || g.impostor_comparisons < 0 || g.genuine_comparisons < 0 ||
+          (g.points.empty() && g.fnmr.empty()))
+        return Status::Corrupt(path + ": a group curve is empty or has no group");
+      if (!g.points.empty() && static_cast<double>(g.impostor_comparisons) * g.points.back().first < 1)
+        return Status::Corrupt(path + ": group curve " + g.group + " has rates below one comparison");
+      for (size_t i = 0; i < g.points.size(); ++i)
+        if (!(g.points[i].first > 0 && g.points[i].first < 1) || !std::isfinite(g.points[i].second) ||
+            (i > 0 && (!(g.points[i].first < g.points[i - 1].first) || g.points[i].second < g.points[i - 1].second)))
+          return Status::Corrupt(path + ": group curve " + g.group + " points out of order");
+      for (size_t i = 0; i < g.fnmr.size(); ++i)
+        if (!(g.fnmr[i].second >= 0 && g.fnmr[i].second <= 1) || !std::isfinite(g.fnmr[i].first) ||
+            (i > 0 && (!(g.fnmr[i].first > g.fnmr[i - 1].first) || g.fnmr[i].second < g.fnmr[i - 1].second)))
+          return Status::Corrupt(path + ": group curve " + g.group + " FNMR points out of order");
+      for (const auto& other : c.group_curves)
+        if (other.group == g.group) return Status::Corrupt(path + ": group curve " + g.group + " given twice");
+      c.group_curves.push_back(std::move(g));
+    }
+    c.group_curves_command = j.value("group_curves_command", "");
     return c;
   } catch (const std::exception& e) {
     return Status::Corrupt(path + ": not a calibration file (" + e.what() + ")");

@@ -55,8 +55,9 @@ json ProbeJson(const ProbeReport& p) {
 }  // namespace
 
 json SearchThresholdJson(const SearchThreshold& t) {
-  json groups = json::object();
+  json groups = json::object(), group_fmr = json::object();
   for (const auto& [g, f] : t.group_fpir) groups[g] = f;
+  for (const auto& [g, f] : t.group_fmr) group_fmr[g] = f;
   return {{"threshold", t.threshold},
           {"fmr", t.fmr},
           {"target_fpir", t.target_fpir > 0 ? json(t.target_fpir) : json(nullptr)},
@@ -66,6 +67,10 @@ json SearchThresholdJson(const SearchThreshold& t) {
           {"searched_faces", t.searched_faces},
           {"group_fpir", groups},
           {"worst_group", t.worst_group.empty() ? json(nullptr) : json(t.worst_group)},
+          {"group_fmr", group_fmr},
+          {"worst_fmr_group", t.worst_fmr_group.empty() ? json(nullptr) : json(t.worst_fmr_group)},
+          {"group_fmr_bounded", t.group_fmr_bounded},
+          {"differentials", t.differentials},
           {"basis", t.target_fpir > 0 ? "fpir" : "fmr"},
           {"text", t.Describe()}};
 }
