@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lineup/differentials.h"
 #include "lineup/image.h"
 #include "server_internal.h"
 
@@ -255,6 +256,23 @@ void Server::Impl::AddRoutes() {
            });
   Register("GET", "/metrics", {kAdmin, kAuditor}, "read Prometheus metrics",
            [this](Call& c) { c.res.set_content(MetricsText(), "text/plain; version=0.0.4"); });
+  Register("GET", "/v1/differentials", kEveryone,
+           "read how the model's error rates differ between demographic groups (the table behind every decision's "
+           "statement)",
+           [this](Call& c) {
+             std::vector<float> at;
+             if (c.req.has_param("threshold")) {
+               char* end = nullptr;
+               const std::string v = c.req.get_param_value("threshold");
+               const double t = std::strtod(v.c_str(), &end);
+               if (v.empty() || *end || !(t >= -1 && t <= 1))
+                 return SendError(c.res, Status::InvalidArgument("threshold must be a number between -1 and 1"));
+               at.push_back(static_cast<float>(t));
+             }
+             auto table = DifferentialsTable(calibration, at);
+             if (!table.ok()) return SendError(c.res, table.status());
+             SendJson(c.res, 200, *table);
+           });
   Register("GET", "/v1/gallery", kEveryone, "see the gallery's size, sources and index", [this](Call& c) {
     auto g = LockGallery();
     if (!g.owns_lock()) return SendError(c.res, Busy());

@@ -122,8 +122,43 @@ json Schemas() {
        {"gallery_size", kInt},
        {"beyond_calibration", Described(kBool, "the calibration could not reach the target: fpir says what it gives")},
        {"basis", Enum({"fpir", "fmr"})},
-       {"text", Described(kStr, "the decision in one sentence")}},
+       {"text", Described(kStr, "the decision in one sentence")},
+       {"group_fpir", Described({{"type", "object"}, {"additionalProperties", kNum}},
+                                "FPIR at the threshold for probes of each demographic group, where measured")},
+       {"worst_group", Nullable(kStr)},
+       {"group_fmr", Described({{"type", "object"}, {"additionalProperties", kNum}},
+                               "per-comparison FMR at the threshold among impostor pairs within each group")},
+       {"worst_fmr_group", Nullable(kStr)},
+       {"group_fmr_bounded", Described(kBool, "a group's rate at the threshold is below what was measured; its "
+                                              "lowest measured rate is given as an upper bound")},
+       {"differentials", Nullable(Ref("Differentials"))}},
       {"threshold", "fpir", "gallery_size", "basis"});
+  s["Differentials"] = Obj(
+      {{"threshold", kNum},
+       {"dataset", Described(kStr, "the labelled set the group rates were measured on")},
+       {"groups", {{"type", "object"},
+                   {"additionalProperties", Obj({{"fmr", kNum}, {"fmr_measured", kBool}, {"fnmr", kNum}})}}},
+       {"fmr_ratio", Nullable(Described(kNum, "highest group's within-group FMR over the lowest's"))},
+       {"fmr_ratio_groups", Arr(kStr)},
+       {"fmr_ratio_threshold", Described(kNum, "where the FMR ratio was measured (the threshold, or the highest "
+                                               "threshold measured for every group)")},
+       {"fmr_ratio_at_threshold", kBool},
+       {"fnmr_ratio", Nullable(kNum)},
+       {"fnmr_ratio_groups", Arr(kStr)},
+       {"text", Described(kStr, "the statement for people, shown with every decision")},
+       {"label", kStr}},
+      {"threshold", "groups", "text"});
+  s["DifferentialsTable"] = Obj({{"model", kStr},
+                                 {"dataset", kStr},
+                                 {"command", kStr},
+                                 {"calibration_sha256", kStr},
+                                 {"groups", Arr(Obj({{"group", kStr},
+                                                     {"impostor_pairs", kInt},
+                                                     {"genuine_pairs", kInt},
+                                                     {"lowest_measured_fmr", Nullable(kNum)}}))},
+                                 {"rows", Arr(Ref("Differentials"))},
+                                 {"about", kStr}},
+                                {"model", "groups", "rows"});
   s["Probe"] = Obj({{"kind", Enum({"photo", "vector"})},
                     {"name", kStr},
                     {"image_sha256", kSha},
@@ -462,6 +497,7 @@ Success SuccessOf(const std::string& key) {
       {"DELETE /v1/session", "SignedOut"},
       {"GET /v1/analysts", "Analysts"},
       {"GET /v1/gallery", "Gallery"},
+      {"GET /v1/differentials", "DifferentialsTable"},
       {"POST /v1/detect", "Detect"},
       {"GET /v1/cases", "CaseList"},
       {"GET /v1/cases/{id}", "CaseDetail"},
@@ -660,6 +696,11 @@ json Server::Impl::OpenApi() const {
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    if (key == "GET /v1/differentials")
+      params.push_back({{"name", "threshold"},
+                        {"in", "query"},
+                        {"schema", {{"type", "number"}}},
+                        {"description", "also a row at this threshold (the one a decision used)"}});
     // Reads of persons and the network within a case: the case and why in headers (never
     // in the URL, which proxies, logs and histories keep); face crops, fetched as images,
     // take the case alone in the query.

@@ -420,6 +420,15 @@ TEST_F(GalleryTest, CliSearchGroupsBySubjectAndWritesAnHtmlReport) {
   std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(page.find("never an identification"), std::string::npos);
   EXPECT_NE(page.find("data:image/jpeg;base64,"), std::string::npos) << "faces are embedded, not linked";
+  // Issue 17: the decision carries the model's demographic differentials at its threshold,
+  // the same sentence in the JSON and the report, which also holds the full table.
+  ASSERT_TRUE(j["decision"]["differentials"].is_object()) << j["decision"].dump();
+  const std::string said = j["decision"]["differentials"]["text"];
+  EXPECT_EQ(said.rfind("On LFW, at this threshold", 0), 0u) << said;
+  EXPECT_NE(page.find("id=differentials-statement"), std::string::npos);
+  EXPECT_NE(page.find("<h2 id=differentials>"), std::string::npos);
+  EXPECT_NE(page.find("href=\"#differentials\""), std::string::npos);
+  EXPECT_FALSE(j["decision"]["group_fmr"].empty());
   // Hostile text from the catalog is escaped in the page.
   auto q = lineup_test::RunCli({"source", "add", "<script>alert(1)</script>", "--legal-basis", "<b>x</b>", "--gallery", g});
   ASSERT_EQ(q.exit_code, 0);

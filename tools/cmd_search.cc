@@ -9,6 +9,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/calibration.h"
+#include "lineup/differentials.h"
 #include "lineup/gallery.h"
 #include "lineup/image.h"
 #include "lineup/investigations.h"
@@ -153,7 +154,7 @@ int CmdSearch(int argc, char** argv) {
 
   if (args->Has("--html")) {
     Status w = WriteSearchReport(args->Get("--html"), *r, args->Has("--vector") ? "" : r->probe.name,
-                                 [&](int64_t id) { return (*g)->ThumbnailPath(id); });
+                                 [&](int64_t id) { return (*g)->ThumbnailPath(id); }, &*cal);
     if (!w.ok()) return Fail(w);
   }
   if (args->Has("--json")) {
@@ -195,6 +196,10 @@ int CmdSearch(int argc, char** argv) {
   } else {
     for (const auto& w : warnings) std::printf("WARNING: %s\n", w.c_str());
     std::printf("gallery: %lld faces; %s\n", static_cast<long long>(r->gallery_size), r->threshold.Describe().c_str());
+    if (const std::string d = DifferentialsText(r->threshold); !d.empty())
+      std::printf("%s The full table: docs/accuracy.md, \"Demographic differentials\" (the server: GET "
+                  "/v1/differentials).\n",
+                  d.c_str());
     if (r->ranked_by_cohort)
       std::printf(
           "ranked by score relative to each face's similarity to the whole gallery (faces that resemble "

@@ -3,6 +3,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "lineup/calibration.h"
+#include "lineup/differentials.h"
 #include "lineup/image.h"
 #include "lineup/investigations.h"
 
@@ -91,6 +92,7 @@ int CmdVerify(int argc, char** argv) {
                         {"threshold", v->threshold.threshold},
                         {"fmr", *fmr},
                         {"decision", v->decision},
+                        {"threshold_decision", SearchThresholdJson(v->threshold)},
                         {"same_person", v->decision == "undecided" ? nlohmann::json(nullptr)
                                                                    : nlohmann::json(v->decision == "same")},
                         {"reason", v->reason},
@@ -116,6 +118,13 @@ int CmdVerify(int argc, char** argv) {
                 v->threshold.threshold, *fmr, cal->dataset.c_str(), static_cast<long long>(cal->impostor_comparisons));
     std::printf("estimated false-match rate at this similarity: %s%.2g%s\n", fmr_bound ? "below " : "",
                 v->fmr_at_score, fmr_bound ? " (the lowest measured)" : "");
+    if (!v->threshold.group_fmr.empty()) {
+      std::string groups;
+      for (const auto& [g, f] : v->threshold.group_fmr)
+        groups += (groups.empty() ? "" : ", ") + g + (v->threshold.group_fmr_bounded ? " under " : " ") + Fmt("%.1e", f);
+      std::printf("false-match rate at the threshold among look-alikes (pairs within one group): %s\n", groups.c_str());
+    }
+    if (const std::string d = DifferentialsText(v->threshold); !d.empty()) std::printf("%s\n", d.c_str());
     if (v->decision == "undecided")
       std::printf("decision: CANNOT DECIDE: %s\n", v->reason.c_str());
     else

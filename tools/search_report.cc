@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cli_util.h"
+#include "lineup/differentials.h"
 #include "lineup/image.h"
 
 namespace lineup::cli {
@@ -101,10 +102,48 @@ std::string Percent(double p) {
   if (p >= 0.001) return Fmt("%.2g%%", p * 100);
   return "1 in " + Fmt("%.0f", 1 / p);
 }
+
+// The differentials table of the calibration (at its FMR 1e-3..1e-5 thresholds and this
+// decision's), or "" without group curves.
+std::string DifferentialsSection(const Calibration* calibration, float threshold) {
+  if (!calibration) return "";
+  auto table = DifferentialsTable(*calibration, {threshold});
+  if (!table.ok()) return "";
+  std::string groups;
+  for (const auto& g : (*table)["groups"]) groups += (groups.empty() ? "" : ", ") + g["group"].get<std::string>();
+  std::string h = "<h2 id=differentials>Demographic differentials of the model</h2><p>Measured on " +
+                  Escape((*table)["dataset"].get<std::string>()) +
+                  ". A property of the model at each threshold, not of this probe: no group is inferred from a face. "
+                  "FMR is over impostor pairs whose two photos are in the same group; ratios are the highest "
+                  "group's rate over the lowest's.</p><table class=diff><tr><th>threshold</th>";
+  for (const auto& g : (*table)["groups"]) {
+    const std::string name = Escape(g["group"].get<std::string>());
+    h += "<th>FMR " + name + "</th><th>FNMR " + name + "</th>";
+  }
+  h += "<th>FMR ratio</th><th>FNMR ratio</th></tr>";
+  auto num = [](const nlohmann::json& v, const char* f) { return v.is_number() ? Fmt(f, v.get<double>()) : "-"; };
+  for (const auto& row : (*table)["rows"]) {
+    h += "<tr><td>" + Fmt("%.4f", row["threshold"].get<double>()) + " (" + Escape(row["label"].get<std::string>()) +
+         ")</td>";
+    for (const auto& g : (*table)["groups"]) {
+      const auto& x = row["groups"][g["group"].get<std::string>()];
+      h += "<td>" + std::string(x["fmr_measured"].get<bool>() ? "" : "under ") + num(x["fmr"], "%.1e") + "</td><td>" +
+           num(x["fnmr"].is_number() ? nlohmann::json(100 * x["fnmr"].get<double>()) : x["fnmr"], "%.2f%%") + "</td>";
+    }
+    h += "<td>" + num(row["fmr_ratio"], "%.2f") +
+         (row["fmr_ratio_at_threshold"].get<bool>() ? "" : " (at " + Fmt("%.4f", row["fmr_ratio_threshold"].get<double>()) + ")") +
+         "</td><td>" + num(row["fnmr_ratio"], "%.2f") + "</td></tr>";
+  }
+  h += "</table><p class=small>From " + Escape((*table)["command"].get<std::string>()) + "; groups: " + Escape(groups) +
+       ". docs/accuracy.md (\"Demographic differentials\") gives the full measurement with confidence intervals "
+       "(<code>lineup eval groups</code>).</p>";
+  return h;
+}
+
 }  // namespace
 
 Status WriteSearchReport(const std::string& path, const SearchResult& r, const std::string& probe_path,
-                         const std::function<std::string(int64_t)>& thumbnail_of) {
+                         const std::function<std::string(int64_t)>& thumbnail_of, const Calibration* calibration) {
   std::string h;
   h += "<!doctype html><html lang=en><meta charset=utf-8><title>Lineup search report</title><style>"
        "body{font:15px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}"
@@ -118,7 +157,9 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
        "img{height:200px;max-width:220px;display:block;margin:auto}img.overview{height:auto;max-width:100%}"
        ".missing{height:200px;line-height:200px;text-align:center;color:#888;background:#eee}"
        ".score{font-size:20px;font-weight:700}.below{opacity:.55}.small{font-size:12px;color:#555;"
-       "word-break:break-all}table{border-collapse:collapse}td{padding:2px 8px 2px 0;vertical-align:top}</style><body>";
+       "word-break:break-all}table{border-collapse:collapse}td{padding:2px 8px 2px 0;vertical-align:top}"
+       "table.diff td,table.diff th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+       ".differentials{background:#eef4fb;border:1px solid #6c8ebf;padding:8px 12px;margin:8px 0}</style><body>";
   h += "<h1>Lineup search report</h1>";
   h += "<div class=lead>Every candidate below is an investigative lead for human review, never an identification. "
        "A similarity score says how alike two faces look to a model that makes mistakes; confirm with other "
@@ -142,6 +183,9 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
                          "gallery, so a face that resembles many people can be listed below a lower score</td></tr>"
                        : "<tr><td>order</td><td>by similarity</td></tr>") +
        "</table>";
+  if (const std::string d = DifferentialsText(r.threshold); !d.empty())
+    h += "<p class=differentials id=differentials-statement>" + Escape(d) +
+         (calibration ? " <a href=\"#differentials\">The full table</a>." : "") + "</p>";
   h += "<h2>Probe</h2>";
   if (!probe_path.empty() && r.probe.faces.size() > 1) {
     h += "<p>" + std::to_string(r.probe.faces.size()) + " faces in the photo; face " +
@@ -184,6 +228,7 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
          "<br>face " + std::to_string(c.face_id) + ", SHA-256 " +
          Escape(c.image.sha256.substr(0, 16)) + "&hellip;</div></div>";
   }
+  h += DifferentialsSection(calibration, r.threshold.threshold);
   h += "</body></html>\n";
   std::ofstream out(path + ".tmp", std::ios::binary);
   out << h;

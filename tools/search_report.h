@@ -15,8 +15,11 @@
 namespace lineup::cli {
 
 // probe_path: the probe photo ("" for a search by vector). thumbnail_of: the gallery's
-// stored thumbnail of a face ("" to crop the original photo instead).
+// stored thumbnail of a face ("" to crop the original photo instead). calibration: the
+// one the decision came from; its demographic differentials (differentials.h) are put in
+// the report as a table, which the decision's statement links to.
 Status WriteSearchReport(const std::string& path, const SearchResult& result, const std::string& probe_path,
-                         const std::function<std::string(int64_t face_id)>& thumbnail_of);
+                         const std::function<std::string(int64_t face_id)>& thumbnail_of,
+                         const Calibration* calibration = nullptr);
 
 }  // namespace lineup::cli

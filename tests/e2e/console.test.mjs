@@ -397,6 +397,29 @@ async function main() {
     check(await imageLoaded(first.locator('img.thumb')), 'the first candidate\'s face crop did not load');
     check((await first.locator('.subject strong').textContent()).trim() === (firstSearch.candidates[0].subject || 'unnamed'), 'the subject is not shown');
     await shot('item04-results');
+    // Issue 17: the model's demographic differentials at this threshold, in one sentence
+    // from the server, linked to the full table.
+    const diff = firstSearch.decision.differentials;
+    check(diff && typeof diff.text === 'string', 'the search decision carries no differentials');
+    const statement = page.locator('#differentials-statement');
+    const said = (await statement.textContent()).trim();
+    check(said.includes(diff.text), `the differentials statement reads "${said}", expected "${diff.text}"`);
+    check(/^On LFW, at this threshold/.test(diff.text) && /false-match rate for (female|male) faces is \d/.test(diff.text),
+      `the differentials statement is "${diff.text}"`);
+    await shot('issue17-differentials-statement', page.locator('#decision'));
+    const href = await page.locator('#differentials-link').getAttribute('href');
+    check(href.startsWith('#/differentials?threshold='), `the statement links to "${href}"`);
+    const tablePage = await page.context().newPage();
+    await tablePage.goto(page.url().split('#')[0] + href);
+    await tablePage.locator('#differentials-table').waitFor();
+    const rows = await tablePage.locator('#differentials-table tbody tr').count();
+    check(rows === 4, `the differentials table has ${rows} rows, expected FMR 1e-3, 1e-4, 1e-5 and this decision`);
+    check((await tablePage.locator('#differentials-current').textContent()).trim() === diff.text,
+      'the table page does not repeat the statement at the decision\'s threshold');
+    const tableFile = path.join(ART, `${String(++shotNo).padStart(2, '0')}-issue17-differentials-table.png`);
+    await tablePage.screenshot({ path: tableFile, fullPage: true });
+    console.log(`  screenshot ${tableFile}`);
+    await tablePage.close();
     // Side by side: click the second card.
     await page.locator('#cands-by-rank > li').nth(1).locator('.quality').click();
     await page.locator('#compare-h').filter({ hasText: 'rank 2' }).waitFor();

@@ -351,6 +351,7 @@ const ROUTES = [
   { re: /^\/users$/, page: pageUsers, roles: ['admin'] },
   { re: /^\/sources$/, page: pageSources, roles: ['admin', 'enroller', 'analyst'] },
   { re: /^\/enrol$/, page: pageEnrol, roles: ['admin', 'enroller'] },
+  { re: /^\/differentials(?:\?.*)?$/, page: pageDifferentials, roles: null },
 ];
 
 function homeFor(role) {
@@ -1148,6 +1149,7 @@ function decisionBox(r) {
     h('h3', { id: 'decision-h' }, 'Decision'),
     h('p', { class: 'decision-text', id: 'decision-text' }, decisionSentence(r), '.'),
     h('p', { class: 'lead-count', id: 'lead-count' }, count),
+    differentialsStatement(d),
     h('details', { class: 'more' }, h('summary', {}, 'How this was decided'),
       dl([
         ['FPIR of a candidate', 'The share of searches for someone not in the gallery that return a candidate '
@@ -1156,6 +1158,56 @@ function decisionBox(r) {
         r.model ? ['Model', r.model] : null,
         cal.file ? ['Calibration', h('span', {}, `${cal.file} `, h('code', { class: 'hash', title: cal.sha256 }, String(cal.sha256 || '').slice(0, 12)))] : null,
       ])));
+}
+
+// How the model's error rates differ between demographic groups at this decision's
+// threshold: the server's sentence (one library function writes it for every front end),
+// linked to the full table. Nothing when the calibration measured no groups.
+function differentialsStatement(d) {
+  const diff = d && d.differentials;
+  if (!diff || !diff.text) return null;
+  const href = `#/differentials?threshold=${encodeURIComponent(diff.threshold)}`;
+  return h('p', { class: 'differentials', id: 'differentials-statement' },
+    h('strong', {}, 'Demographic differentials: '), diff.text, ' ',
+    h('a', { href, id: 'differentials-link' }, 'See the full table'), '.');
+}
+
+// The table behind the statement: each group's rates at the calibrated thresholds (and at
+// the decision's, when the link came from one).
+async function pageDifferentials(view) {
+  const query = new URLSearchParams(location.hash.split('?')[1] || '');
+  const t = Number(query.get('threshold'));
+  const done = loading(view);
+  const table = await api('GET', `/v1/differentials${query.has('threshold') && Number.isFinite(t) ? `?threshold=${t}` : ''}`);
+  done();
+  const groups = (table.groups || []).map((g) => g.group);
+  const head = h('tr', {}, h('th', { scope: 'col' }, 'Threshold'),
+    groups.map((g) => [h('th', { scope: 'col' }, `FMR ${g}`), h('th', { scope: 'col' }, `FNMR ${g}`)]),
+    h('th', { scope: 'col' }, 'FMR ratio'), h('th', { scope: 'col' }, 'FNMR ratio'));
+  const ratio = (x) => (typeof x === 'number' ? `${x.toFixed(2)}×` : '—');
+  const rows = (table.rows || []).map((row) => h('tr', { class: row.label === 'this decision' ? 'current' : null },
+    h('th', { scope: 'row' }, `${row.threshold.toFixed(4)} `, h('span', { class: 'muted' }, `(${row.label})`)),
+    groups.map((g) => {
+      const x = (row.groups || {})[g] || {};
+      return [h('td', {}, `${x.fmr_measured === false ? 'under ' : ''}${typeof x.fmr === 'number' ? x.fmr.toExponential(1) : '—'}`),
+        h('td', {}, typeof x.fnmr === 'number' ? `${(100 * x.fnmr).toFixed(2)}%` : '—')];
+    }),
+    h('td', {}, ratio(row.fmr_ratio), row.fmr_ratio_at_threshold === false ? ` (at ${row.fmr_ratio_threshold.toFixed(4)})` : ''),
+    h('td', {}, ratio(row.fnmr_ratio))));
+  const current = (table.rows || []).find((row) => row.label === 'this decision');
+  view.append(
+    h('h1', {}, 'Demographic differentials of the model'),
+    h('p', { class: 'lead' }, 'How often the model’s errors fall on each group, at the thresholds its decisions use. ',
+      'A property of the model, measured on a labelled set; never a statement about a probe: no group is inferred from a face.'),
+    current ? h('p', { class: 'differentials', id: 'differentials-current' }, current.text) : null,
+    h('div', { class: 'table-wrap' }, h('table', { id: 'differentials-table' }, h('thead', {}, head), h('tbody', {}, rows))),
+    dl([
+      ['Measured on', table.dataset],
+      ['Pairs', (table.groups || []).map((g) => `${g.group}: ${fmtCount(g.impostor_pairs)} impostor, ${fmtCount(g.genuine_pairs)} genuine`).join('; ')],
+      ['Model', table.model],
+      ['How', h('code', {}, table.command || '')],
+      ['About', table.about],
+    ]));
 }
 
 function probePanel(ctx, probe, photo, rerun, recorded) {
