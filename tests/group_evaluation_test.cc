@@ -1,6 +1,7 @@
 // Demographic differentials (lineup/group_evaluation.h) and `lineup eval groups`: counts
 // recounted by brute force, intervals, groups without pairs, the 1:N split by group, and
 // the command on real LFW photos with hostile groups files.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -234,6 +235,104 @@ TEST(EvaluateGroups, BadInputIsInvalidArgument) {
   GroupEvaluationOptions conf = o;
   conf.confidence = 1;
   EXPECT_TRUE(bad(s.vectors, s.identity, s.group, conf));
+}
+
+TEST(EvaluateGroups, SelfCalibratedThresholdsHoldTheRateOverAllImpostorPairs) {
+  Synthetic s(120, 2, 5);
+  GroupEvaluationOptions o;
+  o.self_calibrated_fmr = {1e-2, 1e-3};
+  o.resamples = 0;
+  auto r = EvaluateGroups(s.vectors, s.identity, s.group, s.names, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const std::string key : {"0.01", "0.001"}) {
+    SCOPED_TRACE(key);
+    const double f = std::stod(key);
+    const auto& all = r->overall.fmr.at(key);
+    EXPECT_LE(all.errors, static_cast<int64_t>(std::floor(f * static_cast<double>(all.trials))));
+    // The lowest such threshold: just below it, more impostor pairs than allowed.
+    const auto recount = BruteForce(s, std::nextafter(r->thresholds.at(key), -2.0f));
+    int64_t above = 0;
+    for (const auto& [name, c] : recount) above += c.false_matches;
+    EXPECT_GT(above, static_cast<int64_t>(std::floor(f * static_cast<double>(all.trials))));
+  }
+  EXPECT_LT(r->thresholds.at("0.01"), r->thresholds.at("0.001"));
+}
+
+TEST(EvaluateGroups, AdjustedScoresAreCountedAsAdjusted) {
+  Synthetic s(50, 2, 9);
+  GroupEvaluationOptions o;
+  o.thresholds = {{"t", 0.3f}};
+  o.resamples = 0;
+  o.quality.resize(s.vectors.size());
+  for (size_t i = 0; i < o.quality.size(); ++i) o.quality[i] = static_cast<float>(i % 10) / 10.0f;
+  o.quality_margin = 0.2f;
+  auto r = EvaluateGroups(s.vectors, s.identity, s.group, s.names, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Recount with the threshold raised by 0.2 x (1 - the lower quality) per pair.
+  int64_t false_matches = 0;
+  for (size_t i = 0; i < s.vectors.size(); ++i)
+    for (size_t j = i + 1; j < s.vectors.size(); ++j) {
+      if (s.group[i] != 0 || s.group[j] != 0 || s.identity[i] == s.identity[j]) continue;
+      if (s.vectors[i].empty() || s.vectors[j].empty()) continue;
+      float d = 0;
+      for (size_t k = 0; k < s.vectors[i].size(); ++k) d += s.vectors[i][k] * s.vectors[j][k];
+      EXPECT_FLOAT_EQ(lineup::AdjustScore(o, i, j, d), d - 0.2f * (1 - std::min(o.quality[i], o.quality[j])));
+      false_matches += lineup::AdjustScore(o, i, j, d) >= 0.3f;
+    }
+  EXPECT_EQ(r->groups[0].fmr.at("t").errors, false_matches);
+  EXPECT_TRUE(r->groups[0].det.empty()) << "no DET of an adjusted score (it leaves [-1, 1])";
+  // Cohort normalisation: the symmetric z-score.
+  GroupEvaluationOptions z;
+  z.cohort_mean.assign(s.vectors.size(), 0.1f);
+  z.cohort_sd.assign(s.vectors.size(), 0.2f);
+  z.cohort_mean[1] = 0.3f;
+  EXPECT_FLOAT_EQ(lineup::AdjustScore(z, 0, 1, 0.5f), 0.5f * ((0.5f - 0.1f) / 0.2f + (0.5f - 0.3f) / 0.2f));
+  // Inconsistent adjustments are refused.
+  GroupEvaluationOptions bad = o;
+  bad.quality.pop_back();
+  EXPECT_FALSE(EvaluateGroups(s.vectors, s.identity, s.group, s.names, bad).ok());
+  bad = o;
+  bad.quality_margin = 0;
+  bad.cohort_mean.assign(s.vectors.size(), 0.0f);
+  bad.cohort_sd.assign(s.vectors.size(), 0.0f);
+  EXPECT_FALSE(EvaluateGroups(s.vectors, s.identity, s.group, s.names, bad).ok());
+  bad.cohort_sd.assign(s.vectors.size() - 1, 1.0f);
+  EXPECT_FALSE(EvaluateGroups(s.vectors, s.identity, s.group, s.names, bad).ok());
+  bad = o;
+  bad.self_calibrated_fmr = {1.5};
+  EXPECT_FALSE(EvaluateGroups(s.vectors, s.identity, s.group, s.names, bad).ok());
+}
+
+TEST(MeasureCohort, MeansAndSpreadsOverTheOtherSideOrTheMostSimilar) {
+  Synthetic s(30, 2, 4);
+  std::vector<int> side(s.vectors.size());
+  for (size_t i = 0; i < side.size(); ++i) side[i] = s.identity[i] % 2;
+  auto dot = [&](size_t i, size_t j) {
+    float d = 0;
+    for (size_t k = 0; k < s.vectors[i].size(); ++k) d += s.vectors[i][k] * s.vectors[j][k];
+    return d;
+  };
+  for (int k : {0, 5}) {
+    SCOPED_TRACE(k);
+    const auto c = lineup::MeasureCohort(s.vectors, side, k);
+    for (size_t i = 0; i < s.vectors.size(); ++i) {
+      if (s.vectors[i].empty()) {
+        EXPECT_EQ(c.mean[i], 0.0f);
+        EXPECT_EQ(c.sd[i], 1.0f);
+        continue;
+      }
+      std::vector<double> v;
+      for (size_t j = 0; j < s.vectors.size(); ++j)
+        if (!s.vectors[j].empty() && side[j] != side[i]) v.push_back(dot(i, j));
+      std::sort(v.rbegin(), v.rend());
+      if (k > 0) v.resize(static_cast<size_t>(k));
+      double mean = 0, sq = 0;
+      for (double x : v) mean += x, sq += x * x;
+      mean /= static_cast<double>(v.size());
+      EXPECT_NEAR(c.mean[i], mean, 1e-5);
+      EXPECT_NEAR(c.sd[i], std::sqrt(sq / static_cast<double>(v.size()) - mean * mean), 1e-4);
+    }
+  }
 }
 
 TEST(MatchGroups, UnknownPhotosAndEmptyMatchesAreErrors) {

@@ -42,7 +42,7 @@ const Command kEvalGroupsCommand = {
                "and 1:N search split by the probe's group",
     .usage = {"eval groups --root DIR --groups TSV [--identities TSV] [--report OUT_DIR] [--json]",
               "eval groups ... [--vectors FILE] [--face largest|central] [--resamples N] [--seed S] [--threads N]",
-              "eval groups ... [--people all|dev|test] [--self-calibrate] [--score-norm z|top:K] [--quality-margin B] "
+              "eval groups ... [--people all|dev|test] [--self-calibrate] [--score-norm z|top:K|mean:K] [--quality-margin B] "
               "[--lfw-pairs FILE]"},
     .options = {{"--root", "DIR", "the folder the identities and groups files' paths are relative to"},
                 {"--identities", "TSV", "image_relpath<TAB>identity lines (default DIR/identities.tsv)"},
@@ -58,11 +58,13 @@ const Command kEvalGroupsCommand = {
                 {"--people", "all|dev|test",
                  "all people (default), or the development half (people at even positions by name) or the test half"},
                 {"--self-calibrate", "",
-                 "thresholds for FMR 1e-3/1e-4/1e-5 from all impostor pairs of the evaluated photos instead of the "
-                 "calibration file (implied by the two mitigations below)"},
-                {"--score-norm", "z|top:K",
-                 "mitigation: normalise each score against the photos' similarity to the other evaluated photos "
-                 "(z: all of them, as the gallery's ranking does; top:K: the K most similar)"},
+                 "thresholds for FMR 1e-3/1e-4/1e-5 from all impostor pairs of every photo of the identities file "
+                 "(whatever --people), with the score as adjusted, instead of the calibration file (implied by the "
+                 "two mitigations below)"},
+                {"--score-norm", "z|top:K|mean:K",
+                 "mitigation: normalise each score against the two photos' similarity to a cohort, the photos of "
+                 "the other half of the people (z: all of them, as the gallery's ranking does with its own faces; "
+                 "top:K: the K most similar; mean:K: subtract their mean only)"},
                 {"--quality-margin", "B", "mitigation: raise the threshold by B x (1 - the lower quality of the two faces)"},
                 {"--lfw-pairs", "FILE",
                  "also LFW's pairs.txt 10-fold accuracy with the same score (its photos must be among the evaluated)"},
@@ -107,24 +109,6 @@ int CmdEvalGroups(int argc, char** argv) {
   const std::string people = args->Get("--people", "all");
   if (people != "all" && people != "dev" && people != "test")
     return Fail(Status::InvalidArgument("--people must be all, dev or test"));
-  if (people != "all") {
-    // Halves by person: sorted by name, even positions the development half.
-    std::set<std::string> names;
-    for (const auto& p : *photos) names.insert(p.identity);
-    std::set<std::string> chosen;
-    size_t position = 0;
-    for (const auto& name : names)
-      if ((position++ % 2 == 0) == (people == "dev")) chosen.insert(name);
-    std::set<std::string> kept_paths;
-    std::vector<LabelledPhoto> half;
-    for (const auto& p : *photos)
-      if (chosen.count(p.identity)) half.push_back(p), kept_paths.insert(p.path);
-    *photos = std::move(half);
-    std::vector<LabelledPhoto> half_labels;
-    for (const auto& l : *labels)
-      if (kept_paths.count(l.path)) half_labels.push_back(l);
-    *labels = std::move(half_labels);
-  }
   auto groups = MatchGroups(*photos, *labels);
   if (!groups.ok()) return Fail(groups.status().WithContext(groups_file));
 
@@ -146,13 +130,14 @@ int CmdEvalGroups(int argc, char** argv) {
   if (args->Has("--score-norm")) {
     if (norm == "z") {
       cohort_k = 0;
-    } else if (norm.rfind("top:", 0) == 0) {
+    } else if (norm.rfind("top:", 0) == 0 || norm.rfind("mean:", 0) == 0) {
       char* end = nullptr;
-      const long k = std::strtol(norm.c_str() + 4, &end, 10);
-      if (*end || k < 2 || k > 100000) return Fail(Status::InvalidArgument("--score-norm top:K needs K from 2 to 100000"));
+      const long k = std::strtol(norm.c_str() + norm.find(':') + 1, &end, 10);
+      if (*end || k < 2 || k > 100000)
+        return Fail(Status::InvalidArgument("--score-norm top:K and mean:K need K from 2 to 100000"));
       cohort_k = static_cast<int>(k);
     } else {
-      return Fail(Status::InvalidArgument("--score-norm must be z or top:K"));
+      return Fail(Status::InvalidArgument("--score-norm must be z, top:K or mean:K"));
     }
   }
   auto margin = args->GetDouble("--quality-margin", 0, -1, 1);
@@ -172,12 +157,71 @@ int CmdEvalGroups(int argc, char** argv) {
   const auto t1 = std::chrono::steady_clock::now();
 
   if (cohort_k >= 0) {
-    CohortStatistics cohort = MeasureCohort(emb->vectors, cohort_k);
+    // Each photo's cohort: the photos of the other half of the people (a reference set of
+    // other people; the halves of --people).
+    std::vector<int> side;
+    {
+      std::set<std::string> names;
+      for (const auto& p : *photos) names.insert(p.identity);
+      std::map<std::string, int> parity;
+      int position = 0;
+      for (const auto& name : names) parity[name] = position++ % 2;
+      for (const auto& p : *photos) side.push_back(parity[p.identity]);
+    }
+    CohortStatistics cohort = MeasureCohort(emb->vectors, side, cohort_k);
     options.cohort_mean = std::move(cohort.mean);
     options.cohort_sd = std::move(cohort.sd);
+    if (norm.rfind("mean:", 0) == 0) std::fill(options.cohort_sd.begin(), options.cohort_sd.end(), 1.0f);
   }
   if (options.quality_margin != 0) options.quality = emb->quality;
   std::map<std::string, int> identity_index;
+  // An adjusted score needs thresholds of its own: like the calibration, from all impostor
+  // pairs of every photo (not only the half evaluated), with cohorts of every photo.
+  if (!options.self_calibrated_fmr.empty()) {
+    std::vector<int> all_identity;
+    for (const auto& p : *photos) all_identity.push_back(identity_index.emplace(p.identity, identity_index.size()).first->second);
+    GroupEvaluationOptions calibrate = options;
+    calibrate.resamples = 0;
+    std::unique_ptr<Progress> bar;
+    auto all = EvaluateGroups(emb->vectors, all_identity, groups->of_photo, groups->names, calibrate,
+                              [&](size_t done, size_t total) {
+                                if (!bar) bar = std::make_unique<Progress>("steps (thresholds of this score)", total);
+                                bar->Tick(done);
+                              });
+    if (bar) bar->Finish();
+    if (!all.ok()) return Fail(all.status());
+    options.thresholds.clear();
+    for (double fmr : kFmrTargets) options.thresholds.push_back({Fmt("%g", fmr), all->thresholds.at(Fmt("%g", fmr))});
+    options.self_calibrated_fmr.clear();
+  }
+  if (people != "all") {
+    // Halves by person: sorted by name, even positions the development half.
+    std::set<std::string> names;
+    for (const auto& p : *photos) names.insert(p.identity);
+    std::set<std::string> chosen;
+    size_t position = 0;
+    for (const auto& name : names)
+      if ((position++ % 2 == 0) == (people == "dev")) chosen.insert(name);
+    std::vector<size_t> half;
+    for (size_t i = 0; i < photos->size(); ++i)
+      if (chosen.count((*photos)[i].identity)) half.push_back(i);
+    auto slice = [&](auto& v) {
+      std::remove_reference_t<decltype(v)> kept;
+      if (v.empty()) return;
+      for (size_t i : half) kept.push_back(std::move(v[i]));
+      v = std::move(kept);
+    };
+    slice(*photos);
+    slice(emb->vectors);
+    slice(emb->quality);
+    slice(groups->of_photo);
+    slice(options.cohort_mean);
+    slice(options.cohort_sd);
+    slice(options.quality);
+    emb->failures = 0;
+    for (const auto& v : emb->vectors) emb->failures += v.empty();
+  }
+  identity_index.clear();
   std::vector<int> identity;
   for (const auto& p : *photos) identity.push_back(identity_index.emplace(p.identity, identity_index.size()).first->second);
   std::unique_ptr<Progress> bar;
@@ -271,7 +315,8 @@ int CmdEvalGroups(int argc, char** argv) {
     j["overall"] = {{"genuine_pairs", r.overall.genuine_pairs}, {"impostor_pairs", r.overall.impostor_pairs},
                     {"fmr", fmr}, {"tar", tar}};
   }
-  j["threshold_basis"] = options.self_calibrated_fmr.empty() ? "calibration" : "evaluated pairs";
+  j["threshold_basis"] = adjusted || args->Has("--self-calibrate") ? "all pairs of the identities file, this score"
+                                                                   : "calibration";
   j["people"] = people;
   j["score"] = {{"cohort_normalisation", cohort_k < 0 ? nlohmann::json(nullptr) : nlohmann::json(norm)},
                 {"quality_margin", options.quality_margin}};
@@ -329,18 +374,19 @@ int CmdEvalGroups(int argc, char** argv) {
                {}, kColours[g % std::size(kColours)]};
       for (const auto& [fmr, fnmr] : gr.det) {
         s.points.push_back({fmr, fnmr});
-        if (fmr <= 1e-2) worst = std::max(worst, fnmr);
+        if (fmr >= 1e-5) worst = std::max(worst, fnmr);  // the axis spans the rates thresholds are set at
         x_min = std::min(x_min, fmr);
       }
       det.push_back(std::move(s));
     }
     PlotOptions po;
     po.title = "DET per group: FNMR vs within-group FMR (" + emb->model_id.substr(0, emb->model_id.find('@')) + ")";
-    po.x_label = "false match rate (impostor pairs within the group)";
+    po.x_label = "FMR within the group";
     po.y_label = "false non-match rate";
     po.log_x = true;
     po.x_min = std::pow(10.0, std::floor(std::log10(std::max(x_min, 1e-9))));
     po.x_max = 1e-1;
+    po.x_min = std::max(po.x_min, 1e-7);
     po.y_max = std::min(1.0, std::ceil(worst * 20 + 1e-9) / 20);
     if (po.y_max <= 0) po.y_max = 0.05;
     const std::string png = report_dir + "/det.png";

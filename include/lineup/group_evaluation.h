@@ -120,13 +120,16 @@ Result<GroupEvaluation> EvaluateGroups(const std::vector<std::vector<float>>& ve
                                        const std::function<void(size_t, size_t)>& progress = {});
 
 // Each photo's similarity to a cohort of faces, for cohort normalisation: the mean and
-// standard deviation of its similarity to every other photo with a face (k = 0), or to the
-// k most similar of them (k > 0: look-alikes only). No labels are used, as in a gallery.
-// Photos without a face get mean 0 and sd 1.
+// standard deviation of its similarity to every cohort photo with a face (k = 0), or to the
+// k most similar of them (k > 0: look-alikes only). With `side` empty the cohort of a photo
+// is every other photo (as a gallery's cohort: the person's own other photos included);
+// else it is the photos of the other sides (side[i] != side[j]: a reference set of other
+// people, as a deployment would ship one). No group label is used. Photos without a face
+// get mean 0 and sd 1.
 struct CohortStatistics {
   std::vector<float> mean, sd;
 };
-CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, int k);
+CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, const std::vector<int>& side, int k);
 
 // The open-set 1:N protocol (identification.h) split by the probe's group: per group the
 // mated searches and the share missed (FNIR), the non-mated searches and the share with a

@@ -471,11 +471,12 @@ Result<GroupEvaluation> EvaluateGroups(const std::vector<std::vector<float>>& ve
   return out;
 }
 
-CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, int k) {
+CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, const std::vector<int>& side, int k) {
   CohortStatistics out;
   const size_t n = vectors.size();
   out.mean.assign(n, 0.0f);
   out.sd.assign(n, 1.0f);
+  const bool sided = side.size() == n;
   std::vector<size_t> with_face;
   for (size_t i = 0; i < n; ++i)
     if (!vectors[i].empty()) with_face.push_back(i);
@@ -483,7 +484,8 @@ CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, i
   const int dim = static_cast<int>(vectors[with_face[0]].size());
   const int m = static_cast<int>(with_face.size());
   cv::Mat e(m, dim, CV_32F);
-  for (int r = 0; r < m; ++r) std::memcpy(e.ptr<float>(r), vectors[with_face[static_cast<size_t>(r)]].data(), sizeof(float) * static_cast<size_t>(dim));
+  for (int r = 0; r < m; ++r)
+    std::memcpy(e.ptr<float>(r), vectors[with_face[static_cast<size_t>(r)]].data(), sizeof(float) * static_cast<size_t>(dim));
   const int block = 256;
   cv::Mat s;
   std::vector<float> row_scores;
@@ -491,10 +493,15 @@ CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, i
     const int r1 = std::min(m, r0 + block);
     cv::gemm(e.rowRange(r0, r1), e, 1.0, cv::Mat(), 0.0, s, cv::GEMM_2_T);
     for (int r = r0; r < r1; ++r) {
+      const size_t i = with_face[static_cast<size_t>(r)];
       const float* row = s.ptr<float>(r - r0);
       row_scores.clear();
-      for (int c = 0; c < m; ++c)
-        if (c != r) row_scores.push_back(row[c]);
+      for (int c = 0; c < m; ++c) {
+        const size_t j = with_face[static_cast<size_t>(c)];
+        if (j == i || (sided && side[j] == side[i])) continue;
+        row_scores.push_back(row[c]);
+      }
+      if (row_scores.size() < 2) continue;
       size_t use = row_scores.size();
       if (k > 0 && static_cast<size_t>(k) < use) {
         std::nth_element(row_scores.begin(), row_scores.begin() + k, row_scores.end(), std::greater<>());
@@ -504,8 +511,8 @@ CohortStatistics MeasureCohort(const std::vector<std::vector<float>>& vectors, i
       for (size_t t = 0; t < use; ++t) sum += row_scores[t], sq += double(row_scores[t]) * row_scores[t];
       const double mean = sum / static_cast<double>(use);
       const double var = std::max(sq / static_cast<double>(use) - mean * mean, 1e-12);
-      out.mean[with_face[static_cast<size_t>(r)]] = static_cast<float>(mean);
-      out.sd[with_face[static_cast<size_t>(r)]] = static_cast<float>(std::sqrt(var));
+      out.mean[i] = static_cast<float>(mean);
+      out.sd[i] = static_cast<float>(std::sqrt(var));
     }
   }
   return out;
