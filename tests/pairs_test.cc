@@ -320,6 +320,20 @@ TEST(EvaluateVerification, PerfectlySeparatedScores) {
   }
 }
 
+// Scores outside [-1, 1] (normalised ones, as `lineup eval groups --score-norm` makes):
+// the curve still ends, and accuracy is as for any scale. Before, a list that ran out
+// stood at -10 and impostors under -10 were never passed: the curve grew without end.
+TEST(EvaluateVerification, ScoresFarBelowMinusOneEndTheCurve) {
+  auto s = MakeSet(30, [](int, int k) { return 5.0f + 0.1f * static_cast<float>(k); },
+                   [](int, int k) { return -40.0f + 0.1f * static_cast<float>(k); });
+  auto r = EvaluateVerification(s.pairs, s.scores);
+  EXPECT_DOUBLE_EQ(r.accuracy_mean, 1.0);
+  EXPECT_DOUBLE_EQ(r.auc, 1.0);
+  EXPECT_LE(r.roc.size(), 602u);
+  EXPECT_DOUBLE_EQ(r.roc.back().far, 1.0);
+  EXPECT_DOUBLE_EQ(r.roc.back().tar, 1.0);
+}
+
 TEST(EvaluateVerification, InterleavedScoresGiveKnownAucAndEer) {
   // Genuine 0.1 0.3 0.5 0.7 0.9, impostor 0.0 0.2 0.4 0.6 0.8: a genuine pair outscores
   // an impostor in 15 of 25 comparisons (AUC 0.6); accepting scores >= 0.5 rejects 2

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "lineup/evaluation.h"
@@ -73,7 +74,9 @@ VerificationReport EvaluateVerification(const std::vector<LabelledPair>& pairs, 
   r.roc.push_back({0, 0, 1.0f});
   double auc = 0, prev_far = 0, prev_tar = 0;
   while (gi < gen.size() || ii < imp.size()) {
-    float t = std::max(gi < gen.size() ? gen[gi] : -10.0f, ii < imp.size() ? imp[ii] : -10.0f);
+    // An exhausted list never sets the threshold (scores may lie anywhere: adjusted ones leave [-1, 1]).
+    constexpr float kNone = -std::numeric_limits<float>::infinity();
+    float t = std::max(gi < gen.size() ? gen[gi] : kNone, ii < imp.size() ? imp[ii] : kNone);
     while (gi < gen.size() && gen[gi] >= t) ++gi;
     while (ii < imp.size() && imp[ii] >= t) ++ii;
     double far = double(ii) / imp.size(), tar = double(gi) / gen.size();
