@@ -959,6 +959,29 @@ TEST_F(Cli, EvaluationsRefuseMissingPhotos) {
   EXPECT_TRUE(Contains(j["error"]["message"].get<std::string>(), "is the root folder right")) << j.dump();
 }
 
+// Kept vectors are read back instead of embedding again, giving the same calibration;
+// a file that is not a vector file, or lacks a photo, is an error naming it.
+TEST_F(Cli, CalibrateKeepsAndReusesVectors) {
+  const std::string cache = tmp_.File("v.luvec");
+  auto first = RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", cache, "--out", tmp_.File("a.json")});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", cache, "--out", tmp_.File("b.json")});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(slurp(tmp_.File("a.json")), slurp(tmp_.File("b.json")));
+  ExpectOneErrorLine(RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "80", "--vectors", cache, "--out",
+                             tmp_.File("c.json")}),
+                     2, "has no vector for");
+  const std::string garbage = tmp_.File("g.luvec");
+  std::ofstream(garbage) << "not vectors";
+  ExpectOneErrorLine(RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", garbage, "--out",
+                             tmp_.File("d.json")}),
+                     2, "not a Lineup vector file");
+}
+
 // Persons from the command line: enrolment places faces (no rebuild needed), every read
 // and change is in the audit log as cli:<user>, changes need a case and a justification,
 // undo takes a change back, and erasure takes faces out of their persons.

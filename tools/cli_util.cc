@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
+
+#include "lineup/vector_file.h"
 
 namespace lineup::cli {
 
@@ -465,6 +468,45 @@ Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::ve
                                    " photos could not be read, the first: " + unreadable.message() +
                                    "; nothing is reported from an evaluation with unreadable photos");
   return out;
+}
+
+Result<EmbeddedPhotos> EmbedPhotosCached(const AnalyzerOptions& options, const std::vector<std::string>& paths,
+                                         int threads, FacePick pick, const std::string& cache) {
+  std::error_code ec;
+  if (!cache.empty() && std::filesystem::exists(cache, ec)) {
+    auto vf = VectorFile::Read(cache);
+    if (!vf.ok()) return vf.status();
+    std::map<std::string, const VectorRecord*> by_photo;
+    for (const auto& r : vf->records) by_photo[r.photo] = &r;
+    EmbeddedPhotos e;
+    e.model_id = vf->model_id;
+    for (const auto& path : paths) {
+      auto it = by_photo.find(path);
+      if (it == by_photo.end())
+        return Status::InvalidArgument(cache + " has no vector for " + path + ": remove it to embed again");
+      const bool face = it->second->face > 0;
+      e.vectors.push_back(face ? it->second->vector : std::vector<float>{});
+      e.quality.push_back(it->second->quality);
+      e.failures += !face;
+    }
+    return e;
+  }
+  auto emb = EmbedPhotos(options, paths, threads, pick);
+  if (!emb.ok() || cache.empty()) return emb;
+  VectorFile vf;
+  vf.model_id = emb->model_id;
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!emb->vectors[i].empty()) vf.dim = static_cast<int>(emb->vectors[i].size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    VectorRecord r;
+    r.photo = paths[i];
+    r.face = emb->vectors[i].empty() ? 0 : 1;
+    r.quality = emb->quality[i];
+    r.vector = emb->vectors[i].empty() ? std::vector<float>(static_cast<size_t>(vf.dim), 0.f) : emb->vectors[i];
+    vf.records.push_back(std::move(r));
+  }
+  if (Status s = vf.Write(cache); !s.ok()) return s;
+  return emb;
 }
 
 }  // namespace lineup::cli

@@ -189,4 +189,11 @@ struct EmbeddedPhotos {
 Result<EmbeddedPhotos> EmbedPhotos(const AnalyzerOptions& options, const std::vector<std::string>& paths, int threads,
                                    FacePick pick);
 
+// The same, kept in the vector file `cache` (docs/formats.md; face 0: the photo had
+// none) and read from it instead when it exists, to compare settings without embedding
+// again. The file does not record the face choice or analysis options: a cache made
+// with others must be removed by hand. "" embeds without a cache.
+Result<EmbeddedPhotos> EmbedPhotosCached(const AnalyzerOptions& options, const std::vector<std::string>& paths,
+                                         int threads, FacePick pick, const std::string& cache);
+
 }  // namespace lineup::cli

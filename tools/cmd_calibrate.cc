@@ -14,7 +14,7 @@ namespace lineup::cli {
 const Command kCalibrateCommand = {
     .name = "calibrate",
     .summary = "thresholds for FMR 1e-2..1e-5 from all impostor pairs of a labelled set",
-    .usage = {"calibrate --root DIR [--identities TSV] [--groups TSV] [--out FILE] [--limit N]"},
+    .usage = {"calibrate --root DIR [--identities TSV] [--groups TSV] [--out FILE] [--limit N] [--vectors FILE]"},
     .options = {{"--root", "DIR", "the labelled set: DIR/images/ and DIR/identities.tsv, as ../shared/data/lfw"},
                 {"--identities", "TSV",
                  "image_relpath<TAB>identity lines, paths relative to DIR (default DIR/identities.tsv)"},
@@ -24,6 +24,9 @@ const Command kCalibrateCommand = {
                 {"--out", "FILE",
                  "where to write the calibration (default calibration/ of the source tree, named by model)"},
                 {"--limit", "N", "use only the first N photos (default all)"},
+                {"--vectors", "FILE",
+                 "keep the faces' vectors (the most central face of each photo) in FILE and read them from it next "
+                 "time instead of embedding again"},
                 kJsonOption},
     .examples = {"lineup calibrate --root ../shared/data/lfw --limit 200 --out out/calibration.json"},
     .notes = "Two measurements: every impostor pair (FMR per comparison), and every photo searched, as someone absent "
@@ -74,7 +77,7 @@ int CmdCalibrate(int argc, char** argv) {
     for (size_t i = 0; i < paths.size(); ++i)
       if (auto it = of.find(paths[i]); it != of.end()) group[i] = it->second;
   }
-  auto emb = EmbedPhotos(*opts, paths, *threads, FacePick::kCentral);
+  auto emb = EmbedPhotosCached(*opts, paths, *threads, FacePick::kCentral, args->Get("--vectors"));
   if (!emb.ok()) return Fail(emb.status());
 
   // Every pair of photos with a face: same identity -> genuine, else impostor.

@@ -151,46 +151,8 @@ int CmdEvalCluster(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> paths;
   for (const auto& p : photos) paths.push_back(p.path);
-  const std::string cache = args->Get("--vectors");
-  Result<EmbeddedPhotos> emb = Status::NotFound("");
-  if (!cache.empty() && fs::exists(cache, ec)) {
-    // Vectors of an earlier run (face 0: the photo had none), to compare settings
-    // without embedding again.
-    auto vf = VectorFile::Read(cache);
-    if (!vf.ok()) return Fail(vf.status().WithContext(cache));
-    std::map<std::string, const VectorRecord*> by_photo;
-    for (const auto& r : vf->records) by_photo[r.photo] = &r;
-    EmbeddedPhotos e;
-    e.model_id = vf->model_id;
-    for (const auto& path : paths) {
-      auto it = by_photo.find(path);
-      if (it == by_photo.end())
-        return Fail(Status::InvalidArgument(cache + " has no vector for " + path + ": remove it to embed again"));
-      const bool face = it->second->face > 0;
-      e.vectors.push_back(face ? it->second->vector : std::vector<float>{});
-      e.quality.push_back(it->second->quality);
-      e.failures += !face;
-    }
-    emb = std::move(e);
-  } else {
-    emb = EmbedPhotos(*opts, paths, *threads, pick);
-    if (!emb.ok()) return Fail(emb.status());
-    if (!cache.empty()) {
-      VectorFile vf;
-      vf.model_id = emb->model_id;
-      for (size_t i = 0; i < paths.size(); ++i)
-        if (!emb->vectors[i].empty()) vf.dim = static_cast<int>(emb->vectors[i].size());
-      for (size_t i = 0; i < paths.size(); ++i) {
-        VectorRecord r;
-        r.photo = paths[i];
-        r.face = emb->vectors[i].empty() ? 0 : 1;
-        r.quality = emb->quality[i];
-        r.vector = emb->vectors[i].empty() ? std::vector<float>(static_cast<size_t>(vf.dim), 0.f) : emb->vectors[i];
-        vf.records.push_back(std::move(r));
-      }
-      if (Status s = vf.Write(cache); !s.ok()) return Fail(s);
-    }
-  }
+  auto emb = EmbedPhotosCached(*opts, paths, *threads, pick, args->Get("--vectors"));
+  if (!emb.ok()) return Fail(emb.status());
   const double embed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // A gallery of the faces, labels left behind.
