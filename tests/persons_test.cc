@@ -86,6 +86,13 @@ class PersonsTest : public ::testing::Test {
     auto r = gallery_->Enroll(files, eo);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
+  // The first three LFW photos of each of people_.
+  void EnrolPeople() {
+    std::vector<std::string> files;
+    for (const auto& p : people_)
+      for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
+    Enrol(files);
+  }
   // Face id -> the photo it came from, for the largest face of each photo (LFW photos
   // show bystanders too, who are not the person the folder is named after).
   std::map<int64_t, std::string> Photos() {
@@ -122,10 +129,7 @@ class PersonsTest : public ::testing::Test {
 };
 
 TEST_F(PersonsTest, ReclusterGroupsEachPersonAndKeepsOnePhotosFacesApart) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   Enrol({Pair("Colin_Powell")});
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok()) << persons.status().ToString();
@@ -171,10 +175,7 @@ TEST_F(PersonsTest, ReclusterGroupsEachPersonAndKeepsOnePhotosFacesApart) {
 // What a rebuild reports as it goes (the command line's bars, the server's job): each
 // stage in order, its counts never going back, each ending complete.
 TEST_F(PersonsTest, ReclusterReportsEachStageInOrderToItsEnd) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   std::vector<std::string> stages;
@@ -201,10 +202,7 @@ TEST_F(PersonsTest, ReclusterReportsEachStageInOrderToItsEnd) {
 // leaves one face waiting because the person its neighbours vote for already has the
 // other face of that photo; its vote says so, with what it has against what it needs.
 TEST_F(PersonsTest, PendingVotesSayWhyAFaceWaits) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   ASSERT_TRUE((*persons)->Recluster().ok());
@@ -250,10 +248,7 @@ TEST_F(PersonsTest, PendingVotesSayWhyAFaceWaits) {
 }
 
 TEST_F(PersonsTest, AnalystsChangesHoldThroughRebuildsAndCanBeUndone) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   ASSERT_TRUE((*persons)->Recluster().ok());
@@ -310,10 +305,7 @@ TEST_F(PersonsTest, AnalystsChangesHoldThroughRebuildsAndCanBeUndone) {
 }
 
 TEST_F(PersonsTest, NewFacesJoinTheirPersonAndErasureRemovesThem) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   ASSERT_TRUE((*persons)->Recluster().ok());
