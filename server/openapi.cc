@@ -313,7 +313,17 @@ json Schemas() {
                          {"audit_seq", kInt}},
                         {"persons", "total"});
   s["PersonFaces"] = Obj({{"face_list", Arr(person_face)}, {"audit_seq", kInt}}, {"face_list"});
-  s["PendingFaces"] = Obj({{"faces", Described(Arr(person_face), "by face id; placed_by is \"pending\"")},
+  const json vote = Obj(
+      {{"close_neighbours", Described(kInt, "neighbours at or above the link threshold that are in a person")},
+       {"leading_person", Described(kInt, "the person with the most of their similarity (0: none)")},
+       {"leading_neighbours", Described(kInt, "how many of the close neighbours are in it")},
+       {"leading_share", Described(kNum, "its share of their similarity, 0 to 1")},
+       {"share_needed", Described(kNum, "the share a face needs to join a person (0.75)")},
+       {"reason", Enum({"neighbours disagree", "same photo", "marked not this person", "no close neighbour",
+                        "can join now"})}},
+      {"close_neighbours", "leading_share", "share_needed", "reason"});
+  const json pending_face = Extended(person_face, {{"vote", vote}}, {"face_id", "box", "thumbnail", "vote"});
+  s["PendingFaces"] = Obj({{"faces", Described(Arr(pending_face), "by face id; placed_by is \"pending\"")},
                            {"total", Described(kInt, "faces waiting for a person in all")},
                            {"offset", kInt},
                            {"audit_seq", kInt},
@@ -332,6 +342,21 @@ json Schemas() {
                               {"seconds_knn", kNum},
                               {"seconds_cluster", kNum}},
                              {"faces", "persons"});
+  s["ReclusterJob"] = Obj(
+      {{"job", kInt},
+       {"state", Described(Enum({"queued", "running", "done", "failed"}),
+                           "queued: waiting for the gallery (an enrolment chunk, a search)")},
+       {"stage", Described(Enum({"", "neighbours", "clustering", "constraints", "storing"}),
+                           "the running stage (\"\" before the first)")},
+       {"done", Described(kInt, "items of the stage done: faces searched, groups checked or written")},
+       {"total", Described(kInt, "items of the stage in all")},
+       {"elapsed_seconds", Described(kNum, "since the request; once finished, the whole time")},
+       {"result", {{"allOf", json::array({Ref("ReclusterReport")})},
+                   {"nullable", true},
+                   {"description", "the rebuild's counts once done (null before)"}}},
+       {"error", Described(kStr, "why it failed (\"\" otherwise)")},
+       {"status", Described(kStr, "the URL that follows the job")}},
+      {"job", "state", "stage", "done", "total", "elapsed_seconds", "status"});
   // The co-appearance network (network_investigations.h: *AnswerJson).
   const json net_report = Obj({{"persons", kInt},
                                {"ties", kInt},
@@ -494,7 +519,7 @@ Success SuccessOf(const std::string& key) {
       {"POST /v1/persons/{id}/split", "PersonChange"},
       {"POST /v1/persons/{id}/mark", "PersonChange"},
       {"POST /v1/persons/history/{id}/undo", "PersonChange"},
-      {"POST /v1/persons/recluster", "ReclusterReport"},
+      {"GET /v1/persons/recluster/{id}", "ReclusterJob"},
       {"GET /v1/network/persons/{id}/associates", "NetworkAssociates"},
       {"GET /v1/network/persons/{id}/neighbourhood", "NetworkNeighbourhood"},
       {"GET /v1/network/persons/{id}/path/{other}", "NetworkPath"},
@@ -510,6 +535,8 @@ Success SuccessOf(const std::string& key) {
   if (auto it = created.find(key); it != created.end()) return as_json("201", "Created", it->second);
   if (key == "POST /v1/enrollments")
     return as_json("202", "Accepted: the job runs in the background", "EnrollmentStarted");
+  if (key == "POST /v1/persons/recluster")
+    return as_json("202", "Accepted: the rebuild runs in the background (GET its status URL)", "ReclusterJob");
   if (key == "GET /") return as("text/html", "the console's page", kStr);
   if (key == "GET /assets/{file}") return as("*/*", "a console file (JavaScript, CSS, SVG, PNG or icon)", kFile);
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
@@ -572,6 +599,10 @@ json RequestBody(const std::string& key) {
                                             {"all", {{"type", "boolean"}}},
                                             {"subjects", {{"type", "boolean"}}}}},
                                           {"required", {"vector", "justification"}}}}};
+    // The photo as the raw body: the justification in the X-Lineup-Justification header,
+    // the other fields in the query (parameters below).
+    b["content"]["image/*"] = {{"schema", file}};
+    b["content"]["application/octet-stream"] = {{"schema", file}};
     return b;
   }
   if (key == "POST /v1/cases/{id}/verify")
@@ -658,12 +689,33 @@ json Server::Impl::OpenApi() const {
     if (key == "GET /v1/audit")
       for (const char* q : {"since", "case", "actor", "action", "limit"})
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    if (key == "POST /v1/cases/{id}/searches") {
+      // The raw-body form (the photo is the body): why in a header, never in the URL.
+      params.push_back({{"name", kJustificationHeader},
+                        {"in", "header"},
+                        {"required", false},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "with the photo as the raw body (image/* or application/octet-stream), "
+                                        "required: why, percent-encoded UTF-8; ?justification= is refused (400)"}});
+      params.push_back({{"name", kCaseHeader},
+                        {"in", "header"},
+                        {"required", false},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "optional with a raw body; if sent, the case of the URL"}});
+      for (const char* q : {"top", "fpir", "fmr", "face", "all", "subjects"})
+        params.push_back({{"name", q},
+                          {"in", "query"},
+                          {"schema", {{"type", "string"}}},
+                          {"description", "with a raw body only: as the multipart field of that name"}});
+    }
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     // Reads of persons and the network within a case: the case and why in headers (never
     // in the URL, which proxies, logs and histories keep); face crops, fetched as images,
     // take the case alone in the query.
-    const bool within_case = key.rfind("GET /v1/persons", 0) == 0 || key.rfind("GET /v1/network/", 0) == 0;
+    const bool rebuild_job = key == "GET /v1/persons/recluster/{id}";  // no case: rebuilds are the gallery's
+    const bool within_case =
+        (key.rfind("GET /v1/persons", 0) == 0 && !rebuild_job) || key.rfind("GET /v1/network/", 0) == 0;
     if (within_case && key.find("thumbnail") == std::string::npos) {
       params.push_back({{"name", kCaseHeader},
                         {"in", "header"},
@@ -682,7 +734,7 @@ json Server::Impl::OpenApi() const {
                         {"schema", {{"type", "integer"}}},
                         {"description", "the case whose recorded answer showed the face"}});
     }
-    if (key.rfind("GET /v1/persons", 0) == 0) {
+    if (within_case && key.rfind("GET /v1/persons", 0) == 0) {
       if (key.find("thumbnail") == std::string::npos)
         params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
       if (key == "GET /v1/persons" || key == "GET /v1/persons/pending")
@@ -729,6 +781,8 @@ json Server::Impl::OpenApi() const {
     if (key == "POST /v1/cases/{id}/searches" || key == "POST /v1/cases/{id}/verify" || key == "POST /v1/detect" ||
         key == "POST /v1/optouts")
       with("422", "no usable face in the photo");
+    if (key == "POST /v1/persons/recluster") with("409", "a rebuild is under way already (the message names its job), "
+                                                        "or the case is closed");
     with("503", "busy: retry after the Retry-After header's seconds");
     op["responses"] = responses;
     std::string lower = r.method;

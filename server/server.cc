@@ -253,6 +253,14 @@ std::string SessionIdFromCookie(const std::string& header) {
   return "";
 }
 
+namespace {
+thread_local bool t_gallery_held = false;
+}  // namespace
+
+GalleryHeldByThisThread::GalleryHeldByThisThread() { t_gallery_held = true; }
+GalleryHeldByThisThread::~GalleryHeldByThisThread() { t_gallery_held = false; }
+bool GalleryHeldByThisThread::Now() { return t_gallery_held; }
+
 std::unique_lock<std::timed_mutex> Server::Impl::LockGallery() {
   std::unique_lock<std::timed_mutex> g(gallery_mu, std::defer_lock);
   if (!g.try_lock_for(std::chrono::milliseconds(options.queue_wait_ms))) ++rejected_busy;
@@ -517,6 +525,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   io.decode.max_pixels = options.max_pixels;
   Impl* self = impl.get();
   auto with_gallery = [self](const std::function<Status()>& body) -> Status {
+    if (GalleryHeldByThisThread::Now()) return body();
     auto g = self->LockGallery();
     if (!g.owns_lock()) return self->Busy();
     return body();

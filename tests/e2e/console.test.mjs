@@ -751,7 +751,16 @@ async function main() {
     const cm = await apiGet('/v1/network/communities', q);
     check(await page.locator('#communities-table tbody tr').count() === cm.communities.length,
       `${await page.locator('#communities-table tbody tr').count()} communities shown, ${cm.communities.length} found`);
-    check(await page.locator('#brokers-table tbody tr').count() === Math.min(10, br.brokers.length), 'the brokers are not listed');
+    // Only persons who bridge something (score above 0) are brokers; with none, a sentence.
+    const bridging = br.brokers.slice(0, 10).filter((x) => x.score > 0);
+    if (bridging.length) {
+      check(await page.locator('#brokers-table tbody tr').count() === bridging.length,
+        `${await page.locator('#brokers-table tbody tr').count()} brokers listed, ${bridging.length} have a score above 0`);
+    } else {
+      check(await page.locator('#brokers-table').count() === 0, 'persons who bridge nothing are listed as brokers');
+      check((await page.locator('#brokers-none').textContent()).startsWith('No person links two groups'),
+        'no sentence says that nobody links two groups');
+    }
     await page.locator('#path-from').fill(String(centre));
     await page.locator('#path-to').fill(String(partner));
     await page.locator('#path-go').click();
@@ -796,30 +805,51 @@ async function main() {
       check(await imageLoaded(cards.nth(i).locator('img.thumb')), `the crop of waiting face ${i + 1} did not load`);
     }
     check((await page.locator('#pending-faces').textContent()).includes('press'), 'the waiting faces do not name their source');
+    // Why each waits: its close neighbours' vote, as the API gives it.
+    for (const f of pending.faces.slice(0, 60)) {
+      const vote = page.locator(`#pending-faces > li[data-face="${f.face_id}"] .pending-vote`);
+      check(await vote.getAttribute('data-reason') === f.vote.reason, `face ${f.face_id} does not say why it waits`);
+      check((await vote.textContent()).startsWith(`${f.vote.close_neighbours} close neighbour`),
+        `face ${f.face_id}: "${await vote.textContent()}" does not count its close neighbours`);
+    }
+    check(pending.faces.some((f) => /twice/.test(f.image) && f.vote.reason === 'same photo'),
+      'the doubled photo\'s copy does not wait because its person holds a face of the same photo');
     await page.locator('#pending-section').scrollIntoViewIfNeeded();
     await shot('persons-pending', page.locator('#pending-section'));
 
-    // Rebuild: refused in the page without a justification; with one, the card shows it
-    // running (the answer is held back a moment to see it), then its counts.
+    // Rebuild: refused in the page without a justification; with one, the server answers
+    // 202 with the job queued and the card follows it (the first poll is held back a
+    // moment to see the card while it waits), then shows its counts.
     await page.locator('#rebuild-go').click();
     await page.getByText('Write why you rebuild persons first.').waitFor();
     await page.locator('#rebuild-why').fill('Place the faces enrolment left waiting before reviewing the case');
-    await page.route('**/v1/persons/recluster', async (route) => {
-      await new Promise((r) => setTimeout(r, 2500));
+    let held = false;
+    await page.route(/\/v1\/persons\/recluster\/\d+$/, async (route) => {
+      if (!held) {
+        held = true;
+        await new Promise((r) => setTimeout(r, 2500));
+      }
       await route.continue();
     });
-    const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/persons/recluster' && r.request().method() === 'POST',
-      { timeout: 60000 });
+    const accepted = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/persons/recluster' && r.request().method() === 'POST');
+    const finished = page.waitForResponse(async (r) => /^\/v1\/persons\/recluster\/\d+$/.test(new URL(r.url()).pathname) &&
+      r.status() === 200 && (await r.json()).state === 'done', { timeout: 120000 });
     await page.locator('#rebuild-go').click();
-    await page.locator('#rebuild-status progress').waitFor();
-    await page.locator('#rebuild-elapsed').filter({ hasText: /^[1-9]\d* s$/ }).waitFor();
+    const start = await accepted;
+    check(start.status() === 202, `the rebuild answered ${start.status()}, not 202 (a job)`);
+    const job = await start.json();
+    check(job.state === 'queued' && job.status === `/v1/persons/recluster/${job.job}`, `the job starts as ${JSON.stringify(job)}`);
+    await page.locator('#rebuild-progress[data-state="queued"] progress').waitFor();
+    check((await page.locator('#rebuild-progress').textContent()).includes(`rebuild job #${job.job}`), 'the card does not name the job');
+    check(/^\d+ s$/.test(await page.locator('#rebuild-elapsed').textContent()), 'the card does not show the seconds gone');
     check(await page.locator('#rebuild-go').isDisabled(), 'the button can be pressed again while the rebuild runs');
     await shot('persons-rebuilding', page.locator('#rebuild-form'));
-    const res = await answered;
-    check(res.status() === 200, `the rebuild answered ${res.status()}`);
-    const report = await res.json();
-    await page.unroute('**/v1/persons/recluster');
-    await page.locator('#flash').getByText(/^Persons rebuilt: /).waitFor();
+    const done = await (await finished).json();
+    await page.unroute(/\/v1\/persons\/recluster\/\d+$/);
+    check(done.job === job.job && done.stage === 'storing' && done.done === done.total && done.error === '',
+      `the job ended as ${JSON.stringify(done)}`);
+    const report = done.result;
+    await page.locator('#flash').getByText(/^Persons rebuilt in /).waitFor();
     await page.locator('#rebuild-result').waitFor();
     const after = await apiGet('/v1/persons/pending', q);
     check(after.total === report.pending, `${after.total} faces wait after the rebuild, which reported ${report.pending}`);

@@ -1573,6 +1573,26 @@ async function pagePersons(view, caseId) {
   view.append(form);
 }
 
+// Why a face waits, in a line: how many close neighbours it has and how many of them (and
+// what share of their similarity) point to one person, against the share joining needs.
+const PENDING_REASONS = {
+  'neighbours disagree': 'its close neighbours disagree',
+  'same photo': 'that person has a face of the same photo',
+  'marked not this person': 'an analyst marked it not to be that person',
+  'no close neighbour': 'no close neighbour',
+  'can join now': 'it can join now (the persons changed)',
+};
+function pendingVote(c, v) {
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const leading = v.leading_person
+    ? [`${v.leading_neighbours} in `, h('a', { href: `#/cases/${c.id}/persons/${v.leading_person}` }, `person #${v.leading_person}`),
+      ` (${pct(v.leading_share)} of their similarity; ${pct(v.share_needed)} needed)`]
+    : [];
+  return h('span', { class: 'small-text pending-vote', 'data-reason': v.reason },
+    `${v.close_neighbours} close neighbour${v.close_neighbours === 1 ? '' : 's'}`, leading.length ? ', ' : '', leading,
+    ': ', h('strong', {}, PENDING_REASONS[v.reason] || v.reason));
+}
+
 // Faces shown at most on the Persons page; the total is always said.
 const PENDING_SHOWN = 60;
 // Who may rebuild persons (POST /v1/persons/recluster): analysts in an open case of
@@ -1587,7 +1607,8 @@ function pendingSection(c, pending) {
     h('span', { class: 'face-line' }, `Face #${f.face_id}`),
     h('span', { class: 'small-text photo-name', title: f.image }, f.image.split(/[\\/]/).pop() || f.image),
     h('span', { class: 'muted small-text' }, 'source ', h('strong', { class: 'source' }, f.source), ', ',
-      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'));
+      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'),
+    f.vote ? pendingVote(c, f.vote) : null);
   const section = h('section', { 'aria-labelledby': 'pending-h', id: 'pending-section' },
     h('h2', { id: 'pending-h' }, 'Faces waiting for a person'),
     h('p', { class: 'help' }, 'Enrolment could not place these faces: their nearest faces disagree about whom they belong to, ',
@@ -1614,10 +1635,37 @@ function rebuiltKey(caseId) {
   return `lineup.persons.rebuilt.${caseId}`;
 }
 
-// "Rebuild persons" with its own justification: the POST runs until the rebuild ends
-// (the server holds the gallery meanwhile), so the card shows that it runs and for how
-// long, then what it did; the page is drawn again with the new persons, and the result
-// stays on the card for this tab.
+// A rebuild's stages (Persons::Recluster), as the card names them, and what each counts.
+const REBUILD_STAGES = {
+  neighbours: ['Finding each face\'s nearest faces', 'faces'],
+  clustering: ['Grouping the faces', 'steps'],
+  constraints: ['Keeping apart the faces a rule separates', 'groups checked'],
+  storing: ['Storing the persons', 'persons stored'],
+};
+const REBUILD_POLL_MS = 500;
+
+// A running (or waiting) rebuild: its stage, a bar of that stage's counts, the seconds gone.
+function rebuildProgress(job) {
+  const [stageText, unit] = REBUILD_STAGES[job.stage] || ['Starting', ''];
+  const running = job.state === 'running';
+  const counted = running && job.total > 0;
+  // Without a value the bar runs without saying how far (waiting, or a stage of one step).
+  const bar = h('progress', { 'aria-label': 'Rebuilding persons', max: counted ? job.total : null, value: counted ? job.done : null });
+  return h('div', { class: 'rebuild-running', id: 'rebuild-progress', 'data-state': job.state, 'data-stage': job.stage },
+    h('p', { class: 'rebuild-stage' }, h('strong', { id: 'rebuild-stage' },
+      running ? `${stageText}…` : 'Waiting for the gallery (an enrolment or a search holds it)…')),
+    bar,
+    h('p', { class: 'muted small-text' },
+      counted ? h('span', { id: 'rebuild-counts' }, `${fmtCount(job.done)} of ${fmtCount(job.total)} ${unit}`) : null,
+      counted ? ' · ' : null,
+      h('span', { id: 'rebuild-elapsed' }, `${Math.round(job.elapsed_seconds)} s`), ` · rebuild job #${job.job}`));
+}
+
+// "Rebuild persons" with its own justification. The server runs the rebuild as a job
+// (POST /v1/persons/recluster answers 202 at once; one at a time) and the card follows it
+// (GET /v1/persons/recluster/{id}): the running stage with its counts and the seconds
+// gone, then the page is drawn anew with the rebuilt persons and the card keeps the
+// result for this tab. A rebuild this tab started is followed again after a reload.
 function rebuildCard(caseId) {
   const why = field('Why rebuild now?', { name: 'rebuild_why', id: 'rebuild-why', maxlength: 2000, required: true },
     { kind: 'textarea', help: 'Recorded in the audit log when the rebuild starts, and again with its counts when it ends. Names and analysts\' marks are kept.' });
@@ -1626,15 +1674,22 @@ function rebuildCard(caseId) {
   const form = h('form', { class: 'card', novalidate: true, id: 'rebuild-form' },
     h('h3', {}, 'Rebuild persons'),
     h('p', { class: 'help' }, 'Groups every face of the gallery again, places the waiting faces and measures every person\'s margin. ',
-      'Other requests wait while it runs (minutes for a large gallery).'),
+      'It runs on the server (minutes for a large gallery) while other requests wait; you may leave this page meanwhile.'),
     why, h('div', { class: 'actions' }, go_), status);
-  const last = (() => {
+  const remembered = () => {
     try {
       return JSON.parse(sessionStorage.getItem(rebuiltKey(caseId)) || 'null');
     } catch {
       return null;
     }
-  })();
+  };
+  const remember = (v) => {
+    try {
+      sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify(v));
+    } catch {
+      /* storage may be disabled: the flash says what happened */
+    }
+  };
   const result = (r, at) => h('div', { class: 'rebuild-result', id: 'rebuild-result' },
     h('p', {}, h('strong', {}, 'Last rebuild from this tab'), ' (', timeEl(at), '):'),
     dl([
@@ -1645,36 +1700,50 @@ function rebuildCard(caseId) {
       ['Faces kept apart by a rule', fmtCount(r.kept_apart)],
       ['Time', `${seconds(r.seconds_knn + r.seconds_cluster)} (neighbours ${seconds(r.seconds_knn)}, grouping ${seconds(r.seconds_cluster)})`],
     ]));
+  // Follows job `id` until it ends (or the page is left): then the result, or why it failed.
+  const follow = (id, first) => busy(go_, 'Rebuilding…', async () => {
+    let job = first;
+    for (;;) {
+      if (!job) {
+        try {
+          job = await api('GET', `/v1/persons/recluster/${id}`);
+        } catch (err) {
+          if (err.status === 404) remember(null);  // the server was restarted since: nothing to follow
+          throw err;
+        }
+      }
+      if (!status.isConnected) return;  // another page now; a reload of this one follows it again
+      if (job.state === 'done' || job.state === 'failed') break;
+      status.replaceChildren(rebuildProgress(job));
+      await new Promise((res) => setTimeout(res, REBUILD_POLL_MS));
+      job = null;
+    }
+    if (job.state === 'failed') {
+      remember(null);
+      status.replaceChildren();
+      throw new Error(`The rebuild failed: ${job.error}`);
+    }
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    remember({ at, report: job.result, job: job.job });
+    const r = job.result;
+    flash(`Persons rebuilt in ${seconds(job.elapsed_seconds)}: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
+    render();
+  }, form);
+  const last = remembered();
   if (last && last.report) status.append(result(last.report, last.at));
+  else if (last && last.running) follow(last.running);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = requiredText(form, 'rebuild_why', 'Write why you rebuild persons first.');
     if (!text) return;
-    busy(go_, 'Rebuilding…', async () => {
-      const t0 = Date.now();
-      const elapsed = h('span', { id: 'rebuild-elapsed' }, '0 s');
-      status.replaceChildren(h('p', { class: 'rebuild-running' },
-        h('progress', { 'aria-label': 'Rebuilding persons' }), ' Rebuilding persons… ', elapsed));
-      const tick = setInterval(() => { elapsed.textContent = `${Math.round((Date.now() - t0) / 1000)} s`; }, 1000);
-      try {
-        const body = { justification: text };
-        if (caseId) body.case_id = caseId;
-        const r = await api('POST', '/v1/persons/recluster', body);
-        const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-        try {
-          sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify({ at, report: r }));
-        } catch {
-          /* storage may be disabled: the flash says it */
-        }
-        flash(`Persons rebuilt: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
-        render();
-      } catch (err) {
-        status.replaceChildren();
-        throw err;
-      } finally {
-        clearInterval(tick);
-      }
-    }, form);
+    busy(go_, 'Starting…', async () => {
+      const body = { justification: text };
+      if (caseId) body.case_id = caseId;
+      const job = await api('POST', '/v1/persons/recluster', body);
+      remember({ running: job.job });
+      status.replaceChildren(rebuildProgress(job));
+      return job;
+    }, form).then((job) => { if (job) follow(job.job, job); });
   });
   return form;
 }
@@ -2031,7 +2100,10 @@ async function pageNetwork(view, caseId) {
     table(['Community', 'Persons', 'Links inside', 'Photos inside', 'Members'], communityRows,
       { id: 'communities-table', empty: 'No community: nobody appears with anyone in a photo that may be used.' })));
   const bpeople = peopleOf(br);
-  const brokerRows = br.brokers.map((b, i) => [
+  // A score of 0 bridges nothing (no chain between others passes through the person, or
+  // their associates all know each other): only those above it are brokers.
+  const bridging = br.brokers.filter((b) => b.score > 0);
+  const brokerRows = bridging.map((b, i) => [
     h('span', { class: 'num' }, i + 1),
     personChip(c.id, bpeople, b.person),
     h('span', { class: 'num' }, b.score.toFixed(1)),
@@ -2044,7 +2116,9 @@ async function pageNetwork(view, caseId) {
     h('h2', { id: 'brokers-h' }, 'Brokers'),
     h('p', { class: 'help' }, 'Persons who link people who do not otherwise appear together: ranked by betweenness (how many shortest chains between others pass through them; links weighted by shared photos) ',
       'times the share of their associates who do not appear with each other, with the communities they and their associates belong to.'),
-    table(['#', 'Person', 'Score', 'Betweenness', 'Associates who know each other', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })));
+    bridging.length
+      ? table(['#', 'Person', 'Score', 'Betweenness', 'Associates who know each other', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })
+      : h('p', { class: 'empty', id: 'brokers-none' }, 'No person links two groups: nobody in this network stands between people who do not otherwise appear together.')));
 
   // A path between two persons.
   const from = h('input', { type: 'number', min: 1, step: 1, id: 'path-from', name: 'from', placeholder: 'Person number' });
