@@ -219,7 +219,8 @@ const std::vector<std::vector<std::string>> kEveryCommand = {
     {"user", "tokens"},  {"user", "revoke"}, {"audit", "verify"}, {"audit", "head"},    {"audit", "export"},
     {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
     {"version"},         {"persons", "list"}, {"persons", "show"}, {"persons", "name"}, {"persons", "merge"},
-    {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"}};
+    {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"},
+    {"case", "export"},  {"key", "show"},    {"evidence", "verify"}};
 
 std::string Joined(const std::vector<std::string>& words) {
   std::string s;

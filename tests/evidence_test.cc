@@ -150,6 +150,7 @@ class EvidenceTest : public ::testing::Test {
 
     // Ana opens a case with Bob, searches for a Bush photo not in the gallery (keeping
     // the probe photo), marks the best candidate a possible match, and Bob confirms it.
+    ASSERT_TRUE(audit_->Append("admin", "login", 0, "{}").ok());  // a record before the case's first
     auto c = cases_->Create("Robbery 2027-114", "warrant W-1", "ana");
     ASSERT_TRUE(c.ok());
     case_ = c->id;
@@ -193,8 +194,8 @@ class EvidenceTest : public ::testing::Test {
     return ev.Export(who, req);
   }
   // A copy of the bundle to alter.
-  std::string CopyOf(const std::string& bundle, const std::string& name) {
-    const std::string to = tmp_.File(name);
+  std::string CopyOf(const std::string& bundle, const std::string& name, int n = -1) {
+    const std::string to = tmp_.File(n < 0 ? name : name + std::to_string(n));
     fs::copy(bundle, to, fs::copy_options::recursive);
     return to;
   }
@@ -426,7 +427,7 @@ TEST_F(EvidenceTest, EveryChangeIsFoundAndNamed) {
   };
   int n = 0;
   for (const Case& k : cases) {
-    const std::string d = CopyOf(out, "t" + std::to_string(n++));
+    const std::string d = CopyOf(out, "t", n++);
     k.alter(d);
     auto v = Check(d, key);
     EXPECT_FALSE(v.ok) << k.name;
@@ -516,7 +517,7 @@ TEST_F(EvidenceTest, HostileBundlesAreRefusedCleanly) {
   };
   int n = 0;
   for (const auto& [name, text] : hostile) {
-    const std::string d = CopyOf(out, "h" + std::to_string(n++));
+    const std::string d = CopyOf(out, "h", n++);
     Resign(d, text, *key);
     auto v = Check(d, key->PublicKeyBase64());
     EXPECT_FALSE(v.ok) << name;
@@ -526,7 +527,7 @@ TEST_F(EvidenceTest, HostileBundlesAreRefusedCleanly) {
   for (const std::string& sig : {std::string("{\"algorithm\":\"Ed25519\""), std::string(100000, '{'),
                                  std::string("{\"algorithm\":\"Ed25519\",\"public_key\":\"../../x\",\"manifest_sha256\":"
                                              "\"00\",\"signature\":\"x\"}")}) {
-    const std::string d = CopyOf(out, "s" + std::to_string(n++));
+    const std::string d = CopyOf(out, "s", n++);
     lineup_test::WriteText(d + "/manifest.sig", sig);
     auto v = Check(d);
     EXPECT_EQ(v.problem, BundleProblemKind::kBadSignature) << v.message;
