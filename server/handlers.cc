@@ -448,7 +448,7 @@ void Server::Impl::AddRoutes() {
              r.fpir = *fpir;
              r.fmr = *fmr;
              r.probe.face = static_cast<int>(*face_n);
-             for (const char* flag : {"all", "subjects"}) {
+             for (const char* flag : {"all", "subjects", "keep_probe"}) {
                bool on = false;
                if (by_vector) {
                  if (body.contains(flag) && !body[flag].is_boolean())
@@ -458,7 +458,7 @@ void Server::Impl::AddRoutes() {
                  auto f = FormField(c.req, flag, false, 8);
                  on = f.ok() && !f->empty() && *f != "0" && *f != "false";
                }
-               (std::string(flag) == "all" ? r.all : r.by_subject) = on;
+               (std::string(flag) == "all" ? r.all : std::string(flag) == "subjects" ? r.by_subject : r.keep_probe_photo) = on;
              }
              std::optional<AnalyzerLease> lease;
              if (by_vector) {

@@ -458,6 +458,12 @@ json Schemas() {
                                               {"weight", kInt},
                                               {"photos", Arr(shared_photo)}}))}},
                            {"report", "persons", "ties"});
+  s["SigningKey"] = Obj({{"algorithm", Enum({"Ed25519"})},
+                         {"public_key", Described(kStr, "the 32 public key bytes in standard base64 (44 characters)")},
+                         {"public_key_encoding", kStr},
+                         {"fingerprint", Described(kSha, "SHA-256 of the 32 public key bytes, hex")},
+                         {"fingerprint_of", kStr}},
+                        {"algorithm", "public_key", "fingerprint"});
   s["OpenApiDocument"] =
       Obj({{"openapi", kStr}, {"info", json::object()}, {"paths", json::object()}, {"components", json::object()}},
           {"openapi", "paths"});
@@ -525,6 +531,7 @@ Success SuccessOf(const std::string& key) {
       {"GET /v1/network/persons/{id}/path/{other}", "NetworkPath"},
       {"GET /v1/network/communities", "NetworkCommunities"},
       {"GET /v1/network/brokers", "NetworkBrokers"},
+      {"GET /v1/signing-key", "SigningKey"},
   };
   static const std::map<std::string, std::string> created = {
       {"POST /v1/cases", "Case"},   {"POST /v1/sources", "Source"},       {"POST /v1/users", "User"},
@@ -544,6 +551,11 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/persons/pending/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "POST /v1/cases/{id}/export")
+    return Success{"200",
+                   "the case's evidence bundle as a ZIP download (docs/evidence.md); headers X-Lineup-Manifest-SHA256 "
+                   "(also in the export's audit record), X-Lineup-Key-Fingerprint and X-Lineup-Audit-Seq",
+                   {{"application/zip", {{"schema", kFile}}}}};
   if (key == "GET /v1/network/export")
     return Success{"200", "the network as GraphML (format=graphml) or JSON (format=json), as a download",
                    {{"application/graphml+xml", {{"schema", kStr}}}, {"application/json", {{"schema", Ref("NetworkExport")}}}}};
@@ -577,6 +589,8 @@ json RequestBody(const std::string& key) {
     const json fmr = Described(num, "for experts: a per-comparison false match rate instead of fpir");
     const json subjects = Described(str, "true: also group the candidates by known subject (looks deeper)");
     const json all = Described(str, "true: also return candidates that are not leads");
+    const json keep = Described(str, "true: the case keeps the probe photo for its evidence export (the searched "
+                                     "face's crop is always kept)");
     json b = multipart({{"image", file},
                         {"justification", str},
                         {"face", Described(integer, "which face of the photo (1-based, as numbered in probe.faces; "
@@ -585,7 +599,8 @@ json RequestBody(const std::string& key) {
                         {"fpir", fpir},
                         {"fmr", fmr},
                         {"all", all},
-                        {"subjects", subjects}},
+                        {"subjects", subjects},
+                        {"keep_probe", keep}},
                        {"image", "justification"});
     b["content"]["application/json"] = {{"schema",
                                          {{"type", "object"},
@@ -663,6 +678,10 @@ json RequestBody(const std::string& key) {
     return json_body({{"case_id", Described(integer, "analysts: their open case; admins: none")}, {"justification", why}},
                      {"justification"});
   if (key == "POST /v1/users/{name}/tokens") return json_body({{"label", str}, {"days", integer}}, {});
+  if (key == "POST /v1/cases/{id}/export")
+    return json_body({{"justification", Described(str, "why the case is exported (a court order, a disclosure "
+                                                       "request); audited")}},
+                     {"justification"});
   return nullptr;
 }
 

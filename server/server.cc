@@ -543,6 +543,8 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   no.disclosures = impl->disclosures.get();
   impl->network = std::make_unique<NetworkInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                           std::move(no));
+  impl->evidence = std::make_unique<CaseEvidence>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
+                                                  impl->calibration, with_gallery);
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())
@@ -555,6 +557,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   impl->AddRoutes();
   impl->AddPersonsRoutes();
   impl->AddNetworkRoutes();
+  impl->AddEvidenceRoutes();
   impl->Install();
   Impl* raw = impl.get();
   impl->retention_thread = std::thread([raw] {

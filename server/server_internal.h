@@ -18,6 +18,7 @@
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
 #include "lineup/disclosures.h"
+#include "lineup/evidence.h"
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
@@ -156,6 +157,8 @@ struct Server::Impl {
   std::unique_ptr<PersonInvestigations> persons;
   // The co-appearance network's queries as accountable acts (network_routes.cc).
   std::unique_ptr<NetworkInvestigations> network;
+  // Cases exported as signed evidence bundles (evidence_routes.cc).
+  std::unique_ptr<CaseEvidence> evidence;
 
   std::vector<Route> routes;
   std::vector<RouteInfo> route_infos;
@@ -182,6 +185,7 @@ struct Server::Impl {
   void AddRoutes();  // handlers.cc
   void AddPersonsRoutes();  // persons_routes.cc
   void AddNetworkRoutes();  // network_routes.cc
+  void AddEvidenceRoutes();  // evidence_routes.cc
   void Register(const std::string& method, const std::string& path, std::vector<Role> roles, const std::string& summary,
                 Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors

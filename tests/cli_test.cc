@@ -220,7 +220,7 @@ const std::vector<std::vector<std::string>> kEveryCommand = {
     {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
     {"version"},         {"persons", "list"}, {"persons", "show"}, {"persons", "name"}, {"persons", "merge"},
     {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"},
-    {"persons", "pending"}};
+    {"persons", "pending"}, {"case", "export"},  {"key", "show"},    {"evidence", "verify"}};
 
 std::string Joined(const std::vector<std::string>& words) {
   std::string s;

@@ -1449,3 +1449,48 @@ TEST(ServerMinFace, UploadsHonourTheFloor) {
 }
 
 }  // namespace
+
+namespace {
+TEST_F(ServerTest, EvidenceExportAsZipForMembersAndAuditorsOnly) {
+  auto c = Client();
+  const int64_t case_id = NewCase("ana", "Evidence export");
+  auto s = SearchPhoto("ana", case_id, "test/obama1.jpg");
+  ASSERT_EQ(s->status, 200) << s->body;
+  const std::string path = "/v1/cases/" + std::to_string(case_id) + "/export";
+  const std::string body = json{{"justification", "disclosure to the defence"}}.dump();
+  // A member gets the ZIP: the bundle's files under case-N-evidence/, the manifest's
+  // SHA-256 in a header and in the export's audit record.
+  auto zip = c.Post(path.c_str(), Auth("ana"), body, "application/json");
+  ASSERT_EQ(zip->status, 200) << zip->body;
+  EXPECT_EQ(zip->get_header_value("Content-Type"), "application/zip");
+  EXPECT_EQ(zip->body.substr(0, 2), "PK");
+  const std::string top = "case-" + std::to_string(case_id) + "-evidence/";
+  for (const char* f : {"manifest.json", "manifest.sig", "case.json", "report.pdf", "report.html", "audit/chain.tsv"})
+    EXPECT_NE(zip->body.find(top + f), std::string::npos) << f;
+  const std::string sha = zip->get_header_value("X-Lineup-Manifest-SHA256");
+  EXPECT_EQ(sha.size(), 64u);
+  auto key = Body(c.Get("/v1/signing-key", Auth("aud")));
+  EXPECT_EQ(key["fingerprint"], zip->get_header_value("X-Lineup-Key-Fingerprint"));
+  EXPECT_EQ(key["public_key"].get<std::string>().size(), 44u);
+  // The temporary bundle is gone from the gallery's directory.
+  EXPECT_TRUE(std::filesystem::is_empty(w->gallery + "/exports"));
+  // An auditor may; an analyst outside the case, an admin and an enroller may not, and
+  // their refusals are recorded. A member must say why.
+  EXPECT_EQ(c.Post(path.c_str(), Auth("aud"), body, "application/json")->status, 200);
+  for (const char* who : {"zoe", "admin", "eve"})
+    EXPECT_EQ(c.Post(path.c_str(), Auth(who), body, "application/json")->status, 403) << who;
+  EXPECT_EQ(c.Post(path.c_str(), Auth("ana"), "{}", "application/json")->status, 400);
+  EXPECT_EQ(c.Post("/v1/cases/999999/export", Auth("ana"), body, "application/json")->status, 404);
+  auto recs = Body(c.Get(("/v1/audit?case=" + std::to_string(case_id)).c_str(), Auth("aud")));
+  int exports = 0, refused = 0;
+  bool named = false;
+  for (const auto& r : recs["records"]) {
+    exports += r["action"] == "case_export";
+    refused += r["action"] == "case_export_refused";
+    named |= r["action"] == "case_export" && r["details"]["manifest_sha256"] == sha && r["actor"] == "ana";
+  }
+  EXPECT_EQ(exports, 2);
+  EXPECT_EQ(refused, 3);
+  EXPECT_TRUE(named);
+}
+}  // namespace

@@ -10,6 +10,7 @@
 //   E2E_PROBE_GROUP    a photo with several faces
 //   E2E_SOURCES        {"press": {"images": N, "faces": M}, "events": {...}}: what was enrolled
 //   E2E_ARTIFACTS      where the screenshots go (PNG)
+//   E2E_LINEUP         the lineup binary (checks downloaded evidence bundles; optional)
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //
 // The story: an admin looks at users, tokens and sources; analyst 1 opens a case, adds
@@ -23,6 +24,9 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 
 function need(name) {
   const v = process.env[name];
@@ -44,6 +48,7 @@ const PROBE = need('E2E_PROBE');
 const PROBE_GROUP = need('E2E_PROBE_GROUP');
 const SOURCES = JSON.parse(need('E2E_SOURCES'));
 const ART = need('E2E_ARTIFACTS');
+const LINEUP = process.env.E2E_LINEUP || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LEAD = 'not identifications';
 const ACCEPT = 'image/*,.pgm,.ppm,.pbm,.pnm,.pam,.pfm,.ras,.sr,.hdr,.pic,.jp2,.j2k,.j2c';
@@ -155,6 +160,36 @@ async function signOut(ctx) {
   await ctx.close();
 }
 
+// Presses an evidence export form's button and checks the ZIP it saves: a bundle that
+// `lineup evidence verify` finds intact, whose manifest's SHA-256 the page shows.
+async function exportEvidence(prefix, caseId, file) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(`#${prefix}-button`).click()]);
+  check(dl.suggestedFilename() === `case-${caseId}-evidence.zip`, `the download is named ${dl.suggestedFilename()}`);
+  const zip = path.join(ART, file);
+  await dl.saveAs(zip);
+  const sha = (await page.locator(`#${prefix}-sha`).textContent()).trim();
+  check(/^[0-9a-f]{64}$/.test(sha), `the page shows the manifest SHA-256 as "${sha}"`);
+  const bytes = fs.readFileSync(zip);
+  check(bytes.subarray(0, 2).toString() === 'PK', 'the download is not a ZIP');
+  if (LINEUP) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineup-e2e-bundle-'));
+    try {
+      execFileSync('unzip', ['-q', zip, '-d', dir]);
+      const bundle = path.join(dir, `case-${caseId}-evidence`);
+      const key = JSON.parse(await (await page.request.get(`${URL_}/v1/signing-key`)).text()).public_key;
+      const v = JSON.parse(execFileSync(LINEUP, ['evidence', 'verify', bundle, '--key', key, '--json']).toString());
+      check(v.ok === true && v.case_id === Number(caseId), `the bundle does not verify: ${JSON.stringify(v.problem)}`);
+      const manifest = fs.readFileSync(path.join(bundle, 'manifest.json'));
+      check(crypto.createHash('sha256').update(manifest).digest('hex') === sha, 'the manifest is not the one the page names');
+      const report = fs.readFileSync(path.join(bundle, 'report.html'), 'utf8');
+      check(report.includes('not identifications'), 'the report lacks the notice');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return sha;
+}
+
 async function apiGet(p, headers = {}) {
   const res = await page.request.get(`${URL_}${p}`, { headers });
   check(res.ok(), `GET ${p} answered ${res.status()}`);
@@ -257,6 +292,7 @@ async function main() {
   console.log(`Chromium ${browser.version()}, server ${URL_}`);
   const probes = await makeProbes();
   let caseId = 0;
+  let exportSha = ''; // the manifest's SHA-256 of analyst 2's evidence export
   let caseTitle = '';
   let firstSearch = null; // the answer to the first search, and its cards as shown
   let firstCards = [];
@@ -607,6 +643,13 @@ async function main() {
     await confirmed.first().waitFor();
     check((await confirmed.first().textContent()).includes(`by ${users.analyst2.name}`), 'the confirmation does not name analyst 2');
     await shot('analyst2-case-confirmed');
+    // Evidence export, for members of the case: a justification first, then the ZIP.
+    await page.locator('#case-export').scrollIntoViewIfNeeded();
+    await page.locator('#case-export-button').click();
+    await page.locator('#case-export').getByText('Write why the case is exported first.').waitFor();
+    await page.locator('#case-export-why').fill('Disclosure to the defence, order 2027/55');
+    exportSha = await exportEvidence('case-export', caseId, 'case-evidence-member.zip');
+    await shot('evidence-export-member', page.locator('#case-export'));
     await signOut(page.context());
   });
 
@@ -888,6 +931,17 @@ async function main() {
     const actor = await page.locator('#audit-records tbody td:nth-child(3)').first().textContent();
     check(actor === users.analyst2.name, `the confirm record's actor is ${actor}`);
     await shot('auditor-filtered');
+    // Auditors export any case from the Audit page; the records name both exports.
+    await page.locator('#audit-export-case').fill(String(caseId));
+    await page.locator('#audit-export-why').fill('Oversight body review 2027-3');
+    const auditorSha = await exportEvidence('audit-export', caseId, 'case-evidence-auditor.zip');
+    await shot('evidence-export-auditor', page.locator('#audit-export'));
+    await page.locator('#f-action').selectOption('case_export');
+    await page.getByRole('button', { name: 'Show records' }).click();
+    await page.getByText(/^2 record\(s\)/).waitFor();
+    const details = (await page.locator('#audit-records tbody').textContent()).replace(/\s+/g, ' ');
+    for (const sha of [exportSha, auditorSha]) check(details.includes(sha.slice(0, 12)), `no export record names ${sha}`);
+    await shot('auditor-export-records');
     // Pages of other roles are not offered, and say so if opened by hand.
     await page.goto(`${URL_}/#/cases`);
     await page.getByRole('heading', { name: 'Not available' }).waitFor();

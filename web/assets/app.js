@@ -561,6 +561,8 @@ async function pageCase(view, id) {
     view.append(await addMemberForm(c));
   }
 
+  if (state.role === 'analyst' && (c.members || []).includes(state.user)) view.append(evidenceExportForm(c.id));
+
   view.append(noticeBox());
 
   // Searches: each opens as it was shown (GET /v1/searches/{id}), without searching again.
@@ -685,6 +687,81 @@ async function addMemberForm(c) {
       await api('POST', `/v1/cases/${c.id}/members`, { user });
       flash(`${user} is now a member of case #${c.id}.`, 'ok', { keep: true });
       render();
+    }, form);
+  });
+  return form;
+}
+
+// ------------------------------------------------------------------ evidence export
+
+// A case as a signed evidence bundle (docs/evidence.md): POST /v1/cases/{id}/export
+// answers a ZIP, which the browser saves. Members of the case (on its page) and auditors
+// (on the Audit page, by case number) may; the export and its manifest's SHA-256 go into
+// the audit log.
+function evidenceExportForm(caseId) {
+  const idPrefix = caseId ? 'case-export' : 'audit-export';
+  const caseField = caseId ? null
+    : field('Case number', { name: 'case', type: 'number', min: 1, required: true, id: `${idPrefix}-case` });
+  const why = field('Why is it exported?', { name: 'export_why', required: true, id: `${idPrefix}-why`, rows: 2 },
+    { kind: 'textarea', help: 'For example the court order or disclosure request. Kept in the audit log.' });
+  const btn = h('button', { type: 'submit', class: 'btn', id: `${idPrefix}-button` }, 'Export evidence (ZIP)');
+  const result = h('div', { class: 'export-result', id: `${idPrefix}-result`, 'aria-live': 'polite' });
+  const form = h('form', { class: 'card inline-form', novalidate: true, id: idPrefix, 'aria-labelledby': `${idPrefix}-h` },
+    h('h2', { id: `${idPrefix}-h` }, 'Evidence export'),
+    h('p', { class: 'help' }, 'A self-contained bundle for a court or a defence expert: the case and its authority, every ',
+      'search with its probe, threshold and candidates (crops, scores, provenance), every review, the case\'s audit ',
+      'records, the model\'s error rates, and a report (HTML and PDF). It is signed with the gallery\'s key; ',
+      h('code', {}, 'lineup evidence verify'), ' checks that nothing in it was changed.'),
+    caseField, why, h('div', { class: 'actions' }, btn), result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const id = caseId || (form.elements.case.value || '').trim();
+    if (!caseId && !/^[1-9][0-9]*$/.test(id)) {
+      formStatus(form, new Error('Give the number of the case to export.'));
+      return;
+    }
+    const justification = requiredText(form, 'export_why', 'Write why the case is exported first.');
+    if (!justification) return;
+    await busy(btn, 'Exporting…', async () => {
+      let res;
+      try {
+        res = await fetch(`/v1/cases/${id}/export`, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': state.csrf || '', Accept: 'application/zip' },
+          body: JSON.stringify({ justification }),
+        });
+      } catch (e) {
+        throw new ApiError(0, 'network', `Cannot reach the Lineup server (${e.message}).`);
+      }
+      if (!res.ok) {
+        let data = null;
+        try {
+          data = await res.json();
+        } catch {
+          data = null;
+        }
+        throw new ApiError(res.status, (data && data.error && data.error.code) || 'error',
+          (data && data.error && data.error.message) || `The server answered ${res.status}.`);
+      }
+      const blob = await res.blob();
+      const file = `case-${id}-evidence.zip`;
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: file, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      const sha = res.headers.get('X-Lineup-Manifest-SHA256') || '';
+      const fp = res.headers.get('X-Lineup-Key-Fingerprint') || '';
+      result.replaceChildren(
+        h('p', { class: 'verdict-ok' }, `Case #${id} exported as ${file} (${fmtCount(blob.size)} bytes), recorded in the audit log as record #${res.headers.get('X-Lineup-Audit-Seq') || '?'}.`),
+        dl([
+          ['Manifest SHA-256', h('code', { class: 'hash', id: `${idPrefix}-sha` }, sha)],
+          ['Signing key fingerprint', h('code', { class: 'hash', id: `${idPrefix}-fingerprint` }, fp)],
+        ]),
+        h('p', { class: 'help' }, 'Hand the fingerprint over separately from the bundle, so that its receiver can check ',
+          'the signature against a key they did not get from the bundle itself.'));
     }, form);
   });
   return form;
@@ -2242,7 +2319,8 @@ async function pageAudit(view) {
       'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
       'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke', 'persons_list', 'persons_show',
       'persons_pending', 'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
-      'persons_recluster', 'persons_recluster_done'].map((a) => [a, a])],
+      'persons_recluster', 'persons_recluster_done', 'case_export', 'case_export_refused',
+      'signing_key_create'].map((a) => [a, a])],
   });
   const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
@@ -2279,7 +2357,9 @@ async function pageAudit(view) {
     ev.preventDefault();
     busy(apply, 'Loading…', load, form);
   });
-  view.append(h('div', { class: 'grid-2' }, verifyBox, statsBox), form, list);
+  view.append(h('div', { class: 'grid-2' }, verifyBox, statsBox));
+  if (state.role === 'auditor') view.append(evidenceExportForm(null));
+  view.append(form, list);
   await Promise.all([verify(), stats(), busy(apply, 'Loading…', load, form)]);
 }
 
