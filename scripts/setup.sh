@@ -6,7 +6,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 pkgs=(cmake g++ make pkg-config zlib1g-dev libjpeg-dev libssl-dev nlohmann-json3-dev
       libopencv-core-dev libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
       libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libcpp-httplib-dev libsodium-dev libigraph-dev chromium chromium-driver clang libclang-rt-14-dev curl openssl)
+      libcpp-httplib-dev libsodium-dev libigraph-dev libcairo2-dev libpango1.0-dev libarchive-dev fonts-dejavu-core
+      poppler-utils unzip chromium chromium-driver clang libclang-rt-14-dev curl openssl)
+# libcairo2-dev, libpango1.0-dev and fonts-dejavu-core draw the evidence report's PDF,
+# libarchive-dev zips a bundle for download (src/evidence/); poppler-utils' pdftotext
+# lets the tests read the PDF back, and unzip opens the downloaded bundle in tests/e2e.
 # libigraph-dev: graph clustering of faces into persons and the co-appearance network
 # (GPL-2.0-or-later; see LICENSE).
 # chromium and chromium-driver run the web console's end-to-end tests (tests/e2e); clang and

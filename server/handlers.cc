@@ -141,6 +141,21 @@ Result<double> NumberField(const httplib::Request& req, const json* body, const 
   return v;
 }
 
+// The justification of a search whose photo is the raw body: in the X-Lineup-Justification
+// header (percent-encoded), as reads within a case take it, never in the URL, which
+// proxies, server logs and browser histories keep. The case is the URL's own path; an
+// X-Lineup-Case header, if sent, must name the same one.
+Result<std::string> RawSearchJustification(const httplib::Request& req, int64_t case_id) {
+  auto scope = ReadScope(req);  // refuses ?case= and ?justification=, saying where they go
+  if (!scope.ok()) return scope.status();
+  if (scope->case_id != 0 && scope->case_id != case_id)
+    return Status::InvalidArgument(std::string(kCaseHeader) + " names case " + std::to_string(scope->case_id) +
+                                   ", the URL case " + std::to_string(case_id));
+  if (scope->justification.empty())
+    return Status::InvalidArgument(std::string("a search with the photo as the body needs the ") +
+                                   kJustificationHeader + " header (percent-encoded text)");
+  return scope->justification;
+}
 
 }  // namespace
 
@@ -435,8 +450,9 @@ void Server::Impl::AddRoutes() {
              }
              SearchRequest r;
              r.case_id = *case_id;
-             auto justification = by_vector ? TextField(body, "justification", true, 2000)
-                                            : FormField(c.req, "justification", true, 2000);
+             auto justification = by_vector                             ? TextField(body, "justification", true, 2000)
+                                  : c.req.is_multipart_form_data()      ? FormField(c.req, "justification", true, 2000)
+                                                                        : RawSearchJustification(c.req, *case_id);
              if (!justification.ok()) return SendError(c.res, justification.status());
              r.justification = *justification;
              const json* bp = by_vector ? &body : nullptr;
@@ -450,7 +466,7 @@ void Server::Impl::AddRoutes() {
              r.fpir = *fpir;
              r.fmr = *fmr;
              r.probe.face = static_cast<int>(*face_n);
-             for (const char* flag : {"all", "subjects"}) {
+             for (const char* flag : {"all", "subjects", "keep_probe"}) {
                bool on = false;
                if (by_vector) {
                  if (body.contains(flag) && !body[flag].is_boolean())
@@ -460,7 +476,7 @@ void Server::Impl::AddRoutes() {
                  auto f = FormField(c.req, flag, false, 8);
                  on = f.ok() && !f->empty() && *f != "0" && *f != "false";
                }
-               (std::string(flag) == "all" ? r.all : r.by_subject) = on;
+               (std::string(flag) == "all" ? r.all : std::string(flag) == "subjects" ? r.by_subject : r.keep_probe_photo) = on;
              }
              std::optional<AnalyzerLease> lease;
              if (by_vector) {
@@ -1061,6 +1077,13 @@ void Server::Impl::StopJobs() {
   {
     std::lock_guard<std::mutex> g(jobs_mu);
     for (auto& [id, j] : jobs)
+      if (j->thread.joinable()) threads.push_back(std::move(j->thread));
+  }
+  {
+    // A rebuild of persons cannot be stopped midway: one that runs is waited for, one
+    // that waits for the gallery gives up (RunReclusterJob).
+    std::lock_guard<std::mutex> g(recluster_mu);
+    for (auto& [id, j] : recluster_jobs)
       if (j->thread.joinable()) threads.push_back(std::move(j->thread));
   }
   for (std::thread& t : threads) t.join();

@@ -348,7 +348,17 @@ json Schemas() {
                          {"audit_seq", kInt}},
                         {"persons", "total"});
   s["PersonFaces"] = Obj({{"face_list", Arr(person_face)}, {"audit_seq", kInt}}, {"face_list"});
-  s["PendingFaces"] = Obj({{"faces", Described(Arr(person_face), "by face id; placed_by is \"pending\"")},
+  const json vote = Obj(
+      {{"close_neighbours", Described(kInt, "neighbours at or above the link threshold that are in a person")},
+       {"leading_person", Described(kInt, "the person with the most of their similarity (0: none)")},
+       {"leading_neighbours", Described(kInt, "how many of the close neighbours are in it")},
+       {"leading_share", Described(kNum, "its share of their similarity, 0 to 1")},
+       {"share_needed", Described(kNum, "the share a face needs to join a person (0.75)")},
+       {"reason", Enum({"neighbours disagree", "same photo", "marked not this person", "no close neighbour",
+                        "can join now"})}},
+      {"close_neighbours", "leading_share", "share_needed", "reason"});
+  const json pending_face = Extended(person_face, {{"vote", vote}}, {"face_id", "box", "thumbnail", "vote"});
+  s["PendingFaces"] = Obj({{"faces", Described(Arr(pending_face), "by face id; placed_by is \"pending\"")},
                            {"total", Described(kInt, "faces waiting for a person in all")},
                            {"offset", kInt},
                            {"audit_seq", kInt},
@@ -367,6 +377,21 @@ json Schemas() {
                               {"seconds_knn", kNum},
                               {"seconds_cluster", kNum}},
                              {"faces", "persons"});
+  s["ReclusterJob"] = Obj(
+      {{"job", kInt},
+       {"state", Described(Enum({"queued", "running", "done", "failed"}),
+                           "queued: waiting for the gallery (an enrolment chunk, a search)")},
+       {"stage", Described(Enum({"", "neighbours", "clustering", "constraints", "storing"}),
+                           "the running stage (\"\" before the first)")},
+       {"done", Described(kInt, "items of the stage done: faces searched, groups checked or written")},
+       {"total", Described(kInt, "items of the stage in all")},
+       {"elapsed_seconds", Described(kNum, "since the request; once finished, the whole time")},
+       {"result", {{"allOf", json::array({Ref("ReclusterReport")})},
+                   {"nullable", true},
+                   {"description", "the rebuild's counts once done (null before)"}}},
+       {"error", Described(kStr, "why it failed (\"\" otherwise)")},
+       {"status", Described(kStr, "the URL that follows the job")}},
+      {"job", "state", "stage", "done", "total", "elapsed_seconds", "status"});
   // The co-appearance network (network_investigations.h: *AnswerJson).
   const json net_report = Obj({{"persons", kInt},
                                {"ties", kInt},
@@ -468,6 +493,12 @@ json Schemas() {
                                               {"weight", kInt},
                                               {"photos", Arr(shared_photo)}}))}},
                            {"report", "persons", "ties"});
+  s["SigningKey"] = Obj({{"algorithm", Enum({"Ed25519"})},
+                         {"public_key", Described(kStr, "the 32 public key bytes in standard base64 (44 characters)")},
+                         {"public_key_encoding", kStr},
+                         {"fingerprint", Described(kSha, "SHA-256 of the 32 public key bytes, hex")},
+                         {"fingerprint_of", kStr}},
+                        {"algorithm", "public_key", "fingerprint"});
   s["OpenApiDocument"] =
       Obj({{"openapi", kStr}, {"info", json::object()}, {"paths", json::object()}, {"components", json::object()}},
           {"openapi", "paths"});
@@ -530,12 +561,13 @@ Success SuccessOf(const std::string& key) {
       {"POST /v1/persons/{id}/split", "PersonChange"},
       {"POST /v1/persons/{id}/mark", "PersonChange"},
       {"POST /v1/persons/history/{id}/undo", "PersonChange"},
-      {"POST /v1/persons/recluster", "ReclusterReport"},
+      {"GET /v1/persons/recluster/{id}", "ReclusterJob"},
       {"GET /v1/network/persons/{id}/associates", "NetworkAssociates"},
       {"GET /v1/network/persons/{id}/neighbourhood", "NetworkNeighbourhood"},
       {"GET /v1/network/persons/{id}/path/{other}", "NetworkPath"},
       {"GET /v1/network/communities", "NetworkCommunities"},
       {"GET /v1/network/brokers", "NetworkBrokers"},
+      {"GET /v1/signing-key", "SigningKey"},
   };
   static const std::map<std::string, std::string> created = {
       {"POST /v1/cases", "Case"},   {"POST /v1/sources", "Source"},       {"POST /v1/users", "User"},
@@ -546,6 +578,8 @@ Success SuccessOf(const std::string& key) {
   if (auto it = created.find(key); it != created.end()) return as_json("201", "Created", it->second);
   if (key == "POST /v1/enrollments")
     return as_json("202", "Accepted: the job runs in the background", "EnrollmentStarted");
+  if (key == "POST /v1/persons/recluster")
+    return as_json("202", "Accepted: the rebuild runs in the background (GET its status URL)", "ReclusterJob");
   if (key == "GET /") return as("text/html", "the console's page", kStr);
   if (key == "GET /assets/{file}") return as("*/*", "a console file (JavaScript, CSS, SVG, PNG or icon)", kFile);
   if (key == "GET /metrics") return as("text/plain", "Prometheus text format, version 0.0.4", kStr);
@@ -553,6 +587,11 @@ Success SuccessOf(const std::string& key) {
   if (key == "GET /v1/persons/{id}/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/persons/pending/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
   if (key == "GET /v1/network/faces/{face}/thumbnail") return as("image/jpeg", "the face crop", kFile);
+  if (key == "POST /v1/cases/{id}/export")
+    return Success{"200",
+                   "the case's evidence bundle as a ZIP download (docs/evidence.md); headers X-Lineup-Manifest-SHA256 "
+                   "(also in the export's audit record), X-Lineup-Key-Fingerprint and X-Lineup-Audit-Seq",
+                   {{"application/zip", {{"schema", kFile}}}}};
   if (key == "GET /v1/network/export")
     return Success{"200", "the network as GraphML (format=graphml) or JSON (format=json), as a download",
                    {{"application/graphml+xml", {{"schema", kStr}}}, {"application/json", {{"schema", Ref("NetworkExport")}}}}};
@@ -586,6 +625,8 @@ json RequestBody(const std::string& key) {
     const json fmr = Described(num, "for experts: a per-comparison false match rate instead of fpir");
     const json subjects = Described(str, "true: also group the candidates by known subject (looks deeper)");
     const json all = Described(str, "true: also return candidates that are not leads");
+    const json keep = Described(str, "true: the case keeps the probe photo for its evidence export (the searched "
+                                     "face's crop is always kept)");
     json b = multipart({{"image", file},
                         {"justification", str},
                         {"face", Described(integer, "which face of the photo (1-based, as numbered in probe.faces; "
@@ -594,7 +635,8 @@ json RequestBody(const std::string& key) {
                         {"fpir", fpir},
                         {"fmr", fmr},
                         {"all", all},
-                        {"subjects", subjects}},
+                        {"subjects", subjects},
+                        {"keep_probe", keep}},
                        {"image", "justification"});
     b["content"]["application/json"] = {{"schema",
                                          {{"type", "object"},
@@ -608,6 +650,10 @@ json RequestBody(const std::string& key) {
                                             {"all", {{"type", "boolean"}}},
                                             {"subjects", {{"type", "boolean"}}}}},
                                           {"required", {"vector", "justification"}}}}};
+    // The photo as the raw body: the justification in the X-Lineup-Justification header,
+    // the other fields in the query (parameters below).
+    b["content"]["image/*"] = {{"schema", file}};
+    b["content"]["application/octet-stream"] = {{"schema", file}};
     return b;
   }
   if (key == "POST /v1/cases/{id}/verify")
@@ -668,6 +714,10 @@ json RequestBody(const std::string& key) {
     return json_body({{"case_id", Described(integer, "analysts: their open case; admins: none")}, {"justification", why}},
                      {"justification"});
   if (key == "POST /v1/users/{name}/tokens") return json_body({{"label", str}, {"days", integer}}, {});
+  if (key == "POST /v1/cases/{id}/export")
+    return json_body({{"justification", Described(str, "why the case is exported (a court order, a disclosure "
+                                                       "request); audited")}},
+                     {"justification"});
   return nullptr;
 }
 
@@ -694,6 +744,25 @@ json Server::Impl::OpenApi() const {
     if (key == "GET /v1/audit")
       for (const char* q : {"since", "case", "actor", "action", "limit"})
         params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    if (key == "POST /v1/cases/{id}/searches") {
+      // The raw-body form (the photo is the body): why in a header, never in the URL.
+      params.push_back({{"name", kJustificationHeader},
+                        {"in", "header"},
+                        {"required", false},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "with the photo as the raw body (image/* or application/octet-stream), "
+                                        "required: why, percent-encoded UTF-8; ?justification= is refused (400)"}});
+      params.push_back({{"name", kCaseHeader},
+                        {"in", "header"},
+                        {"required", false},
+                        {"schema", {{"type", "integer"}}},
+                        {"description", "optional with a raw body; if sent, the case of the URL"}});
+      for (const char* q : {"top", "fpir", "fmr", "face", "all", "subjects"})
+        params.push_back({{"name", q},
+                          {"in", "query"},
+                          {"schema", {{"type", "string"}}},
+                          {"description", "with a raw body only: as the multipart field of that name"}});
+    }
     if (key == "GET /v1/audit/verify")
       params.push_back({{"name", "expect_head"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
     if (key == "GET /v1/differentials")
@@ -704,7 +773,9 @@ json Server::Impl::OpenApi() const {
     // Reads of persons and the network within a case: the case and why in headers (never
     // in the URL, which proxies, logs and histories keep); face crops, fetched as images,
     // take the case alone in the query.
-    const bool within_case = key.rfind("GET /v1/persons", 0) == 0 || key.rfind("GET /v1/network/", 0) == 0;
+    const bool rebuild_job = key == "GET /v1/persons/recluster/{id}";  // no case: rebuilds are the gallery's
+    const bool within_case =
+        (key.rfind("GET /v1/persons", 0) == 0 && !rebuild_job) || key.rfind("GET /v1/network/", 0) == 0;
     if (within_case && key.find("thumbnail") == std::string::npos) {
       params.push_back({{"name", kCaseHeader},
                         {"in", "header"},
@@ -723,7 +794,7 @@ json Server::Impl::OpenApi() const {
                         {"schema", {{"type", "integer"}}},
                         {"description", "the case whose recorded answer showed the face"}});
     }
-    if (key.rfind("GET /v1/persons", 0) == 0) {
+    if (within_case && key.rfind("GET /v1/persons", 0) == 0) {
       if (key.find("thumbnail") == std::string::npos)
         params.push_back({{"name", "limit"}, {"in", "query"}, {"schema", {{"type", "integer"}}}});
       if (key == "GET /v1/persons" || key == "GET /v1/persons/pending")
@@ -770,6 +841,8 @@ json Server::Impl::OpenApi() const {
     if (key == "POST /v1/cases/{id}/searches" || key == "POST /v1/cases/{id}/verify" || key == "POST /v1/detect" ||
         key == "POST /v1/optouts")
       with("422", "no usable face in the photo");
+    if (key == "POST /v1/persons/recluster") with("409", "a rebuild is under way already (the message names its job), "
+                                                        "or the case is closed");
     with("503", "busy: retry after the Retry-After header's seconds");
     op["responses"] = responses;
     std::string lower = r.method;

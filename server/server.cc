@@ -253,6 +253,14 @@ std::string SessionIdFromCookie(const std::string& header) {
   return "";
 }
 
+namespace {
+thread_local bool t_gallery_held = false;
+}  // namespace
+
+GalleryHeldByThisThread::GalleryHeldByThisThread() { t_gallery_held = true; }
+GalleryHeldByThisThread::~GalleryHeldByThisThread() { t_gallery_held = false; }
+bool GalleryHeldByThisThread::Now() { return t_gallery_held; }
+
 std::unique_lock<std::timed_mutex> Server::Impl::LockGallery() {
   std::unique_lock<std::timed_mutex> g(gallery_mu, std::defer_lock);
   if (!g.try_lock_for(std::chrono::milliseconds(options.queue_wait_ms))) ++rejected_busy;
@@ -517,6 +525,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   io.decode.max_pixels = options.max_pixels;
   Impl* self = impl.get();
   auto with_gallery = [self](const std::function<Status()>& body) -> Status {
+    if (GalleryHeldByThisThread::Now()) return body();
     auto g = self->LockGallery();
     if (!g.owns_lock()) return self->Busy();
     return body();
@@ -534,6 +543,8 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   no.disclosures = impl->disclosures.get();
   impl->network = std::make_unique<NetworkInvestigations>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
                                                           std::move(no));
+  impl->evidence = std::make_unique<CaseEvidence>(impl->gallery.get(), impl->cases.get(), impl->audit.get(),
+                                                  impl->calibration, with_gallery);
   if (!options.tls_cert.empty()) {
     auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
     if (!ssl->is_valid())
@@ -546,6 +557,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
   impl->AddRoutes();
   impl->AddPersonsRoutes();
   impl->AddNetworkRoutes();
+  impl->AddEvidenceRoutes();
   impl->Install();
   Impl* raw = impl.get();
   impl->retention_thread = std::thread([raw] {

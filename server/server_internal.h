@@ -18,6 +18,7 @@
 #include "lineup/calibration.h"
 #include "lineup/cases.h"
 #include "lineup/disclosures.h"
+#include "lineup/evidence.h"
 #include "lineup/gallery.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
@@ -65,6 +66,35 @@ struct EnrollJob {
   std::string error;
   std::vector<std::pair<std::string, std::string>> problems;
   std::thread thread;
+};
+
+// A rebuild of persons started over HTTP (POST /v1/persons/recluster), run on a thread
+// of its own, one at a time; GET /v1/persons/recluster/{id} follows it.
+struct ReclusterJob {
+  int64_t id = 0;
+  Principal who;
+  PersonsScope scope;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<bool> finished{false};
+  std::mutex mu;                 // guards what follows
+  std::string state = "queued";  // queued (waiting for the gallery), running, done, failed
+  std::string stage;             // Persons::Recluster's: neighbours, clustering, constraints, storing
+  int64_t done = 0, total = 0;   // of the stage
+  double seconds = 0;            // from the request to the end, once finished
+  std::optional<ReclusterReport> result;
+  std::string error;
+  std::thread thread;
+};
+
+// While alive, the gallery is held by this thread (a background job that waited for it):
+// the accountable calls it makes then run without taking it again.
+class GalleryHeldByThisThread {
+ public:
+  GalleryHeldByThisThread();
+  ~GalleryHeldByThisThread();
+  GalleryHeldByThisThread(const GalleryHeldByThisThread&) = delete;
+  GalleryHeldByThisThread& operator=(const GalleryHeldByThisThread&) = delete;
+  static bool Now();
 };
 
 // A FaceAnalyzer lent out for one request; returned to the pool on destruction.
@@ -127,6 +157,8 @@ struct Server::Impl {
   std::unique_ptr<PersonInvestigations> persons;
   // The co-appearance network's queries as accountable acts (network_routes.cc).
   std::unique_ptr<NetworkInvestigations> network;
+  // Cases exported as signed evidence bundles (evidence_routes.cc).
+  std::unique_ptr<CaseEvidence> evidence;
 
   std::vector<Route> routes;
   std::vector<RouteInfo> route_infos;
@@ -142,10 +174,18 @@ struct Server::Impl {
   std::map<int64_t, std::unique_ptr<EnrollJob>> jobs;
   int64_t next_job = 1;
   std::atomic<bool> stopping{false};
+  // Rebuilds of persons: at most one unfinished, the last kKeptReclusterJobs finished
+  // kept for polling (persons_routes.cc).
+  static constexpr size_t kKeptReclusterJobs = 20;
+  std::mutex recluster_mu;
+  std::map<int64_t, std::unique_ptr<ReclusterJob>> recluster_jobs;
+  int64_t next_recluster_job = 1;
+  void RunReclusterJob(ReclusterJob* job);
 
   void AddRoutes();  // handlers.cc
   void AddPersonsRoutes();  // persons_routes.cc
   void AddNetworkRoutes();  // network_routes.cc
+  void AddEvidenceRoutes();  // evidence_routes.cc
   void Register(const std::string& method, const std::string& path, std::vector<Role> roles, const std::string& summary,
                 Handler handler);
   void Install();  // routes into `http`, with authentication, metrics and errors

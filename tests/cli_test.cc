@@ -219,7 +219,8 @@ const std::vector<std::vector<std::string>> kEveryCommand = {
     {"user", "tokens"},  {"user", "revoke"}, {"audit", "verify"}, {"audit", "head"},    {"audit", "export"},
     {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
     {"version"},         {"persons", "list"}, {"persons", "show"}, {"persons", "name"}, {"persons", "merge"},
-    {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"}};
+    {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"},
+    {"persons", "pending"}, {"case", "export"},  {"key", "show"},    {"evidence", "verify"}};
 
 std::string Joined(const std::vector<std::string>& words) {
   std::string s;
@@ -517,6 +518,7 @@ TEST_F(CliUsage, PersonsMistakesAreNamedInOneLine) {
   ExpectMisuse({"persons", "show"}, "persons show takes one person ID");
   ExpectMisuse({"persons", "merge", "1"}, "persons merge takes two person IDs");
   ExpectMisuse({"persons", "list", "7"}, "list takes no arguments");
+  ExpectMisuse({"persons", "pending", "7"}, "pending takes no arguments");
   ExpectMisuse({"persons", "name", "1", "Jane"}, "name needs --case ID");
   ExpectMisuse({"persons", "name", "1", "Jane", "--case", "1"}, "name needs --justification");
   ExpectMisuse({"persons", "merge", "1", "2", "--case", "1", "--justification", ""}, "--justification");
@@ -531,6 +533,8 @@ TEST_F(CliUsage, PersonsMistakesAreNamedInOneLine) {
   ExpectOneErrorLine(RunCli({"persons", "lst"}), 2, "list");
   ExpectJsonError({"persons", "show", "x", "--json"}, 2, "invalid_argument");
   ExpectJsonError({"persons", "list", "--limit", "0", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"persons", "pending", "--limit", "2001", "--json"}, 2, "invalid_argument");
+  ExpectJsonError({"persons", "pending", "--offset", "-1", "--json"}, 2, "invalid_argument");
   ExpectJsonError({"persons", "list", "--gallery", tmp_.File("nowhere"), "--json"}, 2, "not_found");
 }
 
@@ -959,6 +963,29 @@ TEST_F(Cli, EvaluationsRefuseMissingPhotos) {
   EXPECT_TRUE(Contains(j["error"]["message"].get<std::string>(), "is the root folder right")) << j.dump();
 }
 
+// Kept vectors are read back instead of embedding again, giving the same calibration;
+// a file that is not a vector file, or lacks a photo, is an error naming it.
+TEST_F(Cli, CalibrateKeepsAndReusesVectors) {
+  const std::string cache = tmp_.File("v.luvec");
+  auto first = RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", cache, "--out", tmp_.File("a.json")});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", cache, "--out", tmp_.File("b.json")});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(slurp(tmp_.File("a.json")), slurp(tmp_.File("b.json")));
+  ExpectOneErrorLine(RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "80", "--vectors", cache, "--out",
+                             tmp_.File("c.json")}),
+                     2, "has no vector for");
+  const std::string garbage = tmp_.File("g.luvec");
+  std::ofstream(garbage) << "not vectors";
+  ExpectOneErrorLine(RunCli({"calibrate", "--root", data_ + "/lfw", "--limit", "60", "--vectors", garbage, "--out",
+                             tmp_.File("d.json")}),
+                     2, "not a Lineup vector file");
+}
+
 // Persons from the command line: enrolment places faces (no rebuild needed), every read
 // and change is in the audit log as cli:<user>, changes need a case and a justification,
 // undo takes a change back, and erasure takes faces out of their persons.
@@ -1034,6 +1061,73 @@ TEST_F(Cli, PersonsFromEnrolmentToUndo) {
   RunResult er = RunCli({"erase", "--source", "web", "--reason", "end of test", "--yes", "--gallery", g});
   ASSERT_EQ(er.exit_code, 0) << Describe(er);
   RunResult after = RunCli({"persons", "list", "--gallery", g, "--json"});
+  ASSERT_EQ(after.exit_code, 0) << Describe(after);
+  EXPECT_EQ(ParseJson(after)["total"], 0) << after.out;
+}
+
+// The faces waiting for a person from the command line: a photo showing one face twice
+// leaves a copy waiting (two faces of one photo are two people), listed with its photo,
+// source, quality and its close neighbours' vote against the share joining needs; the
+// read is audited; a rebuild places it.
+TEST_F(Cli, PersonsPendingShowsTheWaitingFacesAndWhy) {
+  const std::string g = tmp_.File("g");
+  ASSERT_EQ(RunCli({"init", g}).exit_code, 0);
+  ASSERT_EQ(RunCli({"source", "add", "web", "--legal-basis", "test", "--gallery", g}).exit_code, 0);
+  const std::string one_path = LfwPhoto(data_, "Colin_Powell", 1);
+  RunResult e = RunCli({"enroll", one_path, "--source", "web", "--gallery", g});
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  RunResult none = RunCli({"persons", "pending", "--gallery", g});
+  ASSERT_EQ(none.exit_code, 0) << Describe(none);
+  EXPECT_TRUE(Contains(none.out, "no face is waiting for a person")) << none.out;
+  cv::Mat one = cv::imread(one_path, cv::IMREAD_COLOR), twice;
+  ASSERT_FALSE(one.empty());
+  cv::hconcat(one, one, twice);
+  const std::string twice_path = tmp_.File("twice.jpg");
+  ASSERT_TRUE(cv::imwrite(twice_path, twice));
+  RunResult e2 = RunCli({"enroll", twice_path, "--source", "web", "--gallery", g});
+  ASSERT_EQ(e2.exit_code, 0) << Describe(e2);
+
+  RunResult p = RunCli({"persons", "pending", "--gallery", g, "--json"});
+  ASSERT_EQ(p.exit_code, 0) << Describe(p);
+  json pj = ParseJson(p);
+  ASSERT_EQ(pj["total"], 1) << pj.dump();
+  ASSERT_EQ(pj["faces"].size(), 1u) << pj.dump();
+  const json& f = pj["faces"][0];
+  EXPECT_TRUE(Contains(f["image"].get<std::string>(), "twice.jpg")) << f.dump();
+  EXPECT_EQ(f["source"], "web");
+  EXPECT_EQ(f["placed_by"], "pending");
+  EXPECT_GT(f["quality"].get<double>(), 0);
+  const json& v = f["vote"];
+  // Its copy and the photo it was made of are its close neighbours, both in one person
+  // that already holds a face of this photo.
+  EXPECT_EQ(v["reason"], "same photo") << v.dump();
+  EXPECT_GE(v["close_neighbours"].get<int64_t>(), 2) << v.dump();
+  EXPECT_EQ(v["leading_neighbours"], v["close_neighbours"]) << v.dump();
+  EXPECT_GT(v["leading_person"].get<int64_t>(), 0);
+  EXPECT_DOUBLE_EQ(v["leading_share"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(v["share_needed"].get<double>(), 0.75);
+  const std::string face = std::to_string(f["face_id"].get<int64_t>());
+
+  // The table for people: one row with what it has and what it needs.
+  RunResult t = RunCli({"persons", "pending", "--limit", "5", "--gallery", g});
+  ASSERT_EQ(t.exit_code, 0) << Describe(t);
+  for (const char* col : {"face", "photo", "source", "quality", "close neighbours", "in one person", "share (needed)",
+                          "why waiting", "same photo", "1.00 (0.75)", "1 of 1 waiting faces"})
+    EXPECT_TRUE(Contains(t.out, col)) << col << "\n" << t.out;
+  EXPECT_TRUE(Contains(t.out, "twice.jpg")) << t.out;
+  // A page past the end says so; the total stays.
+  RunResult past = RunCli({"persons", "pending", "--offset", "1", "--gallery", g, "--json"});
+  ASSERT_EQ(past.exit_code, 0) << Describe(past);
+  EXPECT_TRUE(ParseJson(past)["faces"].empty());
+  EXPECT_EQ(ParseJson(past)["total"], 1);
+
+  RunResult audit = RunCli({"audit", "export", "--action", "persons_pending", "--gallery", g});
+  ASSERT_EQ(Lines(audit.out).size(), 4u) << "four reads, four records: " << audit.out;
+  EXPECT_TRUE(Contains(audit.out, "faces\\\":[" + face + "]")) << "the face shown is recorded: " << audit.out;
+  EXPECT_TRUE(Contains(audit.out, "\"actor\":\"cli:")) << audit.out;
+
+  ASSERT_EQ(RunCli({"persons", "recluster", "--justification", "place the copy", "--gallery", g}).exit_code, 0);
+  RunResult after = RunCli({"persons", "pending", "--gallery", g, "--json"});
   ASSERT_EQ(after.exit_code, 0) << Describe(after);
   EXPECT_EQ(ParseJson(after)["total"], 0) << after.out;
 }

@@ -289,17 +289,26 @@ TEST_F(PersonInvestigationsTest, FacesWaitingForAPersonAreListedRecordedAndTheir
   EXPECT_EQ(pending->total, waiting_faces);
   ASSERT_EQ(static_cast<int64_t>(pending->faces.size()), waiting_faces);
   json ids = json::array();
-  const lineup::PersonFace* copy = nullptr;
-  for (const lineup::PersonFace& f : pending->faces) {
+  const lineup::PendingFace* copy = nullptr;
+  int copies = 0;
+  for (const auto& [f, vote] : pending->faces) {
     ids.push_back(f.face_id);
-    if (f.image_uri == photo) copy = &f;
+    if (f.image_uri == photo) copy = &pending->faces[ids.size() - 1], ++copies;
     EXPECT_EQ(f.source, "test");
     EXPECT_EQ(f.placed_by, "pending");
     EXPECT_EQ(f.image_sha256.size(), 64u);
     EXPECT_GT(f.box.width, 20);
+    EXPECT_EQ(vote.face_id, f.face_id) << "each face with its own vote";
   }
   ASSERT_NE(copy, nullptr) << "a copy of the doubled photo waits";
-  const lineup::PersonFace& waiting = *copy;
+  const lineup::PersonFace& waiting = copy->face;
+  // Why: when one copy was placed, its twin in the person the other's close neighbours
+  // vote for keeps the other out.
+  if (copies == 1) {
+    EXPECT_EQ(copy->vote.reason, "same photo");
+    EXPECT_GE(copy->vote.close_neighbours, 1);
+    EXPECT_GE(copy->vote.leading_share, copy->vote.share_needed);
+  }
   AuditRecord r = Last();
   EXPECT_EQ(r.action, "persons_pending");
   EXPECT_EQ(r.case_id, case_);

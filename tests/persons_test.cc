@@ -18,6 +18,7 @@ namespace {
 
 using lineup::ClusterGraph;
 using lineup::Gallery;
+using lineup::PendingVote;
 using lineup::Persons;
 using lineup::Status;
 using lineup::WeightedGraph;
@@ -85,6 +86,13 @@ class PersonsTest : public ::testing::Test {
     auto r = gallery_->Enroll(files, eo);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
+  // The first three LFW photos of each of people_.
+  void EnrolPeople() {
+    std::vector<std::string> files;
+    for (const auto& p : people_)
+      for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
+    Enrol(files);
+  }
   // Face id -> the photo it came from, for the largest face of each photo (LFW photos
   // show bystanders too, who are not the person the folder is named after).
   std::map<int64_t, std::string> Photos() {
@@ -121,10 +129,7 @@ class PersonsTest : public ::testing::Test {
 };
 
 TEST_F(PersonsTest, ReclusterGroupsEachPersonAndKeepsOnePhotosFacesApart) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   Enrol({Pair("Colin_Powell")});
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok()) << persons.status().ToString();
@@ -167,11 +172,83 @@ TEST_F(PersonsTest, ReclusterGroupsEachPersonAndKeepsOnePhotosFacesApart) {
   for (size_t i = 1; i < list->size(); ++i) EXPECT_LE((*list)[i - 1].margin(), (*list)[i].margin());
 }
 
+// What a rebuild reports as it goes (the command line's bars, the server's job): each
+// stage in order, its counts never going back, each ending complete.
+TEST_F(PersonsTest, ReclusterReportsEachStageInOrderToItsEnd) {
+  EnrolPeople();
+  auto persons = Persons::Open(*gallery_);
+  ASSERT_TRUE(persons.ok());
+  std::vector<std::string> stages;
+  std::map<std::string, std::pair<int64_t, int64_t>> last;  // stage -> done, total
+  auto rep = (*persons)->Recluster([&](const std::string& stage, int64_t done, int64_t total) {
+    if (stages.empty() || stages.back() != stage) stages.push_back(stage);
+    auto it = last.find(stage);
+    if (it != last.end()) {
+      EXPECT_GE(done, it->second.first) << stage;
+      EXPECT_EQ(total, it->second.second) << stage;
+    }
+    EXPECT_LE(done, total) << stage;
+    last[stage] = {done, total};
+  });
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_EQ(stages, (std::vector<std::string>{"neighbours", "clustering", "constraints", "storing"}));
+  for (const auto& [stage, dt] : last) EXPECT_EQ(dt.first, dt.second) << stage << " did not end complete";
+  EXPECT_EQ(last["neighbours"].second, rep->faces);
+  EXPECT_EQ(last["clustering"].second, 1);
+  EXPECT_EQ(last["storing"].second, rep->persons + 1) << "each person written, then their measures";
+}
+
+// Why a face waits: a photo of two of one person's photos side by side, placed by Update,
+// leaves one face waiting because the person its neighbours vote for already has the
+// other face of that photo; its vote says so, with what it has against what it needs.
+TEST_F(PersonsTest, PendingVotesSayWhyAFaceWaits) {
+  EnrolPeople();
+  auto persons = Persons::Open(*gallery_);
+  ASSERT_TRUE(persons.ok());
+  ASSERT_TRUE((*persons)->Recluster().ok());
+  Enrol({Pair("Tony_Blair")});
+  auto placed = (*persons)->Update();
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
+  auto pending = (*persons)->PendingFaces();
+  ASSERT_TRUE(pending.ok());
+  // One face of the pair joins Blair, the other cannot (a bystander could wait too).
+  ASSERT_GE(pending->size(), 1u);
+  // A placed face too: its neighbours carry it, and nothing keeps it out.
+  auto all_faces = gallery_->catalog().FaceIds();
+  ASSERT_TRUE(all_faces.ok());
+  int64_t placed_face = 0;
+  for (int64_t f : *all_faces) {
+    auto person = (*persons)->PersonOf(f);
+    if (person.ok() && *person > 0) placed_face = f;
+  }
+  ASSERT_GT(placed_face, 0);
+  std::vector<int64_t> ask = *pending;
+  ask.push_back(placed_face);
+  auto votes = (*persons)->PendingVotes(ask);
+  ASSERT_TRUE(votes.ok()) << votes.status().ToString();
+  ASSERT_EQ(votes->size(), ask.size());
+  const PendingVote* same_photo = nullptr;
+  for (size_t i = 0; i < pending->size(); ++i) {
+    EXPECT_EQ((*votes)[i].face_id, (*pending)[i]) << "in the order asked";
+    if ((*votes)[i].reason == "same photo") same_photo = &(*votes)[i];
+  }
+  ASSERT_NE(same_photo, nullptr) << "the pair's second face waits because the first is in the person";
+  const PendingVote& v = *same_photo;
+  EXPECT_GE(v.close_neighbours, 1) << "at least the face of its photo that joined";
+  EXPECT_GE(v.leading_share, v.share_needed);
+  EXPECT_DOUBLE_EQ(v.share_needed, 0.75);
+  EXPECT_GT(v.leading_person, 0);
+  EXPECT_LE(v.leading_neighbours, v.close_neighbours);
+  EXPECT_EQ(votes->back().face_id, placed_face);
+  EXPECT_NE(votes->back().reason, "same photo") << "a face is not kept out by itself";
+  EXPECT_TRUE((*persons)->PendingVotes({}).ok());
+  // A rebuild places it, in a person of its own or with the other photos' faces.
+  ASSERT_TRUE((*persons)->Recluster().ok());
+  EXPECT_TRUE((*persons)->PendingFaces()->empty());
+}
+
 TEST_F(PersonsTest, AnalystsChangesHoldThroughRebuildsAndCanBeUndone) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   ASSERT_TRUE((*persons)->Recluster().ok());
@@ -228,10 +305,7 @@ TEST_F(PersonsTest, AnalystsChangesHoldThroughRebuildsAndCanBeUndone) {
 }
 
 TEST_F(PersonsTest, NewFacesJoinTheirPersonAndErasureRemovesThem) {
-  std::vector<std::string> files;
-  for (const auto& p : people_)
-    for (int i = 1; i <= 3; ++i) files.push_back(Lfw(p, i));
-  Enrol(files);
+  EnrolPeople();
   auto persons = Persons::Open(*gallery_);
   ASSERT_TRUE(persons.ok());
   ASSERT_TRUE((*persons)->Recluster().ok());

@@ -169,6 +169,21 @@ class ServerTest : public ::testing::Test {
     }
     return st;
   }
+  // Starts a rebuild of persons (202, a job) and follows it until it ends; its last status.
+  json RebuildAndWait(const std::string& user, const json& body) {
+    auto c = Client();
+    auto job = c.Post("/v1/persons/recluster", Auth(user), body.dump(), "application/json");
+    EXPECT_EQ(job->status, 202) << job->body;
+    if (job->status != 202) return json();
+    json st = Body(job);
+    EXPECT_EQ(st["state"], "queued") << st.dump();
+    const std::string status_path = st["status"];
+    for (int i = 0; i < 1200 && (st["state"] == "queued" || st["state"] == "running"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      st = Body(c.Get(status_path.c_str(), Auth(user)));
+    }
+    return st;
+  }
   int64_t NewCase(const std::string& user, const std::string& title = "Robbery 2026-114") {
     auto c = Client();
     auto r = c.Post("/v1/cases", Auth(user), json{{"title", title}, {"authority", "warrant W-1"}}.dump(),
@@ -321,6 +336,21 @@ TEST_F(ServerTest, OpenApiDocumentMatchesTheRealRoutes) {
       (p["in"] == "header" ? header : query).insert(p["name"].get<std::string>());
     EXPECT_EQ(header, (std::set<std::string>{"X-Lineup-Case", "X-Lineup-Justification"})) << path;
     EXPECT_FALSE(query.count("justification") || query.count("case")) << path;
+  }
+  {
+    // A search with the photo as the raw body: why in a header too, never in the query.
+    std::set<std::string> header, query;
+    for (const json& p : doc["paths"]["/v1/cases/{id}/searches"]["post"]["parameters"])
+      (p["in"] == "header" ? header : p["in"] == "query" ? query : header).insert(p["name"].get<std::string>());
+    EXPECT_TRUE(header.count("X-Lineup-Justification"));
+    EXPECT_FALSE(query.count("justification") || query.count("case"));
+    EXPECT_TRUE(doc["paths"]["/v1/cases/{id}/searches"]["post"]["requestBody"]["content"].contains("image/*"));
+    // A rebuild is a job: 202 with its status, followed by GET, no case headers.
+    EXPECT_TRUE(doc["paths"]["/v1/persons/recluster"]["post"]["responses"].contains("202"));
+    EXPECT_TRUE(doc["paths"]["/v1/persons/recluster"]["post"]["responses"].contains("409"));
+    EXPECT_FALSE(doc["paths"]["/v1/persons/recluster/{id}"]["get"].contains("parameters") &&
+                 doc["paths"]["/v1/persons/recluster/{id}"]["get"]["parameters"].dump().find("X-Lineup-Case") !=
+                     std::string::npos);
   }
   for (const auto& p : doc["paths"]["/v1/persons/pending/{face}/thumbnail"]["get"]["parameters"])
     if (p["in"] == "query") {
@@ -521,12 +551,38 @@ TEST_F(ServerTest, SearchByVectorAndVerify) {
   EXPECT_NEAR(top_score(1.1f), 1.1 * unit, 5e-4);
   EXPECT_NEAR(top_score(3.f), unit, 5e-4);
 
-  // A photo as the raw body, the other fields in the query string.
-  auto raw = c.Post((path + "?justification=raw%20upload&top=3").c_str(), Auth("ana"), Photo("test/obama1.jpg"),
-                    "image/jpeg");
+  // A photo as the raw body: the justification in the X-Lineup-Justification header
+  // (percent-encoded, as reads take it), the other fields in the query string; the case
+  // is the URL's, and an X-Lineup-Case header must name the same one.
+  auto raw = c.Post((path + "?top=3").c_str(), Scoped("ana", case_id, "raw upload, 100% of it: «still»"),
+                    Photo("test/obama1.jpg"), "image/jpeg");
   ASSERT_EQ(raw->status, 200) << raw->body;
   EXPECT_EQ(Body(raw)["probe"]["kind"], "photo");
   EXPECT_LE(Body(raw)["candidates"].size(), 3u);
+  auto raw_rec = c.Get(("/v1/audit?action=search&case=" + std::to_string(case_id)).c_str(), Auth("aud"));
+  ASSERT_EQ(raw_rec->status, 200);
+  EXPECT_EQ(Body(raw_rec)["records"].back()["details"]["justification"], "raw upload, 100% of it: «still»");
+  // Never in the URL: refused with a message that says where it goes, and nothing searched.
+  const std::string case_path = "/v1/cases/" + std::to_string(case_id);
+  const size_t searches_before = Body(c.Get(case_path.c_str(), Auth("ana")))["searches"].size();
+  for (const std::string& query :
+       {std::string("?justification=raw%20upload&top=3"), std::string("?case=") + std::to_string(case_id)}) {
+    auto in_url = c.Post((path + query).c_str(), Scoped("ana", case_id, "why"), Photo("test/obama1.jpg"), "image/jpeg");
+    EXPECT_EQ(in_url->status, 400) << query;
+    EXPECT_NE(Body(in_url)["error"]["message"].get<std::string>().find("X-Lineup-Justification"), std::string::npos)
+        << in_url->body;
+  }
+  auto no_why = c.Post(path.c_str(), Auth("ana"), Photo("test/obama1.jpg"), "image/jpeg");
+  EXPECT_EQ(no_why->status, 400);
+  EXPECT_NE(Body(no_why)["error"]["message"].get<std::string>().find("X-Lineup-Justification header"),
+            std::string::npos)
+      << no_why->body;
+  auto other_case = c.Post(path.c_str(), Scoped("ana", case_id + 1000, "why"), Photo("test/obama1.jpg"), "image/jpeg");
+  EXPECT_EQ(other_case->status, 400) << other_case->body;
+  httplib::Headers nul = Auth("ana");
+  nul.emplace("X-Lineup-Justification", "a%00b");
+  EXPECT_EQ(c.Post(path.c_str(), nul, Photo("test/obama1.jpg"), "image/jpeg")->status, 400) << "a NUL byte";
+  EXPECT_EQ(Body(c.Get(case_path.c_str(), Auth("ana")))["searches"].size(), searches_before) << "nothing searched";
 
   httplib::MultipartFormDataItems items = {{"image_a", Photo("test/obama1.jpg"), "a.jpg", "image/jpeg"},
                                            {"image_b", Photo("train/obama/obama.jpg"), "b.jpg", "image/jpeg"},
@@ -832,8 +888,9 @@ TEST_F(ServerTest, NetpbmUploadsAreEnrolledAndSearched) {
   ASSERT_FALSE(s["candidates"].empty());
   EXPECT_NE(s["candidates"][0]["image"]["uri"].get<std::string>().find("obama"), std::string::npos) << s.dump(1);
   EXPECT_GT(s["candidates"][0]["score"].get<double>(), s["threshold"].get<double>());
-  auto raw = c.Post((searches + "?justification=raw%20PGM%20body").c_str(), Auth("ana"),
-                    std::string(pgm.begin(), pgm.end()), "image/x-portable-graymap");
+  httplib::Headers why = Auth("ana");
+  why.emplace("X-Lineup-Justification", "raw%20PGM%20body");
+  auto raw = c.Post(searches.c_str(), why, std::string(pgm.begin(), pgm.end()), "image/x-portable-graymap");
   ASSERT_EQ(raw->status, 200) << raw->body;
   EXPECT_EQ(Body(raw)["candidates"][0]["image"]["uri"], s["candidates"][0]["image"]["uri"]);
 }
@@ -846,9 +903,9 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   auto post = [&](const std::string& user, const std::string& path, const json& body) {
     return c.Post(path.c_str(), Auth(user), body.dump(), "application/json");
   };
-  auto rebuilt = post("admin", "/v1/persons/recluster", {{"justification", "first grouping of the gallery"}});
-  ASSERT_EQ(rebuilt->status, 200) << rebuilt->body;
-  EXPECT_GE(Body(rebuilt)["faces"].get<int64_t>(), w->faces);
+  const json rebuilt = RebuildAndWait("admin", {{"justification", "first grouping of the gallery"}});
+  ASSERT_EQ(rebuilt["state"], "done") << rebuilt.dump();
+  EXPECT_GE(rebuilt["result"]["faces"].get<int64_t>(), w->faces);
   EXPECT_EQ(post("admin", "/v1/persons/recluster", json::object())->status, 400) << "no justification";
   EXPECT_EQ(post("ana", "/v1/persons/recluster", {{"justification", "x"}})->status, 400) << "analysts: in a case";
 
@@ -955,6 +1012,12 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   EXPECT_GT(pj["audit_seq"].get<int64_t>(), 0);
   const json& waiting = pj["faces"][0];
   EXPECT_EQ(waiting["placed_by"], "pending");
+  // Why it waits: its copy and the gallery's photos of him are its close neighbours, in
+  // one person that already holds a face of this photo.
+  EXPECT_EQ(waiting["vote"]["reason"], "same photo") << waiting.dump();
+  EXPECT_GE(waiting["vote"]["close_neighbours"].get<int64_t>(), 2) << waiting.dump();
+  EXPECT_GE(waiting["vote"]["leading_share"].get<double>(), 0.75) << waiting.dump();
+  EXPECT_EQ(waiting["vote"]["share_needed"], 0.75);
   EXPECT_EQ(waiting["source"], "knn");
   EXPECT_EQ(waiting["image_sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(waiting["box"].size(), 4u);
@@ -1053,6 +1116,108 @@ TEST_F(ServerTest, PersonsWithinACaseAllAudited) {
   }
 }
 
+// Rebuilding persons is a job: the POST answers 202 at once with the job queued, GET
+// follows it (state, stage, counts, seconds) to its result, a second rebuild while one is
+// unfinished is refused (409) naming it, and the audit log keeps who, the case, the
+// justification and the counts. An enrolment holds the gallery meanwhile, so the job
+// really waits for it (queued) instead of failing as a request would.
+TEST_F(ServerTest, RebuildIsAJobOneAtATimeFollowedToItsResult) {
+  auto c = Client();
+  ASSERT_EQ(c.Post("/v1/sources", Auth("admin"), json{{"name", "hold"}, {"legal_basis", "test: held gallery"}}.dump(),
+                   "application/json")
+                ->status,
+            201);
+  // Twelve different photos (one chunk): their analysis holds the gallery for seconds.
+  httplib::MultipartFormDataItems items = {{"source", "hold", "", ""}};
+  cv::Mat one = cv::imread(w->data + "/test/obama1.jpg", cv::IMREAD_COLOR);
+  ASSERT_FALSE(one.empty());
+  for (int i = 0; i < 12; ++i) {
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", one + cv::Scalar(i, i, i), jpeg, {cv::IMWRITE_JPEG_QUALITY, 70}));
+    items.push_back({"files", std::string(jpeg.begin(), jpeg.end()), "v" + std::to_string(i) + ".jpg", "image/jpeg"});
+  }
+  auto enrol = c.Post("/v1/enrollments", Auth("admin"), items);
+  ASSERT_EQ(enrol->status, 202) << enrol->body;
+  const std::string enrol_path = "/v1/enrollments/" + std::to_string(Body(enrol)["job"].get<int>());
+  for (int i = 0; i < 200 && Body(c.Get(enrol_path.c_str(), Auth("admin")))["state"] == "queued"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // inside the chunk now
+
+  const int64_t case_id = NewCase("ana", "Rebuild as a job");
+  const std::string why = "place the faces waiting after the seizure";
+  auto started = c.Post("/v1/persons/recluster", Auth("ana"), json{{"case_id", case_id}, {"justification", why}}.dump(),
+                        "application/json");
+  ASSERT_EQ(started->status, 202) << started->body;
+  json st = Body(started);
+  EXPECT_EQ(st["state"], "queued");
+  EXPECT_EQ(st["stage"], "");
+  EXPECT_TRUE(st["result"].is_null());
+  const int64_t job = st["job"];
+  EXPECT_EQ(st["status"], "/v1/persons/recluster/" + std::to_string(job));
+  EXPECT_FALSE(st.contains("justification") || st.contains("case_id")) << "the audit log keeps those";
+
+  // One at a time: refused while it is unfinished, naming it; nothing else recorded.
+  auto second = c.Post("/v1/persons/recluster", Auth("admin"), json{{"justification", "again"}}.dump(),
+                       "application/json");
+  ASSERT_EQ(second->status, 409) << second->body;
+  const std::string msg = Body(second)["error"]["message"];
+  EXPECT_NE(msg.find("job " + std::to_string(job)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/v1/persons/recluster/" + std::to_string(job)), std::string::npos) << msg;
+  auto following = c.Get(st["status"].get<std::string>().c_str(), Auth("bob"));
+  ASSERT_EQ(following->status, 200) << "any analyst may follow a rebuild";
+  EXPECT_NE(Body(following)["state"], "done") << "the enrolment holds the gallery: " << following->body;
+  EXPECT_EQ(c.Get("/v1/persons/recluster/987654", Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get("/v1/persons/recluster/x", Auth("ana"))->status, 404);
+  EXPECT_EQ(c.Get(st["status"].get<std::string>().c_str(), Auth("eve"))->status, 403);
+
+  // Followed to its end: the last stage complete, the time, the counts.
+  std::set<std::string> states = {"queued"};
+  for (int i = 0; i < 2400 && (st["state"] == "queued" || st["state"] == "running"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    st = Body(c.Get(st["status"].get<std::string>().c_str(), Auth("ana")));
+    states.insert(st["state"].get<std::string>());
+    if (st["state"] == "running") {
+      EXPECT_LE(st["done"].get<int64_t>(), st["total"].get<int64_t>()) << st.dump();
+    }
+  }
+  ASSERT_EQ(st["state"], "done") << st.dump();
+  EXPECT_EQ(st["stage"], "storing");
+  EXPECT_EQ(st["done"], st["total"]);
+  EXPECT_GT(st["total"].get<int64_t>(), 0);
+  EXPECT_GT(st["elapsed_seconds"].get<double>(), 0.2) << "it waited for the enrolment's chunk";
+  EXPECT_EQ(st["error"], "");
+  const json result = st["result"];
+  EXPECT_GE(result["faces"].get<int64_t>(), w->faces);
+  EXPECT_GE(result["persons"].get<int64_t>(), 1);
+  // It stays: polling again gives the same.
+  EXPECT_EQ(Body(c.Get(st["status"].get<std::string>().c_str(), Auth("admin")))["result"], result);
+
+  auto start_rec = c.Get(("/v1/audit?action=persons_recluster&case=" + std::to_string(case_id)).c_str(), Auth("aud"));
+  ASSERT_EQ(Body(start_rec)["records"].size(), 1u) << start_rec->body;
+  const json rec = Body(start_rec)["records"][0];
+  EXPECT_EQ(rec["actor"], "ana");
+  EXPECT_EQ(rec["details"]["justification"], why);
+  auto done_rec = c.Get(("/v1/audit?action=persons_recluster_done&case=" + std::to_string(case_id)).c_str(),
+                        Auth("aud"));
+  ASSERT_EQ(Body(done_rec)["records"].size(), 1u) << done_rec->body;
+  for (const char* count : {"faces", "persons", "pending", "singletons", "links", "kept_apart"})
+    EXPECT_EQ(Body(done_rec)["records"][0]["details"][count], result[count]) << count;
+
+  // Once it is done, another may start.
+  for (int i = 0; i < 600 && Body(c.Get(enrol_path.c_str(), Auth("admin")))["state"] == "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(c.Post("/v1/erasures", Auth("admin"),
+                   json{{"kind", "source"}, {"key", "hold"}, {"reason", "end of the rebuild test"}}.dump(),
+                   "application/json")
+                ->status,
+            200);
+  const json again = RebuildAndWait("admin", {{"justification", "after the test source was erased"}});
+  ASSERT_EQ(again["state"], "done") << again.dump();
+  EXPECT_GT(again["job"].get<int64_t>(), job);
+  EXPECT_LT(again["result"]["faces"].get<int64_t>(), result["faces"].get<int64_t>())
+      << "the held photos' faces are gone";
+}
+
 // The network over the API: every query within a member's open case with a
 // justification, audited; hostile ids, limits and algorithms get 400s (or 404 for a
 // person that is not there), never 500s. The fixture's source allows search only, so the
@@ -1061,9 +1226,7 @@ TEST_F(ServerTest, NetworkQueriesWithinACaseAllAuditedAndHostileInputRefused) {
   auto c = Client();
   const int64_t case_id = NewCase("ana", "Network 8");
   auto in_case = [&](const std::string& user) { return Scoped(user, case_id, "mapping network 8"); };
-  auto rebuilt = c.Post("/v1/persons/recluster", Auth("admin"), json{{"justification", "group"}}.dump(),
-                        "application/json");
-  ASSERT_EQ(rebuilt->status, 200) << rebuilt->body;
+  ASSERT_EQ(RebuildAndWait("admin", {{"justification", "group"}})["state"], "done");
   auto list = c.Get("/v1/persons", in_case("ana"));
   ASSERT_EQ(list->status, 200);
   const int64_t person = Body(list)["persons"][0]["id"];
@@ -1285,4 +1448,49 @@ TEST(ServerMinFace, UploadsHonourTheFloor) {
   (*srv)->Stop();
 }
 
+}  // namespace
+
+namespace {
+TEST_F(ServerTest, EvidenceExportAsZipForMembersAndAuditorsOnly) {
+  auto c = Client();
+  const int64_t case_id = NewCase("ana", "Evidence export");
+  auto s = SearchPhoto("ana", case_id, "test/obama1.jpg");
+  ASSERT_EQ(s->status, 200) << s->body;
+  const std::string path = "/v1/cases/" + std::to_string(case_id) + "/export";
+  const std::string body = json{{"justification", "disclosure to the defence"}}.dump();
+  // A member gets the ZIP: the bundle's files under case-N-evidence/, the manifest's
+  // SHA-256 in a header and in the export's audit record.
+  auto zip = c.Post(path.c_str(), Auth("ana"), body, "application/json");
+  ASSERT_EQ(zip->status, 200) << zip->body;
+  EXPECT_EQ(zip->get_header_value("Content-Type"), "application/zip");
+  EXPECT_EQ(zip->body.substr(0, 2), "PK");
+  const std::string top = "case-" + std::to_string(case_id) + "-evidence/";
+  for (const char* f : {"manifest.json", "manifest.sig", "case.json", "report.pdf", "report.html", "audit/chain.tsv"})
+    EXPECT_NE(zip->body.find(top + f), std::string::npos) << f;
+  const std::string sha = zip->get_header_value("X-Lineup-Manifest-SHA256");
+  EXPECT_EQ(sha.size(), 64u);
+  auto key = Body(c.Get("/v1/signing-key", Auth("aud")));
+  EXPECT_EQ(key["fingerprint"], zip->get_header_value("X-Lineup-Key-Fingerprint"));
+  EXPECT_EQ(key["public_key"].get<std::string>().size(), 44u);
+  // The temporary bundle is gone from the gallery's directory.
+  EXPECT_TRUE(std::filesystem::is_empty(w->gallery + "/exports"));
+  // An auditor may; an analyst outside the case, an admin and an enroller may not, and
+  // their refusals are recorded. A member must say why.
+  EXPECT_EQ(c.Post(path.c_str(), Auth("aud"), body, "application/json")->status, 200);
+  for (const char* who : {"zoe", "admin", "eve"})
+    EXPECT_EQ(c.Post(path.c_str(), Auth(who), body, "application/json")->status, 403) << who;
+  EXPECT_EQ(c.Post(path.c_str(), Auth("ana"), "{}", "application/json")->status, 400);
+  EXPECT_EQ(c.Post("/v1/cases/999999/export", Auth("ana"), body, "application/json")->status, 404);
+  auto recs = Body(c.Get(("/v1/audit?case=" + std::to_string(case_id)).c_str(), Auth("aud")));
+  int exports = 0, refused = 0;
+  bool named = false;
+  for (const auto& r : recs["records"]) {
+    exports += r["action"] == "case_export";
+    refused += r["action"] == "case_export_refused";
+    named |= r["action"] == "case_export" && r["details"]["manifest_sha256"] == sha && r["actor"] == "ana";
+  }
+  EXPECT_EQ(exports, 2);
+  EXPECT_EQ(refused, 3);
+  EXPECT_TRUE(named);
+}
 }  // namespace

@@ -42,8 +42,8 @@ const Command kCaseCloseCommand = {
 };
 const Command kCaseCommand = {
     .name = "case",
-    .summary = "investigations: open, list, show and close cases",
-    .verbs = {&kCaseCreateCommand, &kCaseListCommand, &kCaseShowCommand, &kCaseCloseCommand},
+    .summary = "investigations: open, list, show, close and export cases",
+    .verbs = {&kCaseCreateCommand, &kCaseListCommand, &kCaseShowCommand, &kCaseCloseCommand, &kCaseExportCommand},
 };
 
 namespace {
@@ -61,6 +61,7 @@ int CmdCase(int argc, char** argv) {
   auto args = ParseArgs(argc, argv, **command);
   if (!args.ok()) return Fail(args.status());
   const bool json = args->Has("--json");
+  if (verb == "export") return CaseExport(**command, *args);
   const std::string db = (std::filesystem::path(GalleryDir(*args)) / "catalog.sqlite").string();
   if (!std::filesystem::exists(db))
     return Fail(Status::NotFound(GalleryDir(*args) + ": no gallery here (create one with `lineup init`)"));

@@ -19,6 +19,7 @@
 #include "lineup/identification.h"
 #include "lineup/models.h"
 #include "lineup/persons.h"
+#include "lineup/vector_file.h"
 
 namespace lineup::cli {
 
@@ -64,7 +65,7 @@ const Command kEvalClusterCommand = {
                  "graph clustering(s) to compare (default: the persons' default); components, "
                  "leiden[:resolution=R][,modularity], louvain[:resolution=R], infomap"},
                 {"--k", "K,...", "neighbours per face (default 30)"},
-                {"--link-fmr", "F,...", "a link's similarity threshold, as a false-match rate (default 1e-5)"},
+                {"--link-fmr", "F,...", "a link's similarity threshold, as a false-match rate (default: the persons' own, 2e-6)"},
                 {"--people", "all|dev|test",
                  "all people (default), or those at even (dev) or odd (test) positions by name: tune on dev, "
                  "confirm on test"},
@@ -114,7 +115,9 @@ int CmdEvalCluster(int argc, char** argv) {
     ks.push_back(static_cast<int>(v));
   }
   std::vector<double> fmrs;
-  for (const auto& s : SplitList(args->Get("--link-fmr", "1e-5"))) {
+  char default_fmr[32];
+  std::snprintf(default_fmr, sizeof default_fmr, "%g", PersonsOptions{}.link_fmr);
+  for (const auto& s : SplitList(args->Get("--link-fmr", default_fmr))) {
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
     if (*end || !(v > 0 && v < 1)) return Fail(Status::InvalidArgument("--link-fmr needs rates between 0 and 1, not \"" + s + "\""));
@@ -148,8 +151,7 @@ int CmdEvalCluster(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> paths;
   for (const auto& p : photos) paths.push_back(p.path);
-  const std::string cache = args->Get("--vectors");
-  auto emb = EmbedPhotosCached(*opts, paths, *threads, pick, cache);
+  auto emb = EmbedPhotosCached(*opts, paths, *threads, pick, args->Get("--vectors"));
   if (!emb.ok()) return Fail(emb.status());
   const double embed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 

@@ -18,6 +18,7 @@
 #include "lineup/calibration.h"
 #include "lineup/gallery.h"
 #include "lineup/person_investigations.h"
+#include "lineup/signing_key.h"
 #include "lineup/vector_file.h"
 #include "search_report.h"
 
@@ -25,7 +26,7 @@ namespace lineup::cli {
 
 const Command kInitCommand = {
     .name = "init",
-    .summary = "create an empty gallery",
+    .summary = "create an empty gallery (and its signing key)",
     .usage = {"init [DIR] [--json]"},
     .options = {{"--gallery", "DIR",
                  "where to create it if DIR is not given (default $LINEUP_GALLERY or ./lineup-data)"},
@@ -41,8 +42,17 @@ int CmdInit(int argc, char** argv) {
   std::string dir = args->positional.empty() ? GalleryDir(*args) : args->positional[0];
   Status s = Gallery::Init(dir);
   if (!s.ok()) return Fail(s);
-  if (args->Has("--json")) std::printf("%s\n", nlohmann::json{{"gallery", dir}}.dump().c_str());
-  else std::printf("created an empty gallery in %s\nnext: lineup source add NAME --legal-basis TEXT --gallery %s\n", dir.c_str(), dir.c_str());
+  // The key that signs the gallery's evidence bundles, made with it (signing_key.h).
+  auto audit = OpenCliAudit(dir);
+  if (!audit.ok()) return Fail(audit.status());
+  auto key = SigningKey::LoadOrCreate(dir, audit->get(), CliActor());
+  if (!key.ok()) return Fail(key.status().WithContext("gallery created, but its signing key"));
+  if (args->Has("--json"))
+    std::printf("%s\n", nlohmann::json{{"gallery", dir}, {"signing_key_fingerprint", key->Fingerprint()}}.dump().c_str());
+  else
+    std::printf("created an empty gallery in %s\nsigning key fingerprint %s (lineup key show)\nnext: lineup source add NAME "
+                "--legal-basis TEXT --gallery %s\n",
+                dir.c_str(), key->Fingerprint().c_str(), dir.c_str());
   return kExitOk;
 }
 

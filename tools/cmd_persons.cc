@@ -17,8 +17,9 @@
 namespace lineup::cli {
 
 namespace {
-constexpr Option kLimitOption{"--limit", "N", "show at most N (default 100 persons, 500 faces, 200 changes)"};
-constexpr Option kOffsetOption{"--offset", "N", "skip the first N persons (default 0)"};
+constexpr Option kLimitOption{"--limit", "N",
+                              "show at most N (default 100 persons, 500 faces, 200 waiting faces, 200 changes)"};
+constexpr Option kOffsetOption{"--offset", "N", "skip the first N (default 0)"};
 constexpr Option kChangeCase{"--case", "ID", "the open case this change belongs to (required)"};
 constexpr Option kChangeJustification{"--justification", "TEXT", "why, in a sentence (required): kept in the audit record"};
 }  // namespace
@@ -36,6 +37,14 @@ const Command kPersonsShowCommand = {
     .usage = {"persons show ID [--limit N] [--case ID] [--justification TEXT] [--gallery DIR] [--json]"},
     .options = {kLimitOption, kCaseOption, kJustificationOption, kGalleryOption, kJsonOption},
     .examples = {"lineup persons show 1 --gallery lineup-data"},
+};
+const Command kPersonsPendingCommand = {
+    .name = "persons pending",
+    .summary = "the faces waiting for a person: photo, source, quality, and how their close neighbours vote",
+    .usage = {"persons pending [--limit N] [--offset N] [--case ID] [--justification TEXT] [--gallery DIR] [--json]"},
+    .options = {kLimitOption, kOffsetOption, kCaseOption, kJustificationOption, kGalleryOption, kJsonOption},
+    .examples = {"lineup persons pending --gallery lineup-data",
+                 "lineup persons pending --limit 20 --json --case 1 --justification \"review before the rebuild\""},
 };
 const Command kPersonsNameCommand = {
     .name = "persons name",
@@ -89,10 +98,10 @@ const Command kPersonsReclusterCommand = {
 };
 const Command kPersonsCommand = {
     .name = "persons",
-    .summary = "faces grouped into persons: list, show, name, merge, split, mark, undo, history, recluster",
-    .verbs = {&kPersonsListCommand, &kPersonsShowCommand, &kPersonsNameCommand, &kPersonsMergeCommand,
-              &kPersonsSplitCommand, &kPersonsMarkCommand, &kPersonsUndoCommand, &kPersonsHistoryCommand,
-              &kPersonsReclusterCommand},
+    .summary = "faces grouped into persons: list, show, pending, name, merge, split, mark, undo, history, recluster",
+    .verbs = {&kPersonsListCommand, &kPersonsShowCommand, &kPersonsPendingCommand, &kPersonsNameCommand,
+              &kPersonsMergeCommand, &kPersonsSplitCommand, &kPersonsMarkCommand, &kPersonsUndoCommand,
+              &kPersonsHistoryCommand, &kPersonsReclusterCommand},
 };
 
 namespace {
@@ -132,7 +141,8 @@ int CmdPersons(int argc, char** argv) {
 
   // The shape of the command line first, before the gallery is opened.
   const std::map<std::string, std::pair<size_t, size_t>> arity = {
-      {"list", {0, 0}},  {"show", {1, 1}}, {"name", {2, 2}},    {"merge", {2, 2}},    {"split", {2, 1 + kMaxFacesPerSplit}},
+      {"list", {0, 0}},  {"show", {1, 1}}, {"pending", {0, 0}}, {"name", {2, 2}},
+      {"merge", {2, 2}}, {"split", {2, 1 + kMaxFacesPerSplit}},
       {"mark", {1, 1}},  {"undo", {1, 1}}, {"history", {0, 0}}, {"recluster", {0, 0}}};
   const auto [lo, hi] = arity.at(verb);
   if (pos.size() < lo || pos.size() > hi) {
@@ -166,8 +176,8 @@ int CmdPersons(int argc, char** argv) {
   if (change && !args->Has("--case")) return Misuse(cmd, verb + " needs --case ID (an open case: lineup case create)");
   if ((change || verb == "recluster") && args->Get("--justification").empty())
     return Misuse(cmd, verb + " needs --justification TEXT");
-  const int default_limit = verb == "show" ? 500 : verb == "history" ? 200 : 100;
-  const int max_limit = verb == "show" ? static_cast<int>(kMaxFacesPerView)
+  const int default_limit = verb == "show" ? 500 : verb == "history" || verb == "pending" ? 200 : 100;
+  const int max_limit = verb == "show" || verb == "pending" ? static_cast<int>(kMaxFacesPerView)
                         : verb == "history" ? 10000
                                             : static_cast<int>(kMaxPersonsPerList);
   auto limit = args->GetInt("--limit", default_limit, 1, max_limit);
@@ -236,6 +246,33 @@ int CmdPersons(int argc, char** argv) {
     t.Print();
     if (static_cast<int64_t>(v->faces.size()) < p.faces)
       std::printf("the first %zu faces; --limit N shows more\n", v->faces.size());
+    return kExitOk;
+  }
+  if (verb == "pending") {
+    auto p = persons.Pending(who, scope, *offset, *limit);
+    if (!p.ok()) return Fail(p.status());
+    if (json) {
+      nlohmann::json faces = nlohmann::json::array();
+      for (const auto& f : p->faces) faces.push_back(PendingFaceJson(f));
+      std::printf("%s\n", nlohmann::json{{"faces", faces}, {"total", p->total}, {"offset", p->offset}}.dump(2).c_str());
+      return kExitOk;
+    }
+    // "Have vs need": the close neighbours in the leading person and their share of the
+    // weight, against the share that joining needs.
+    Table t(
+        {"face", "photo", "source", "quality", "close neighbours", "in one person", "share (needed)", "why waiting"});
+    for (const auto& [f, v] : p->faces)
+      t.Add({std::to_string(f.face_id), f.image_uri, f.source, Fmt("%.2f", f.quality),
+             std::to_string(v.close_neighbours),
+             v.leading_person ? std::to_string(v.leading_neighbours) + " (person " +
+                                    std::to_string(v.leading_person) + ")"
+                              : "-",
+             Fmt("%.2f", v.leading_share) + " (" + Fmt("%.2f", v.share_needed) + ")", v.reason});
+    if (p->faces.empty()) std::printf("no face%s is waiting for a person\n", p->total ? " on this page" : "");
+    else t.Print();
+    std::printf("%zu of %lld waiting faces; a face joins the person holding at least the needed share of its close "
+                "neighbours' similarity; `lineup persons recluster` places every face\n",
+                p->faces.size(), static_cast<long long>(p->total));
     return kExitOk;
   }
   if (verb == "history") {

@@ -33,6 +33,8 @@ const Command kSearchCommand = {
                 {"--fmr", "RATE", "for experts: a threshold by false-match rate per comparison instead of --fpir"},
                 {"--all", "", "also show the nearest candidates that are not leads (below the threshold, or withheld)"},
                 {"--subjects", "", "group candidates by known subject, each scored by their best face"},
+                {"--keep-probe", "", "with --case: the case keeps the probe photo itself for its evidence export "
+                                     "(the searched face's crop is always kept)"},
                 {"--html", "REPORT.html", "also write a report with the probe beside each candidate"},
                 {"--vector", "FILE", "search with the first vector of a vector file (lineup embed) instead of a photo"},
                 kCaseOption,
@@ -114,6 +116,9 @@ int CmdSearch(int argc, char** argv) {
   req.fmr = args->Has("--fmr") ? *fmr : 0;
   req.all = args->Has("--all");
   req.by_subject = args->Has("--subjects");
+  req.keep_probe_photo = args->Has("--keep-probe");
+  if (req.keep_probe_photo && record->case_id <= 0)
+    return Misuse(kSearchCommand, "--keep-probe keeps the probe in a case: name it with --case ID");
   req.probe.face = *face_n;
   std::unique_ptr<FaceAnalyzer> analyzer;
   nlohmann::json probe;

@@ -40,6 +40,11 @@ int BenchLoad(int argc, char** argv);
 int CmdVersion(int argc, char** argv);
 // tools/cmd_case.cc: `lineup case create|list|show|close`.
 int CmdCase(int argc, char** argv);
+// tools/cmd_evidence.cc: `lineup key show`, `lineup evidence verify`, and `lineup case
+// export` (a verb of case, run by CmdCase through CaseExport).
+int CmdKey(int argc, char** argv);
+int CmdEvidence(int argc, char** argv);
+int CaseExport(const Command& command, const Args& args);
 // tools/cmd_persons.cc: `lineup persons list|show|name|merge|split|mark|undo|history|recluster`.
 int CmdPersons(int argc, char** argv);
 // tools/cmd_network.cc: `lineup network associates|path|communities|brokers|export`.
@@ -51,6 +56,7 @@ extern const Command kDetectCommand, kVerifyCommand, kEmbedCommand, kEvalCommand
 extern const Command kInitCommand, kSourceCommand, kEnrollCommand, kSearchCommand, kInfoCommand, kEraseCommand,
     kCompactCommand, kOptOutCommand;
 extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, kVersionCommand, kCaseCommand;
+extern const Command kKeyCommand, kEvidenceCommand, kCaseExportCommand;  // cmd_evidence.cc
 extern const Command kPersonsCommand;                            // cmd_persons.cc
 extern const Command kNetworkCommand;                            // cmd_network.cc
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc

@@ -53,6 +53,7 @@ const std::vector<Section>& Sections() {
         {&kOptOutCommand, CmdOptOut}}},
       {"service and oversight (docs/service.md, docs/oversight.md)",
        {{&kServeCommand, CmdServe}, {&kUserCommand, CmdUser}, {&kCaseCommand, CmdCase}, {&kAuditCommand, CmdAudit}}},
+      {"evidence: a case as a signed bundle (docs/evidence.md)", {{&kKeyCommand, CmdKey}, {&kEvidenceCommand, CmdEvidence}}},
       {"persons: faces grouped by who they are", {{&kPersonsCommand, CmdPersons}}},
       {"network: who appears with whom", {{&kNetworkCommand, CmdNetwork}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},

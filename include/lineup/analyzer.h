@@ -114,4 +114,8 @@ enum class FacePick {
 // Index into faces, or -1 if there are none.
 int PickFace(const std::vector<Face>& faces, cv::Size photo, FacePick pick);
 
+// The face's box with a 30% margin, cut from `photo` and scaled to `height` pixels tall
+// (the gallery's thumbnails and a search's probe crop); empty if the box is outside.
+cv::Mat FaceThumbnail(const cv::Mat& photo, const cv::Rect2f& box, int height);
+
 }  // namespace lineup

@@ -13,6 +13,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lineup/status.h"
@@ -75,6 +76,14 @@ class AuditLog {
   // Matching records as JSON lines (one object per record with every field above;
   // details as the stored JSON text, so that the hash can be recomputed from a line).
   Status Export(std::ostream& out, const AuditFilter& filter = {});
+
+  // The seq and hash of every record from `from_seq` on, in order, up to the head, read
+  // in one snapshot: the links a reader needs to place records of one case in the whole
+  // chain without seeing the others' contents (the evidence export, evidence.h).
+  Result<std::vector<std::pair<int64_t, std::string>>> ChainHashes(int64_t from_seq);
+
+  // One record as Export writes it: a JSON object on one line, without the newline.
+  static std::string ExportLine(const AuditRecord& record);
 
   // The hex SHA-256 a record's `hash` must hold, computed from its other fields
   // (the exact bytes are documented in audit_log.cc and docs/oversight.md).

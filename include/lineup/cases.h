@@ -48,6 +48,17 @@ struct SearchRecord {
   // The search as it was shown (a JSON object: SearchResultJson in investigations.h),
   // "" for searches recorded before 2026-12.
   std::string shown;
+  // What the case keeps of the probe, written by RecordSearch (GetSearch and Searches do
+  // not read them back: ProbeImages does): the searched face's crop (JPEG, 160 px tall)
+  // and, if the searcher asked the case to keep it, the probe photo's bytes as sent.
+  std::string probe_crop;
+  std::string probe_photo;
+};
+
+// What a case kept of a search's probe (Cases::ProbeImages); empty where nothing was kept.
+struct ProbeImages {
+  std::string crop;   // JPEG of the searched face
+  std::string photo;  // the probe photo's bytes as sent
 };
 
 struct ReviewRecord {
@@ -95,6 +106,9 @@ class Cases {
   Status RecordSearch(SearchRecord* search);
   Result<SearchRecord> GetSearch(int64_t search_id);
   Result<std::vector<SearchRecord>> Searches(int64_t case_id);
+  // The probe crop and photo kept with a search (empty ones for searches recorded before
+  // 2027-01, by vector, or without them); NotFound for an unknown search.
+  Result<ProbeImages> ProbeImagesOf(int64_t search_id);
 
   // Marks one of the search's candidates. InvalidArgument for an unknown verdict or a
   // face the search did not return; FailedPrecondition on a closed case. A later review

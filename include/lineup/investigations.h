@@ -90,6 +90,9 @@ struct SearchRequest {
   double fmr = 0;                    // > 0: an expert's per-comparison FMR instead
   bool all = false;                  // also return candidates that are not leads
   bool by_subject = false;           // also group known subjects (looks deeper)
+  // A search in a case keeps the searched face's crop for the case's evidence export
+  // (evidence.h); with this, the probe photo itself too.
+  bool keep_probe_photo = false;
 };
 
 // One candidate as shown.

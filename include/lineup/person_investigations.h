@@ -69,8 +69,12 @@ struct PersonView {
 
 // The faces waiting for a person (persons.h: their nearest faces disagree, or the person
 // they point to already has a face of the same photo), to review before a rebuild.
+struct PendingFace {
+  PersonFace face;   // placed_by "pending"
+  PendingVote vote;  // how its close neighbours vote now, and what joining needs
+};
 struct PendingList {
-  std::vector<PersonFace> faces;  // by face id, placed_by "pending"
+  std::vector<PendingFace> faces;  // by face id
   int64_t total = 0;              // faces waiting in all
   int64_t offset = 0;
   int64_t audit_seq = 0;
@@ -100,9 +104,10 @@ class PersonInvestigations {
   Result<PersonList> List(const Principal& who, const PersonsScope& scope, int64_t offset = 0, int64_t limit = 100);
   Result<PersonView> Show(const Principal& who, const PersonsScope& scope, int64_t person_id, int64_t limit = 500);
   Result<std::vector<PersonEvent>> History(const Principal& who, const PersonsScope& scope, int64_t limit = 200);
-  // The faces waiting for a person, with their photos (recorded as persons_pending with
-  // the face ids shown, whose crops ThumbnailPath then serves). InvalidArgument for
-  // limits out of range (limit 1 to kMaxFacesPerView).
+  // The faces waiting for a person, with their photos and their neighbours' vote (a
+  // search of the index per face shown; recorded as persons_pending with the face ids
+  // shown, whose crops ThumbnailPath then serves). InvalidArgument for limits out of
+  // range (limit 1 to kMaxFacesPerView).
   Result<PendingList> Pending(const Principal& who, const PersonsScope& scope, int64_t offset = 0,
                               int64_t limit = 200);
 
@@ -113,8 +118,13 @@ class PersonInvestigations {
                              const std::vector<int64_t>& face_ids);
   Result<PersonChange> MarkNot(const Principal& who, const PersonsScope& scope, int64_t face_id, int64_t person_id);
   Result<PersonChange> Undo(const Principal& who, const PersonsScope& scope, int64_t event_id);
+  // `progress` as Persons::Recluster's (stage, done, total), called on this thread.
   Result<ReclusterReport> Recluster(const Principal& who, const PersonsScope& scope,
                                     const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
+  // What Recluster would refuse before it starts (role, case, justification), without
+  // touching the gallery or the audit log: for a front end that runs the rebuild later
+  // (the server's background job) and answers the request now.
+  Status MayRecluster(const Principal& who, const PersonsScope& scope);
 
   // The face crop of `face_id` if a recorded answer in `case_id` showed it to `who` — a
   // view of its person, or of the faces waiting for one, or a network answer
@@ -138,5 +148,8 @@ nlohmann::json PersonSummaryJson(const PersonSummary& p);
 nlohmann::json PersonFaceJson(const PersonFace& f);
 nlohmann::json PersonEventJson(const PersonEvent& e);
 nlohmann::json ReclusterReportJson(const ReclusterReport& r);
+// A waiting face: PersonFaceJson with "vote" (close_neighbours, leading_person,
+// leading_neighbours, leading_share, share_needed, reason).
+nlohmann::json PendingFaceJson(const PendingFace& f);
 
 }  // namespace lineup

@@ -87,6 +87,24 @@ struct PersonEvent {
   int64_t undone_by = 0;
 };
 
+// Why a face waits for a person (Persons::PendingVotes), by the rule that places new
+// faces (Update): its close neighbours (at or above the link threshold, already in a
+// person) vote with their similarities, and it joins the person holding at least
+// `share_needed` of that weight, unless the person has a face of the same photo or an
+// analyst marked the face not to be it.
+struct PendingVote {
+  int64_t face_id = 0;
+  int64_t close_neighbours = 0;  // neighbours at or above the link threshold in a person
+  int64_t leading_person = 0;    // the person with the most of their weight (0: none)
+  int64_t leading_neighbours = 0;  // how many of them are in it
+  double leading_share = 0;        // its share of their weight, 0 to 1
+  double share_needed = 0;         // PersonsOptions::join_share
+  // "neighbours disagree", "same photo" (the leading person has a face of its photo),
+  // "marked not this person", "no close neighbour" (it would be a person of its own at
+  // the next update) or "can join now" (the persons changed since it was left waiting).
+  std::string reason;
+};
+
 struct ReclusterReport {
   int64_t faces = 0, persons = 0, pending = 0, singletons = 0;
   int64_t links = 0;  // graph edges
@@ -100,7 +118,10 @@ class Persons {
   static Result<std::unique_ptr<Persons>> Open(Gallery& gallery, PersonsOptions options = {});
   ~Persons();
 
-  // Rebuilds every person from the faces (progress: stage name, done, total).
+  // Rebuilds every person from the faces. `progress` is called with a stage, items done
+  // and items in all, in order: "neighbours" (faces searched), "clustering" (0 of 1,
+  // then 1 of 1: one library call), "constraints" (groups checked), "storing" (groups
+  // written, and their measures of doubt as the last item).
   Result<ReclusterReport> Recluster(
       const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
   // Places the faces that have no person yet (enrolled since the last update).
@@ -116,6 +137,9 @@ class Persons {
   // The faces waiting for a person with their photos (placed_by "pending"), by face id:
   // at most `limit` from `offset`. InvalidArgument for a negative offset or limit.
   Result<std::vector<PersonFace>> PendingFaceList(int64_t offset, int64_t limit);
+  // For each of `face_ids` (waiting faces, in that order), how its close neighbours vote
+  // now: a search of the gallery's index per face.
+  Result<std::vector<PendingVote>> PendingVotes(const std::vector<int64_t>& face_ids);
   // Every placed face with its person (face id, person id), by face id: for whole-gallery
   // readers such as evaluations and the co-appearance network.
   Result<std::vector<std::pair<int64_t, int64_t>>> Placements();

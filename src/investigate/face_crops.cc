@@ -40,6 +40,11 @@ Result<std::string> FaceCrops::Path(const Accountability& accountability, const 
   if (*shown == 0)
     return Status::PermissionDenied("face " + std::to_string(face_id) + " was not shown to you in case " +
                                     std::to_string(case_id) + " (" + hint + ")");
+  return CropOf(face_id);
+}
+
+Result<std::string> FaceCrops::CropOf(int64_t face_id) {
+  if (!gallery_) return Status::FailedPrecondition("no gallery");
   std::string path;
   auto body = [&]() -> Status {
     path = gallery_->ThumbnailPath(face_id);

@@ -42,6 +42,11 @@ class FaceCrops {
   Result<std::string> Path(const Accountability& accountability, const Principal& who, int64_t case_id,
                            int64_t face_id, const std::string& hint);
 
+  // The path of `face_id`'s crop, for a caller that made its own checks (the evidence
+  // export of a case, whose searches showed the face): NotFound if the face has no crop
+  // (erased since).
+  Result<std::string> CropOf(int64_t face_id);
+
  private:
   Result<Disclosures*> Record();
 

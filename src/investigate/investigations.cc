@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "lineup/accountability.h"
 #include "lineup/image.h"
 #include "lineup/models.h"
@@ -238,12 +240,22 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
   out.calibration = std::filesystem::path(Calibration::PathFor(m.gallery->model())).filename().string();
   out.calibration_sha256 = m.calibration.sha256;
   std::vector<float> vec;
+  std::string probe_crop;  // JPEG of the searched face, kept with a search in a case
   if (!req.probe.photo.empty()) {
     if (!analyzer) return Status::Internal("a photo probe needs an analyser");
     if (analyzer->Model().Id() != out.model)
       return Status::Internal("the analyser embeds " + analyzer->Model().Id() + ", the gallery holds " + out.model);
-    auto a = m.AnalyseProbe(req.probe, *analyzer, true);
+    Image decoded;
+    auto a = m.AnalyseProbe(req.probe, *analyzer, true, nullptr, req.case_id > 0 ? &decoded : nullptr);
     if (!a.ok()) return a.status();
+    if (req.case_id > 0) {
+      // The same 160 px crop the gallery keeps of its faces (gallery.h, ThumbnailPath).
+      const cv::Mat crop = FaceThumbnail(decoded.bgr, a->second.box, 160);
+      std::vector<uchar> jpeg;
+      if (crop.empty() || !cv::imencode(".jpg", crop, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90}))
+        return Status::Internal("cannot make the probe face's crop for the case");
+      probe_crop.assign(jpeg.begin(), jpeg.end());
+    }
     out.probe = std::move(a->first);
     vec = std::move(a->second.embedding);
     ProbeWarnings(out.probe, req.probe.face, m.options.admission, &out.undecided, &out.warnings);
@@ -362,6 +374,8 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
     rec.low_quality = !out.probe.quality_reasons.empty() || out.undecided;
     for (const Lead& l : out.leads) rec.candidates.push_back({l.candidate.face_id, l.candidate.score});
     rec.shown = SearchResultJson(out).dump();
+    rec.probe_crop = std::move(probe_crop);
+    if (req.keep_probe_photo && !rec.probe_crop.empty()) rec.probe_photo = req.probe.photo;
     Status st = m.cases->RecordSearch(&rec);
     if (!st.ok()) return st;
     out.search_id = rec.id;
@@ -380,6 +394,7 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
                        {"undecided", out.undecided},
                        {"leads", out.LeadCount()},
                        {"not_searched_purpose", not_searched.faces},
+                       {"probe_photo_kept", req.case_id > 0 && req.keep_probe_photo && !req.probe.photo.empty()},
                        {"candidates", candidates}});
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;

@@ -21,6 +21,13 @@ Status CheckPage(int64_t offset, int64_t limit, int64_t max) {
   return Status::OK();
 }
 
+template <typename T, typename IdOf>
+json Ids(const std::vector<T>& items, IdOf id_of) {
+  json ids = json::array();
+  for (const T& x : items) ids.push_back(id_of(x));
+  return ids;
+}
+
 json EventDetails(const PersonEvent& e) {
   json d = json::parse(e.details, nullptr, false);
   return d.is_object() ? d : json::object();
@@ -62,11 +69,29 @@ struct PersonInvestigations::Impl {
   }
 
   // The faces a recorded read showed, for their crops (Unavailable: withhold the read).
-  Status Disclose(const Principal& who, int64_t case_id, const std::vector<PersonFace>& faces, int64_t audit_seq) {
-    std::vector<int64_t> ids;
-    ids.reserve(faces.size());
-    for (const PersonFace& f : faces) ids.push_back(f.face_id);
-    return crops.Disclose(who, case_id, ids, audit_seq);
+  Status Disclose(const Principal& who, int64_t case_id, const json& face_ids, int64_t audit_seq) {
+    return crops.Disclose(who, case_id, face_ids.get<std::vector<int64_t>>(), audit_seq);
+  }
+
+  // A recorded read of one page of a list (persons, waiting faces): checks the caller
+  // and the page, runs `fetch` with the gallery held, and records `action` with the
+  // justification, the page and what `shown()` says was returned. The record's seq, or
+  // why the read is refused or withheld.
+  Result<int64_t> ReadPage(const Principal& who, const PersonsScope& scope, const std::string& what,
+                           const std::string& action, int64_t offset, int64_t limit, int64_t max,
+                           const std::function<Status()>& fetch, const std::function<json()>& shown) {
+    if (Status s = AuthoriseRead(who, scope, what); !s.ok()) return s;
+    if (Status s = CheckPage(offset, limit, max); !s.ok()) return s;
+    Status st = WithGallery([&]() -> Status {
+      if (Status r = Ready(); !r.ok()) return r;
+      return fetch();
+    });
+    if (!st.ok()) return st;
+    json details = shown();
+    details["justification"] = scope.justification;
+    details["offset"] = offset;
+    details["limit"] = limit;
+    return accountability.Record(who, action, scope.case_id, details);
   }
 
   // A change: checks, runs it and records it with the gallery held; if the record cannot
@@ -107,32 +132,26 @@ PersonInvestigations::~PersonInvestigations() = default;
 Result<PersonList> PersonInvestigations::List(const Principal& who, const PersonsScope& scope, int64_t offset,
                                               int64_t limit) {
   Impl& m = *impl_;
-  if (Status s = m.AuthoriseRead(who, scope, "listing persons"); !s.ok()) return s;
-  if (Status s = CheckPage(offset, limit, kMaxPersonsPerList); !s.ok()) return s;
   PersonList out;
   out.offset = offset;
-  Status st = m.WithGallery([&]() -> Status {
-    if (Status r = m.Ready(); !r.ok()) return r;
-    auto all = m.persons->List();
-    if (!all.ok()) return all.status();
-    auto pending = m.persons->PendingFaces();
-    if (!pending.ok()) return pending.status();
-    out.total = static_cast<int64_t>(all->size());
-    out.pending = static_cast<int64_t>(pending->size());
-    for (int64_t i = offset; i < out.total && i < offset + limit; ++i)
-      out.persons.push_back(std::move((*all)[static_cast<size_t>(i)]));
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  json ids = json::array();
-  for (const PersonSummary& p : out.persons) ids.push_back(p.id);
-  auto seq = m.accountability.Record(who, "persons_list", scope.case_id,
-                                     {{"justification", scope.justification},
-                                      {"offset", offset},
-                                      {"limit", limit},
-                                      {"total", out.total},
-                                      {"pending", out.pending},
-                                      {"persons", ids}});
+  auto seq = m.ReadPage(
+      who, scope, "listing persons", "persons_list", offset, limit, kMaxPersonsPerList,
+      [&]() -> Status {
+        auto all = m.persons->List();
+        if (!all.ok()) return all.status();
+        auto pending = m.persons->PendingFaces();
+        if (!pending.ok()) return pending.status();
+        out.total = static_cast<int64_t>(all->size());
+        out.pending = static_cast<int64_t>(pending->size());
+        for (int64_t i = offset; i < out.total && i < offset + limit; ++i)
+          out.persons.push_back(std::move((*all)[static_cast<size_t>(i)]));
+        return Status::OK();
+      },
+      [&]() -> json {
+        return {{"total", out.total},
+                {"pending", out.pending},
+                {"persons", Ids(out.persons, [](const PersonSummary& p) { return p.id; })}};
+      });
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;
   return out;
@@ -157,8 +176,7 @@ Result<PersonView> PersonInvestigations::Show(const Principal& who, const Person
     return Status::OK();
   });
   if (!st.ok()) return st;
-  json ids = json::array();
-  for (const PersonFace& f : out.faces) ids.push_back(f.face_id);
+  const json ids = Ids(out.faces, [](const PersonFace& f) { return f.face_id; });
   auto seq = m.accountability.Record(who, "persons_show", scope.case_id,
                                      {{"justification", scope.justification},
                                       {"person", person_id},
@@ -167,7 +185,7 @@ Result<PersonView> PersonInvestigations::Show(const Principal& who, const Person
                                       {"faces", ids}});
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;
-  if (Status s = m.Disclose(who, scope.case_id, out.faces, out.audit_seq); !s.ok()) return s;
+  if (Status s = m.Disclose(who, scope.case_id, ids, out.audit_seq); !s.ok()) return s;
   return out;
 }
 
@@ -185,10 +203,10 @@ Result<std::vector<PersonEvent>> PersonInvestigations::History(const Principal& 
     return Status::OK();
   });
   if (!st.ok()) return st;
-  json ids = json::array();
-  for (const PersonEvent& e : out) ids.push_back(e.id);
   auto seq = m.accountability.Record(who, "persons_history", scope.case_id,
-                                     {{"justification", scope.justification}, {"limit", limit}, {"events", ids}});
+                                     {{"justification", scope.justification},
+                                      {"limit", limit},
+                                      {"events", Ids(out, [](const PersonEvent& e) { return e.id; })}});
   if (!seq.ok()) return seq.status();
   return out;
 }
@@ -196,32 +214,29 @@ Result<std::vector<PersonEvent>> PersonInvestigations::History(const Principal& 
 Result<PendingList> PersonInvestigations::Pending(const Principal& who, const PersonsScope& scope, int64_t offset,
                                                   int64_t limit) {
   Impl& m = *impl_;
-  if (Status s = m.AuthoriseRead(who, scope, "viewing the faces waiting for a person"); !s.ok()) return s;
-  if (Status s = CheckPage(offset, limit, kMaxFacesPerView); !s.ok()) return s;
   PendingList out;
   out.offset = offset;
-  Status st = m.WithGallery([&]() -> Status {
-    if (Status r = m.Ready(); !r.ok()) return r;
-    auto all = m.persons->PendingFaces();
-    if (!all.ok()) return all.status();
-    out.total = static_cast<int64_t>(all->size());
-    auto faces = m.persons->PendingFaceList(offset, limit);
-    if (!faces.ok()) return faces.status();
-    out.faces = std::move(*faces);
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  json ids = json::array();
-  for (const PersonFace& f : out.faces) ids.push_back(f.face_id);
-  auto seq = m.accountability.Record(who, "persons_pending", scope.case_id,
-                                     {{"justification", scope.justification},
-                                      {"offset", offset},
-                                      {"limit", limit},
-                                      {"total", out.total},
-                                      {"faces", ids}});
+  auto face_ids = [&] { return Ids(out.faces, [](const PendingFace& f) { return f.face.face_id; }); };
+  auto seq = m.ReadPage(
+      who, scope, "viewing the faces waiting for a person", "persons_pending", offset, limit, kMaxFacesPerView,
+      [&]() -> Status {
+        auto all = m.persons->PendingFaces();
+        if (!all.ok()) return all.status();
+        out.total = static_cast<int64_t>(all->size());
+        auto faces = m.persons->PendingFaceList(offset, limit);
+        if (!faces.ok()) return faces.status();
+        std::vector<int64_t> ids;
+        for (const PersonFace& f : *faces) ids.push_back(f.face_id);
+        auto votes = m.persons->PendingVotes(ids);
+        if (!votes.ok()) return votes.status().WithContext("the waiting faces' neighbours");
+        for (size_t i = 0; i < faces->size(); ++i)
+          out.faces.push_back({std::move((*faces)[i]), std::move((*votes)[i])});
+        return Status::OK();
+      },
+      [&]() -> json { return {{"total", out.total}, {"faces", face_ids()}}; });
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;
-  if (Status s = m.Disclose(who, scope.case_id, out.faces, out.audit_seq); !s.ok()) return s;
+  if (Status s = m.Disclose(who, scope.case_id, face_ids(), out.audit_seq); !s.ok()) return s;
   return out;
 }
 
@@ -289,9 +304,7 @@ Result<PersonChange> PersonInvestigations::Undo(const Principal& who, const Pers
   return out;
 }
 
-Result<ReclusterReport> PersonInvestigations::Recluster(
-    const Principal& who, const PersonsScope& scope,
-    const std::function<void(const std::string&, int64_t, int64_t)>& progress) {
+Status PersonInvestigations::MayRecluster(const Principal& who, const PersonsScope& scope) {
   Impl& m = *impl_;
   const std::string what = "rebuilding persons";
   // Admins hold no cases: they rebuild with a justification alone.
@@ -301,6 +314,14 @@ Result<ReclusterReport> PersonInvestigations::Recluster(
       !s.ok())
     return s;
   if (scope.justification.empty()) return Status::InvalidArgument(what + " needs a justification");
+  return Status::OK();
+}
+
+Result<ReclusterReport> PersonInvestigations::Recluster(
+    const Principal& who, const PersonsScope& scope,
+    const std::function<void(const std::string&, int64_t, int64_t)>& progress) {
+  Impl& m = *impl_;
+  if (Status s = MayRecluster(who, scope); !s.ok()) return s;
   ReclusterReport out;
   Status st = m.WithGallery([&]() -> Status {
     if (Status r = m.Ready(); !r.ok()) return r;
@@ -379,6 +400,18 @@ json ReclusterReportJson(const ReclusterReport& r) {
           {"kept_apart", r.kept_apart},
           {"seconds_knn", std::round(r.seconds_knn * 1000) / 1000},
           {"seconds_cluster", std::round(r.seconds_cluster * 1000) / 1000}};
+}
+
+json PendingFaceJson(const PendingFace& f) {
+  json j = PersonFaceJson(f.face);
+  const PendingVote& v = f.vote;
+  j["vote"] = {{"close_neighbours", v.close_neighbours},
+               {"leading_person", v.leading_person},
+               {"leading_neighbours", v.leading_neighbours},
+               {"leading_share", std::round(v.leading_share * 1000) / 1000},
+               {"share_needed", v.share_needed},
+               {"reason", v.reason}};
+  return j;
 }
 
 Result<ReclusterReport> PersonInvestigations::PlaceNewFaces() {

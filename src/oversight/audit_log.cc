@@ -322,10 +322,25 @@ Result<std::vector<AuditRecord>> AuditLog::Records(const AuditFilter& filter) {
   return out;
 }
 
+Result<std::vector<std::pair<int64_t, std::string>>> AuditLog::ChainHashes(int64_t from_seq) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Stmt q(impl_->db->db(), "SELECT seq, hash FROM audit_log WHERE seq >= ? ORDER BY seq");
+  q.Bind(1, from_seq);
+  std::vector<std::pair<int64_t, std::string>> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.emplace_back(q.Int(0), q.Text(1));
+  if (rc != SQLITE_DONE) return impl_->db->Error("cannot read the audit log");
+  return out;
+}
+
+std::string AuditLog::ExportLine(const AuditRecord& r) {
+  return RecordJson(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Status AuditLog::Export(std::ostream& out, const AuditFilter& filter) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Status s = impl_->ForEach(filter, [&](const AuditRecord& r) {
-    out << RecordJson(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    out << ExportLine(r) << '\n';
   });
   if (!s.ok()) return s;
   out.flush();

@@ -66,10 +66,20 @@ CREATE INDEX IF NOT EXISTS reviews_case ON reviews(case_id);
     // candidate with its provenance), so that it can be reopened exactly as the analyst
     // saw it without searching again.
     "ALTER TABLE searches ADD COLUMN shown TEXT NOT NULL DEFAULT '';",
+    // Version 3: what the case keeps of a probe, for its evidence export: the searched
+    // face's crop (always, for a photo), and the photo itself when asked to keep it.
+    R"sql(
+CREATE TABLE IF NOT EXISTS search_probes (
+  search_id INTEGER PRIMARY KEY REFERENCES searches(id),
+  face_crop BLOB NOT NULL,
+  photo BLOB NOT NULL DEFAULT x'');
+)sql",
 };
 
 constexpr size_t kMaxTitle = 500, kMaxJustification = 2000, kMaxNote = 2000, kMaxUser = 200;
 constexpr size_t kMaxCandidates = 10000;
+// A probe crop is a small JPEG; a kept probe photo is what an upload may be.
+constexpr size_t kMaxProbeCrop = 4 << 20, kMaxProbePhoto = 256 << 20;
 
 constexpr const char* kCaseCols =
     "SELECT id, title, authority, status, created_by, created_at, closed_at, closed_by FROM cases";
@@ -297,6 +307,10 @@ Status Cases::RecordSearch(SearchRecord* search) {
     return Status::InvalidArgument("a search records at most " + std::to_string(kMaxCandidates) + " candidates");
   for (const SearchCandidate& c : search->candidates)
     if (!std::isfinite(c.score)) return Status::InvalidArgument("a candidate's score must be finite");
+  if (search->probe_crop.size() > kMaxProbeCrop || search->probe_photo.size() > kMaxProbePhoto)
+    return Status::InvalidArgument("a kept probe crop is at most 4 MiB and a kept probe photo at most 256 MiB");
+  if (search->probe_crop.empty() && !search->probe_photo.empty())
+    return Status::InvalidArgument("a kept probe photo needs the crop of the face searched");
   std::lock_guard<std::mutex> lock(impl_->mu);
   const std::string at = impl_->NowIso();
   int64_t id = 0;
@@ -317,7 +331,10 @@ Status Cases::RecordSearch(SearchRecord* search) {
       c.Bind(1, id).Bind(2, ++rank).Bind(3, cand.face_id).Bind(4, static_cast<double>(cand.score));
       if (Status r = impl_->db->Run(c, "cannot record search candidates"); !r.ok()) return r;
     }
-    return Status::OK();
+    if (search->probe_crop.empty()) return Status::OK();
+    Stmt p(impl_->h(), "INSERT INTO search_probes (search_id, face_crop, photo) VALUES (?, ?, ?)");
+    p.Bind(1, id).BindBlob(2, search->probe_crop).BindBlob(3, search->probe_photo);
+    return impl_->db->Run(p, "cannot keep the probe");
   });
   if (!s.ok()) return s;
   search->id = id;
@@ -344,6 +361,21 @@ Result<std::vector<SearchRecord>> Cases::Searches(int64_t case_id) {
     Status st = impl_->LoadCandidates(&s);
     if (!st.ok()) return st;
   }
+  return out;
+}
+
+Result<ProbeImages> Cases::ProbeImagesOf(int64_t search_id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto search = impl_->LoadSearch(search_id);
+  if (!search.ok()) return search.status();
+  Stmt q(impl_->h(), "SELECT face_crop, photo FROM search_probes WHERE search_id = ?");
+  q.Bind(1, search_id);
+  const int rc = q.Step();
+  ProbeImages out;
+  if (rc == SQLITE_DONE) return out;
+  if (rc != SQLITE_ROW) return impl_->db->Error("cannot read the kept probe");
+  out.crop = q.Blob(0);
+  out.photo = q.Blob(1);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -132,6 +133,46 @@ struct Persons::Impl {
     if (rc != SQLITE_DONE) return db->Error("cannot read person links");
     return out;
   }
+
+  // Face id -> the faces an analyst's "not the same" keeps it apart from.
+  Result<std::map<int64_t, std::set<int64_t>>> Apart() {
+    auto links = Links();
+    if (!links.ok()) return links.status();
+    std::map<int64_t, std::set<int64_t>> apart;
+    for (const auto& l : *links)
+      if (!l.same) apart[l.a].insert(l.b), apart[l.b].insert(l.a);
+    return apart;
+  }
+
+  // How a face's close neighbours vote for persons, the rule that places a new face
+  // (Update) and that PendingVotes reports: each neighbour at or above the link
+  // threshold that is in a person (person_of: 0 if none) gives it its similarity.
+  struct Ballot {
+    int64_t voters = 0;  // close neighbours in a person
+    double total = 0;    // their similarities
+    int64_t best = 0;    // the person with the most weight (0: none)
+    double best_weight = 0;
+    int64_t best_voters = 0;
+  };
+  Ballot Vote(const std::vector<IndexHit>& nn, const std::function<int64_t(int64_t)>& person_of) const {
+    Ballot b;
+    std::map<int64_t, std::pair<double, int64_t>> per_person;  // weight, voters
+    for (const IndexHit& hit : nn) {
+      if (hit.score < link_threshold) continue;
+      const int64_t p = person_of(hit.id);
+      if (p == 0) continue;
+      auto& [w, voters] = per_person[p];
+      w += hit.score;
+      ++voters;
+      b.total += hit.score;
+      ++b.voters;
+    }
+    for (const auto& [p, wv] : per_person)
+      if (wv.first > b.best_weight) b.best = p, b.best_weight = wv.first, b.best_voters = wv.second;
+    return b;
+  }
+  // Whether the leading person holds enough of the weight for the face to join it.
+  bool Carries(const Ballot& b) const { return b.best > 0 && b.best_weight >= options.join_share * b.total; }
 
   Result<int64_t> SubjectId(const std::string& label, bool create) {
     if (create) {
@@ -390,8 +431,17 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
   }
   std::vector<Link>().swap(found_links);
   rep.links = static_cast<int64_t>(graph.edges.size());
+  // The stages after the neighbours, for a caller that shows progress (the command
+  // line's bars, the server's rebuild job); counts every kTick items, and at each end.
+  constexpr size_t kTick = 1024;
+  auto report = [&](const char* stage, size_t done, size_t total) {
+    if (progress && (done % kTick == 0 || done == total))
+      progress(stage, static_cast<int64_t>(done), static_cast<int64_t>(total));
+  };
+  report("clustering", 0, 1);  // one library call, no counts of its own
   auto clusters = ClusterGraph(graph, m.options.algorithm == "default" ? kDefaultPersonsAlgorithm : m.options.algorithm);
   if (!clusters.ok()) return clusters.status();
+  report("clustering", 1, 1);
   std::vector<int64_t> label = clusters->label;
 
   // 3. Analysts' "same person" links and subjects join groups.
@@ -443,7 +493,9 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
     adj[b->second].push_back({a->second, 1.0});
   }
   int64_t next_label = static_cast<int64_t>(n) + 1;
+  size_t checked = 0;
   for (auto& [g, mem] : members) {
+    report("constraints", checked++, members.size());
     if (mem.size() < 2) continue;
     bool broken = false;
     // Only groups with a conflict are touched; faces of one image are the common case.
@@ -497,6 +549,8 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
     }
   }
 
+  report("constraints", members.size(), members.size());
+
   // 5. Ids that last: each new group takes the id of the old person most of its faces
   // were in (the subject's person first), one group per old person.
   auto before = m.Placement();
@@ -534,7 +588,9 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
     if (Status r = m.db->Run("DELETE FROM face_persons", "cannot clear persons"); !r.ok()) return r;
     if (Status r = m.db->Run("DELETE FROM person_pending", "cannot clear pending faces"); !r.ok()) return r;
     Stmt insert(m.h(), "INSERT INTO face_persons (face_id, person_id, placed_by) VALUES (?, ?, ?)");
+    size_t stored = 0;
     for (const auto& [g, mem] : groups) {
+      report("storing", stored++, groups.size() + 1);  // + 1: the measures of doubt
       int64_t pid = 0;
       auto it = person_of_group.find(g);
       // The subject of the group's faces names it.
@@ -577,7 +633,9 @@ Result<ReclusterReport> Persons::Recluster(const std::function<void(const std::s
       }
     }
     if (Status r = m.DropEmptyPersons(); !r.ok()) return r;
-    return m.Measure(*faces, nn, person_of);
+    Status measured = m.Measure(*faces, nn, person_of);
+    if (measured.ok()) report("storing", groups.size() + 1, groups.size() + 1);
+    return measured;
   });
   if (!s.ok()) return s;
   rep.persons = static_cast<int64_t>(groups.size());
@@ -600,11 +658,9 @@ Result<ReclusterReport> Persons::Update() {
   rep.seconds_knn = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto placed = m.Placement();
   if (!placed.ok()) return placed.status();
-  auto links = m.Links();
-  if (!links.ok()) return links.status();
-  std::map<int64_t, std::set<int64_t>> apart;
-  for (const auto& l : *links)
-    if (!l.same) apart[l.a].insert(l.b), apart[l.b].insert(l.a);
+  auto kept_apart = m.Apart();
+  if (!kept_apart.ok()) return kept_apart.status();
+  std::map<int64_t, std::set<int64_t>>& apart = *kept_apart;
   // Who is in which photo, and each person's subject, to keep the constraints.
   std::map<int64_t, std::set<int64_t>> images_of;  // person -> images
   std::map<int64_t, int64_t> image_of;
@@ -637,19 +693,11 @@ Result<ReclusterReport> Persons::Update() {
         images_of[pid].insert(f.image);
         continue;
       }
-      std::map<int64_t, double> weight;  // person -> link weight
-      double total = 0;
-      for (const IndexHit& hit : (*nn)[i]) {
-        if (hit.score < m.link_threshold) continue;
-        auto it = placed->find(hit.id);
-        if (it == placed->end()) continue;
-        weight[it->second] += hit.score;
-        total += hit.score;
-      }
-      int64_t best = 0;
-      double best_w = 0;
-      for (const auto& [p, w] : weight)
-        if (w > best_w) best = p, best_w = w;
+      const Impl::Ballot ballot = m.Vote((*nn)[i], [&](int64_t face) {
+        auto it = placed->find(face);
+        return it == placed->end() ? int64_t{0} : it->second;
+      });
+      const int64_t best = ballot.best;
       bool allowed = best > 0 && !images_of[best].count(f.image);
       if (allowed && apart.count(f.id)) {
         for (int64_t other : apart[f.id]) {
@@ -672,7 +720,7 @@ Result<ReclusterReport> Persons::Update() {
         if (u.Step() != SQLITE_DONE) return m.db->Error("cannot update a person");
         return Status::OK();
       };
-      if (total == 0) {
+      if (ballot.voters == 0) {
         // Nobody near: a person of its own.
         auto made = m.NewPerson();
         if (!made.ok()) return made.status();
@@ -681,7 +729,7 @@ Result<ReclusterReport> Persons::Update() {
         images_of[*made].insert(f.image);
         ++rep.singletons;
         if (Status r = raise_nearest(*made); !r.ok()) return r;
-      } else if (allowed && best_w >= m.options.join_share * total) {
+      } else if (allowed && m.Carries(ballot)) {
         if (Status r = m.Place(f.id, best, "clustering"); !r.ok()) return r;
         (*placed)[f.id] = best;
         images_of[best].insert(f.image);
@@ -838,6 +886,60 @@ Result<std::vector<PersonFace>> Persons::PendingFaceList(int64_t offset, int64_t
   q.Bind(1, limit).Bind(2, offset);
   std::vector<PersonFace> out;
   if (Status s = ReadFaces(q, *m.db, "cannot read pending faces", &out); !s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<PendingVote>> Persons::PendingVotes(const std::vector<int64_t>& face_ids) {
+  Impl& m = *impl_;
+  std::vector<PendingVote> out;
+  if (face_ids.empty()) return out;
+  auto nn = m.gallery.Neighbours(face_ids, m.options.k);
+  if (!nn.ok()) return nn.status();
+  auto apart = m.Apart();
+  if (!apart.ok()) return apart.status();
+  // Point reads of the neighbours' persons: a page of waiting faces touches a few
+  // thousand faces, not the whole placement.
+  Stmt person_q(m.h(), "SELECT person_id FROM face_persons WHERE face_id = ?");
+  std::unordered_map<int64_t, int64_t> person_cache;
+  Status read_error;
+  auto person_of = [&](int64_t face) -> int64_t {
+    auto [it, fresh] = person_cache.emplace(face, 0);
+    if (!fresh) return it->second;
+    person_q.Reset();
+    person_q.Bind(1, face);
+    const int rc = person_q.Step();
+    if (rc == SQLITE_ROW) it->second = person_q.Int(0);
+    else if (rc != SQLITE_DONE) read_error = m.db->Error("cannot read persons");
+    return it->second;
+  };
+  // Another face of its photo in the person (?1 person, ?2 face).
+  Stmt same_photo(m.h(), "SELECT 1 FROM face_persons fp JOIN faces f ON f.id = fp.face_id WHERE fp.person_id = ?1 "
+                         "AND f.image_id = (SELECT image_id FROM faces WHERE id = ?2) AND f.id != ?2 LIMIT 1");
+  for (size_t i = 0; i < face_ids.size(); ++i) {
+    const Impl::Ballot b = m.Vote((*nn)[i], person_of);
+    if (!read_error.ok()) return read_error;
+    PendingVote v;
+    v.face_id = face_ids[i];
+    v.close_neighbours = b.voters;
+    v.leading_person = b.best;
+    v.leading_neighbours = b.best_voters;
+    v.leading_share = b.total > 0 ? b.best_weight / b.total : 0;
+    v.share_needed = m.options.join_share;
+    bool marked = false;
+    if (auto it = apart->find(v.face_id); it != apart->end())
+      for (int64_t other : it->second) marked |= b.best > 0 && person_of(other) == b.best;
+    if (!read_error.ok()) return read_error;
+    same_photo.Reset();
+    same_photo.Bind(1, b.best).Bind(2, v.face_id);
+    const int rc = same_photo.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return m.db->Error("cannot read persons");
+    v.reason = b.voters == 0        ? "no close neighbour"
+               : !m.Carries(b)      ? "neighbours disagree"
+               : rc == SQLITE_ROW   ? "same photo"
+               : marked             ? "marked not this person"
+                                    : "can join now";
+    out.push_back(std::move(v));
+  }
   return out;
 }
 

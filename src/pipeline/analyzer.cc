@@ -21,7 +21,9 @@ bool LargerBox(const Face& a, const Face& b) { return a.box.area() > b.box.area(
 using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-cv::Mat Thumbnail(const cv::Mat& photo, const cv::Rect2f& box, int height) {
+}  // namespace
+
+cv::Mat FaceThumbnail(const cv::Mat& photo, const cv::Rect2f& box, int height) {
   const float m = 0.3f * std::max(box.width, box.height);
   cv::Rect r = cv::Rect(cv::Rect2f(box.x - m, box.y - m, box.width + 2 * m, box.height + 2 * m)) &
                cv::Rect(0, 0, photo.cols, photo.rows);
@@ -31,7 +33,6 @@ cv::Mat Thumbnail(const cv::Mat& photo, const cv::Rect2f& box, int height) {
   cv::resize(photo(r), out, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
   return out;
 }
-}  // namespace
 
 StageTimes& StageTimes::operator+=(const StageTimes& o) {
   decode += o.decode; detect += o.detect; landmarks += o.landmarks; align += o.align;
@@ -119,7 +120,7 @@ Result<std::vector<Face>> FaceAnalyzer::Analyze(const cv::Mat& photo, bool embed
     t0 = Clock::now();
     AssessQuality(faces[i], aligned[i], photo.size(), impl_->opt.quality);
     t.quality += MsSince(t0);
-    if (impl_->opt.thumbnail_px > 0) faces[i].thumbnail = Thumbnail(photo, faces[i].box, impl_->opt.thumbnail_px);
+    if (impl_->opt.thumbnail_px > 0) faces[i].thumbnail = FaceThumbnail(photo, faces[i].box, impl_->opt.thumbnail_px);
   }
   if (embed && !faces.empty()) {
     t0 = Clock::now();

@@ -25,6 +25,12 @@ class SqliteStmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // Bytes as a BLOB (an empty one too: a null pointer would bind NULL).
+  SqliteStmt& BindBlob(int i, const std::string& v) {
+    if (v.empty()) sqlite3_bind_zeroblob(s_, i, 0);
+    else sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+    return *this;
+  }
   // SQLITE_ROW, SQLITE_DONE, or an error code (also when preparing failed).
   int Step() { return ok() ? sqlite3_step(s_) : rc_; }
   void Reset() {
@@ -37,6 +43,10 @@ class SqliteStmt {
   std::string Text(int c) {
     const unsigned char* t = sqlite3_column_text(s_, c);
     return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
+  }
+  std::string Blob(int c) {
+    const void* b = sqlite3_column_blob(s_, c);
+    return b ? std::string(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(s_, c))) : "";
   }
 
  private:

@@ -10,6 +10,7 @@
 //   E2E_PROBE_GROUP    a photo with several faces
 //   E2E_SOURCES        {"press": {"images": N, "faces": M}, "events": {...}}: what was enrolled
 //   E2E_ARTIFACTS      where the screenshots go (PNG)
+//   E2E_LINEUP         the lineup binary (checks downloaded evidence bundles; optional)
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //
 // The story: an admin looks at users, tokens and sources; analyst 1 opens a case, adds
@@ -23,6 +24,9 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 
 function need(name) {
   const v = process.env[name];
@@ -44,6 +48,7 @@ const PROBE = need('E2E_PROBE');
 const PROBE_GROUP = need('E2E_PROBE_GROUP');
 const SOURCES = JSON.parse(need('E2E_SOURCES'));
 const ART = need('E2E_ARTIFACTS');
+const LINEUP = process.env.E2E_LINEUP || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LEAD = 'not identifications';
 const ACCEPT = 'image/*,.pgm,.ppm,.pbm,.pnm,.pam,.pfm,.ras,.sr,.hdr,.pic,.jp2,.j2k,.j2c';
@@ -155,6 +160,36 @@ async function signOut(ctx) {
   await ctx.close();
 }
 
+// Presses an evidence export form's button and checks the ZIP it saves: a bundle that
+// `lineup evidence verify` finds intact, whose manifest's SHA-256 the page shows.
+async function exportEvidence(prefix, caseId, file) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(`#${prefix}-button`).click()]);
+  check(dl.suggestedFilename() === `case-${caseId}-evidence.zip`, `the download is named ${dl.suggestedFilename()}`);
+  const zip = path.join(ART, file);
+  await dl.saveAs(zip);
+  const sha = (await page.locator(`#${prefix}-sha`).textContent()).trim();
+  check(/^[0-9a-f]{64}$/.test(sha), `the page shows the manifest SHA-256 as "${sha}"`);
+  const bytes = fs.readFileSync(zip);
+  check(bytes.subarray(0, 2).toString() === 'PK', 'the download is not a ZIP');
+  if (LINEUP) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineup-e2e-bundle-'));
+    try {
+      execFileSync('unzip', ['-q', zip, '-d', dir]);
+      const bundle = path.join(dir, `case-${caseId}-evidence`);
+      const key = JSON.parse(await (await page.request.get(`${URL_}/v1/signing-key`)).text()).public_key;
+      const v = JSON.parse(execFileSync(LINEUP, ['evidence', 'verify', bundle, '--key', key, '--json']).toString());
+      check(v.ok === true && v.case_id === Number(caseId), `the bundle does not verify: ${JSON.stringify(v.problem)}`);
+      const manifest = fs.readFileSync(path.join(bundle, 'manifest.json'));
+      check(crypto.createHash('sha256').update(manifest).digest('hex') === sha, 'the manifest is not the one the page names');
+      const report = fs.readFileSync(path.join(bundle, 'report.html'), 'utf8');
+      check(report.includes('not identifications'), 'the report lacks the notice');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return sha;
+}
+
 async function apiGet(p, headers = {}) {
   const res = await page.request.get(`${URL_}${p}`, { headers });
   check(res.ok(), `GET ${p} answered ${res.status()}`);
@@ -257,6 +292,7 @@ async function main() {
   console.log(`Chromium ${browser.version()}, server ${URL_}`);
   const probes = await makeProbes();
   let caseId = 0;
+  let exportSha = ''; // the manifest's SHA-256 of analyst 2's evidence export
   let caseTitle = '';
   let firstSearch = null; // the answer to the first search, and its cards as shown
   let firstCards = [];
@@ -630,6 +666,13 @@ async function main() {
     await confirmed.first().waitFor();
     check((await confirmed.first().textContent()).includes(`by ${users.analyst2.name}`), 'the confirmation does not name analyst 2');
     await shot('analyst2-case-confirmed');
+    // Evidence export, for members of the case: a justification first, then the ZIP.
+    await page.locator('#case-export').scrollIntoViewIfNeeded();
+    await page.locator('#case-export-button').click();
+    await page.locator('#case-export').getByText('Write why the case is exported first.').waitFor();
+    await page.locator('#case-export-why').fill('Disclosure to the defence, order 2027/55');
+    exportSha = await exportEvidence('case-export', caseId, 'case-evidence-member.zip');
+    await shot('evidence-export-member', page.locator('#case-export'));
     await signOut(page.context());
   });
 
@@ -774,7 +817,16 @@ async function main() {
     const cm = await apiGet('/v1/network/communities', q);
     check(await page.locator('#communities-table tbody tr').count() === cm.communities.length,
       `${await page.locator('#communities-table tbody tr').count()} communities shown, ${cm.communities.length} found`);
-    check(await page.locator('#brokers-table tbody tr').count() === Math.min(10, br.brokers.length), 'the brokers are not listed');
+    // Only persons who bridge something (score above 0) are brokers; with none, a sentence.
+    const bridging = br.brokers.slice(0, 10).filter((x) => x.score > 0);
+    if (bridging.length) {
+      check(await page.locator('#brokers-table tbody tr').count() === bridging.length,
+        `${await page.locator('#brokers-table tbody tr').count()} brokers listed, ${bridging.length} have a score above 0`);
+    } else {
+      check(await page.locator('#brokers-table').count() === 0, 'persons who bridge nothing are listed as brokers');
+      check((await page.locator('#brokers-none').textContent()).startsWith('No person links two groups'),
+        'no sentence says that nobody links two groups');
+    }
     await page.locator('#path-from').fill(String(centre));
     await page.locator('#path-to').fill(String(partner));
     await page.locator('#path-go').click();
@@ -819,30 +871,51 @@ async function main() {
       check(await imageLoaded(cards.nth(i).locator('img.thumb')), `the crop of waiting face ${i + 1} did not load`);
     }
     check((await page.locator('#pending-faces').textContent()).includes('press'), 'the waiting faces do not name their source');
+    // Why each waits: its close neighbours' vote, as the API gives it.
+    for (const f of pending.faces.slice(0, 60)) {
+      const vote = page.locator(`#pending-faces > li[data-face="${f.face_id}"] .pending-vote`);
+      check(await vote.getAttribute('data-reason') === f.vote.reason, `face ${f.face_id} does not say why it waits`);
+      check((await vote.textContent()).startsWith(`${f.vote.close_neighbours} close neighbour`),
+        `face ${f.face_id}: "${await vote.textContent()}" does not count its close neighbours`);
+    }
+    check(pending.faces.some((f) => /twice/.test(f.image) && f.vote.reason === 'same photo'),
+      'the doubled photo\'s copy does not wait because its person holds a face of the same photo');
     await page.locator('#pending-section').scrollIntoViewIfNeeded();
     await shot('persons-pending', page.locator('#pending-section'));
 
-    // Rebuild: refused in the page without a justification; with one, the card shows it
-    // running (the answer is held back a moment to see it), then its counts.
+    // Rebuild: refused in the page without a justification; with one, the server answers
+    // 202 with the job queued and the card follows it (the first poll is held back a
+    // moment to see the card while it waits), then shows its counts.
     await page.locator('#rebuild-go').click();
     await page.getByText('Write why you rebuild persons first.').waitFor();
     await page.locator('#rebuild-why').fill('Place the faces enrolment left waiting before reviewing the case');
-    await page.route('**/v1/persons/recluster', async (route) => {
-      await new Promise((r) => setTimeout(r, 2500));
+    let held = false;
+    await page.route(/\/v1\/persons\/recluster\/\d+$/, async (route) => {
+      if (!held) {
+        held = true;
+        await new Promise((r) => setTimeout(r, 2500));
+      }
       await route.continue();
     });
-    const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/persons/recluster' && r.request().method() === 'POST',
-      { timeout: 60000 });
+    const accepted = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/persons/recluster' && r.request().method() === 'POST');
+    const finished = page.waitForResponse(async (r) => /^\/v1\/persons\/recluster\/\d+$/.test(new URL(r.url()).pathname) &&
+      r.status() === 200 && (await r.json()).state === 'done', { timeout: 120000 });
     await page.locator('#rebuild-go').click();
-    await page.locator('#rebuild-status progress').waitFor();
-    await page.locator('#rebuild-elapsed').filter({ hasText: /^[1-9]\d* s$/ }).waitFor();
+    const start = await accepted;
+    check(start.status() === 202, `the rebuild answered ${start.status()}, not 202 (a job)`);
+    const job = await start.json();
+    check(job.state === 'queued' && job.status === `/v1/persons/recluster/${job.job}`, `the job starts as ${JSON.stringify(job)}`);
+    await page.locator('#rebuild-progress[data-state="queued"] progress').waitFor();
+    check((await page.locator('#rebuild-progress').textContent()).includes(`rebuild job #${job.job}`), 'the card does not name the job');
+    check(/^\d+ s$/.test(await page.locator('#rebuild-elapsed').textContent()), 'the card does not show the seconds gone');
     check(await page.locator('#rebuild-go').isDisabled(), 'the button can be pressed again while the rebuild runs');
     await shot('persons-rebuilding', page.locator('#rebuild-form'));
-    const res = await answered;
-    check(res.status() === 200, `the rebuild answered ${res.status()}`);
-    const report = await res.json();
-    await page.unroute('**/v1/persons/recluster');
-    await page.locator('#flash').getByText(/^Persons rebuilt: /).waitFor();
+    const done = await (await finished).json();
+    await page.unroute(/\/v1\/persons\/recluster\/\d+$/);
+    check(done.job === job.job && done.stage === 'storing' && done.done === done.total && done.error === '',
+      `the job ended as ${JSON.stringify(done)}`);
+    const report = done.result;
+    await page.locator('#flash').getByText(/^Persons rebuilt in /).waitFor();
     await page.locator('#rebuild-result').waitFor();
     const after = await apiGet('/v1/persons/pending', q);
     check(after.total === report.pending, `${after.total} faces wait after the rebuild, which reported ${report.pending}`);
@@ -881,6 +954,17 @@ async function main() {
     const actor = await page.locator('#audit-records tbody td:nth-child(3)').first().textContent();
     check(actor === users.analyst2.name, `the confirm record's actor is ${actor}`);
     await shot('auditor-filtered');
+    // Auditors export any case from the Audit page; the records name both exports.
+    await page.locator('#audit-export-case').fill(String(caseId));
+    await page.locator('#audit-export-why').fill('Oversight body review 2027-3');
+    const auditorSha = await exportEvidence('audit-export', caseId, 'case-evidence-auditor.zip');
+    await shot('evidence-export-auditor', page.locator('#audit-export'));
+    await page.locator('#f-action').selectOption('case_export');
+    await page.getByRole('button', { name: 'Show records' }).click();
+    await page.getByText(/^2 record\(s\)/).waitFor();
+    const details = (await page.locator('#audit-records tbody').textContent()).replace(/\s+/g, ' ');
+    for (const sha of [exportSha, auditorSha]) check(details.includes(sha.slice(0, 12)), `no export record names ${sha}`);
+    await shot('auditor-export-records');
     // Pages of other roles are not offered, and say so if opened by hand.
     await page.goto(`${URL_}/#/cases`);
     await page.getByRole('heading', { name: 'Not available' }).waitFor();

@@ -126,7 +126,7 @@ done
 
 # ---------------------------------------------------------------- the browser test
 test_rc=0
-E2E_URL=$url E2E_PROBE=$probe E2E_PROBE_GROUP=$group E2E_ARTIFACTS=$art CHROMIUM=$chromium \
+E2E_URL=$url E2E_PROBE=$probe E2E_PROBE_GROUP=$group E2E_ARTIFACTS=$art CHROMIUM=$chromium E2E_LINEUP=$lineup \
   timeout 240 node "$here/console.test.mjs" || test_rc=$?
 
 # ---------------------------------------------------------------- stop the server

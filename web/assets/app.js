@@ -562,6 +562,8 @@ async function pageCase(view, id) {
     view.append(await addMemberForm(c));
   }
 
+  if (state.role === 'analyst' && (c.members || []).includes(state.user)) view.append(evidenceExportForm(c.id));
+
   view.append(noticeBox());
 
   // Searches: each opens as it was shown (GET /v1/searches/{id}), without searching again.
@@ -686,6 +688,81 @@ async function addMemberForm(c) {
       await api('POST', `/v1/cases/${c.id}/members`, { user });
       flash(`${user} is now a member of case #${c.id}.`, 'ok', { keep: true });
       render();
+    }, form);
+  });
+  return form;
+}
+
+// ------------------------------------------------------------------ evidence export
+
+// A case as a signed evidence bundle (docs/evidence.md): POST /v1/cases/{id}/export
+// answers a ZIP, which the browser saves. Members of the case (on its page) and auditors
+// (on the Audit page, by case number) may; the export and its manifest's SHA-256 go into
+// the audit log.
+function evidenceExportForm(caseId) {
+  const idPrefix = caseId ? 'case-export' : 'audit-export';
+  const caseField = caseId ? null
+    : field('Case number', { name: 'case', type: 'number', min: 1, required: true, id: `${idPrefix}-case` });
+  const why = field('Why is it exported?', { name: 'export_why', required: true, id: `${idPrefix}-why`, rows: 2 },
+    { kind: 'textarea', help: 'For example the court order or disclosure request. Kept in the audit log.' });
+  const btn = h('button', { type: 'submit', class: 'btn', id: `${idPrefix}-button` }, 'Export evidence (ZIP)');
+  const result = h('div', { class: 'export-result', id: `${idPrefix}-result`, 'aria-live': 'polite' });
+  const form = h('form', { class: 'card inline-form', novalidate: true, id: idPrefix, 'aria-labelledby': `${idPrefix}-h` },
+    h('h2', { id: `${idPrefix}-h` }, 'Evidence export'),
+    h('p', { class: 'help' }, 'A self-contained bundle for a court or a defence expert: the case and its authority, every ',
+      'search with its probe, threshold and candidates (crops, scores, provenance), every review, the case\'s audit ',
+      'records, the model\'s error rates, and a report (HTML and PDF). It is signed with the gallery\'s key; ',
+      h('code', {}, 'lineup evidence verify'), ' checks that nothing in it was changed.'),
+    caseField, why, h('div', { class: 'actions' }, btn), result);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const id = caseId || (form.elements.case.value || '').trim();
+    if (!caseId && !/^[1-9][0-9]*$/.test(id)) {
+      formStatus(form, new Error('Give the number of the case to export.'));
+      return;
+    }
+    const justification = requiredText(form, 'export_why', 'Write why the case is exported first.');
+    if (!justification) return;
+    await busy(btn, 'Exporting…', async () => {
+      let res;
+      try {
+        res = await fetch(`/v1/cases/${id}/export`, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': state.csrf || '', Accept: 'application/zip' },
+          body: JSON.stringify({ justification }),
+        });
+      } catch (e) {
+        throw new ApiError(0, 'network', `Cannot reach the Lineup server (${e.message}).`);
+      }
+      if (!res.ok) {
+        let data = null;
+        try {
+          data = await res.json();
+        } catch {
+          data = null;
+        }
+        throw new ApiError(res.status, (data && data.error && data.error.code) || 'error',
+          (data && data.error && data.error.message) || `The server answered ${res.status}.`);
+      }
+      const blob = await res.blob();
+      const file = `case-${id}-evidence.zip`;
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: file, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      const sha = res.headers.get('X-Lineup-Manifest-SHA256') || '';
+      const fp = res.headers.get('X-Lineup-Key-Fingerprint') || '';
+      result.replaceChildren(
+        h('p', { class: 'verdict-ok' }, `Case #${id} exported as ${file} (${fmtCount(blob.size)} bytes), recorded in the audit log as record #${res.headers.get('X-Lineup-Audit-Seq') || '?'}.`),
+        dl([
+          ['Manifest SHA-256', h('code', { class: 'hash', id: `${idPrefix}-sha` }, sha)],
+          ['Signing key fingerprint', h('code', { class: 'hash', id: `${idPrefix}-fingerprint` }, fp)],
+        ]),
+        h('p', { class: 'help' }, 'Hand the fingerprint over separately from the bundle, so that its receiver can check ',
+          'the signature against a key they did not get from the bundle itself.'));
     }, form);
   });
   return form;
@@ -1625,6 +1702,26 @@ async function pagePersons(view, caseId) {
   view.append(form);
 }
 
+// Why a face waits, in a line: how many close neighbours it has and how many of them (and
+// what share of their similarity) point to one person, against the share joining needs.
+const PENDING_REASONS = {
+  'neighbours disagree': 'its close neighbours disagree',
+  'same photo': 'that person has a face of the same photo',
+  'marked not this person': 'an analyst marked it not to be that person',
+  'no close neighbour': 'no close neighbour',
+  'can join now': 'it can join now (the persons changed)',
+};
+function pendingVote(c, v) {
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const leading = v.leading_person
+    ? [`${v.leading_neighbours} in `, h('a', { href: `#/cases/${c.id}/persons/${v.leading_person}` }, `person #${v.leading_person}`),
+      ` (${pct(v.leading_share)} of their similarity; ${pct(v.share_needed)} needed)`]
+    : [];
+  return h('span', { class: 'small-text pending-vote', 'data-reason': v.reason },
+    `${v.close_neighbours} close neighbour${v.close_neighbours === 1 ? '' : 's'}`, leading.length ? ', ' : '', leading,
+    ': ', h('strong', {}, PENDING_REASONS[v.reason] || v.reason));
+}
+
 // Faces shown at most on the Persons page; the total is always said.
 const PENDING_SHOWN = 60;
 // Who may rebuild persons (POST /v1/persons/recluster): analysts in an open case of
@@ -1639,7 +1736,8 @@ function pendingSection(c, pending) {
     h('span', { class: 'face-line' }, `Face #${f.face_id}`),
     h('span', { class: 'small-text photo-name', title: f.image }, f.image.split(/[\\/]/).pop() || f.image),
     h('span', { class: 'muted small-text' }, 'source ', h('strong', { class: 'source' }, f.source), ', ',
-      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'));
+      f.captured_at ? h('span', { class: 'nowrap' }, f.captured_at.replace('T', ' ')) : 'date unknown'),
+    f.vote ? pendingVote(c, f.vote) : null);
   const section = h('section', { 'aria-labelledby': 'pending-h', id: 'pending-section' },
     h('h2', { id: 'pending-h' }, 'Faces waiting for a person'),
     h('p', { class: 'help' }, 'Enrolment could not place these faces: their nearest faces disagree about whom they belong to, ',
@@ -1666,10 +1764,37 @@ function rebuiltKey(caseId) {
   return `lineup.persons.rebuilt.${caseId}`;
 }
 
-// "Rebuild persons" with its own justification: the POST runs until the rebuild ends
-// (the server holds the gallery meanwhile), so the card shows that it runs and for how
-// long, then what it did; the page is drawn again with the new persons, and the result
-// stays on the card for this tab.
+// A rebuild's stages (Persons::Recluster), as the card names them, and what each counts.
+const REBUILD_STAGES = {
+  neighbours: ['Finding each face\'s nearest faces', 'faces'],
+  clustering: ['Grouping the faces', 'steps'],
+  constraints: ['Keeping apart the faces a rule separates', 'groups checked'],
+  storing: ['Storing the persons', 'persons stored'],
+};
+const REBUILD_POLL_MS = 500;
+
+// A running (or waiting) rebuild: its stage, a bar of that stage's counts, the seconds gone.
+function rebuildProgress(job) {
+  const [stageText, unit] = REBUILD_STAGES[job.stage] || ['Starting', ''];
+  const running = job.state === 'running';
+  const counted = running && job.total > 0;
+  // Without a value the bar runs without saying how far (waiting, or a stage of one step).
+  const bar = h('progress', { 'aria-label': 'Rebuilding persons', max: counted ? job.total : null, value: counted ? job.done : null });
+  return h('div', { class: 'rebuild-running', id: 'rebuild-progress', 'data-state': job.state, 'data-stage': job.stage },
+    h('p', { class: 'rebuild-stage' }, h('strong', { id: 'rebuild-stage' },
+      running ? `${stageText}…` : 'Waiting for the gallery (an enrolment or a search holds it)…')),
+    bar,
+    h('p', { class: 'muted small-text' },
+      counted ? h('span', { id: 'rebuild-counts' }, `${fmtCount(job.done)} of ${fmtCount(job.total)} ${unit}`) : null,
+      counted ? ' · ' : null,
+      h('span', { id: 'rebuild-elapsed' }, `${Math.round(job.elapsed_seconds)} s`), ` · rebuild job #${job.job}`));
+}
+
+// "Rebuild persons" with its own justification. The server runs the rebuild as a job
+// (POST /v1/persons/recluster answers 202 at once; one at a time) and the card follows it
+// (GET /v1/persons/recluster/{id}): the running stage with its counts and the seconds
+// gone, then the page is drawn anew with the rebuilt persons and the card keeps the
+// result for this tab. A rebuild this tab started is followed again after a reload.
 function rebuildCard(caseId) {
   const why = field('Why rebuild now?', { name: 'rebuild_why', id: 'rebuild-why', maxlength: 2000, required: true },
     { kind: 'textarea', help: 'Recorded in the audit log when the rebuild starts, and again with its counts when it ends. Names and analysts\' marks are kept.' });
@@ -1678,15 +1803,22 @@ function rebuildCard(caseId) {
   const form = h('form', { class: 'card', novalidate: true, id: 'rebuild-form' },
     h('h3', {}, 'Rebuild persons'),
     h('p', { class: 'help' }, 'Groups every face of the gallery again, places the waiting faces and measures every person\'s margin. ',
-      'Other requests wait while it runs (minutes for a large gallery).'),
+      'It runs on the server (minutes for a large gallery) while other requests wait; you may leave this page meanwhile.'),
     why, h('div', { class: 'actions' }, go_), status);
-  const last = (() => {
+  const remembered = () => {
     try {
       return JSON.parse(sessionStorage.getItem(rebuiltKey(caseId)) || 'null');
     } catch {
       return null;
     }
-  })();
+  };
+  const remember = (v) => {
+    try {
+      sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify(v));
+    } catch {
+      /* storage may be disabled: the flash says what happened */
+    }
+  };
   const result = (r, at) => h('div', { class: 'rebuild-result', id: 'rebuild-result' },
     h('p', {}, h('strong', {}, 'Last rebuild from this tab'), ' (', timeEl(at), '):'),
     dl([
@@ -1697,36 +1829,50 @@ function rebuildCard(caseId) {
       ['Faces kept apart by a rule', fmtCount(r.kept_apart)],
       ['Time', `${seconds(r.seconds_knn + r.seconds_cluster)} (neighbours ${seconds(r.seconds_knn)}, grouping ${seconds(r.seconds_cluster)})`],
     ]));
+  // Follows job `id` until it ends (or the page is left): then the result, or why it failed.
+  const follow = (id, first) => busy(go_, 'Rebuilding…', async () => {
+    let job = first;
+    for (;;) {
+      if (!job) {
+        try {
+          job = await api('GET', `/v1/persons/recluster/${id}`);
+        } catch (err) {
+          if (err.status === 404) remember(null);  // the server was restarted since: nothing to follow
+          throw err;
+        }
+      }
+      if (!status.isConnected) return;  // another page now; a reload of this one follows it again
+      if (job.state === 'done' || job.state === 'failed') break;
+      status.replaceChildren(rebuildProgress(job));
+      await new Promise((res) => setTimeout(res, REBUILD_POLL_MS));
+      job = null;
+    }
+    if (job.state === 'failed') {
+      remember(null);
+      status.replaceChildren();
+      throw new Error(`The rebuild failed: ${job.error}`);
+    }
+    const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    remember({ at, report: job.result, job: job.job });
+    const r = job.result;
+    flash(`Persons rebuilt in ${seconds(job.elapsed_seconds)}: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
+    render();
+  }, form);
+  const last = remembered();
   if (last && last.report) status.append(result(last.report, last.at));
+  else if (last && last.running) follow(last.running);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const text = requiredText(form, 'rebuild_why', 'Write why you rebuild persons first.');
     if (!text) return;
-    busy(go_, 'Rebuilding…', async () => {
-      const t0 = Date.now();
-      const elapsed = h('span', { id: 'rebuild-elapsed' }, '0 s');
-      status.replaceChildren(h('p', { class: 'rebuild-running' },
-        h('progress', { 'aria-label': 'Rebuilding persons' }), ' Rebuilding persons… ', elapsed));
-      const tick = setInterval(() => { elapsed.textContent = `${Math.round((Date.now() - t0) / 1000)} s`; }, 1000);
-      try {
-        const body = { justification: text };
-        if (caseId) body.case_id = caseId;
-        const r = await api('POST', '/v1/persons/recluster', body);
-        const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-        try {
-          sessionStorage.setItem(rebuiltKey(caseId), JSON.stringify({ at, report: r }));
-        } catch {
-          /* storage may be disabled: the flash says it */
-        }
-        flash(`Persons rebuilt: ${fmtCount(r.persons)} persons from ${fmtCount(r.faces)} faces, ${fmtCount(r.pending)} waiting.`, 'ok', { keep: true });
-        render();
-      } catch (err) {
-        status.replaceChildren();
-        throw err;
-      } finally {
-        clearInterval(tick);
-      }
-    }, form);
+    busy(go_, 'Starting…', async () => {
+      const body = { justification: text };
+      if (caseId) body.case_id = caseId;
+      const job = await api('POST', '/v1/persons/recluster', body);
+      remember({ running: job.job });
+      status.replaceChildren(rebuildProgress(job));
+      return job;
+    }, form).then((job) => { if (job) follow(job.job, job); });
   });
   return form;
 }
@@ -2083,7 +2229,10 @@ async function pageNetwork(view, caseId) {
     table(['Community', 'Persons', 'Links inside', 'Photos inside', 'Members'], communityRows,
       { id: 'communities-table', empty: 'No community: nobody appears with anyone in a photo that may be used.' })));
   const bpeople = peopleOf(br);
-  const brokerRows = br.brokers.map((b, i) => [
+  // A score of 0 bridges nothing (no chain between others passes through the person, or
+  // their associates all know each other): only those above it are brokers.
+  const bridging = br.brokers.filter((b) => b.score > 0);
+  const brokerRows = bridging.map((b, i) => [
     h('span', { class: 'num' }, i + 1),
     personChip(c.id, bpeople, b.person),
     h('span', { class: 'num' }, b.score.toFixed(1)),
@@ -2096,7 +2245,9 @@ async function pageNetwork(view, caseId) {
     h('h2', { id: 'brokers-h' }, 'Brokers'),
     h('p', { class: 'help' }, 'Persons who link people who do not otherwise appear together: ranked by betweenness (how many shortest chains between others pass through them; links weighted by shared photos) ',
       'times the share of their associates who do not appear with each other, with the communities they and their associates belong to.'),
-    table(['#', 'Person', 'Score', 'Betweenness', 'Associates who know each other', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })));
+    bridging.length
+      ? table(['#', 'Person', 'Score', 'Betweenness', 'Associates who know each other', 'Communities touched', 'Linked to'], brokerRows, { id: 'brokers-table' })
+      : h('p', { class: 'empty', id: 'brokers-none' }, 'No person links two groups: nobody in this network stands between people who do not otherwise appear together.')));
 
   // A path between two persons.
   const from = h('input', { type: 'number', min: 1, step: 1, id: 'path-from', name: 'from', placeholder: 'Person number' });
@@ -2220,7 +2371,8 @@ async function pageAudit(view) {
       'verify', 'detect', 'review', 'confirm', 'enroll', 'erase', 'optout', 'source_add', 'user_add', 'user_role',
       'user_disable', 'user_enable', 'user_grant', 'token_create', 'token_revoke', 'persons_list', 'persons_show',
       'persons_pending', 'persons_history', 'person_name', 'person_merge', 'person_split', 'person_mark', 'person_undo',
-      'persons_recluster', 'persons_recluster_done'].map((a) => [a, a])],
+      'persons_recluster', 'persons_recluster_done', 'case_export', 'case_export_refused',
+      'signing_key_create'].map((a) => [a, a])],
   });
   const limit = field('At most', { name: 'limit', type: 'number', min: 1, max: 10000, value: '200', id: 'f-limit' });
   const apply = h('button', { type: 'submit', class: 'btn primary' }, 'Show records');
@@ -2257,7 +2409,9 @@ async function pageAudit(view) {
     ev.preventDefault();
     busy(apply, 'Loading…', load, form);
   });
-  view.append(h('div', { class: 'grid-2' }, verifyBox, statsBox), form, list);
+  view.append(h('div', { class: 'grid-2' }, verifyBox, statsBox));
+  if (state.role === 'auditor') view.append(evidenceExportForm(null));
+  view.append(form, list);
   await Promise.all([verify(), stats(), busy(apply, 'Loading…', load, form)]);
 }
 
