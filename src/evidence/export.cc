@@ -9,6 +9,7 @@
 #include "evidence/report.h"
 #include "investigate/face_crops.h"
 #include "lineup/accountability.h"
+#include "lineup/differentials.h"
 #include "lineup/evidence.h"
 #include "lineup/models.h"
 #include "lineup/signing_key.h"
@@ -216,13 +217,13 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
                            {"impostor_comparisons", calibration_.impostor_comparisons},
                            {"genuine_comparisons", calibration_.genuine_comparisons},
                            {"in_bundle", nullptr}};
+  // Each group's error rates at the calibrated thresholds, from the calibration's group
+  // curves (differentials.h); each search's decision states them at its own threshold.
   json per_group_table = nullptr;
+  if (auto table = DifferentialsTable(calibration_); table.ok()) per_group_table = *table;
   if (auto raw = evidence::ReadWholeFile(calibration_path, 64 << 20); raw.ok() && Sha256Hex(*raw) == calibration_.sha256) {
     if (Status s = evidence::WriteWholeFile((tmp / "calibration/calibration.json").string(), *raw); !s.ok()) return s;
     calibration_json["in_bundle"] = "calibration/calibration.json";
-    const json parsed = json::parse(*raw, nullptr, false);
-    if (parsed.is_object() && parsed.contains("demographic_differentials"))
-      per_group_table = parsed["demographic_differentials"];
   } else {
     result.warnings.push_back("the calibration file " + calibration_path +
                               " could not be read as loaded; it is not in the bundle");
@@ -356,12 +357,16 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
        {{"per_group_table", per_group_table},
         {"status", per_group_table.is_null() ? "not_measured" : "from_calibration"},
         {"search_group_fpir", "per search: decision.group_fpir (the FPIR of each probe group measured at the threshold used)"},
+        {"search_differentials", "per search: decision.differentials (each group's within-group FMR and FNMR at the "
+                                 "threshold used, and the sentence shown with the decision)"},
         {"note",
          per_group_table.is_null()
              ? "The calibration holds no per-group table of false-match and false-non-match rates for this model "
                "(lineup eval groups measures one; docs/accuracy.md). Each search states the FPIR that measured "
                "searches gave per group of the probe at its threshold, where the calibration has them."
-             : "From the calibration file: the model's error rates per demographic group."}}},
+             : "From the calibration file's group curves: each group's false-match rate among its own impostor pairs "
+               "and false non-match rate at the calibrated thresholds, and the ratios of the highest group to the "
+               "lowest (docs/accuracy.md, \"Demographic differentials\", has the full measurement)."}}},
       {"warnings", result.warnings}};
 
   if (Status s = evidence::WriteWholeFile((tmp / evidence::kCaseFile).string(), record.dump(1) + "\n"); !s.ok()) return s;
