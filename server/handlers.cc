@@ -34,31 +34,6 @@ json FaceSummary(const Face& f, int index) {
           {"quality_reasons", f.quality.reasons}};
 }
 
-json CaseJson(const CaseRecord& c) {
-  return {{"id", c.id},
-          {"title", c.title},
-          {"authority", c.authority},
-          {"status", c.status},
-          {"created_by", c.created_by},
-          {"created_at", c.created_at},
-          {"closed_at", c.closed_at},
-          {"members", c.members}};
-}
-
-json ReviewJson(const ReviewRecord& r) {
-  return {{"id", r.id},
-          {"search_id", r.search_id},
-          {"case_id", r.case_id},
-          {"face_id", r.face_id},
-          {"analyst", r.analyst},
-          {"verdict", r.verdict},
-          {"note", r.note},
-          {"at", r.at},
-          {"confirmed_by", r.confirmed_by},
-          {"confirmed_at", r.confirmed_at},
-          {"confirmed", !r.confirmed_by.empty()}};
-}
-
 json SearchJson(const SearchRecord& s) {
   json c = json::array();
   for (const auto& x : s.candidates) c.push_back({{"face_id", x.face_id}, {"score", x.score}});
@@ -380,7 +355,7 @@ void Server::Impl::AddRoutes() {
     auto list = cases->List(c.who.role == Role::kAdmin ? "" : c.who.name);
     if (!list.ok()) return SendError(c.res, list.status());
     json out = json::array();
-    for (const auto& cs : *list) out.push_back(CaseJson(cs));
+    for (const auto& cs : *list) out.push_back(CaseRecordJson(cs));
     SendJson(c.res, 200, {{"cases", out}});
   });
   Register("POST", "/v1/cases", {kAnalyst}, "open a case", [this](Call& c) {
@@ -394,7 +369,7 @@ void Server::Impl::AddRoutes() {
     if (!cs.ok()) return SendError(c.res, cs.status());
     if (Status au = Audit(c.who, "case_create", cs->id, {{"title", cs->title}, {"authority", cs->authority}}); !au.ok())
       return SendError(c.res, au);
-    SendJson(c.res, 201, CaseJson(*cs));
+    SendJson(c.res, 201, CaseRecordJson(*cs));
   });
   Register("GET", "/v1/cases/{id}", {kAdmin, kAnalyst}, "read a case with its searches and reviews",
            [=, this](Call& c) {
@@ -404,11 +379,11 @@ void Server::Impl::AddRoutes() {
              auto reviews = cases->Reviews(cs->id);
              if (!searches.ok()) return SendError(c.res, searches.status());
              if (!reviews.ok()) return SendError(c.res, reviews.status());
-             json j = CaseJson(*cs);
+             json j = CaseRecordJson(*cs);
              j["searches"] = json::array();
              for (const auto& s : *searches) j["searches"].push_back(SearchJson(s));
              j["reviews"] = json::array();
-             for (const auto& r : *reviews) j["reviews"].push_back(ReviewJson(r));
+             for (const auto& r : *reviews) j["reviews"].push_back(ReviewRecordJson(r));
              SendJson(c.res, 200, j);
            });
   Register("POST", "/v1/cases/{id}/close", {kAdmin, kAnalyst}, "close a case", [=, this](Call& c) {
@@ -418,7 +393,7 @@ void Server::Impl::AddRoutes() {
     if (!s.ok()) return SendError(c.res, s);
     if (Status au = Audit(c.who, "case_close", cs->id, json::object()); !au.ok()) return SendError(c.res, au);
     auto again = cases->Get(cs->id);
-    SendJson(c.res, 200, again.ok() ? CaseJson(*again) : json::object());
+    SendJson(c.res, 200, again.ok() ? CaseRecordJson(*again) : json::object());
   });
   Register("POST", "/v1/cases/{id}/members", {kAdmin, kAnalyst}, "add an analyst to a case", [=, this](Call& c) {
     auto cs = case_for(c, 1, true);
@@ -586,7 +561,7 @@ void Server::Impl::AddRoutes() {
                            {"note", r->note}});
         !au.ok())
       return SendError(c.res, au);
-    SendJson(c.res, 201, ReviewJson(*r));
+    SendJson(c.res, 201, ReviewRecordJson(*r));
   });
 
   Register("POST", "/v1/reviews/{id}/confirm", {kAnalyst}, "confirm another analyst's possible match", [this](Call& c) {
@@ -602,7 +577,7 @@ void Server::Impl::AddRoutes() {
                           {{"review_id", r->id}, {"face_id", r->face_id}, {"reviewer", r->analyst}});
         !au.ok())
       return SendError(c.res, au);
-    SendJson(c.res, 200, ReviewJson(*r));
+    SendJson(c.res, 200, ReviewRecordJson(*r));
   });
 
   // Face crops are shown only as candidates of a search the caller may see, so the

@@ -9,26 +9,12 @@
 
 #include "cli_util.h"
 #include "lineup/differentials.h"
+#include "lineup/html_text.h"
 #include "lineup/image.h"
 
 namespace lineup::cli {
 
 namespace {
-std::string Escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
 // The face with some context, as a JPEG data URI; "" if the photo cannot be read.
 std::string FaceDataUri(const std::string& photo_path, const cv::Rect2f& box) {
   auto img = ReadImage(photo_path);
@@ -61,7 +47,7 @@ std::string FileDataUri(const std::string& path) {
 
 std::string Picture(const std::string& uri, const std::string& alt) {
   if (uri.empty()) return "<div class=missing>photo not available</div>";
-  return "<img src=\"" + uri + "\" alt=\"" + Escape(alt) + "\">";
+  return "<img src=\"" + uri + "\" alt=\"" + HtmlEscape(alt) + "\">";
 }
 std::string JpegDataUri(const cv::Mat& bgr) {
   std::vector<uchar> jpg;
@@ -112,18 +98,18 @@ std::string DifferentialsSection(const Calibration* calibration, float threshold
   std::string groups;
   for (const auto& g : (*table)["groups"]) groups += (groups.empty() ? "" : ", ") + g["group"].get<std::string>();
   std::string h = "<h2 id=differentials>Demographic differentials of the model</h2><p>Measured on " +
-                  Escape((*table)["dataset"].get<std::string>()) +
+                  HtmlEscape((*table)["dataset"].get<std::string>()) +
                   ". A property of the model at each threshold, not of this probe: no group is inferred from a face. "
                   "FMR is over impostor pairs whose two photos are in the same group; ratios are the highest "
                   "group's rate over the lowest's.</p><table class=diff><tr><th>threshold</th>";
   for (const auto& g : (*table)["groups"]) {
-    const std::string name = Escape(g["group"].get<std::string>());
+    const std::string name = HtmlEscape(g["group"].get<std::string>());
     h += "<th>FMR " + name + "</th><th>FNMR " + name + "</th>";
   }
   h += "<th>FMR ratio</th><th>FNMR ratio</th></tr>";
   auto num = [](const nlohmann::json& v, const char* f) { return v.is_number() ? Fmt(f, v.get<double>()) : "-"; };
   for (const auto& row : (*table)["rows"]) {
-    h += "<tr><td>" + Fmt("%.4f", row["threshold"].get<double>()) + " (" + Escape(row["label"].get<std::string>()) +
+    h += "<tr><td>" + Fmt("%.4f", row["threshold"].get<double>()) + " (" + HtmlEscape(row["label"].get<std::string>()) +
          ")</td>";
     for (const auto& g : (*table)["groups"]) {
       const auto& x = row["groups"][g["group"].get<std::string>()];
@@ -134,7 +120,7 @@ std::string DifferentialsSection(const Calibration* calibration, float threshold
          (row["fmr_ratio_at_threshold"].get<bool>() ? "" : " (at " + Fmt("%.4f", row["fmr_ratio_threshold"].get<double>()) + ")") +
          "</td><td>" + num(row["fnmr_ratio"], "%.2f") + "</td></tr>";
   }
-  h += "</table><p class=small>From " + Escape((*table)["command"].get<std::string>()) + "; groups: " + Escape(groups) +
+  h += "</table><p class=small>From " + HtmlEscape((*table)["command"].get<std::string>()) + "; groups: " + HtmlEscape(groups) +
        ". docs/accuracy.md (\"Demographic differentials\") gives the full measurement with confidence intervals "
        "(<code>lineup eval groups</code>).</p>";
   return h;
@@ -164,18 +150,18 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
   h += "<div class=lead>Every candidate below is an investigative lead for human review, never an identification. "
        "A similarity score says how alike two faces look to a model that makes mistakes; confirm with other "
        "evidence before acting.</div>";
-  for (const auto& w : r.warnings) h += "<div class=warn>" + Escape(w) + "</div>";
+  for (const auto& w : r.warnings) h += "<div class=warn>" + HtmlEscape(w) + "</div>";
   char when[32];
   std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
   h += "<table><tr><td>made</td><td>" + std::string(when) + "</td></tr>";
   if (r.case_id > 0) h += "<tr><td>case</td><td>" + std::to_string(r.case_id) + (r.search_id ? ", search " + std::to_string(r.search_id) : "") + "</td></tr>";
-  if (!r.justification.empty()) h += "<tr><td>justification</td><td>" + Escape(r.justification) + "</td></tr>";
+  if (!r.justification.empty()) h += "<tr><td>justification</td><td>" + HtmlEscape(r.justification) + "</td></tr>";
   if (r.audit_seq > 0) h += "<tr><td>audit record</td><td>" + std::to_string(r.audit_seq) + "</td></tr>";
   h += "<tr><td>gallery</td><td>" + std::to_string(r.gallery_size) + " faces</td></tr><tr><td>decision</td><td>" +
-       Escape(r.threshold.Describe()) + "</td></tr><tr><td>model</td><td>" + Escape(r.model) +
-       "</td></tr><tr><td>calibration</td><td>" + Escape(r.calibration) + " (SHA-256 " +
-       Escape(r.calibration_sha256.substr(0, 16)) + "&hellip;)</td></tr>"
+       HtmlEscape(r.threshold.Describe()) + "</td></tr><tr><td>model</td><td>" + HtmlEscape(r.model) +
+       "</td></tr><tr><td>calibration</td><td>" + HtmlEscape(r.calibration) + " (SHA-256 " +
+       HtmlEscape(r.calibration_sha256.substr(0, 16)) + "&hellip;)</td></tr>"
        "<tr><td>FPIR</td><td>the estimated chance that a search of this gallery size returns a "
        "non-matching face at this score or higher: 1 &minus; (1 &minus; FMR(score))<sup>N</sup></td></tr>" +
        std::string(r.ranked_by_cohort
@@ -184,7 +170,7 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
                        : "<tr><td>order</td><td>by similarity</td></tr>") +
        "</table>";
   if (const std::string d = DifferentialsText(r.threshold); !d.empty())
-    h += "<p class=differentials id=differentials-statement>" + Escape(d) +
+    h += "<p class=differentials id=differentials-statement>" + HtmlEscape(d) +
          (calibration ? " <a href=\"#differentials\">The full table</a>." : "") + "</p>";
   h += "<h2>Probe</h2>";
   if (!probe_path.empty() && r.probe.faces.size() > 1) {
@@ -198,8 +184,8 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
   if (!probe_path.empty() && r.probe.searched >= 0) {
     h += Picture(FaceDataUri(probe_path, r.probe.faces[static_cast<size_t>(r.probe.searched)].box), "probe face");
     h += "<div>face " + std::to_string(r.probe.searched + 1) + " &middot; quality " + Fmt("%.2f", r.probe.quality);
-    for (const auto& q : r.probe.quality_reasons) h += " &middot; " + Escape(q);
-    h += "</div><div class=small>" + Escape(probe_path) + "<br>SHA-256 " + Escape(r.probe.sha256.substr(0, 16)) +
+    for (const auto& q : r.probe.quality_reasons) h += " &middot; " + HtmlEscape(q);
+    h += "</div><div class=small>" + HtmlEscape(probe_path) + "<br>SHA-256 " + HtmlEscape(r.probe.sha256.substr(0, 16)) +
          "&hellip;</div>";
   } else {
     h += "<div class=missing>search by vector</div>";
@@ -218,15 +204,15 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
     h += "<div class=score>" + Fmt("%.4f", c.score) + "</div>";
     h += "<div>FPIR " + Percent(l.fpir) +
          (l.above_threshold ? "" : l.withheld.empty() ? " &middot; below threshold" : " &middot; withheld") + "</div>";
-    if (!l.withheld.empty()) h += "<div class=small>withheld: " + Escape(l.withheld) + "</div>";
+    if (!l.withheld.empty()) h += "<div class=small>withheld: " + HtmlEscape(l.withheld) + "</div>";
     h += "<div>quality " + Fmt("%.2f", c.face.quality);
-    for (const auto& q : c.face.quality_reasons) h += " &middot; " + Escape(q);
+    for (const auto& q : c.face.quality_reasons) h += " &middot; " + HtmlEscape(q);
     h += "</div>";
-    if (!c.subject.empty()) h += "<div>subject: <b>" + Escape(c.subject) + "</b></div>";
-    h += "<div class=small>source <b>" + Escape(c.source.name) + "</b> (legal basis: " + Escape(c.source.legal_basis) +
-         ")<br>" + Escape(c.image.uri) + (c.image.captured_at.empty() ? "" : "<br>taken " + Escape(c.image.captured_at)) +
+    if (!c.subject.empty()) h += "<div>subject: <b>" + HtmlEscape(c.subject) + "</b></div>";
+    h += "<div class=small>source <b>" + HtmlEscape(c.source.name) + "</b> (legal basis: " + HtmlEscape(c.source.legal_basis) +
+         ")<br>" + HtmlEscape(c.image.uri) + (c.image.captured_at.empty() ? "" : "<br>taken " + HtmlEscape(c.image.captured_at)) +
          "<br>face " + std::to_string(c.face_id) + ", SHA-256 " +
-         Escape(c.image.sha256.substr(0, 16)) + "&hellip;</div></div>";
+         HtmlEscape(c.image.sha256.substr(0, 16)) + "&hellip;</div></div>";
   }
   h += DifferentialsSection(calibration, r.threshold.threshold);
   h += "</body></html>\n";

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lineup/status.h"
 
 namespace lineup {
@@ -128,5 +130,9 @@ class Cases {
   explicit Cases(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// One JSON form of a case and of a review, for the API and the evidence bundle alike.
+nlohmann::json CaseRecordJson(const CaseRecord& c);
+nlohmann::json ReviewRecordJson(const ReviewRecord& r);
 
 }  // namespace lineup

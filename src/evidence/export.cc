@@ -22,31 +22,6 @@ using json = nlohmann::json;
 
 namespace {
 
-json CaseJson(const CaseRecord& c) {
-  return {{"id", c.id},
-          {"title", c.title},
-          {"authority", c.authority},
-          {"status", c.status},
-          {"created_by", c.created_by},
-          {"created_at", c.created_at},
-          {"closed_by", c.closed_by},
-          {"closed_at", c.closed_at},
-          {"members", c.members}};
-}
-
-json ReviewJson(const ReviewRecord& r) {
-  return {{"id", r.id},
-          {"search_id", r.search_id},
-          {"face_id", r.face_id},
-          {"analyst", r.analyst},
-          {"verdict", r.verdict},
-          {"note", r.note},
-          {"at", r.at},
-          {"confirmed", !r.confirmed_by.empty()},
-          {"confirmed_by", r.confirmed_by},
-          {"confirmed_at", r.confirmed_at}};
-}
-
 // The true match rate of a comparison scoring `t`, interpolated between the calibration's
 // points (linear in the threshold), and whether t lies within what was measured.
 std::pair<double, bool> TmrAt(const Calibration& c, double t) {
@@ -274,7 +249,7 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
       if (crop_note.count(face)) c["crop_note"] = crop_note[face];
       json rv = json::array();
       for (const ReviewRecord& r : *reviews)
-        if (r.search_id == s.id && r.face_id == face) rv.push_back(ReviewJson(r));
+        if (r.search_id == s.id && r.face_id == face) rv.push_back(ReviewRecordJson(r));
       c["reviews"] = rv;
       ++result.candidates;
     }
@@ -325,7 +300,7 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
     ++result.searches;
   }
   json reviews_json = json::array();
-  for (const ReviewRecord& r : *reviews) reviews_json.push_back(ReviewJson(r));
+  for (const ReviewRecord& r : *reviews) reviews_json.push_back(ReviewRecordJson(r));
   result.reviews = static_cast<int64_t>(reviews->size());
 
   const std::string now = oversight::IsoTime(oversight::SystemNow());
@@ -333,7 +308,7 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
       {"format", evidence::kCaseFormat},
       {"notice", std::string(evidence::kLeadsNotice) +
                      " A possible match counts only after a second analyst confirms it."},
-      {"case", CaseJson(*cs)},
+      {"case", CaseRecordJson(*cs)},
       {"export", {{"at", now}, {"by", who.name}, {"justification", req.justification}}},
       {"signing_key", {{"algorithm", "Ed25519"}, {"public_key", key->PublicKeyBase64()}, {"fingerprint", key->Fingerprint()}}},
       {"model", model_id},

@@ -23,6 +23,11 @@ std::string ReportHtml(const nlohmann::json& record, const std::vector<AuditReco
 Status WriteReportPdf(const nlohmann::json& record, const std::string& bundle_dir, const std::string& pdf_path,
                       const std::vector<AuditRecord>& audit);
 
+// Reading the bundle's record, shared by both reports: a field as text ("" if missing or
+// null; numbers and objects as JSON), and as a number (NaN if missing or not a number).
+std::string FieldText(const nlohmann::json& j, const char* key);
+double FieldNumber(const nlohmann::json& j, const char* key);
+
 // Shared wording of both reports.
 std::string Percent(double share);        // "1.2%", "0.034%"
 std::string VerdictText(const std::string& verdict);  // "possible match", ...

@@ -5,10 +5,23 @@
 
 #include "evidence/bundle_files.h"
 #include "evidence/report.h"
+#include "lineup/html_text.h"
 
 namespace lineup::evidence {
 
 using json = nlohmann::json;
+
+std::string FieldText(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return "";
+  const nlohmann::json& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+double FieldNumber(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+}
 
 std::string Percent(double share) {
   if (!std::isfinite(share)) return "unknown";
@@ -29,45 +42,17 @@ std::string VerdictText(const std::string& v) {
 
 namespace {
 
-std::string Esc(const std::string& s) {
-  std::string o;
-  o.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
-std::string S(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  const json& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "";
-  return v.dump();
-}
-
 std::string Num(double v, const char* f = "%.4f") {
   char buf[32];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
 
-double D(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
-}
-
-std::string Row(const std::string& k, const std::string& v) { return "<tr><th>" + Esc(k) + "</th><td>" + v + "</td></tr>\n"; }
+std::string Row(const std::string& k, const std::string& v) { return "<tr><th>" + HtmlEscape(k) + "</th><td>" + v + "</td></tr>\n"; }
 
 std::string Img(const json& path, const std::string& alt) {
-  if (!path.is_string()) return "<div class=\"nocrop\">" + Esc(alt) + ": no image</div>";
-  return "<img src=\"" + Esc(path.get<std::string>()) + "\" alt=\"" + Esc(alt) + "\">";
+  if (!path.is_string()) return "<div class=\"nocrop\">" + HtmlEscape(alt) + ": no image</div>";
+  return "<img src=\"" + HtmlEscape(path.get<std::string>()) + "\" alt=\"" + HtmlEscape(alt) + "\">";
 }
 
 }  // namespace
@@ -75,8 +60,8 @@ std::string Img(const json& path, const std::string& alt) {
 std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
   const json& c = r["case"];
   std::string h;
-  h += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Case " + S(c, "id") + " evidence: " +
-       Esc(S(c, "title")) + "</title>\n<style>\n"
+  h += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Case " + FieldText(c, "id") + " evidence: " +
+       HtmlEscape(FieldText(c, "title")) + "</title>\n<style>\n"
        "body{font:14px/1.45 'DejaVu Sans',sans-serif;margin:0 2em 4em;color:#111}\n"
        ".notice{position:fixed;left:0;right:0;bottom:0;background:#fff3c4;border-top:2px solid #b08800;"
        "padding:.4em 1em;font-weight:bold;text-align:center}\n"
@@ -90,65 +75,65 @@ std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
        ".lead{color:#7a4b00;font-weight:bold}.search{page-break-inside:auto}\n"
        "@media print{.notice{position:fixed}}\n"
        "</style></head><body>\n";
-  h += "<div class=\"notice top\">" + Esc(S(r, "notice")) + "</div>\n";
-  h += "<div class=\"notice\">" + Esc(kLeadsNotice) + " Case " + S(c, "id") + ".</div>\n";
-  h += "<h1>Evidence bundle: case " + S(c, "id") + ", " + Esc(S(c, "title")) + "</h1>\n<table class=\"kv\">\n";
-  h += Row("Authority", Esc(S(c, "authority")));
-  h += Row("Status", Esc(S(c, "status")) + (S(c, "closed_at").empty() ? "" : " (closed by " + Esc(S(c, "closed_by")) +
-                                                                                     " at " + Esc(S(c, "closed_at")) + ")"));
-  h += Row("Opened", Esc(S(c, "created_by")) + " at " + Esc(S(c, "created_at")));
+  h += "<div class=\"notice top\">" + HtmlEscape(FieldText(r, "notice")) + "</div>\n";
+  h += "<div class=\"notice\">" + HtmlEscape(kLeadsNotice) + " Case " + FieldText(c, "id") + ".</div>\n";
+  h += "<h1>Evidence bundle: case " + FieldText(c, "id") + ", " + HtmlEscape(FieldText(c, "title")) + "</h1>\n<table class=\"kv\">\n";
+  h += Row("Authority", HtmlEscape(FieldText(c, "authority")));
+  h += Row("Status", HtmlEscape(FieldText(c, "status")) + (FieldText(c, "closed_at").empty() ? "" : " (closed by " + HtmlEscape(FieldText(c, "closed_by")) +
+                                                                                     " at " + HtmlEscape(FieldText(c, "closed_at")) + ")"));
+  h += Row("Opened", HtmlEscape(FieldText(c, "created_by")) + " at " + HtmlEscape(FieldText(c, "created_at")));
   std::string members;
-  for (const json& m : c["members"]) members += (members.empty() ? "" : ", ") + Esc(m.get<std::string>());
+  for (const json& m : c["members"]) members += (members.empty() ? "" : ", ") + HtmlEscape(m.get<std::string>());
   h += Row("Members", members);
   const json& ex = r["export"];
-  h += Row("Exported", Esc(S(ex, "by")) + " at " + Esc(S(ex, "at")) +
-                           (S(ex, "justification").empty() ? "" : ": " + Esc(S(ex, "justification"))));
-  h += Row("Signing key (Ed25519)", "<span class=\"hash\">fingerprint " + Esc(S(r["signing_key"], "fingerprint")) +
-                                        "<br>public key " + Esc(S(r["signing_key"], "public_key")) + "</span>");
-  h += Row("Model", "<span class=\"hash\">" + Esc(S(r, "model")) + "</span>");
+  h += Row("Exported", HtmlEscape(FieldText(ex, "by")) + " at " + HtmlEscape(FieldText(ex, "at")) +
+                           (FieldText(ex, "justification").empty() ? "" : ": " + HtmlEscape(FieldText(ex, "justification"))));
+  h += Row("Signing key (Ed25519)", "<span class=\"hash\">fingerprint " + HtmlEscape(FieldText(r["signing_key"], "fingerprint")) +
+                                        "<br>public key " + HtmlEscape(FieldText(r["signing_key"], "public_key")) + "</span>");
+  h += Row("Model", "<span class=\"hash\">" + HtmlEscape(FieldText(r, "model")) + "</span>");
   const json& cal = r["calibration"];
-  h += Row("Calibration", Esc(S(cal, "file")) + "<br><span class=\"hash\">SHA-256 " + Esc(S(cal, "sha256")) +
-                              "</span><br>measured on " + Esc(S(cal, "dataset")));
+  h += Row("Calibration", HtmlEscape(FieldText(cal, "file")) + "<br><span class=\"hash\">SHA-256 " + HtmlEscape(FieldText(cal, "sha256")) +
+                              "</span><br>measured on " + HtmlEscape(FieldText(cal, "dataset")));
   h += "</table>\n<p>Every file of this bundle is listed with its SHA-256 in manifest.json, which is signed "
        "(manifest.sig). <code>lineup evidence verify FOLDER --key PUBLIC_KEY</code> checks that nothing was "
        "changed, added or removed.</p>\n";
 
   h += "<h2>Searches (" + std::to_string(r["searches"].size()) + ")</h2>\n";
   for (const json& s : r["searches"]) {
-    h += "<div class=\"search\"><h3>Search " + S(s, "id") + ": " + Esc(S(s, "at")) + " by " + Esc(S(s, "user")) + "</h3>\n";
+    h += "<div class=\"search\"><h3>Search " + FieldText(s, "id") + ": " + HtmlEscape(FieldText(s, "at")) + " by " + HtmlEscape(FieldText(s, "user")) + "</h3>\n";
     h += "<table class=\"kv\">\n";
-    h += Row("Justification", Esc(S(s, "justification")));
+    h += Row("Justification", HtmlEscape(FieldText(s, "justification")));
     const json& p = s["probe"];
     h += Row("Probe", Img(s["probe_crop"], "searched face") +
-                          (s["probe_photo"].is_string() ? "<br>probe photo kept: <a href=\"" + Esc(S(s, "probe_photo")) +
-                                                              "\">" + Esc(S(s, "probe_photo")) + "</a>"
+                          (s["probe_photo"].is_string() ? "<br>probe photo kept: <a href=\"" + HtmlEscape(FieldText(s, "probe_photo")) +
+                                                              "\">" + HtmlEscape(FieldText(s, "probe_photo")) + "</a>"
                                                         : "") +
-                          "<br>" + Esc(S(s, "kind")) + (S(p, "name").empty() ? "" : " " + Esc(S(p, "name"))) +
-                          (p.is_object() && p.contains("searched_face") ? ", face " + S(p, "searched_face") : "") +
-                          (p.is_object() && p.contains("quality") ? ", quality " + S(p, "quality") : ""));
-    h += Row("Probe SHA-256", "<span class=\"hash\">" + Esc(S(s, "probe_sha256")) + "</span>");
+                          "<br>" + HtmlEscape(FieldText(s, "kind")) + (FieldText(p, "name").empty() ? "" : " " + HtmlEscape(FieldText(p, "name"))) +
+                          (p.is_object() && p.contains("searched_face") ? ", face " + FieldText(p, "searched_face") : "") +
+                          (p.is_object() && p.contains("quality") ? ", quality " + FieldText(p, "quality") : ""));
+    h += Row("Probe SHA-256", "<span class=\"hash\">" + HtmlEscape(FieldText(s, "probe_sha256")) + "</span>");
     const json& d = s["decision"];
-    h += Row("Decision", Esc(d.is_object() ? S(d, "text") : "threshold " + Num(D(s, "threshold"))));
-    h += Row("Gallery size", S(s, "gallery_size") + " faces");
+    h += Row("Decision", HtmlEscape(d.is_object() ? FieldText(d, "text") : "threshold " + Num(FieldNumber(s, "threshold"))));
+    h += Row("Gallery size", FieldText(s, "gallery_size") + " faces");
     const json& sc = s["calibration"];
-    h += Row("Model, calibration", "<span class=\"hash\">" + Esc(S(s, "model")) + "<br>" + Esc(S(sc, "file")) +
-                                       " SHA-256 " + Esc(S(sc, "sha256")) + "</span>" +
+    h += Row("Model, calibration", "<span class=\"hash\">" + HtmlEscape(FieldText(s, "model")) + "<br>" + HtmlEscape(FieldText(sc, "file")) +
+                                       " SHA-256 " + HtmlEscape(FieldText(sc, "sha256")) + "</span>" +
                                        (s.value("calibration_same_as_bundle", false) ? ""
                                                                                      : "<br><b>not the calibration in this bundle</b>"));
     const json& e = s["error_rates"];
-    std::string rates = "false match rate per comparison " + Percent(D(e, "fmr_per_comparison")) +
-                        "; false non-match rate " + Percent(D(e, "fnmr_per_comparison")) +
-                        "; false-positive identification rate of a search of " + S(e, "gallery_size") + " faces " +
-                        Percent(D(e, "fpir_for_gallery_size"));
+    std::string rates = "false match rate per comparison " + Percent(FieldNumber(e, "fmr_per_comparison")) +
+                        "; false non-match rate " + Percent(FieldNumber(e, "fnmr_per_comparison")) +
+                        "; false-positive identification rate of a search of " + FieldText(e, "gallery_size") + " faces " +
+                        Percent(FieldNumber(e, "fpir_for_gallery_size"));
     if (d.is_object() && d.contains("group_fpir") && d["group_fpir"].is_object() && !d["group_fpir"].empty()) {
       rates += "<br>FPIR by group of the probe (measured searches):";
       for (const auto& [g, f] : d["group_fpir"].items())
-        rates += " " + Esc(g) + " " + Percent(f.is_number() ? f.get<double>() : std::nan(""));
+        rates += " " + HtmlEscape(g) + " " + Percent(f.is_number() ? f.get<double>() : std::nan(""));
     }
-    rates += "<br><small>measured on " + Esc(S(e, "measured_on")) + "</small>";
+    rates += "<br><small>measured on " + HtmlEscape(FieldText(e, "measured_on")) + "</small>";
     h += Row("Error rates at this threshold", rates);
     std::string warnings;
-    for (const json& w : s["warnings"]) warnings += "<li>" + Esc(w.is_string() ? w.get<std::string>() : w.dump()) + "</li>";
+    for (const json& w : s["warnings"]) warnings += "<li>" + HtmlEscape(w.is_string() ? w.get<std::string>() : w.dump()) + "</li>";
     if (!warnings.empty()) h += Row("Warnings", "<ul>" + warnings + "</ul>");
     h += "</table>\n";
     h += "<table><tr><th>rank</th><th>face crop</th><th>score</th><th>FPIR</th><th>lead?</th><th>provenance</th>"
@@ -156,28 +141,28 @@ std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
     for (const json& cand : s["candidates"]) {
       const bool lead = cand.value("above_threshold", false);
       std::string lead_text = lead ? "<span class=\"lead\">lead</span>" : "below threshold";
-      if (cand.contains("withheld") && cand["withheld"].is_string()) lead_text = "withheld: " + Esc(S(cand, "withheld"));
+      if (cand.contains("withheld") && cand["withheld"].is_string()) lead_text = "withheld: " + HtmlEscape(FieldText(cand, "withheld"));
       std::string prov;
       if (cand.contains("source")) {
-        prov = "source " + Esc(S(cand["source"], "name")) + "<br>legal basis: " + Esc(S(cand["source"], "legal_basis"));
+        prov = "source " + HtmlEscape(FieldText(cand["source"], "name")) + "<br>legal basis: " + HtmlEscape(FieldText(cand["source"], "legal_basis"));
         if (cand.contains("image"))
-          prov += "<br>photo " + Esc(S(cand["image"], "uri")) + "<br><span class=\"hash\">SHA-256 " +
-                  Esc(S(cand["image"], "sha256")) + "</span>";
-        if (!S(cand, "subject").empty()) prov += "<br>enrolled as " + Esc(S(cand, "subject"));
+          prov += "<br>photo " + HtmlEscape(FieldText(cand["image"], "uri")) + "<br><span class=\"hash\">SHA-256 " +
+                  HtmlEscape(FieldText(cand["image"], "sha256")) + "</span>";
+        if (!FieldText(cand, "subject").empty()) prov += "<br>enrolled as " + HtmlEscape(FieldText(cand, "subject"));
       } else {
-        prov = Esc(S(cand, "provenance_note"));
+        prov = HtmlEscape(FieldText(cand, "provenance_note"));
       }
       std::string rv;
       for (const json& x : cand["reviews"]) {
-        rv += Esc(VerdictText(S(x, "verdict"))) + " by " + Esc(S(x, "analyst")) + " (" + Esc(S(x, "at")) + ")";
-        if (!S(x, "note").empty()) rv += ": " + Esc(S(x, "note"));
-        if (x.value("confirmed", false)) rv += "<br>confirmed by " + Esc(S(x, "confirmed_by")) + " (" + Esc(S(x, "confirmed_at")) + ")";
+        rv += HtmlEscape(VerdictText(FieldText(x, "verdict"))) + " by " + HtmlEscape(FieldText(x, "analyst")) + " (" + HtmlEscape(FieldText(x, "at")) + ")";
+        if (!FieldText(x, "note").empty()) rv += ": " + HtmlEscape(FieldText(x, "note"));
+        if (x.value("confirmed", false)) rv += "<br>confirmed by " + HtmlEscape(FieldText(x, "confirmed_by")) + " (" + HtmlEscape(FieldText(x, "confirmed_at")) + ")";
         rv += "<br>";
       }
       if (rv.empty()) rv = "not reviewed";
-      h += "<tr><td>" + S(cand, "rank") + "</td><td>" + Img(cand["crop"], "face " + S(cand, "face_id")) + "<br>face " +
-           S(cand, "face_id") + "</td><td>" + Num(D(cand, "score")) + "</td><td>" +
-           (cand.contains("fpir") ? Percent(D(cand, "fpir")) : "") + "</td><td>" + lead_text + "</td><td>" + prov +
+      h += "<tr><td>" + FieldText(cand, "rank") + "</td><td>" + Img(cand["crop"], "face " + FieldText(cand, "face_id")) + "<br>face " +
+           FieldText(cand, "face_id") + "</td><td>" + Num(FieldNumber(cand, "score")) + "</td><td>" +
+           (cand.contains("fpir") ? Percent(FieldNumber(cand, "fpir")) : "") + "</td><td>" + lead_text + "</td><td>" + prov +
            "</td><td>" + rv + "</td></tr>\n";
     }
     if (s["candidates"].empty()) h += "<tr><td colspan=\"7\">no candidate was shown</td></tr>\n";
@@ -185,21 +170,21 @@ std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
   }
 
   const json& dd = r["demographic_differentials"];
-  h += "<h2>Demographic differentials</h2>\n<p>" + Esc(S(dd, "note")) + "</p>\n";
+  h += "<h2>Demographic differentials</h2>\n<p>" + HtmlEscape(FieldText(dd, "note")) + "</p>\n";
   if (dd.contains("per_group_table") && !dd["per_group_table"].is_null())
-    h += "<pre class=\"hash\">" + Esc(dd["per_group_table"].dump(1)) + "</pre>\n";
+    h += "<pre class=\"hash\">" + HtmlEscape(dd["per_group_table"].dump(1)) + "</pre>\n";
 
   const json& a = r["audit"];
-  h += "<h2>Audit records of the case (" + S(a, "records") + ")</h2>\n<p>Each record's hash covers its fields and "
-       "the hash of the record before it in the gallery's whole log (" + Esc(S(a, "chain_file")) + " lists them from "
-       "record " + S(a, "chain_from_seq") + "); the log's head at export time was record " + S(a, "head_seq") +
-       ", <span class=\"hash\">" + Esc(S(a, "head_hash")) + "</span>.</p>\n";
-  h += "<p>The records, with every field, are in " + Esc(S(a, "records_file")) + ".</p>\n";
+  h += "<h2>Audit records of the case (" + FieldText(a, "records") + ")</h2>\n<p>Each record's hash covers its fields and "
+       "the hash of the record before it in the gallery's whole log (" + HtmlEscape(FieldText(a, "chain_file")) + " lists them from "
+       "record " + FieldText(a, "chain_from_seq") + "); the log's head at export time was record " + FieldText(a, "head_seq") +
+       ", <span class=\"hash\">" + HtmlEscape(FieldText(a, "head_hash")) + "</span>.</p>\n";
+  h += "<p>The records, with every field, are in " + HtmlEscape(FieldText(a, "records_file")) + ".</p>\n";
   h += "<table><tr><th>seq</th><th>at</th><th>actor</th><th>action</th><th>prev_hash</th><th>hash</th></tr>\n";
   for (const AuditRecord& rec : audit)
-    h += "<tr><td>" + std::to_string(rec.seq) + "</td><td>" + Esc(rec.at) + "</td><td>" + Esc(rec.actor) + "</td><td>" +
-         Esc(rec.action) + "</td><td class=\"hash\">" + Esc(rec.prev_hash.substr(0, 16)) + "…</td><td class=\"hash\">" +
-         Esc(rec.hash.substr(0, 16)) + "…</td></tr>\n";
+    h += "<tr><td>" + std::to_string(rec.seq) + "</td><td>" + HtmlEscape(rec.at) + "</td><td>" + HtmlEscape(rec.actor) + "</td><td>" +
+         HtmlEscape(rec.action) + "</td><td class=\"hash\">" + HtmlEscape(rec.prev_hash.substr(0, 16)) + "…</td><td class=\"hash\">" +
+         HtmlEscape(rec.hash.substr(0, 16)) + "…</td></tr>\n";
   h += "</table>\n";
   h += "</body></html>\n";
   return h;

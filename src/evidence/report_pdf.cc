@@ -36,18 +36,6 @@ std::string Esc(const std::string& s) {
   return out;
 }
 
-std::string S(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  const json& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "";
-  return v.dump();
-}
-
-double D(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
-}
-
 // Writes pages top to bottom; starts a new page when the next block does not fit, and
 // gives every page the footer with the notice.
 class PdfPages {
@@ -207,83 +195,83 @@ std::string Mono(const std::string& s) { return "<span font_family=\"DejaVu Sans
 Status WriteReportPdf(const json& r, const std::string& bundle_dir, const std::string& pdf_path,
                       const std::vector<AuditRecord>& audit) {
   const json& c = r["case"];
-  const std::string case_id = S(c, "id");
+  const std::string case_id = FieldText(c, "id");
   PdfPages pdf(pdf_path, std::string(kLeadsNotice) + " Case " + case_id + ".");
-  pdf.SetTitle("Case " + case_id + " evidence: " + S(c, "title"));
+  pdf.SetTitle("Case " + case_id + " evidence: " + FieldText(c, "title"));
   auto file = [&](const json& rel) { return rel.is_string() ? (fs::path(bundle_dir) / rel.get<std::string>()).string() : ""; };
 
-  pdf.Para("<b>Evidence bundle: case " + Esc(case_id) + ", " + Esc(S(c, "title")) + "</b>", 16, 6);
-  pdf.Para("<b>" + Esc(S(r, "notice")) + "</b>", 10, 8);
-  pdf.Field("Authority", Esc(S(c, "authority")));
-  pdf.Field("Status", Esc(S(c, "status")) + (S(c, "closed_at").empty() ? "" : " (closed by " + Esc(S(c, "closed_by")) +
-                                                                                   " at " + Esc(S(c, "closed_at")) + ")"));
-  pdf.Field("Opened", Esc(S(c, "created_by")) + " at " + Esc(S(c, "created_at")));
+  pdf.Para("<b>Evidence bundle: case " + Esc(case_id) + ", " + Esc(FieldText(c, "title")) + "</b>", 16, 6);
+  pdf.Para("<b>" + Esc(FieldText(r, "notice")) + "</b>", 10, 8);
+  pdf.Field("Authority", Esc(FieldText(c, "authority")));
+  pdf.Field("Status", Esc(FieldText(c, "status")) + (FieldText(c, "closed_at").empty() ? "" : " (closed by " + Esc(FieldText(c, "closed_by")) +
+                                                                                   " at " + Esc(FieldText(c, "closed_at")) + ")"));
+  pdf.Field("Opened", Esc(FieldText(c, "created_by")) + " at " + Esc(FieldText(c, "created_at")));
   std::string members;
   for (const json& m : c["members"]) members += (members.empty() ? "" : ", ") + (m.is_string() ? m.get<std::string>() : "");
   pdf.Field("Members", Esc(members));
   const json& ex = r["export"];
-  pdf.Field("Exported", Esc(S(ex, "by") + " at " + S(ex, "at") + (S(ex, "justification").empty() ? "" : ": " + S(ex, "justification"))));
-  pdf.Field("Signing key", "Ed25519, fingerprint " + Mono(S(r["signing_key"], "fingerprint")) + "\npublic key " +
-                               Mono(S(r["signing_key"], "public_key")));
-  pdf.Field("Model", Mono(S(r, "model")));
+  pdf.Field("Exported", Esc(FieldText(ex, "by") + " at " + FieldText(ex, "at") + (FieldText(ex, "justification").empty() ? "" : ": " + FieldText(ex, "justification"))));
+  pdf.Field("Signing key", "Ed25519, fingerprint " + Mono(FieldText(r["signing_key"], "fingerprint")) + "\npublic key " +
+                               Mono(FieldText(r["signing_key"], "public_key")));
+  pdf.Field("Model", Mono(FieldText(r, "model")));
   const json& cal = r["calibration"];
-  pdf.Field("Calibration", Esc(S(cal, "file")) + "\nSHA-256 " + Mono(S(cal, "sha256")) + "\nmeasured on " + Esc(S(cal, "dataset")));
+  pdf.Field("Calibration", Esc(FieldText(cal, "file")) + "\nSHA-256 " + Mono(FieldText(cal, "sha256")) + "\nmeasured on " + Esc(FieldText(cal, "dataset")));
   pdf.Para("Every file of this bundle is listed with its SHA-256 in manifest.json, signed in manifest.sig. "
            "<tt>lineup evidence verify FOLDER --key PUBLIC_KEY</tt> checks that nothing was changed, added or removed.",
            9, 6);
 
   for (const json& s : r["searches"]) {
-    pdf.Heading("Search " + S(s, "id") + ": " + S(s, "at") + " by " + S(s, "user"), 12);
-    pdf.Field("Justification", Esc(S(s, "justification")));
+    pdf.Heading("Search " + FieldText(s, "id") + ": " + FieldText(s, "at") + " by " + FieldText(s, "user"), 12);
+    pdf.Field("Justification", Esc(FieldText(s, "justification")));
     const json& p = s["probe"];
-    std::string probe = Esc(S(s, "kind")) + (S(p, "name").empty() ? "" : " " + Esc(S(p, "name"))) +
-                        (p.is_object() && p.contains("searched_face") ? ", face " + S(p, "searched_face") : "") +
-                        (p.is_object() && p.contains("quality") ? ", quality " + S(p, "quality") : "") +
-                        "\nSHA-256 " + Mono(S(s, "probe_sha256"));
-    if (s["probe_photo"].is_string()) probe += "\nprobe photo kept: " + Esc(S(s, "probe_photo"));
+    std::string probe = Esc(FieldText(s, "kind")) + (FieldText(p, "name").empty() ? "" : " " + Esc(FieldText(p, "name"))) +
+                        (p.is_object() && p.contains("searched_face") ? ", face " + FieldText(p, "searched_face") : "") +
+                        (p.is_object() && p.contains("quality") ? ", quality " + FieldText(p, "quality") : "") +
+                        "\nSHA-256 " + Mono(FieldText(s, "probe_sha256"));
+    if (s["probe_photo"].is_string()) probe += "\nprobe photo kept: " + Esc(FieldText(s, "probe_photo"));
     const json& d = s["decision"];
     char thr[32];
-    std::snprintf(thr, sizeof thr, "threshold %.4f", D(s, "threshold"));
-    probe += "\n<b>Decision:</b> " + Esc(d.is_object() ? S(d, "text") : std::string(thr));
+    std::snprintf(thr, sizeof thr, "threshold %.4f", FieldNumber(s, "threshold"));
+    probe += "\n<b>Decision:</b> " + Esc(d.is_object() ? FieldText(d, "text") : std::string(thr));
     const json& sc = s["calibration"];
-    probe += "\nModel " + Mono(S(s, "model")) + "\nCalibration " + Esc(S(sc, "file")) + " SHA-256 " + Mono(S(sc, "sha256"));
+    probe += "\nModel " + Mono(FieldText(s, "model")) + "\nCalibration " + Esc(FieldText(sc, "file")) + " SHA-256 " + Mono(FieldText(sc, "sha256"));
     if (!s.value("calibration_same_as_bundle", false)) probe += "\n<b>not the calibration in this bundle</b>";
     pdf.ImageBlock(file(s["probe_crop"]), 90, "<b>Probe (the searched face)</b>\n" + probe);
     const json& e = s["error_rates"];
-    std::string rates = "false match rate per comparison " + Percent(D(e, "fmr_per_comparison")) +
-                        "; false non-match rate " + Percent(D(e, "fnmr_per_comparison")) +
-                        "; FPIR of a search of " + S(e, "gallery_size") + " faces " + Percent(D(e, "fpir_for_gallery_size"));
+    std::string rates = "false match rate per comparison " + Percent(FieldNumber(e, "fmr_per_comparison")) +
+                        "; false non-match rate " + Percent(FieldNumber(e, "fnmr_per_comparison")) +
+                        "; FPIR of a search of " + FieldText(e, "gallery_size") + " faces " + Percent(FieldNumber(e, "fpir_for_gallery_size"));
     if (d.is_object() && d.contains("group_fpir") && d["group_fpir"].is_object() && !d["group_fpir"].empty()) {
       rates += "\nFPIR by group of the probe (measured searches):";
       for (const auto& [g, f] : d["group_fpir"].items())
         rates += " " + Esc(g) + " " + Percent(f.is_number() ? f.get<double>() : std::nan(""));
     }
-    rates += "\n<small>measured on " + Esc(S(e, "measured_on")) + "</small>";
+    rates += "\n<small>measured on " + Esc(FieldText(e, "measured_on")) + "</small>";
     pdf.Field("Error rates", rates);
     for (const json& w : s["warnings"]) pdf.Field("Warning", Esc(w.is_string() ? w.get<std::string>() : w.dump()));
     if (s["candidates"].empty()) pdf.Para("<i>No candidate was shown.</i>");
     for (const json& cand : s["candidates"]) {
       char head[160];
-      std::snprintf(head, sizeof head, "<b>Candidate %s</b>: face %s, score %.4f, FPIR %s, ", S(cand, "rank").c_str(),
-                    S(cand, "face_id").c_str(), D(cand, "score"), cand.contains("fpir") ? Percent(D(cand, "fpir")).c_str() : "-");
+      std::snprintf(head, sizeof head, "<b>Candidate %s</b>: face %s, score %.4f, FPIR %s, ", FieldText(cand, "rank").c_str(),
+                    FieldText(cand, "face_id").c_str(), FieldNumber(cand, "score"), cand.contains("fpir") ? Percent(FieldNumber(cand, "fpir")).c_str() : "-");
       std::string t = head;
-      if (cand.contains("withheld") && cand["withheld"].is_string()) t += "withheld: " + Esc(S(cand, "withheld"));
+      if (cand.contains("withheld") && cand["withheld"].is_string()) t += "withheld: " + Esc(FieldText(cand, "withheld"));
       else t += cand.value("above_threshold", false) ? "<b>lead</b>" : "below threshold";
       if (cand.contains("source")) {
-        t += "\nSource " + Esc(S(cand["source"], "name")) + "; legal basis: " + Esc(S(cand["source"], "legal_basis"));
+        t += "\nSource " + Esc(FieldText(cand["source"], "name")) + "; legal basis: " + Esc(FieldText(cand["source"], "legal_basis"));
         if (cand.contains("image"))
-          t += "\nPhoto " + Esc(S(cand["image"], "uri")) + "\nSHA-256 " + Mono(S(cand["image"], "sha256"));
-        if (!S(cand, "subject").empty()) t += "\nEnrolled as " + Esc(S(cand, "subject"));
+          t += "\nPhoto " + Esc(FieldText(cand["image"], "uri")) + "\nSHA-256 " + Mono(FieldText(cand["image"], "sha256"));
+        if (!FieldText(cand, "subject").empty()) t += "\nEnrolled as " + Esc(FieldText(cand, "subject"));
       } else {
-        t += "\n" + Esc(S(cand, "provenance_note"));
+        t += "\n" + Esc(FieldText(cand, "provenance_note"));
       }
-      if (!S(cand, "crop_note").empty()) t += "\n" + Esc(S(cand, "crop_note"));
+      if (!FieldText(cand, "crop_note").empty()) t += "\n" + Esc(FieldText(cand, "crop_note"));
       bool reviewed = false;
       for (const json& x : cand["reviews"]) {
         reviewed = true;
-        t += "\n<b>Review:</b> " + Esc(VerdictText(S(x, "verdict"))) + " by " + Esc(S(x, "analyst")) + " (" + Esc(S(x, "at")) + ")";
-        if (!S(x, "note").empty()) t += ": " + Esc(S(x, "note"));
-        if (x.value("confirmed", false)) t += "; confirmed by " + Esc(S(x, "confirmed_by")) + " (" + Esc(S(x, "confirmed_at")) + ")";
+        t += "\n<b>Review:</b> " + Esc(VerdictText(FieldText(x, "verdict"))) + " by " + Esc(FieldText(x, "analyst")) + " (" + Esc(FieldText(x, "at")) + ")";
+        if (!FieldText(x, "note").empty()) t += ": " + Esc(FieldText(x, "note"));
+        if (x.value("confirmed", false)) t += "; confirmed by " + Esc(FieldText(x, "confirmed_by")) + " (" + Esc(FieldText(x, "confirmed_at")) + ")";
       }
       if (!reviewed) t += "\nNot reviewed.";
       pdf.ImageBlock(file(cand["crop"]), 80, t);
@@ -292,14 +280,14 @@ Status WriteReportPdf(const json& r, const std::string& bundle_dir, const std::s
 
   const json& dd = r["demographic_differentials"];
   pdf.Heading("Demographic differentials", 12);
-  pdf.Para(Esc(S(dd, "note")));
+  pdf.Para(Esc(FieldText(dd, "note")));
   if (dd.contains("per_group_table") && !dd["per_group_table"].is_null()) pdf.Para(Mono(dd["per_group_table"].dump(1)), 7);
 
   const json& a = r["audit"];
-  pdf.Heading("Audit records of the case (" + S(a, "records") + ")", 12);
+  pdf.Heading("Audit records of the case (" + FieldText(a, "records") + ")", 12);
   pdf.Para("Each record's hash covers its fields and the hash of the record before it in the gallery's whole log (" +
-           Esc(S(a, "chain_file")) + " lists them from record " + S(a, "chain_from_seq") + "). The log's head at export "
-           "time was record " + S(a, "head_seq") + ", " + Mono(S(a, "head_hash")) + ".");
+           Esc(FieldText(a, "chain_file")) + " lists them from record " + FieldText(a, "chain_from_seq") + "). The log's head at export "
+           "time was record " + FieldText(a, "head_seq") + ", " + Mono(FieldText(a, "head_hash")) + ".");
   for (const AuditRecord& rec : audit)
     pdf.Para(Mono(std::to_string(rec.seq) + "  " + rec.at + "  " + rec.actor + "  " + rec.action + "  " +
                   rec.hash.substr(0, 16) + "…"),

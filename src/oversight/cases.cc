@@ -507,4 +507,30 @@ Result<OversightStats> Cases::Stats() {
   return st;
 }
 
+nlohmann::json CaseRecordJson(const CaseRecord& c) {
+  return {{"id", c.id},
+          {"title", c.title},
+          {"authority", c.authority},
+          {"status", c.status},
+          {"created_by", c.created_by},
+          {"created_at", c.created_at},
+          {"closed_by", c.closed_by},
+          {"closed_at", c.closed_at},
+          {"members", c.members}};
+}
+
+nlohmann::json ReviewRecordJson(const ReviewRecord& r) {
+  return {{"id", r.id},
+          {"search_id", r.search_id},
+          {"case_id", r.case_id},
+          {"face_id", r.face_id},
+          {"analyst", r.analyst},
+          {"verdict", r.verdict},
+          {"note", r.note},
+          {"at", r.at},
+          {"confirmed", !r.confirmed_by.empty()},
+          {"confirmed_by", r.confirmed_by},
+          {"confirmed_at", r.confirmed_at}};
+}
+
 }  // namespace lineup
