@@ -6,9 +6,12 @@
 #                              core, then one pipeline), plus single-pipeline latencies
 #   2. lineup_bench_detection  recall/precision on dlib's labelled boxes, the crowd photo;
 #                              drawings in out/bench/detection/
-#   3. bench/peer/ort_pipeline.js on the same photo list, --opt all and --opt extended
-#   4. a comparison table (bench/compare.js)
-# Everything lands in out/bench/ (git-ignored). Takes about 3 minutes on 2 idle cores.
+#   3. the onnxruntime-node peer (bench/peer/ort_pipeline.js: the same detection passes
+#      and faces as Lineup's default, sharp/libvips decoding) on the same photo list, in
+#      each configuration of PEER_CONFIGS; the best one is the peer
+#   4. a comparison table (bench/compare.js): every peer configuration, then Lineup
+#      beside the best peer, with the ratio Lineup / best peer
+# Everything lands in out/bench/ (git-ignored). Takes about 5 minutes on 2 idle cores.
 #
 # Environment:
 #   LINEUP_DATA     real-photo data (default ../shared/data next to the repository)
@@ -17,6 +20,9 @@
 #   BENCH_THREADS   Lineup end-to-end runs, comma-separated pipeline counts (default "N,1", N = cores)
 #   BENCH_MAX_LOAD  if set (e.g. 0.5), wait until the 1-minute load average is below it
 #   BENCH_WAIT      ...for at most this many seconds (default 600), then run anyway
+#   PEER_CONFIGS    the peer's configurations, space-separated WORKERSxTHREADS:OPT[:DECODER]
+#                   (default: N workers of 1 thread at every optimisation level, 1 worker of N
+#                   threads at "all" and "extended", and N workers decoding with jpeg-js)
 set -euo pipefail
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -48,12 +54,13 @@ mkdir -p "$out"
 
 # The peer's packages: installed once, without running any package scripts.
 peer="$root/bench/peer"
-if [ ! -d "$peer/node_modules/onnxruntime-node" ] || [ ! -d "$peer/node_modules/jpeg-js" ]; then
+if [ ! -d "$peer/node_modules/onnxruntime-node" ] || [ ! -d "$peer/node_modules/jpeg-js" ] ||
+   [ ! -d "$peer/node_modules/sharp" ]; then
   echo "bench: installing the peer's packages (npm ci in bench/peer)"
   (cd "$peer" && npm ci --ignore-scripts --silent) || die "npm ci failed in bench/peer"
 fi
-(cd "$peer" && node -e "require('onnxruntime-node'); require('jpeg-js')") ||
-  die "onnxruntime-node does not load in bench/peer (delete bench/peer/node_modules and re-run)"
+(cd "$peer" && node -e "require('onnxruntime-node'); require('jpeg-js'); require('sharp')") ||
+  die "onnxruntime-node, jpeg-js or sharp does not load in bench/peer (delete bench/peer/node_modules and re-run)"
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 if [ -n "${BENCH_MAX_LOAD:-}" ]; then
@@ -89,13 +96,20 @@ echo "== 2. detection: lineup_bench_detection   (uptime:$(uptime | sed 's/.*load
 rm -rf "$out/detection"
 "$bin/lineup_bench_detection" --data "$data" --models "$models" --json "$out/detection.json" --draw "$out/detection"
 
-for opt in all extended; do
+configs="${PEER_CONFIGS:-${cores}x1:disabled ${cores}x1:basic ${cores}x1:extended ${cores}x1:all 1x${cores}:all 1x${cores}:extended ${cores}x1:all:jpeg-js}"
+peer_jsons=()
+for c in $configs; do
+  IFS=: read -r wt opt decoder <<< "$c"
+  workers="${wt%x*}"; intra="${wt#*x}"; decoder="${decoder:-sharp}"
+  [[ "$workers" =~ ^[0-9]+$ && "$intra" =~ ^[0-9]+$ && -n "$opt" ]] || die "bad PEER_CONFIGS entry '$c' (want WORKERSxTHREADS:OPT[:DECODER])"
   echo
-  echo "== 3. onnxruntime-node peer, --opt $opt --threads 2   (uptime:$(uptime | sed 's/.*load/ load/'))"
-  node "$peer/ort_pipeline.js" --models "$models" --list "$list" --opt "$opt" --threads 2 --json "$out/peer_$opt.json"
+  echo "== 3. onnxruntime-node peer: $workers workers x $intra threads, --opt $opt, $decoder   (uptime:$(uptime | sed 's/.*load/ load/'))"
+  json="$out/peer_${workers}x${intra}_${opt}_${decoder}.json"
+  node "$peer/ort_pipeline.js" --models "$models" --list "$list" --workers "$workers" --threads "$intra" \
+    --opt "$opt" --decoder "$decoder" --json "$json"
+  peer_jsons+=("$json")
 done
 
-node "$root/bench/compare.js" "$out/pipeline.json" "$out/peer_all.json" "$out/peer_extended.json" \
-  --out "$out/comparison.json"
+node "$root/bench/compare.js" "$out/pipeline.json" "${peer_jsons[@]}" --out "$out/comparison.json"
 echo
 echo "== bench done; uptime:$(uptime | sed 's/.*up/ up/'); results in $out"
