@@ -2,6 +2,7 @@
 // ONNX graph already decodes its anchors into corner-form boxes normalised to 0..1).
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -32,7 +33,13 @@ struct View {
   bool tiled = false;  // one of several tiles at a finer scale than the whole frame
   bool cut_left = false, cut_top = false, cut_right = false, cut_bottom = false;
   int valid_w = kNetW, valid_h = kNetH;  // net pixels that show the photo
+  int level = 0;  // 0: the whole frame; 1, 2, ...: the pyramid's tile levels, finer each
 };
+
+// A detection at a coarser level this sure of its face wins over a more confident
+// detection inside it at a finer level (see Merge).
+constexpr float kCoarseWholeFace = 0.9f;
+constexpr float kPartOfFace = 0.5f;  // ...if the finer box is under this share of its area
 
 float IoU(const cv::Rect2f& a, const cv::Rect2f& b, float* inter_over_min) {
   float inter = (a & b).area();
@@ -94,6 +101,7 @@ class PyramidDetector final : public FaceDetector {
         continue;  // a face cut by a tile edge; the overlapping tile sees it whole
       cv::Rect2f r(x1 / v.scale + v.origin.x, y1 / v.scale + v.origin.y, (x2 - x1) / v.scale, (y2 - y1) / v.scale);
       found->push_back({r, conf});
+      levels_.push_back(v.level);
     }
   }
 
@@ -119,7 +127,7 @@ class PyramidDetector final : public FaceDetector {
   }
 
   // Overlapping 320x240 tiles over the photo scaled by f.
-  void Tiles(const cv::Mat& photo, float f, std::vector<Detection>* found) {
+  void Tiles(const cv::Mat& photo, float f, int level, std::vector<Detection>* found) {
     cv::Mat scaled;
     cv::resize(photo, scaled, cv::Size(), f, f, f < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
     const float fx = float(scaled.cols) / photo.cols;
@@ -132,6 +140,7 @@ class PyramidDetector final : public FaceDetector {
         scaled(cv::Rect(tx, ty, tw, th)).copyTo(input(cv::Rect(0, 0, tw, th)));
         View v{fx, cv::Point2f(tx / fx, ty / fx)};
         v.tiled = true;
+        v.level = level;
         v.cut_left = tx > 0;
         v.cut_top = ty > 0;
         v.cut_right = tx + tw < scaled.cols;
@@ -147,13 +156,15 @@ class PyramidDetector final : public FaceDetector {
 
   std::vector<Detection> DetectPyramid(const cv::Mat& photo) {
     std::vector<Detection> found;
+    levels_.clear();
     const float f0 = std::min(float(kNetW) / photo.cols, float(kNetH) / photo.rows);
     WholeFrame(photo, 0, 4.0f, &found);
     const float target = std::min(opt_.net_min_face / opt_.min_face, opt_.max_upscale);
-    for (float f = f0 * kLevelStep; f0 * 1.25f < target; f *= kLevelStep) {
-      float level = std::min(f, target);
-      Tiles(photo, level, &found);
-      if (level >= target) break;
+    int level = 1;
+    for (float f = f0 * kLevelStep; f0 * 1.25f < target; f *= kLevelStep, ++level) {
+      float scale = std::min(f, target);
+      Tiles(photo, scale, level, &found);
+      if (scale >= target) break;
     }
     if (found.empty()) WholeFrame(photo, 0.4f, 4.0f, &found);
     return Merge(photo, std::move(found));
@@ -164,6 +175,7 @@ class PyramidDetector final : public FaceDetector {
     cv::resize(photo, input, cv::Size(kNetW, kNetH));
     View v{1, {0, 0}};
     std::vector<Detection> found;
+    levels_.clear();
     RunNet(input, v, &found);
     for (auto& d : found) {  // undo the anisotropic resize
       d.box.x *= float(photo.cols) / kNetW;
@@ -175,31 +187,57 @@ class PyramidDetector final : public FaceDetector {
   }
 
   // Non-maximum suppression across tiles and scales. A box mostly inside a more
-  // confident one is the same face seen at another scale, not a second face.
+  // confident one is the same face seen at another scale, not a second face. One
+  // exception: a part of a large face (its nose and mouth, say) can look like a whole
+  // face at a finer level, where the face itself is too tall to be kept (RunNet), and
+  // be more confident than the whole face seen at the coarser level; the coarser box,
+  // if it is sure of a face, then replaces the parts inside it. Found on a planted
+  // group photo: a lower-face box at 1.00 had suppressed the whole face at 0.98.
   std::vector<Detection> Merge(const cv::Mat& photo, std::vector<Detection> found) {
-    std::stable_sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.confidence > b.confidence; });
-    std::vector<Detection> kept;
-    const cv::Rect2f frame(0, 0, float(photo.cols), float(photo.rows));
-    for (auto& d : found) {
+    std::vector<size_t> order(found.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return found[a].confidence > found[b].confidence; });
+    auto level_of = [&](size_t i) { return i < levels_.size() ? levels_[i] : 0; };
+    std::vector<size_t> kept;  // indices into found
+    for (size_t i : order) {
+      const Detection& d = found[i];
       bool dup = false;
-      for (auto& k : kept) {
+      std::vector<size_t> parts;  // kept boxes that are parts of d's face
+      for (size_t k : kept) {
         float inside;
-        if (IoU(d.box, k.box, &inside) > opt_.nms_iou || inside > 0.6f) { dup = true; break; }
+        float iou = IoU(d.box, found[k].box, &inside);
+        if (iou <= opt_.nms_iou && inside <= 0.6f) continue;
+        // A part, not the same face boxed a little tighter: inside d and under half its size.
+        bool part_of_d = (d.box & found[k].box).area() > 0.6f * found[k].box.area() &&
+                         found[k].box.area() < kPartOfFace * d.box.area();
+        if (part_of_d && level_of(i) < level_of(k) && d.confidence >= kCoarseWholeFace) {
+          parts.push_back(k);
+        } else {
+          dup = true;
+          break;
+        }
       }
       if (dup) continue;
-      kept.push_back(d);
+      std::erase_if(kept, [&](size_t k) { return std::find(parts.begin(), parts.end(), k) != parts.end(); });
+      kept.push_back(i);
     }
-    for (auto& k : kept) k.box &= frame;
+    std::vector<Detection> out;
+    for (size_t k : kept) out.push_back(found[k]);
+    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.confidence > b.confidence; });
+    const cv::Rect2f frame(0, 0, float(photo.cols), float(photo.rows));
+    for (auto& k : out) k.box &= frame;
     // min_face is a promise to the caller, not only how far down the pyramid goes: the
     // network also fires on smaller faces (and patterns) at the finest level.
-    std::erase_if(kept, [&](const Detection& d) { return d.box.width < 1 || d.box.height < opt_.min_face; });
-    return kept;
+    std::erase_if(out, [&](const Detection& d) { return d.box.width < 1 || d.box.height < opt_.min_face; });
+    return out;
   }
 
   cv::dnn::Net net_;
   DetectorOptions opt_;
   bool pyramid_;
   std::vector<std::string> out_names_{"scores", "boxes"};
+  std::vector<int> levels_;  // the level (View::level) of each detection found for the photo in hand
 };
 
 }  // namespace
