@@ -18,7 +18,8 @@
 //   delivered again (to it or to another reader of the same name) after ack_wait.
 // - Request/Serve are request-reply with queue groups: of the servers in one group, one
 //   answers each request; a request nobody answers in time is Unavailable.
-// Not thread-safe per object except where noted; one MessageBus per thread is cheap.
+// Request and Publish may be called from several threads at once (a coordinator asks
+// every shard together); the other calls one at a time.
 #pragma once
 
 #include <cstdint>
