@@ -88,6 +88,12 @@ class MessageBus {
   virtual Result<std::unique_ptr<StreamReader>> Reader(const std::string& stream, const std::string& subject,
                                                        const std::string& durable, int ack_wait_ms = 30000) = 0;
 
+  // A reader of `stream`'s messages on `subject` from sequence `start` on, in order, that
+  // keeps no state on the servers (Ack does nothing): the caller keeps its place. If a
+  // delivery is lost, the next message's sequence skips: start a new Replay there.
+  virtual Result<std::unique_ptr<StreamReader>> Replay(const std::string& stream, const std::string& subject,
+                                                       uint64_t start) = 0;
+
   virtual Result<std::vector<uint8_t>> Request(const std::string& subject, std::span<const uint8_t> data,
                                                int timeout_ms) = 0;
   // Answers requests on `subject` as one of queue group `queue`, on the client

@@ -63,7 +63,8 @@ void DestroyMsg(natsMsg* m) { natsMsg_Destroy(m); }
 
 class NatsReader final : public StreamReader {
  public:
-  NatsReader(natsSubscription* sub, std::string what) : sub_(sub), what_(std::move(what)) {}
+  NatsReader(natsSubscription* sub, std::string what, bool acks = true)
+      : sub_(sub), what_(std::move(what)), acks_(acks) {}
   ~NatsReader() override { natsSubscription_Destroy(sub_); }
 
   Result<std::vector<BusMessage>> Fetch(int max, int timeout_ms) override {
@@ -96,6 +97,7 @@ class NatsReader final : public StreamReader {
 
   Status Ack(const BusMessage& m) override {
     if (!m.handle) return Status::InvalidArgument("Ack of a message that was not fetched");
+    if (!acks_) return Status::OK();  // a replay: the reader's owner keeps its place
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = natsMsg_AckSync(static_cast<natsMsg*>(m.handle.get()), nullptr, &err);
     if (s != NATS_OK) return FromNats(s, "acknowledging message " + std::to_string(m.sequence) + " of " + what_, err);
@@ -105,6 +107,7 @@ class NatsReader final : public StreamReader {
  private:
   natsSubscription* sub_;
   std::string what_;
+  bool acks_;
 };
 
 class NatsSubscription final : public Subscription {
@@ -250,6 +253,22 @@ class NatsBus final : public MessageBus {
     natsStatus s = js_PullSubscribe(&sub, js_, filter.c_str(), durable.c_str(), nullptr, &so, &err);
     if (s != NATS_OK) return FromNats(s, "reader " + durable + " of stream " + stream, err);
     return std::unique_ptr<StreamReader>(new NatsReader(sub, "stream " + stream));
+  }
+
+  Result<std::unique_ptr<StreamReader>> Replay(const std::string& stream, const std::string& subject,
+                                               uint64_t start) override {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = std::max<uint64_t>(start, 1);
+    natsSubscription* sub = nullptr;
+    jsErrCode err = static_cast<jsErrCode>(0);
+    const std::string filter = subject.empty() ? ">" : subject;
+    natsStatus s = js_PullSubscribe(&sub, js_, filter.c_str(), nullptr, nullptr, &so, &err);
+    if (s != NATS_OK) return FromNats(s, "replaying stream " + stream, err);
+    return std::unique_ptr<StreamReader>(new NatsReader(sub, "stream " + stream, false));
   }
 
   Result<std::vector<uint8_t>> Request(const std::string& subject, std::span<const uint8_t> data,
