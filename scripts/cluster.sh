@@ -4,17 +4,24 @@
 # PostgreSQL 15 instance in a temporary directory, all on 127.0.0.1 and all refusing
 # clients without credentials.
 #
-#   scripts/cluster.sh up [--dir DIR]     start everything; returns once NATS has a
-#                                         JetStream meta leader and PostgreSQL answers;
+#   scripts/cluster.sh up [--nodes N] [--shards S] [--dir DIR]
+#                                         start everything; returns once NATS has a
+#                                         JetStream meta leader, PostgreSQL answers and
+#                                         the N shard nodes (default 3; node K keeps a
+#                                         replica of shard K mod S, default S 2) serve;
 #                                         writes DIR/env (default out/cluster/env):
 #                                           LINEUP_CLUSTER=nats://USER:PASS@127.0.0.1:P1,...
 #                                           LINEUP_CATALOG=postgresql://USER:PASS@127.0.0.1:P/lineup
+#                                           LINEUP_SHARDS=S
 #   scripts/cluster.sh status [--dir DIR] each process, its pid and health
+#   scripts/cluster.sh kill-node K        SIGKILL shard node K (0 .. N-1)
+#   scripts/cluster.sh start-node K       start shard node K again (it catches up first)
 #   scripts/cluster.sh kill-nats K        SIGKILL NATS server K (1-3)
 #   scripts/cluster.sh start-nats K       start NATS server K again (it rejoins the cluster)
 #   scripts/cluster.sh down [--dir DIR]   stop everything and delete DIR
 #
-# Shard nodes (`lineup node serve`) are not part of this yet: see issue 19's note.
+# Nodes run `lineup node serve` from LINEUP_BIN (default build/release/lineup), each with
+# its gallery in DIR/nodeK and its log in DIR/nodeK.log.
 # Ports: CLUSTER_PORT_BASE (default 14222): NATS clients BASE+0..2, routes BASE+10..12,
 # monitoring BASE+20..22, PostgreSQL BASE+30. Passwords are random per `up`, kept in DIR
 # (mode 0600). PostgreSQL does not run as root: as root the script runs it as the
@@ -25,14 +32,18 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "cluster: $*" >&2; exit 1; }
 
 cmd="${1:-}"
-[ -n "$cmd" ] || die "usage: scripts/cluster.sh up|status|down|kill-nats K|start-nats K [--dir DIR]"
+[ -n "$cmd" ] || die "usage: scripts/cluster.sh up [--nodes N] [--shards S]|status|down|kill-node K|start-node K|kill-nats K|start-nats K [--dir DIR]"
 shift
 arg=""
-case "$cmd" in kill-nats|start-nats) arg="${1:-}"; [ -n "$arg" ] && shift ;; esac
+case "$cmd" in kill-nats|start-nats|kill-node|start-node) arg="${1:-}"; [ -n "$arg" ] && shift ;; esac
 dir="$root/out/cluster"
+nodes=3
+shards=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) [ $# -ge 2 ] || die "--dir needs a folder"; dir="$2"; shift 2 ;;
+    --nodes) [[ "${2:-}" =~ ^[0-9]+$ ]] || die "--nodes needs a number"; nodes="$2"; shift 2 ;;
+    --shards) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die "--shards needs a number >= 1"; shards="$2"; shift 2 ;;
     *) die "unknown argument: $1" ;;
   esac
 done
@@ -40,6 +51,7 @@ case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 base="${CLUSTER_PORT_BASE:-14222}"
 [[ "$base" =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ "$base" -le 65000 ] || die "CLUSTER_PORT_BASE must be a port number 1024-65000"
 pgbin=/usr/lib/postgresql/15/bin
+lineup_bin="${LINEUP_BIN:-$root/build/release/lineup}"
 
 nats_port() { echo $((base + $1 - 1)); }
 route_port() { echo $((base + 10 + $1 - 1)); }
@@ -127,11 +139,40 @@ wait_nats() {
   return 1
 }
 
+start_node() {
+  local k="$1" s
+  pid_alive "$dir/node$k.pid" && return 0
+  s="$(cat "$dir/shards")"
+  (set -a; . "$dir/env"; set +a
+   exec "$lineup_bin" node serve --shard $((k % s)) --shards "$s" --dir "$dir/node$k") >> "$dir/node$k.log" 2>&1 &
+  echo $! > "$dir/node$k.pid"
+}
+
+# Waits until node K says it serves (after its catch-up), or fails.
+wait_node() {
+  local k="$1" t
+  for t in $(seq 1 240); do
+    pid_alive "$dir/node$k.pid" || { tail -3 "$dir/node$k.log" >&2; return 1; }
+    [ "$(grep -c 'serving searches' "$dir/node$k.log" 2>/dev/null)" -ge "$(cat "$dir/node$k.starts")" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+launch_node() {
+  local k="$1" n
+  n=$(( $(cat "$dir/node$k.starts" 2>/dev/null || echo 0) + 1 ))
+  echo "$n" > "$dir/node$k.starts"
+  start_node "$k"
+  wait_node "$k"
+}
+
 up() {
   command -v nats-server >/dev/null || die "nats-server is missing: run scripts/setup.sh"
   [ -x "$pgbin/initdb" ] || die "PostgreSQL 15 is missing ($pgbin): run scripts/setup.sh"
   command -v curl >/dev/null || die "curl is missing: run scripts/setup.sh"
   if [ -f "$dir/env" ]; then die "$dir already holds a cluster (scripts/cluster.sh down first)"; fi
+  if [ "$nodes" -gt 0 ] && [ ! -x "$lineup_bin" ]; then die "$lineup_bin is missing: build first (make), or set LINEUP_BIN"; fi
   for p in "$(nats_port 1)" "$(nats_port 2)" "$(nats_port 3)" "$(route_port 1)" "$(route_port 2)" "$(route_port 3)" \
            "$(http_port 1)" "$(http_port 2)" "$(http_port 3)" "$(pg_port)"; do
     port_free "$p" || die "port $p on 127.0.0.1 is in use (another cluster? set CLUSTER_PORT_BASE)"
@@ -167,8 +208,13 @@ up() {
   (umask 077; {
     echo "LINEUP_CLUSTER=$urls"
     echo "LINEUP_CATALOG=postgresql://lineup:$(cat "$dir/pg.secret")@127.0.0.1:$(pg_port)/lineup"
+    echo "LINEUP_SHARDS=$shards"
   } > "$dir/env")
-  echo "cluster: up: NATS on 127.0.0.1:$(nats_port 1)-$(nats_port 3) (JetStream, 3 servers), PostgreSQL 15 on 127.0.0.1:$(pg_port); client settings in $dir/env"
+  echo "$shards" > "$dir/shards"
+  for ((k = 0; k < nodes; k++)); do
+    launch_node "$k" || { down_quiet; die "shard node $k did not start (see its log above)"; }
+  done
+  echo "cluster: up: NATS on 127.0.0.1:$(nats_port 1)-$(nats_port 3) (JetStream, 3 servers), PostgreSQL 15 on 127.0.0.1:$(pg_port), $nodes shard nodes over $shards shards; client settings in $dir/env"
 }
 
 status() {
@@ -182,6 +228,16 @@ status() {
       printf 'nats %d  down\n' "$k"; bad=1
     fi
   done
+  for f in "$dir"/node*.pid; do
+    [ -e "$f" ] || continue
+    k="${f##*/node}"; k="${k%.pid}"
+    if pid_alive "$f"; then
+      printf 'node %s  pid %-7s shard %s  %s\n' "$k" "$(cat "$f")" "$((k % $(cat "$dir/shards")))" \
+        "$(grep 'node: shard' "$dir/node$k.log" | tail -1 | sed 's/^node: //')"
+    else
+      printf 'node %s  down\n' "$k"; bad=1
+    fi
+  done
   if [ -f "$dir/pg/data/postmaster.pid" ] && as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" status > /dev/null 2>&1; then
     printf 'postgresql  pid %-7s 127.0.0.1:%s  running\n' "$(head -1 "$dir/pg/data/postmaster.pid")" "$(pg_port)"
   else
@@ -191,7 +247,13 @@ status() {
 }
 
 down_quiet() {
-  local k
+  local k f
+  for f in "$dir"/node*.pid; do
+    [ -e "$f" ] || continue
+    pid_alive "$f" && kill "$(cat "$f")" 2>/dev/null
+    for _ in $(seq 1 40); do pid_alive "$f" || break; sleep 0.25; done
+    pid_alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null
+  done
   if [ -f "$dir/pg/data/postmaster.pid" ]; then
     as_pg "$pgbin/pg_ctl" -D "$dir/pg/data" -m fast -w -t 30 stop > /dev/null 2>&1 ||
       kill -9 "$(head -1 "$dir/pg/data/postmaster.pid")" 2>/dev/null || true
@@ -211,6 +273,16 @@ case "$cmd" in
   up) up ;;
   down) down_quiet; echo "cluster: down" ;;
   status) status ;;
+  kill-node)
+    [[ "$arg" =~ ^[0-9]+$ ]] || die "kill-node needs a node number"
+    pid_alive "$dir/node$arg.pid" || die "node $arg is not running"
+    kill -9 "$(cat "$dir/node$arg.pid")"
+    echo "cluster: node $arg killed" ;;
+  start-node)
+    [[ "$arg" =~ ^[0-9]+$ ]] || die "start-node needs a node number"
+    [ -f "$dir/env" ] || die "no cluster in $dir"
+    launch_node "$arg" || die "node $arg did not start"
+    echo "cluster: node $arg started" ;;
   kill-nats)
     [[ "$arg" =~ ^[1-3]$ ]] || die "kill-nats needs a server number 1-3"
     pid_alive "$dir/nats$arg.pid" || die "NATS server $arg is not running"
@@ -222,5 +294,5 @@ case "$cmd" in
     start_nats "$arg"
     wait_nats || die "NATS server $arg did not become healthy"
     echo "cluster: NATS server $arg started" ;;
-  *) die "unknown command $cmd (up, status, down, kill-nats K, start-nats K)" ;;
+  *) die "unknown command $cmd (up, status, down, kill-node K, start-node K, kill-nats K, start-nats K)" ;;
 esac

@@ -52,7 +52,7 @@ class ClusterEnv : public ::testing::Environment {
       ASSERT_FALSE(ci && std::string(ci) == "true") << "nats-server is missing in CI (scripts/setup.sh installs it)";
       return;
     }
-    ASSERT_EQ(Sh(ClusterCmd("up")), 0) << "scripts/cluster.sh up failed";
+    ASSERT_EQ(Sh(ClusterCmd("up --nodes 0")), 0) << "scripts/cluster.sh up failed";
     std::ifstream env(g_dir + "/env");
     for (std::string line; std::getline(env, line);)
       if (line.rfind("LINEUP_CLUSTER=", 0) == 0) g_urls = line.substr(15);

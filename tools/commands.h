@@ -49,6 +49,9 @@ int CaseExport(const Command& command, const Args& args);
 int CmdPersons(int argc, char** argv);
 // tools/cmd_network.cc: `lineup network associates|path|communities|brokers|export`.
 int CmdNetwork(int argc, char** argv);
+// tools/cmd_cluster.cc: `lineup node serve` and `lineup cluster enroll|search`.
+int CmdNode(int argc, char** argv);
+int CmdClusterClient(int argc, char** argv);
 
 // The descriptions, each in its command's file; lineup.cc lists the top-level ones, and
 // a verb described in another file than its command is declared here too.
@@ -59,6 +62,7 @@ extern const Command kServeCommand, kUserCommand, kAuditCommand, kBenchCommand, 
 extern const Command kKeyCommand, kEvidenceCommand, kCaseExportCommand;  // cmd_evidence.cc
 extern const Command kPersonsCommand;                            // cmd_persons.cc
 extern const Command kNetworkCommand;                            // cmd_network.cc
+extern const Command kNodeCommand, kClusterCommand;              // cmd_cluster.cc
 extern const Command kEvalIdentCommand;                         // cmd_eval_ident.cc
 extern const Command kEvalLeadsCommand, kEvalAdmissionCommand;  // cmd_eval_leads.cc
 extern const Command kEvalClusterCommand;                        // cmd_eval_cluster.cc

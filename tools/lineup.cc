@@ -56,6 +56,7 @@ const std::vector<Section>& Sections() {
       {"evidence: a case as a signed bundle (docs/evidence.md)", {{&kKeyCommand, CmdKey}, {&kEvidenceCommand, CmdEvidence}}},
       {"persons: faces grouped by who they are", {{&kPersonsCommand, CmdPersons}}},
       {"network: who appears with whom", {{&kNetworkCommand, CmdNetwork}}},
+      {"cluster: one gallery over several nodes (docs/cluster.md)", {{&kNodeCommand, CmdNode}, {&kClusterCommand, CmdClusterClient}}},
       {"measurements", {{&kBenchCommand, CmdBench}}},
       {"about", {{&kVersionCommand, CmdVersion}}},
   };

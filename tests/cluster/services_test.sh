@@ -14,7 +14,7 @@ cluster() { "$root/scripts/cluster.sh" "$@" --dir "$dir"; }
 trap 'cluster down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-cluster up
+cluster up --nodes 0
 [ -f "$dir/env" ] || fail "no env file"
 [ "$(stat -c %a "$dir/env")" = 600 ] || fail "env file is readable by others"
 set -a; . "$dir/env"; set +a
@@ -23,7 +23,7 @@ set -a; . "$dir/env"; set +a
 cluster status
 
 # A second `up` on the same folder is refused, not a second cluster.
-if cluster up 2>/dev/null; then fail "a second up on the same folder succeeded"; fi
+if cluster up --nodes 0 2>/dev/null; then fail "a second up on the same folder succeeded"; fi
 
 # Every listener is on 127.0.0.1 only.
 for p in $b $((b + 1)) $((b + 2)) $((b + 10)) $((b + 30)); do
