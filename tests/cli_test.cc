@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -154,6 +155,35 @@ TEST_F(CliBadInput, OneByOneImageHasNoFace) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
 }
 
+// The cluster commands without a cluster, or with a wrong one: one clear line, exit 2.
+TEST_F(CliBadInput, ClusterCommandsNeedAClusterAndTheirOptions) {
+  ::unsetenv("LINEUP_CLUSTER");
+  const std::string photo = tmp_.File("p.jpg");
+  std::ofstream(photo) << "x";
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"cluster", "search", photo}, "LINEUP_CLUSTER"},
+           {{"cluster", "search", photo, "--nats", "http://127.0.0.1:1"}, "not a NATS URL"},
+           {{"cluster", "enroll", photo, "--nats", "nats://a:b@127.0.0.1:1"}, "--source"},
+           {{"node", "serve", "--dir", tmp_.File("n"), "--nats", "nats://a:b@127.0.0.1:1"}, "--shard"},
+           {{"node", "serve", "--shard", "3", "--shards", "2", "--dir", tmp_.File("n"), "--nats", "nats://a:b@127.0.0.1:1"},
+            "--shard"},
+           {{"node", "serve", "--shard", "0", "--nats", "nats://a:b@127.0.0.1:1"}, "--dir"}}) {
+    std::string line;
+    for (const auto& a : args) line += a + " ";
+    SCOPED_TRACE(line);
+    RunResult r = RunCli(args);
+    ASSERT_EQ(r.signal, 0) << Describe(r);
+    EXPECT_EQ(r.exit_code, 2) << Describe(r);
+    EXPECT_TRUE(Contains(r.err, says)) << Describe(r);
+  }
+  // No server there: "unavailable", and the password is not printed.
+  RunResult r = RunCli({"cluster", "enroll", photo, "--source", "s", "--legal-basis", "b", "--nats",
+                        "nats://lineup:sekret@127.0.0.1:1"});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_FALSE(Contains(r.err, "sekret")) << Describe(r);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.File("n"))) << "no gallery made for a node that cannot start";
+}
+
 TEST_F(CliBadInput, MissingFileInJsonMode) {
   std::string p = tmp_.File("gone.jpg");
   RunResult r = RunCli({"detect", p, "--json"});
@@ -220,7 +250,8 @@ const std::vector<std::vector<std::string>> kEveryCommand = {
     {"audit", "stats"},  {"bench", "scale"}, {"bench", "open"},   {"bench", "load"},    {"bench", "spectra"},
     {"version"},         {"persons", "list"}, {"persons", "show"}, {"persons", "name"}, {"persons", "merge"},
     {"persons", "split"}, {"persons", "mark"}, {"persons", "undo"}, {"persons", "history"}, {"persons", "recluster"},
-    {"persons", "pending"}, {"case", "export"},  {"key", "show"},    {"evidence", "verify"}};
+    {"persons", "pending"}, {"case", "export"},  {"key", "show"},    {"evidence", "verify"},
+    {"node", "serve"},   {"cluster", "enroll"}, {"cluster", "search"}};
 
 std::string Joined(const std::vector<std::string>& words) {
   std::string s;

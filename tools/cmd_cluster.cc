@@ -203,14 +203,15 @@ int NodeServe(const Args& args) {
   auto opt = AnalyzerOptionsFrom(args);
   if (!opt.ok()) return Fail(opt.status());
 
+  // The cluster first: a node that cannot reach it makes no gallery.
+  auto bus = MessageBus::Connect(*urls, "node-shard-" + std::to_string(*shard));
+  if (!bus.ok()) return Fail(bus.status());
   if (!fs::exists(fs::path(dir) / "catalog.sqlite")) {
     Status init = Gallery::Init(dir);
     if (!init.ok()) return Fail(init);
   }
   auto gallery = Gallery::Open(dir, *opt);
   if (!gallery.ok()) return Fail(gallery.status());
-  auto bus = MessageBus::Connect(*urls, "node-shard-" + std::to_string(*shard));
-  if (!bus.ok()) return Fail(bus.status());
   Status st = EnsureShardLogs(**bus, *shards, *replicas);
   if (st.ok()) st = (*bus)->EnsureStream({kEnrolStream, {kEnrolSubject}, *replicas, true});
   if (!st.ok()) return Fail(st);
@@ -302,14 +303,14 @@ int ClusterSearch(const Args& args) {
   if (!deadline.ok()) return Fail(deadline.status());
   auto opt = AnalyzerOptionsFrom(args);
   if (!opt.ok()) return Fail(opt.status());
+  auto bus = MessageBus::Connect(*urls, "cluster-search");  // a wrong cluster is named first
+  if (!bus.ok()) return Fail(bus.status());
   auto analyzer = FaceAnalyzer::Create(*opt);
   if (!analyzer.ok()) return Fail(analyzer.status());
   PhotoAnalysis a = (*analyzer)->AnalyzeFile(args.positional[0], true);
   if (!a.status.ok()) return Fail(a.status);
   if (a.faces.empty()) return Fail(Status::NoFace(args.positional[0] + ": no face found"));
   const Face& probe = a.faces.front();  // largest first
-  auto bus = MessageBus::Connect(*urls, "cluster-search");
-  if (!bus.ok()) return Fail(bus.status());
   auto r = SearchShards(**bus, *shards, probe.embedding, static_cast<int>(probe.embedding.size()), *top, *deadline);
   if (!r.ok()) return Fail(r.status());
   const auto& hits = r->hits.front();
