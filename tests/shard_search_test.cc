@@ -144,10 +144,9 @@ TEST(ShardSearch, ShardsAnswerAsOneGalleryAndSayWhatIsMissing) {
   auto single = MakeGallery(tmp.File("single"), all);
   std::unique_ptr<Gallery> primary[kShards], replica[kShards];
   for (int s = 0; s < kShards; ++s) {
-    primary[s] = MakeGallery(tmp.File("shard" + std::to_string(s)), part[s]);
-    auto ro = Gallery::OpenReadOnly(tmp.File("shard" + std::to_string(s)), {});
-    ASSERT_TRUE(ro.ok()) << ro.status().ToString();
-    replica[s] = std::move(*ro);
+    // Two replicas of a shard: two galleries of the same faces, as on two nodes.
+    primary[s] = MakeGallery(tmp.File("shard" + std::to_string(s) + "a"), part[s]);
+    replica[s] = MakeGallery(tmp.File("shard" + std::to_string(s) + "b"), part[s]);
   }
 
   // Each replica on its own connection, as on its own node.

@@ -45,9 +45,14 @@ pw="$(cat "$dir/nats.secret")"
 [[ "$(nats_says $b "{\"verbose\":false,\"user\":\"lineup\",\"pass\":\"$pw\"}")" == PONG ]] || fail "NATS refused the right password"
 
 # JetStream: one meta group over the three servers, with a leader.
-jsz="$(curl -sf "http://127.0.0.1:$((b + 20))/jsz")"
+# (The peers appear in a server's view within seconds of the leader's election.)
+for t in $(seq 1 40); do
+  jsz="$(curl -sf "http://127.0.0.1:$((b + 20))/jsz")"
+  [ "$(grep -o '"name": *"n[1-3]"' <<< "$jsz" | sort -u | wc -l)" -ge 2 ] && break
+  sleep 0.5
+done
 grep -q '"leader": *"n[1-3]"' <<< "$jsz" || fail "no JetStream meta leader: $jsz"
-[ "$(grep -o '"name": *"n[1-3]"' <<< "$jsz" | sort -u | wc -l)" -ge 2 ] || fail "the meta group does not list the other servers"
+[ "$(grep -o '"name": *"n[1-3]"' <<< "$jsz" | sort -u | wc -l)" -ge 2 ] || fail "the meta group does not list the other servers: $jsz"
 
 # PostgreSQL: a wrong password is refused; the right one reaches the lineup database.
 if PGPASSWORD=wrong psql -h 127.0.0.1 -p $((b + 30)) -U lineup -d lineup -tAc 'select 1' 2>/dev/null; then
