@@ -4,6 +4,7 @@
 // hostile bundles are refused cleanly.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -14,6 +15,7 @@
 #include "lineup/calibration.h"
 #include "lineup/evidence.h"
 #include "lineup/gallery.h"
+#include "lineup/html_text.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
 #include "lineup/signing_key.h"
@@ -36,6 +38,23 @@ using lineup::SigningKey;
 using lineup::Status;
 using lineup::VerifyBundle;
 using lineup_test::TempDir;
+
+// 4390258 -> "4,390,258", as the reports write counts.
+std::string Thousands(int64_t v) {
+  const std::string digits = std::to_string(v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+int Count(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
 
 std::string ReadText(const std::string& path) {
   auto b = lineup_test::ReadBytes(path);
@@ -315,6 +334,26 @@ TEST_F(EvidenceTest, ExportHoldsTheCaseAndVerifies) {
   EXPECT_NE(html.find("leads for human review, not identifications"), std::string::npos);
   EXPECT_NE(html.find("warrant W-1"), std::string::npos);
   EXPECT_NE(html.find("src=\"crops/face-" + std::to_string(face_) + ".jpg\""), std::string::npos);
+  // Issue 17: the search's differentials sentence, linked to the per-group table of the
+  // calibration, with a row for each LFW group at the calibrated thresholds and the search's.
+  ASSERT_GE(cal_.group_curves.size(), 2u) << "the default model's calibration has no group curves";
+  const std::string said = s["decision"]["differentials"]["text"];
+  EXPECT_NE(html.find(lineup::HtmlEscape(said) + "</span> <a href=\"#differentials\">"), std::string::npos) << html;
+  const size_t table = html.find("<h2 id=\"differentials\">");
+  ASSERT_NE(table, std::string::npos) << html;
+  const std::string section = html.substr(table);
+  for (const auto& g : cal_.group_curves) {
+    EXPECT_NE(section.find("<tr><td>" + g.group + "</td><td>" + Thousands(g.genuine_comparisons) + "</td><td>" +
+                           Thousands(g.impostor_comparisons) + "</td>"),
+              std::string::npos)
+        << g.group << "'s pairs are not in the table:\n" << section;
+    EXPECT_GE(Count(section, "</td><td>" + g.group + "</td>"), 4) << g.group << ": not a row per threshold";
+  }
+  const json& rows = c["demographic_differentials"]["per_group_table"]["rows"];
+  ASSERT_EQ(rows.size(), 4u) << "FMR 1e-3, 1e-4, 1e-5 and the search's threshold";
+  EXPECT_EQ(rows[3]["label"], "search " + std::to_string(search_));
+  EXPECT_NEAR(rows[3]["threshold"].get<double>(), s["threshold"].get<double>(), 1e-6);
+  EXPECT_NE(section.find("(search " + std::to_string(search_) + ")</td><td>"), std::string::npos) << section;
   const std::string pdf = ReadText(out + "/report.pdf");
   ASSERT_EQ(pdf.substr(0, 5), "%PDF-");
   auto text = lineup_test::Run({"/usr/bin/pdftotext", "-layout", out + "/report.pdf", "-"});
@@ -327,6 +366,21 @@ TEST_F(EvidenceTest, ExportHoldsTheCaseAndVerifies) {
     EXPECT_GE(pages, 2);
     EXPECT_EQ(notices, pages) << text.out;
     EXPECT_NE(text.out.find("same ear shape"), std::string::npos);
+    // The per-group table, in its own section: a row for each LFW group's pairs, and
+    // each group's rates at this search's threshold.
+    const size_t section = text.out.find("Demographic differentials\n");
+    ASSERT_NE(section, std::string::npos) << text.out;
+    const auto lines = lineup_test::Lines(text.out.substr(section));
+    for (const auto& g : cal_.group_curves) {
+      const std::string counts = Thousands(g.genuine_comparisons) + " ", impostors = Thousands(g.impostor_comparisons);
+      EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+        return std::regex_search(l, std::regex("^\\s*" + g.group + "\\s+" + counts + "\\s*" + impostors + "\\s"));
+      })) << g.group << " has no row of pairs in the PDF:\n" << text.out.substr(section);
+    }
+    EXPECT_NE(text.out.find("(search " + std::to_string(search_) + ")"), std::string::npos) << text.out.substr(section);
+    EXPECT_NE(text.out.find("1 (best)"), std::string::npos);
+    // The search's sentence links to the section.
+    EXPECT_NE(pdf.find("/Subtype /Link"), std::string::npos) << "no link in the PDF";
   } else {
     ADD_FAILURE() << "pdftotext (poppler-utils, scripts/setup.sh) is needed to read the report back";
   }
