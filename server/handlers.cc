@@ -250,14 +250,14 @@ void Server::Impl::AddRoutes() {
            "read how the model's error rates differ between demographic groups (the table behind every decision's "
            "statement)",
            [this](Call& c) {
-             std::vector<float> at;
+             std::vector<LabelledThreshold> at;
              if (c.req.has_param("threshold")) {
                char* end = nullptr;
                const std::string v = c.req.get_param_value("threshold");
                const double t = std::strtod(v.c_str(), &end);
                if (v.empty() || *end || !(t >= -1 && t <= 1))
                  return SendError(c.res, Status::InvalidArgument("threshold must be a number between -1 and 1"));
-               at.push_back(static_cast<float>(t));
+               at.push_back({static_cast<float>(t), "this decision"});
              }
              auto table = DifferentialsTable(calibration, at);
              if (!table.ok()) return SendError(c.res, table.status());

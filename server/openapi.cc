@@ -201,6 +201,8 @@ json Schemas() {
                      {"fmr", kNum},
                      {"decision", Ref("Decision")},
                      {"undecided", Described(kBool, "the probe is too poor to decide: no candidate can be a lead")},
+                     {"probe_photo_kept",
+                      Described(kBool, "the case keeps the probe photo itself for its evidence export (keep_probe)")},
                      {"model", kStr},
                      {"calibration", Obj({{"file", kStr}, {"sha256", kStr}})},
                      {"ranked_by_cohort", kBool},

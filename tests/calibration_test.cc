@@ -2,6 +2,7 @@
 // from score histograms, interpolation, the JSON file, and the shipped calibration.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <filesystem>
 #include <string>
@@ -25,6 +26,12 @@ using lineup_test::TempDir;
 using lineup_test::WriteText;
 
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string Fmt(const char* format, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, v);
+  return b;
+}
 
 // 199,999 impostor scores in clusters: 180,000 at 0.0, 18,000 at 0.2, 1,800 at 0.3,
 // 180 at 0.4, 18 at 0.5 and 1 at 0.6. The share scoring above the 0.0 cluster is
@@ -411,7 +418,7 @@ TEST(Differentials, TheStatementAtTheThresholdUsed) {
   EXPECT_TRUE(j["groups"].contains("male"));
   // The table: one row per calibrated FMR (1e-3 and 1e-4: 1e-5 is past this calibration)
   // and one for the decision.
-  auto table = lineup::DifferentialsTable(g.c, {t});
+  auto table = lineup::DifferentialsTable(g.c, {{t, "this decision"}});
   ASSERT_TRUE(table.ok());
   ASSERT_EQ((*table)["rows"].size(), 3u);
   EXPECT_EQ((*table)["rows"][0]["label"], "FMR 0.001 over all pairs");
@@ -421,6 +428,60 @@ TEST(Differentials, TheStatementAtTheThresholdUsed) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
   EXPECT_FALSE(lineup::DifferentialsTable(ThreePoints()).ok());
+}
+
+// The table as the reports print it: the pairs per group, and per threshold and group the
+// rates with their ratio to the best group; the same wording for every report.
+TEST(Differentials, TheTableForReaders) {
+  TwoGroups g;
+  KnownHistograms h;
+  const float t = h.DecadeThreshold(3) + 1e-4f;
+  auto table = lineup::DifferentialsTable(g.c, {{t, "search 7"}, {0.95f, "searches 8, 9"}});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto people = lineup::DifferentialsForReaders(*table);
+  ASSERT_TRUE(people.ok()) << people.status().ToString();
+  EXPECT_TRUE(Contains(people->about, "Measured on LFW")) << people->about;
+  ASSERT_EQ(people->pairs.rows.size(), 2u);
+  EXPECT_EQ(people->pairs.rows[0][0], "female");
+  EXPECT_EQ(people->pairs.rows[1], (std::vector<std::string>{"male", "1,000", "199,999", people->pairs.rows[1][3]}));
+  // Two groups at four thresholds (FMR 1e-3, 1e-4, and the two searches').
+  ASSERT_EQ(people->rates.rows.size(), 8u);
+  for (const auto& row : people->rates.rows) ASSERT_EQ(row.size(), people->rates.columns.size());
+  const auto& female = people->rates.rows[4];
+  const auto& male = people->rates.rows[5];
+  EXPECT_EQ(female[0].rfind(Fmt("%.4f", t) + " (search 7)", 0), 0u) << female[0];
+  EXPECT_EQ(male[0], "");  // the threshold is named once
+  EXPECT_EQ(female[1], "female");
+  EXPECT_EQ(male[1], "male");
+  auto d = lineup::DifferentialsAt(g.c, t);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(female[3], Fmt("%.2f×", d->fmr_ratio));
+  EXPECT_EQ(male[3], "1 (best)");
+  ASSERT_EQ(d->groups.size(), 2u);
+  EXPECT_EQ(female[4], Fmt("%.2f%%", 100 * d->groups[0].fnmr));
+  EXPECT_EQ(male[4], Fmt("%.2f%%", 100 * d->groups[1].fnmr));
+  EXPECT_EQ(female[5], "2.00×");
+  EXPECT_EQ(male[5], "1 (best)");
+  // Past what female pairs measure: a bound, and the ratio where both groups still were.
+  const auto& far = people->rates.rows[6];
+  EXPECT_TRUE(Contains(far[0], "(searches 8, 9)")) << far[0];
+  EXPECT_EQ(far[2].rfind("under ", 0), 0u) << far[2];
+  EXPECT_TRUE(Contains(far[3], " at ")) << far[3];
+  EXPECT_TRUE(Contains(people->intervals, "lineup eval groups")) << people->intervals;
+  // In HTML: escaped text, both tables.
+  const std::string html = lineup::DifferentialsHtml(*people);
+  EXPECT_TRUE(Contains(html, "<table class=\"differentials-rates\">")) << html;
+  EXPECT_TRUE(Contains(html, "<tr><td>male</td><td>1,000</td><td>199,999</td>")) << html;
+  EXPECT_TRUE(Contains(html, "FMR ÷ best group&#39;s")) << html;
+  // Not a table: refused, never half printed.
+  EXPECT_FALSE(lineup::DifferentialsForReaders(nlohmann::json(nullptr)).ok());
+  EXPECT_FALSE(lineup::DifferentialsForReaders(nlohmann::json{{"groups", 1}, {"rows", nlohmann::json::array()}}).ok());
+  nlohmann::json one = *table;
+  one["groups"].erase(1);
+  EXPECT_FALSE(lineup::DifferentialsForReaders(one).ok());
+  nlohmann::json no_threshold = *table;
+  no_threshold["rows"][0].erase("threshold");
+  EXPECT_FALSE(lineup::DifferentialsForReaders(no_threshold).ok());
 }
 
 TEST(CalibrationFile, GroupCurvesRoundTripAndOlderFilesStillLoad) {

@@ -3,9 +3,13 @@
 // export, and the verifier: every kind of change to a bundle is found and named, and
 // hostile bundles are refused cleanly.
 #include <sys/stat.h>
+#include <sys/types.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +18,7 @@
 #include "lineup/calibration.h"
 #include "lineup/evidence.h"
 #include "lineup/gallery.h"
+#include "lineup/html_text.h"
 #include "lineup/investigations.h"
 #include "lineup/models.h"
 #include "lineup/signing_key.h"
@@ -36,6 +41,23 @@ using lineup::SigningKey;
 using lineup::Status;
 using lineup::VerifyBundle;
 using lineup_test::TempDir;
+
+// 4390258 -> "4,390,258", as the reports write counts.
+std::string Thousands(int64_t v) {
+  const std::string digits = std::to_string(v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+int Count(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
 
 std::string ReadText(const std::string& path) {
   auto b = lineup_test::ReadBytes(path);
@@ -114,6 +136,184 @@ TEST(BundleVerify, NotADirectoryOrABadKey) {
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->problem, BundleProblemKind::kMissing);
   EXPECT_EQ(v->path, "manifest.json");
+}
+
+// A small bundle made by hand, as the export lays one out (a case with no search and no
+// audit record), signed with `key`: it verifies, so each hostile change below is what the
+// verifier refuses.
+void HandMadeBundle(const std::string& dir, const SigningKey& key) {
+  fs::create_directories(dir + "/crops");
+  fs::create_directories(dir + "/audit");
+  const std::map<std::string, std::string> files = {
+      {"case.json", json{{"format", "lineup-evidence-v1"},
+                         {"audit", {{"records", 0}, {"head_seq", 0}, {"head_hash", ""}}}}.dump()},
+      {"audit/records.jsonl", ""},
+      {"audit/chain.tsv", ""},
+      {"crops/face-1.jpg", std::string("\xFF\xD8\xFF\xE0 not much of a face", 24)},
+      {"README.txt", "hand made\n"}};
+  json listed = json::array();
+  for (const auto& [name, bytes] : files) {
+    lineup_test::WriteText(dir + "/" + name, bytes);
+    listed.push_back({{"path", name}, {"sha256", lineup::Sha256Hex(bytes)}, {"size", bytes.size()}});
+  }
+  const std::string manifest = json{{"format", "lineup-evidence-manifest-v1"},
+                                    {"case_id", 1},
+                                    {"signing_key", {{"public_key", key.PublicKeyBase64()}}},
+                                    {"files", listed}}
+                                   .dump(1);
+  lineup_test::WriteText(dir + "/manifest.json", manifest);
+  lineup_test::WriteText(dir + "/manifest.sig", json{{"algorithm", "Ed25519"},
+                                                       {"manifest_sha256", lineup::Sha256Hex(manifest)},
+                                                       {"public_key", key.PublicKeyBase64()},
+                                                       {"signature", key.Sign(manifest)}}
+                                                      .dump());
+}
+
+// `lineup evidence verify` on hostile bundles: each a clear refusal naming the item, exit 1
+// (2 where there is nothing to check), and never a crash or a hang.
+TEST(BundleVerify, HostileBundlesAtTheCommandLine) {
+  TempDir t;
+  ASSERT_TRUE(Gallery::Init(t.File("g")).ok());
+  auto key = SigningKey::LoadOrCreate(t.File("g"), nullptr, "test");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  const std::string good = t.File("good");
+  HandMadeBundle(good, *key);
+  auto intact = lineup_test::RunCli({"evidence", "verify", good, "--key", key->PublicKeyBase64()});
+  ASSERT_EQ(intact.exit_code, 0) << intact.out << intact.err;
+
+  // Signs `manifest` with the key, so that the manifest's own checks are what refuse it.
+  auto resign = [&](const std::string& dir, const std::string& manifest) {
+    lineup_test::WriteText(dir + "/manifest.json", manifest);
+    lineup_test::WriteText(dir + "/manifest.sig", json{{"algorithm", "Ed25519"},
+                                                         {"manifest_sha256", lineup::Sha256Hex(manifest)},
+                                                         {"public_key", key->PublicKeyBase64()},
+                                                         {"signature", key->Sign(manifest)}}
+                                                        .dump());
+  };
+  auto with_path = [&](const std::string& dir, const std::string& path) {
+    json m = json::parse(ReadText(dir + "/manifest.json"));
+    m["files"][0]["path"] = path;
+    resign(dir, m.dump());
+  };
+  auto outside_copy = [&](const std::string& from, const std::string& name) {
+    const std::string to = t.File("outside-" + name);
+    fs::copy(from, to, fs::copy_options::recursive);
+    return to;
+  };
+  std::string garbage = "\x00\xff\xfe{\"algorithm\":";
+  garbage.push_back('\0');
+  for (int i = 0; i < 500; ++i) garbage.push_back(static_cast<char>((i * 131) & 0xff));
+  struct Case {
+    std::string name;
+    std::function<void(const std::string&)> alter;
+    int exit_code;
+    std::string said;     // in the line printed: "kind: path"
+    std::string because;  // in the message
+  };
+  const std::vector<Case> cases = {
+      {"an empty folder", [](const std::string& d) { fs::remove_all(d); fs::create_directory(d); }, 1,
+       "missing: manifest.json", "empty folder"},
+      {"a truncated signature",
+       [](const std::string& d) { lineup_test::WriteText(d + "/manifest.sig", ReadText(d + "/manifest.sig").substr(0, 40)); }, 1,
+       "bad_signature: manifest.sig", "not a Lineup signature"},
+      {"a garbage signature", [&](const std::string& d) { lineup_test::WriteText(d + "/manifest.sig", garbage); }, 1,
+       "bad_signature: manifest.sig", "not a Lineup signature"},
+      {"an empty signature", [](const std::string& d) { lineup_test::WriteText(d + "/manifest.sig", ""); }, 1,
+       "bad_signature: manifest.sig", "not a Lineup signature"},
+      {"a signature too big to be one",
+       [](const std::string& d) { lineup_test::WriteText(d + "/manifest.sig", std::string(1 << 20, '[')); }, 1,
+       "bad_signature: manifest.sig", "allowed"},
+      {"a manifest that is not JSON", [](const std::string& d) { lineup_test::WriteText(d + "/manifest.json", "{\"files\": [tru"); },
+       1, "manifest_altered: manifest.json", "changed after it was signed"},
+      {"a manifest that is not JSON, signed", [&](const std::string& d) { resign(d, "{\"files\": [tru"); }, 1,
+       "manifest_altered: manifest.json", "not a Lineup evidence manifest"},
+      {"an empty manifest, signed", [&](const std::string& d) { resign(d, ""); }, 1, "manifest_altered: manifest.json",
+       "not a Lineup evidence manifest"},
+      {"../x in the manifest", [&](const std::string& d) { with_path(d, "../x"); }, 1, "manifest_altered: manifest.json",
+       "\"../x\""},
+      {"a deeper traversal", [&](const std::string& d) { with_path(d, "crops/../../../../etc/passwd"); }, 1,
+       "manifest_altered: manifest.json", "crops/../../../../etc/passwd"},
+      {"an absolute path", [&](const std::string& d) { with_path(d, "/etc/passwd"); }, 1, "manifest_altered: manifest.json",
+       "/etc/passwd"},
+      {"a symbolic link added", [](const std::string& d) { fs::create_symlink("/etc", d + "/extra-link"); }, 1,
+       "added: extra-link", "symbolic link"},
+      {"a symbolic link for a listed file",
+       [&](const std::string& d) {
+         const std::string copy = outside_copy(d + "/crops/face-1.jpg", "face");
+         fs::remove(d + "/crops/face-1.jpg");
+         fs::create_symlink(copy, d + "/crops/face-1.jpg");
+       },
+       1, "changed: crops/face-1.jpg", "symbolic link"},
+      {"a symbolic link for a folder, to an identical copy outside",
+       [&](const std::string& d) {
+         const std::string copy = outside_copy(d + "/crops", "crops");
+         fs::remove_all(d + "/crops");
+         fs::create_symlink(copy, d + "/crops");
+       },
+       1, "changed: crops", "symbolic link"},
+      {"a symbolic link for the manifest",
+       [&](const std::string& d) {
+         const std::string copy = outside_copy(d + "/manifest.json", "manifest");
+         fs::remove(d + "/manifest.json");
+         fs::create_symlink(copy, d + "/manifest.json");
+       },
+       1, "manifest_altered: manifest.json", "symbolic link"},
+      {"a symbolic link for the signature",
+       [&](const std::string& d) {
+         const std::string copy = outside_copy(d + "/manifest.sig", "sig");
+         fs::remove(d + "/manifest.sig");
+         fs::create_symlink(copy, d + "/manifest.sig");
+       },
+       1, "bad_signature: manifest.sig", "symbolic link"},
+      {"a link loop for a listed file",
+       [](const std::string& d) {
+         fs::remove(d + "/README.txt");
+         fs::create_symlink("README.txt", d + "/README.txt");
+       },
+       1, "changed: README.txt", "symbolic link"},
+      {"a pipe for a listed file (never opened, so never waited on)",
+       [](const std::string& d) {
+         fs::remove(d + "/README.txt");
+         ASSERT_EQ(::mkfifo((d + "/README.txt").c_str(), 0600), 0);
+       },
+       1, "changed: README.txt", "a pipe"},
+      {"a folder for the manifest",
+       [](const std::string& d) {
+         fs::remove(d + "/manifest.json");
+         fs::create_directory(d + "/manifest.json");
+       },
+       1, "manifest_altered: manifest.json", "a folder"},
+      {"a listed folder gone", [](const std::string& d) { fs::remove_all(d + "/audit"); }, 1, "missing: audit/chain.tsv",
+       "audit is missing"},
+  };
+  int n = 0;
+  for (const Case& k : cases) {
+    const std::string d = t.File("h" + std::to_string(n++));
+    fs::copy(good, d, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    k.alter(d);
+    auto r = lineup_test::RunCli({"evidence", "verify", d});
+    EXPECT_EQ(r.signal, 0) << k.name << ": " << r.err;
+    EXPECT_EQ(r.exit_code, k.exit_code) << k.name << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find("NOT INTACT (" + k.said + ")"), std::string::npos) << k.name << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find(k.because), std::string::npos) << k.name << ": " << r.out;
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << k.name << ": " << r.err;
+    // The same with the key given, as JSON.
+    auto j = lineup_test::RunCli({"evidence", "verify", d, "--key", key->PublicKeyBase64(), "--json"});
+    EXPECT_EQ(j.signal, 0) << k.name << ": " << j.err;
+    ASSERT_EQ(j.exit_code, k.exit_code) << k.name << ": " << j.out << j.err;
+    const json answer = json::parse(j.out, nullptr, false);
+    ASSERT_TRUE(answer.is_object()) << k.name << ": " << j.out;
+    EXPECT_FALSE(answer["ok"].get<bool>());
+    EXPECT_EQ(answer["problem"]["kind"].get<std::string>() + ": " + answer["problem"]["path"].get<std::string>(), k.said)
+        << k.name;
+    EXPECT_NE(answer["problem"]["message"].get<std::string>().find(k.because), std::string::npos) << k.name;
+  }
+  // Nothing to check: a file, or nothing, where the bundle should be (exit 2).
+  for (const std::string& where : {good + "/README.txt", t.File("nowhere")}) {
+    auto r = lineup_test::RunCli({"evidence", "verify", where});
+    EXPECT_EQ(r.exit_code, 2) << where << ": " << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("no such directory"), std::string::npos) << r.out << r.err;
+  }
 }
 
 // ---------------------------------------------------------------- a case of real photos
@@ -315,6 +515,26 @@ TEST_F(EvidenceTest, ExportHoldsTheCaseAndVerifies) {
   EXPECT_NE(html.find("leads for human review, not identifications"), std::string::npos);
   EXPECT_NE(html.find("warrant W-1"), std::string::npos);
   EXPECT_NE(html.find("src=\"crops/face-" + std::to_string(face_) + ".jpg\""), std::string::npos);
+  // Issue 17: the search's differentials sentence, linked to the per-group table of the
+  // calibration, with a row for each LFW group at the calibrated thresholds and the search's.
+  ASSERT_GE(cal_.group_curves.size(), 2u) << "the default model's calibration has no group curves";
+  const std::string said = s["decision"]["differentials"]["text"];
+  EXPECT_NE(html.find(lineup::HtmlEscape(said) + "</span> <a href=\"#differentials\">"), std::string::npos) << html;
+  const size_t table = html.find("<h2 id=\"differentials\">");
+  ASSERT_NE(table, std::string::npos) << html;
+  const std::string section = html.substr(table);
+  for (const auto& g : cal_.group_curves) {
+    EXPECT_NE(section.find("<tr><td>" + g.group + "</td><td>" + Thousands(g.genuine_comparisons) + "</td><td>" +
+                           Thousands(g.impostor_comparisons) + "</td>"),
+              std::string::npos)
+        << g.group << "'s pairs are not in the table:\n" << section;
+    EXPECT_GE(Count(section, "</td><td>" + g.group + "</td>"), 4) << g.group << ": not a row per threshold";
+  }
+  const json& rows = c["demographic_differentials"]["per_group_table"]["rows"];
+  ASSERT_EQ(rows.size(), 4u) << "FMR 1e-3, 1e-4, 1e-5 and the search's threshold";
+  EXPECT_EQ(rows[3]["label"], "search " + std::to_string(search_));
+  EXPECT_NEAR(rows[3]["threshold"].get<double>(), s["threshold"].get<double>(), 1e-6);
+  EXPECT_NE(section.find("(search " + std::to_string(search_) + ")</td><td>"), std::string::npos) << section;
   const std::string pdf = ReadText(out + "/report.pdf");
   ASSERT_EQ(pdf.substr(0, 5), "%PDF-");
   auto text = lineup_test::Run({"/usr/bin/pdftotext", "-layout", out + "/report.pdf", "-"});
@@ -327,6 +547,21 @@ TEST_F(EvidenceTest, ExportHoldsTheCaseAndVerifies) {
     EXPECT_GE(pages, 2);
     EXPECT_EQ(notices, pages) << text.out;
     EXPECT_NE(text.out.find("same ear shape"), std::string::npos);
+    // The per-group table, in its own section: a row for each LFW group's pairs, and
+    // each group's rates at this search's threshold.
+    const size_t section = text.out.find("Demographic differentials\n");
+    ASSERT_NE(section, std::string::npos) << text.out;
+    const auto lines = lineup_test::Lines(text.out.substr(section));
+    for (const auto& g : cal_.group_curves) {
+      const std::string counts = Thousands(g.genuine_comparisons) + " ", impostors = Thousands(g.impostor_comparisons);
+      EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+        return std::regex_search(l, std::regex("^\\s*" + g.group + "\\s+" + counts + "\\s*" + impostors + "\\s"));
+      })) << g.group << " has no row of pairs in the PDF:\n" << text.out.substr(section);
+    }
+    EXPECT_NE(text.out.find("(search " + std::to_string(search_) + ")"), std::string::npos) << text.out.substr(section);
+    EXPECT_NE(text.out.find("1 (best)"), std::string::npos);
+    // The search's sentence links to the section.
+    EXPECT_NE(pdf.find("/Subtype /Link"), std::string::npos) << "no link in the PDF";
   } else {
     ADD_FAILURE() << "pdftotext (poppler-utils, scripts/setup.sh) is needed to read the report back";
   }

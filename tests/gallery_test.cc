@@ -428,6 +428,19 @@ TEST_F(GalleryTest, CliSearchGroupsBySubjectAndWritesAnHtmlReport) {
   EXPECT_NE(page.find("id=differentials-statement"), std::string::npos);
   EXPECT_NE(page.find("<h2 id=differentials>"), std::string::npos);
   EXPECT_NE(page.find("href=\"#differentials\""), std::string::npos);
+  // The table itself: each LFW group's pairs, and its rates at the calibrated thresholds
+  // and at this decision's, with the ratio to the best group.
+  const std::string table = page.substr(page.find("<h2 id=differentials>"));
+  for (const char* group : {"female", "male"}) {
+    EXPECT_NE(table.find(std::string("<tr><td>") + group + "</td><td>"), std::string::npos) << group << ": no pairs row";
+    size_t rows = 0;
+    for (size_t at = table.find(std::string("</td><td>") + group + "</td>"); at != std::string::npos;
+         at = table.find(std::string("</td><td>") + group + "</td>", at + 1))
+      ++rows;
+    EXPECT_EQ(rows, 4u) << group << ": a row at FMR 1e-3, 1e-4, 1e-5 and this decision\n" << table;
+  }
+  EXPECT_NE(table.find(" (this decision)</td>"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 (best)"), std::string::npos) << table;
   EXPECT_FALSE(j["decision"]["group_fmr"].empty());
   // Hostile text from the catalog is escaped in the page.
   auto q = lineup_test::RunCli({"source", "add", "<script>alert(1)</script>", "--legal-basis", "<b>x</b>", "--gallery", g});

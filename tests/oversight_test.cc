@@ -965,6 +965,164 @@ TEST_F(OversightTest, OpenNeedsAGalleryCatalogAndLeavesItsTablesAlone) {
   EXPECT_EQ(Cases::Open(catalog_).status().code(), Code::kCorrupt);
 }
 
+// A catalog whose cases tables are at schema version 2 (before search_probes), made with
+// the statements the version-2 code ran (src/oversight/cases.cc at 029a11c) and filled as
+// it filled them: opened by this code, it keeps every case, member, search and review and
+// gains search_probes; opening it again changes nothing.
+TEST_F(OversightTest, CasesSchema2CatalogMigratesToSchema3) {
+  Sql(R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS oversight_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+  id INTEGER PRIMARY KEY,
+  title TEXT NOT NULL,
+  authority TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  closed_by TEXT NOT NULL DEFAULT '',
+  closed_at TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS case_members (
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  user TEXT NOT NULL,
+  added_at TEXT NOT NULL,
+  PRIMARY KEY (case_id, user));
+CREATE INDEX IF NOT EXISTS case_members_user ON case_members(user);
+CREATE TABLE IF NOT EXISTS searches (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  user TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  probe_sha256 TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('photo', 'vector')),
+  threshold REAL NOT NULL,
+  gallery_size INTEGER NOT NULL,
+  low_quality INTEGER NOT NULL,
+  at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS searches_case ON searches(case_id);
+CREATE TABLE IF NOT EXISTS search_candidates (
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  rank INTEGER NOT NULL,
+  face_id INTEGER NOT NULL,
+  score REAL NOT NULL,
+  PRIMARY KEY (search_id, rank));
+CREATE TABLE IF NOT EXISTS reviews (
+  id INTEGER PRIMARY KEY,
+  search_id INTEGER NOT NULL REFERENCES searches(id),
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  face_id INTEGER NOT NULL,
+  analyst TEXT NOT NULL,
+  verdict TEXT NOT NULL CHECK (verdict IN ('possible_match', 'not_a_match', 'inconclusive')),
+  note TEXT NOT NULL DEFAULT '',
+  at TEXT NOT NULL,
+  confirmed_by TEXT NOT NULL DEFAULT '',
+  confirmed_at TEXT NOT NULL DEFAULT '',
+  UNIQUE (search_id, face_id, analyst));
+CREATE INDEX IF NOT EXISTS reviews_case ON reviews(case_id);
+ALTER TABLE searches ADD COLUMN shown TEXT NOT NULL DEFAULT '';
+INSERT INTO oversight_schema (component, version) VALUES ('cases', 2);
+
+INSERT INTO cases (title, authority, created_by, created_at) VALUES ('Burglary 12', 'warrant 7', 'ann', '2026-12-01T10:00:00Z');
+INSERT INTO case_members (case_id, user, added_at) VALUES (1, 'ann', '2026-12-01T10:00:00Z');
+INSERT INTO case_members (case_id, user, added_at) VALUES (1, 'bob', '2026-12-01T10:05:00Z');
+INSERT INTO cases (title, authority, created_by, created_at) VALUES ('Fraud 3', 'file F-3', 'bob', '2026-12-02T09:00:00Z');
+INSERT INTO case_members (case_id, user, added_at) VALUES (2, 'bob', '2026-12-02T09:00:00Z');
+UPDATE cases SET status = 'closed', closed_by = 'bob', closed_at = '2026-12-03T09:00:00Z' WHERE id = 2;
+INSERT INTO searches (case_id, user, justification, probe_sha256, kind, threshold, gallery_size, low_quality, at, shown)
+  VALUES (1, 'ann', 'still from camera 4', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'photo', 0.5342, 4909, 0,
+          '2026-12-01T10:10:00Z', '{"decision":{"threshold":0.5342}}');
+INSERT INTO search_candidates (search_id, rank, face_id, score) VALUES (1, 0, 17, 0.71);
+INSERT INTO search_candidates (search_id, rank, face_id, score) VALUES (1, 1, 4, 0.55);
+INSERT INTO searches (case_id, user, justification, probe_sha256, kind, threshold, gallery_size, low_quality, at)
+  VALUES (2, 'bob', 'a vector from the bank', '', 'vector', 0.6, 4909, 1, '2026-12-02T09:30:00Z');
+INSERT INTO reviews (search_id, case_id, face_id, analyst, verdict, note, at) VALUES (1, 1, 17, 'ann', 'possible_match', 'same scar', '2026-12-01T10:20:00Z');
+UPDATE reviews SET confirmed_by = 'bob', confirmed_at = '2026-12-01T11:00:00Z' WHERE id = 1 AND confirmed_by = '';
+INSERT INTO reviews (search_id, case_id, face_id, analyst, verdict, note, at) VALUES (1, 1, 4, 'bob', 'not_a_match', '', '2026-12-01T10:30:00Z');
+COMMIT;
+)sql");
+  ASSERT_EQ(SqlInt("SELECT COUNT(*) FROM sqlite_master WHERE name = 'search_probes'"), 0);
+
+  auto check = [&](Cases& cases) {
+    auto all = cases.List();
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_EQ(all->size(), 2u);
+    auto one = cases.Get(1);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(one->title, "Burglary 12");
+    EXPECT_EQ(one->authority, "warrant 7");
+    EXPECT_EQ(one->status, "open");
+    EXPECT_EQ(one->members, (std::vector<std::string>{"ann", "bob"}));
+    auto two = cases.Get(2);
+    ASSERT_TRUE(two.ok());
+    EXPECT_EQ(two->status, "closed");
+    EXPECT_EQ(two->closed_by, "bob");
+    EXPECT_EQ(two->members, std::vector<std::string>{"bob"});
+    auto s1 = cases.Searches(1);
+    ASSERT_TRUE(s1.ok());
+    ASSERT_EQ(s1->size(), 1u);
+    const SearchRecord& s = (*s1)[0];
+    EXPECT_EQ(s.justification, "still from camera 4");
+    EXPECT_EQ(s.probe_sha256, std::string(64, 'a'));
+    EXPECT_DOUBLE_EQ(s.threshold, 0.5342);
+    EXPECT_EQ(s.shown, R"({"decision":{"threshold":0.5342}})");
+    ASSERT_EQ(s.candidates.size(), 2u);
+    EXPECT_EQ(s.candidates[0].face_id, 17);
+    EXPECT_EQ(s.candidates[1].face_id, 4);
+    auto s2 = cases.GetSearch(2);
+    ASSERT_TRUE(s2.ok());
+    EXPECT_EQ(s2->kind, "vector");
+    EXPECT_TRUE(s2->low_quality);
+    EXPECT_EQ(s2->shown, "");
+    auto reviews = cases.Reviews(1);
+    ASSERT_TRUE(reviews.ok());
+    ASSERT_EQ(reviews->size(), 2u);
+    EXPECT_EQ((*reviews)[0].verdict, "possible_match");
+    EXPECT_EQ((*reviews)[0].note, "same scar");
+    EXPECT_EQ((*reviews)[0].confirmed_by, "bob");
+    EXPECT_EQ((*reviews)[1].verdict, "not_a_match");
+    // Searches from before version 3 kept nothing of their probe.
+    auto kept = cases.ProbeImagesOf(1);
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    EXPECT_TRUE(kept->crop.empty());
+    EXPECT_TRUE(kept->photo.empty());
+  };
+  {
+    auto cases = OpenCases();
+    ASSERT_NE(cases, nullptr);
+    EXPECT_EQ(SqlInt("SELECT version FROM oversight_schema WHERE component = 'cases'"), 3);
+    EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'search_probes'"), 1);
+    check(*cases);
+  }
+  const int64_t schema_objects = SqlInt("SELECT COUNT(*) FROM sqlite_master");
+  {
+    auto cases = OpenCases();  // again: nothing migrates twice, nothing is lost
+    ASSERT_NE(cases, nullptr);
+    EXPECT_EQ(SqlInt("SELECT version FROM oversight_schema WHERE component = 'cases'"), 3);
+    check(*cases);
+    // The migrated tables take new searches with what they keep of the probe.
+    SearchRecord rec;
+    rec.case_id = 1;
+    rec.user = "ann";
+    rec.justification = "after the upgrade";
+    rec.probe_sha256 = std::string(64, 'b');
+    rec.kind = "photo";
+    rec.threshold = 0.55;
+    rec.gallery_size = 4909;
+    rec.candidates = {{17, 0.6f}};
+    rec.probe_crop = "\xFF\xD8 crop";
+    rec.probe_photo = "photo bytes";
+    ASSERT_TRUE(cases->RecordSearch(&rec).ok());
+    auto kept = cases->ProbeImagesOf(rec.id);
+    ASSERT_TRUE(kept.ok());
+    EXPECT_EQ(kept->crop, "\xFF\xD8 crop");
+    EXPECT_EQ(kept->photo, "photo bytes");
+  }
+  EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM sqlite_master"), schema_objects);  // the second opening made nothing
+  EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM searches"), 3);
+  EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM reviews"), 2);
+  EXPECT_EQ(SqlInt("SELECT COUNT(*) FROM case_members"), 3);
+}
+
 // The faces an answer showed, per user and case: kept in the catalog across reopening,
 // the first answer's seq kept, nothing for faces that are not (or no longer) there.
 TEST_F(OversightTest, DisclosuresSurviveReopeningAndGoWithAnErasedFace) {

@@ -90,40 +90,14 @@ std::string Percent(double p) {
 }
 
 // The differentials table of the calibration (at its FMR 1e-3..1e-5 thresholds and this
-// decision's), or "" without group curves.
+// decision's), or "" without group curves: the same tables as an evidence bundle's report.
 std::string DifferentialsSection(const Calibration* calibration, float threshold) {
   if (!calibration) return "";
-  auto table = DifferentialsTable(*calibration, {threshold});
+  auto table = DifferentialsTable(*calibration, {{threshold, "this decision"}});
   if (!table.ok()) return "";
-  std::string groups;
-  for (const auto& g : (*table)["groups"]) groups += (groups.empty() ? "" : ", ") + g["group"].get<std::string>();
-  std::string h = "<h2 id=differentials>Demographic differentials of the model</h2><p>Measured on " +
-                  HtmlEscape((*table)["dataset"].get<std::string>()) +
-                  ". A property of the model at each threshold, not of this probe: no group is inferred from a face. "
-                  "FMR is over impostor pairs whose two photos are in the same group; ratios are the highest "
-                  "group's rate over the lowest's.</p><table class=diff><tr><th>threshold</th>";
-  for (const auto& g : (*table)["groups"]) {
-    const std::string name = HtmlEscape(g["group"].get<std::string>());
-    h += "<th>FMR " + name + "</th><th>FNMR " + name + "</th>";
-  }
-  h += "<th>FMR ratio</th><th>FNMR ratio</th></tr>";
-  auto num = [](const nlohmann::json& v, const char* f) { return v.is_number() ? Fmt(f, v.get<double>()) : "-"; };
-  for (const auto& row : (*table)["rows"]) {
-    h += "<tr><td>" + Fmt("%.4f", row["threshold"].get<double>()) + " (" + HtmlEscape(row["label"].get<std::string>()) +
-         ")</td>";
-    for (const auto& g : (*table)["groups"]) {
-      const auto& x = row["groups"][g["group"].get<std::string>()];
-      h += "<td>" + std::string(x["fmr_measured"].get<bool>() ? "" : "under ") + num(x["fmr"], "%.1e") + "</td><td>" +
-           num(x["fnmr"].is_number() ? nlohmann::json(100 * x["fnmr"].get<double>()) : x["fnmr"], "%.2f%%") + "</td>";
-    }
-    h += "<td>" + num(row["fmr_ratio"], "%.2f") +
-         (row["fmr_ratio_at_threshold"].get<bool>() ? "" : " (at " + Fmt("%.4f", row["fmr_ratio_threshold"].get<double>()) + ")") +
-         "</td><td>" + num(row["fnmr_ratio"], "%.2f") + "</td></tr>";
-  }
-  h += "</table><p class=small>From " + HtmlEscape((*table)["command"].get<std::string>()) + "; groups: " + HtmlEscape(groups) +
-       ". docs/accuracy.md (\"Demographic differentials\") gives the full measurement with confidence intervals "
-       "(<code>lineup eval groups</code>).</p>";
-  return h;
+  auto people = DifferentialsForReaders(*table);
+  if (!people.ok()) return "";
+  return "<h2 id=differentials>Demographic differentials of the model</h2>" + DifferentialsHtml(*people);
 }
 
 }  // namespace
@@ -144,7 +118,9 @@ Status WriteSearchReport(const std::string& path, const SearchResult& r, const s
        ".missing{height:200px;line-height:200px;text-align:center;color:#888;background:#eee}"
        ".score{font-size:20px;font-weight:700}.below{opacity:.55}.small{font-size:12px;color:#555;"
        "word-break:break-all}table{border-collapse:collapse}td{padding:2px 8px 2px 0;vertical-align:top}"
-       "table.diff td,table.diff th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+       "table.differentials-pairs,table.differentials-rates{margin:6px 0 10px}"
+       ".differentials-pairs td,.differentials-pairs th,.differentials-rates td,.differentials-rates th{border:1px solid "
+       "#ccc;padding:3px 8px;text-align:left}"
        ".differentials{background:#eef4fb;border:1px solid #6c8ebf;padding:8px 12px;margin:8px 0}</style><body>";
   h += "<h1>Lineup search report</h1>";
   h += "<div class=lead>Every candidate below is an investigative lead for human review, never an identification. "

@@ -56,9 +56,48 @@ std::string DifferentialsText(const SearchThreshold& t);
 // "fnmr_ratio", "fnmr_ratio_groups", "text"}; ratios that cannot be measured are null.
 nlohmann::json DifferentialsJson(const Differentials& d);
 
+// A threshold a table adds to the calibrated ones, and what it was used for ("this
+// decision", "search 3").
+struct LabelledThreshold {
+  float threshold = 0;
+  std::string label;
+};
+
 // The full table behind the statement: the differentials at the calibration's FMR 1e-3,
-// 1e-4 and 1e-5 thresholds (and at `extra_thresholds`), with each group's pair counts and
-// how the curves were made. NotFound as DifferentialsAt.
-Result<nlohmann::json> DifferentialsTable(const Calibration& calibration, const std::vector<float>& extra_thresholds = {});
+// 1e-4 and 1e-5 thresholds (and at `extra_thresholds`, in their order), with each group's
+// pair counts and how the curves were made. As JSON: {"model", "dataset", "command",
+// "calibration_sha256", "groups": [{"group", "genuine_pairs", "impostor_pairs",
+// "lowest_measured_fmr"}], "rows": [DifferentialsJson + "label"], "about"}. NotFound as
+// DifferentialsAt.
+Result<nlohmann::json> DifferentialsTable(const Calibration& calibration,
+                                          const std::vector<LabelledThreshold>& extra_thresholds = {});
+
+// A table of text for people: column headings and rows of cells.
+struct TextTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
+// The table as the reports print it (a search's HTML report, an evidence bundle's HTML and
+// PDF reports), with the same wording in each.
+struct DifferentialsForPeople {
+  std::string about;  // what the rates are, and on which labelled set
+  // Per group: genuine pairs, impostor pairs within the group, the lowest FMR its pairs
+  // can measure.
+  TextTable pairs;
+  // Per threshold and group: the within-group FMR and the FNMR, each with its ratio to the
+  // best group (the one with the lowest rate at that threshold: "1 (best)").
+  TextTable rates;
+  std::string intervals;  // the 95% confidence intervals, or why there are none here
+  std::string source;     // the command that measured the curves, and the calibration file
+};
+
+// `table` as DifferentialsTable writes it (a bundle's case.json carries it) put into words
+// and cells. InvalidArgument if it is not such a table.
+Result<DifferentialsForPeople> DifferentialsForReaders(const nlohmann::json& table);
+
+// The tables as an HTML fragment (paragraphs and two tables, text escaped; no heading), for
+// the HTML reports.
+std::string DifferentialsHtml(const DifferentialsForPeople& d);
 
 }  // namespace lineup

@@ -128,6 +128,9 @@ struct SearchResult {
   std::string calibration_sha256;
   // No candidate can be called a lead: the probe is below the decision quality floor.
   bool undecided = false;
+  // The case keeps the probe photo itself (SearchRequest::keep_probe_photo, for its
+  // evidence export), not only the searched face's crop.
+  bool probe_photo_kept = false;
   std::vector<Lead> leads;       // what is shown: leads, then (with `all`) the rest
   std::vector<SubjectLead> subjects;  // with by_subject
   std::vector<std::string> warnings;

@@ -26,6 +26,8 @@ inline constexpr int64_t kMaxManifestBytes = 64ll << 20;
 inline constexpr int64_t kMaxSignatureBytes = 64ll << 10;
 inline constexpr int64_t kMaxListedFiles = 1000000;
 inline constexpr int64_t kMaxFileBytes = 1ll << 40;
+// The audit files are read whole to check the chain.
+inline constexpr int64_t kMaxAuditBytes = 1ll << 30;
 
 // True for a name a bundle may list: 1-255 bytes of components joined by '/', each made
 // of [A-Za-z0-9._-], none empty, "." or "..", not starting with '/'; never the manifest
@@ -39,5 +41,37 @@ Result<std::string> ReadWholeFile(const std::string& path, int64_t max_bytes);
 Status WriteWholeFile(const std::string& path, const std::string& bytes);
 // SHA-256 (hex) of a file's bytes, read in blocks, and its size.
 Status HashFile(const std::string& path, std::string* sha256, int64_t* size);
+
+// A regular file inside a bundle folder, open for reading, reached without following any
+// symbolic link: every folder on the way and the file itself are looked at without
+// following links, then opened with O_NOFOLLOW, so that nothing outside the folder is
+// ever read through a link in it, and no device or pipe is opened. Movable, not copyable.
+class BundleFile {
+ public:
+  // `rel`: a name inside `dir` ('/'-separated; the caller has checked it with
+  // SafeBundlePath, or it is the manifest or its signature). NotFound if it, or a folder
+  // on its way, is absent; FailedPrecondition if one is a symbolic link, a folder where a
+  // file should be, a file where a folder should be, or not a regular file; IOError if it
+  // cannot be opened. On error `*at` is the name at fault: `rel`, or the folder on its
+  // way ("crops" for a link in place of crops/).
+  static Result<BundleFile> Open(const std::string& dir, const std::string& rel, std::string* at);
+  BundleFile(BundleFile&& other) noexcept;
+  BundleFile& operator=(BundleFile&& other) noexcept;
+  BundleFile(const BundleFile&) = delete;
+  BundleFile& operator=(const BundleFile&) = delete;
+  ~BundleFile();
+
+  int64_t size() const { return size_; }
+  // The whole file; InvalidArgument if it is over max_bytes (nothing is read then).
+  Result<std::string> ReadAll(int64_t max_bytes);
+  // SHA-256 (hex) of its bytes, read in blocks.
+  Result<std::string> Sha256();
+
+ private:
+  BundleFile(int fd, int64_t size, std::string name) : fd_(fd), size_(size), name_(std::move(name)) {}
+  int fd_ = -1;
+  int64_t size_ = 0;
+  std::string name_;
+};
 
 }  // namespace lineup::evidence

@@ -192,10 +192,21 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
                            {"impostor_comparisons", calibration_.impostor_comparisons},
                            {"genuine_comparisons", calibration_.genuine_comparisons},
                            {"in_bundle", nullptr}};
-  // Each group's error rates at the calibrated thresholds, from the calibration's group
-  // curves (differentials.h); each search's decision states them at its own threshold.
+  // Each group's error rates at the calibrated thresholds and at every threshold the
+  // case's searches used (one row for searches that used the same), from the
+  // calibration's group curves (differentials.h).
+  std::vector<LabelledThreshold> used;
+  {
+    std::map<float, std::vector<int64_t>> by_threshold;
+    for (const SearchRecord& s : *searches) by_threshold[static_cast<float>(s.threshold)].push_back(s.id);
+    for (const auto& [t, ids] : by_threshold) {
+      std::string label = ids.size() == 1 ? "search " : "searches ";
+      for (size_t i = 0; i < ids.size(); ++i) label += (i ? ", " : "") + std::to_string(ids[i]);
+      used.push_back({t, label});
+    }
+  }
   json per_group_table = nullptr;
-  if (auto table = DifferentialsTable(calibration_); table.ok()) per_group_table = *table;
+  if (auto table = DifferentialsTable(calibration_, used); table.ok()) per_group_table = *table;
   if (auto raw = evidence::ReadWholeFile(calibration_path, 64 << 20); raw.ok() && Sha256Hex(*raw) == calibration_.sha256) {
     if (Status s = evidence::WriteWholeFile((tmp / "calibration/calibration.json").string(), *raw); !s.ok()) return s;
     calibration_json["in_bundle"] = "calibration/calibration.json";
@@ -340,8 +351,9 @@ Result<ExportResult> CaseEvidence::Export(const Principal& who, const ExportRequ
                "(lineup eval groups measures one; docs/accuracy.md). Each search states the FPIR that measured "
                "searches gave per group of the probe at its threshold, where the calibration has them."
              : "From the calibration file's group curves: each group's false-match rate among its own impostor pairs "
-               "and false non-match rate at the calibrated thresholds, and the ratios of the highest group to the "
-               "lowest (docs/accuracy.md, \"Demographic differentials\", has the full measurement)."}}},
+               "and false non-match rate at the calibrated thresholds (FMR 1e-3, 1e-4, 1e-5 over all pairs) and at "
+               "each threshold this case's searches used, and the ratios of the highest group to the lowest "
+               "(docs/accuracy.md, \"Demographic differentials\", has the full measurement)."}}},
       {"warnings", result.warnings}};
 
   if (Status s = evidence::WriteWholeFile((tmp / evidence::kCaseFile).string(), record.dump(1) + "\n"); !s.ok()) return s;

@@ -5,6 +5,7 @@
 
 #include "evidence/bundle_files.h"
 #include "evidence/report.h"
+#include "lineup/differentials.h"
 #include "lineup/html_text.h"
 
 namespace lineup::evidence {
@@ -132,6 +133,11 @@ std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
     }
     rates += "<br><small>measured on " + HtmlEscape(FieldText(e, "measured_on")) + "</small>";
     h += Row("Error rates at this threshold", rates);
+    const std::string said = d.is_object() && d.contains("differentials") ? FieldText(d["differentials"], "text") : "";
+    if (!said.empty())
+      h += Row("Demographic differentials",
+               "<span class=\"differentials-statement\">" + HtmlEscape(said) +
+                   "</span> <a href=\"#differentials\">The table of each group's rates</a>.");
     std::string warnings;
     for (const json& w : s["warnings"]) warnings += "<li>" + HtmlEscape(w.is_string() ? w.get<std::string>() : w.dump()) + "</li>";
     if (!warnings.empty()) h += Row("Warnings", "<ul>" + warnings + "</ul>");
@@ -170,9 +176,12 @@ std::string ReportHtml(const json& r, const std::vector<AuditRecord>& audit) {
   }
 
   const json& dd = r["demographic_differentials"];
-  h += "<h2>Demographic differentials</h2>\n<p>" + HtmlEscape(FieldText(dd, "note")) + "</p>\n";
-  if (dd.contains("per_group_table") && !dd["per_group_table"].is_null())
-    h += "<pre class=\"hash\">" + HtmlEscape(dd["per_group_table"].dump(1)) + "</pre>\n";
+  h += "<h2 id=\"differentials\">Demographic differentials</h2>\n<p>" + HtmlEscape(FieldText(dd, "note")) + "</p>\n";
+  if (dd.is_object() && dd.contains("per_group_table") && !dd["per_group_table"].is_null()) {
+    auto table = DifferentialsForReaders(dd["per_group_table"]);
+    h += table.ok() ? DifferentialsHtml(*table)
+                    : "<p>The table in case.json cannot be shown: " + HtmlEscape(table.status().message()) + "</p>\n";
+  }
 
   const json& a = r["audit"];
   h += "<h2>Audit records of the case (" + FieldText(a, "records") + ")</h2>\n<p>Each record's hash covers its fields and "

@@ -18,6 +18,7 @@
 
 #include "evidence/bundle_files.h"
 #include "evidence/report.h"
+#include "lineup/differentials.h"
 
 namespace lineup::evidence {
 
@@ -86,23 +87,71 @@ class PdfPages {
     Text(markup, 0, Width(), size);
     y_ += h + gap;
   }
-  void Heading(const std::string& text, double size) {
+  // `anchor`: a name links (Field's `link`) lead to.
+  void Heading(const std::string& text, double size, const std::string& anchor = "") {
     Need(size * 3);
     y_ += size * 0.6;
+    if (!anchor.empty()) cairo_tag_begin(cr_, CAIRO_TAG_DEST, ("name='" + anchor + "'").c_str());
     Para("<b>" + Esc(text) + "</b>", size, 2);
+    if (!anchor.empty()) cairo_tag_end(cr_, CAIRO_TAG_DEST);
     cairo_set_line_width(cr_, 0.5);
     cairo_move_to(cr_, kMargin, y_);
     cairo_line_to(cr_, kPageW - kMargin, y_);
     cairo_stroke(cr_);
     y_ += 4;
   }
-  // Label: value rows.
-  void Field(const std::string& label, const std::string& value_markup) {
+  // Label: value rows. With `link`, the value links to the Heading of that anchor.
+  void Field(const std::string& label, const std::string& value_markup, const std::string& link = "") {
     const double lw = 120, h = std::max(Text(value_markup, lw, Width() - lw, 9, false), 11.0);
     Need(h);
     Text("<b>" + Esc(label) + "</b>", 0, lw - 6, 9);
+    if (!link.empty()) cairo_tag_begin(cr_, CAIRO_TAG_LINK, ("dest='" + link + "'").c_str());
     Text(value_markup, lw, Width() - lw, 9);
+    if (!link.empty()) cairo_tag_end(cr_, CAIRO_TAG_LINK);
     y_ += h + 2;
+  }
+  // A table across the page: the headings in bold on grey, then the rows, each kept whole
+  // on one page; a page that a table continues on repeats its headings. `widths`: each
+  // column's share of the page's width.
+  void Table(const TextTable& t, const std::vector<double>& widths, double size = 8) {
+    constexpr double pad = 2.5;
+    auto column_x = [&](size_t i) {
+      double x = 0;
+      for (size_t k = 0; k < i; ++k) x += widths[k] * Width();
+      return x;
+    };
+    auto cell = [](const std::string& text, bool head) { return head ? "<b>" + Esc(text) + "</b>" : Esc(text); };
+    auto height = [&](const std::vector<std::string>& cells, bool head) {
+      double h = 0;
+      for (size_t i = 0; i < cells.size() && i < widths.size(); ++i)
+        h = std::max(h, Text(cell(cells[i], head), column_x(i) + pad, widths[i] * Width() - 2 * pad, size, false));
+      return h + 2 * pad;
+    };
+    auto draw = [&](const std::vector<std::string>& cells, bool head) {
+      const double h = height(cells, head);
+      if (head) {
+        cairo_set_source_rgb(cr_, 0.92, 0.92, 0.92);
+        cairo_rectangle(cr_, kMargin, y_, Width(), h);
+        cairo_fill(cr_);
+      }
+      cairo_set_source_rgb(cr_, 0.6, 0.6, 0.6);
+      cairo_set_line_width(cr_, 0.4);
+      for (size_t i = 0; i < widths.size(); ++i) {
+        cairo_rectangle(cr_, kMargin + column_x(i), y_, widths[i] * Width(), h);
+        cairo_stroke(cr_);
+        if (i < cells.size()) Text(cell(cells[i], head), column_x(i) + pad, widths[i] * Width() - 2 * pad, size, true, y_ + pad);
+      }
+      y_ += h;
+    };
+    Need(height(t.columns, true) + (t.rows.empty() ? 0 : height(t.rows.front(), false)));
+    draw(t.columns, true);
+    for (const auto& row : t.rows) {
+      const int page = page_;
+      Need(height(row, false));
+      if (page_ != page) draw(t.columns, true);
+      draw(row, false);
+    }
+    y_ += 6;
   }
   // A block with an image of `img_h` points on the left and text beside it.
   void ImageBlock(const std::string& image_path, double img_h, const std::string& markup) {
@@ -248,6 +297,12 @@ Status WriteReportPdf(const json& r, const std::string& bundle_dir, const std::s
     }
     rates += "\n<small>measured on " + Esc(FieldText(e, "measured_on")) + "</small>";
     pdf.Field("Error rates", rates);
+    const std::string said = d.is_object() && d.contains("differentials") ? FieldText(d["differentials"], "text") : "";
+    if (!said.empty())
+      pdf.Field("Demographic differentials",
+                Esc(said) + " <span foreground=\"#1a4f9c\"><u>Each group's rates: the section Demographic "
+                            "differentials.</u></span>",
+                "differentials");
     for (const json& w : s["warnings"]) pdf.Field("Warning", Esc(w.is_string() ? w.get<std::string>() : w.dump()));
     if (s["candidates"].empty()) pdf.Para("<i>No candidate was shown.</i>");
     for (const json& cand : s["candidates"]) {
@@ -279,9 +334,20 @@ Status WriteReportPdf(const json& r, const std::string& bundle_dir, const std::s
   }
 
   const json& dd = r["demographic_differentials"];
-  pdf.Heading("Demographic differentials", 12);
+  pdf.Heading("Demographic differentials", 12, "differentials");
   pdf.Para(Esc(FieldText(dd, "note")));
-  if (dd.contains("per_group_table") && !dd["per_group_table"].is_null()) pdf.Para(Mono(dd["per_group_table"].dump(1)), 7);
+  if (dd.is_object() && dd.contains("per_group_table") && !dd["per_group_table"].is_null()) {
+    auto table = DifferentialsForReaders(dd["per_group_table"]);
+    if (table.ok()) {
+      pdf.Para(Esc(table->about), 8.5);
+      pdf.Table(table->pairs, {0.16, 0.22, 0.32, 0.30});
+      pdf.Table(table->rates, {0.27, 0.1, 0.17, 0.17, 0.11, 0.18});
+      pdf.Para(Esc(table->intervals), 8.5);
+      pdf.Para(Esc(table->source), 7.5);
+    } else {
+      pdf.Para("The table in case.json cannot be shown: " + Esc(table.status().message()));
+    }
+  }
 
   const json& a = r["audit"];
   pdf.Heading("Audit records of the case (" + FieldText(a, "records") + ")", 12);

@@ -70,9 +70,15 @@ bool CheckAuditChain(const fs::path& dir, const std::map<std::string, Listed>& l
   };
   for (const char* f : {evidence::kAuditRecordsFile, evidence::kAuditChainFile, evidence::kCaseFile})
     if (!listed.count(f)) return fail(f, std::string("the bundle does not list ") + f);
-  auto chain_text = evidence::ReadWholeFile((dir / evidence::kAuditChainFile).string(), evidence::kMaxFileBytes);
-  auto records_text = evidence::ReadWholeFile((dir / evidence::kAuditRecordsFile).string(), evidence::kMaxFileBytes);
-  auto case_text = evidence::ReadWholeFile((dir / evidence::kCaseFile).string(), evidence::kMaxManifestBytes);
+  auto read = [&](const char* name, int64_t max_bytes) -> Result<std::string> {
+    std::string at;
+    auto f = evidence::BundleFile::Open(dir.string(), name, &at);
+    if (!f.ok()) return f.status();
+    return f->ReadAll(max_bytes);
+  };
+  auto chain_text = read(evidence::kAuditChainFile, evidence::kMaxAuditBytes);
+  auto records_text = read(evidence::kAuditRecordsFile, evidence::kMaxAuditBytes);
+  auto case_text = read(evidence::kCaseFile, evidence::kMaxManifestBytes);
   if (!chain_text.ok()) return fail(evidence::kAuditChainFile, chain_text.status().message());
   if (!records_text.ok()) return fail(evidence::kAuditRecordsFile, records_text.status().message());
   if (!case_text.ok()) return fail(evidence::kCaseFile, case_text.status().message());
@@ -176,12 +182,22 @@ Result<BundleVerification> VerifyBundle(const std::string& dir_name, const std::
   };
 
   // The manifest and its signature, each read within a limit.
-  auto manifest_text = evidence::ReadWholeFile((dir / kBundleManifest).string(), evidence::kMaxManifestBytes);
-  if (!manifest_text.ok())
-    return manifest_text.status().code() == Status::Code::kNotFound
-               ? problem(BundleProblemKind::kMissing, kBundleManifest, "manifest.json is missing")
-               : problem(BundleProblemKind::kManifestAltered, kBundleManifest, manifest_text.status().message());
-  auto sig_text = evidence::ReadWholeFile((dir / kBundleSignature).string(), evidence::kMaxSignatureBytes);
+  auto read = [&](const char* name, int64_t max_bytes) -> Result<std::string> {
+    std::string at;
+    auto f = evidence::BundleFile::Open(dir_name, name, &at);
+    if (!f.ok()) return f.status();
+    return f->ReadAll(max_bytes);
+  };
+  auto manifest_text = read(kBundleManifest, evidence::kMaxManifestBytes);
+  if (!manifest_text.ok()) {
+    if (manifest_text.status().code() != Status::Code::kNotFound)
+      return problem(BundleProblemKind::kManifestAltered, kBundleManifest, manifest_text.status().message());
+    const bool empty = fs::is_empty(dir, ec) && !ec;
+    return problem(BundleProblemKind::kMissing, kBundleManifest,
+                   empty ? dir_name + " is an empty folder, not an evidence bundle: manifest.json is missing"
+                         : "manifest.json is missing");
+  }
+  auto sig_text = read(kBundleSignature, evidence::kMaxSignatureBytes);
   if (!sig_text.ok())
     return problem(BundleProblemKind::kBadSignature, kBundleSignature,
                    sig_text.status().code() == Status::Code::kNotFound ? "manifest.sig is missing: the bundle is unsigned"
@@ -236,19 +252,21 @@ Result<BundleVerification> VerifyBundle(const std::string& dir_name, const std::
 
   // Every listed file, in the manifest's order.
   for (const std::string& path : order) {
-    const fs::path p = dir / path;
-    const auto st = fs::symlink_status(p, ec);
-    if (ec || !fs::exists(st)) return problem(BundleProblemKind::kMissing, path, path + " is listed but missing");
-    if (!fs::is_regular_file(st)) return problem(BundleProblemKind::kChanged, path, path + " is not a regular file");
-    std::string sum;
-    int64_t size = 0;
-    if (static_cast<int64_t>(fs::file_size(p, ec)) != listed[path].size || ec)
+    std::string at;
+    auto f = evidence::BundleFile::Open(dir_name, path, &at);
+    if (!f.ok()) {
+      if (f.status().code() == Status::Code::kNotFound)
+        return problem(BundleProblemKind::kMissing, path,
+                       path + " is listed but missing" + (at == path ? "" : " (" + f.status().message() + ")"));
+      return problem(BundleProblemKind::kChanged, at, f.status().message());
+    }
+    if (f->size() != listed[path].size)
       return problem(BundleProblemKind::kChanged, path,
-                     path + " is " + std::to_string(fs::file_size(p, ec)) + " bytes; the manifest says " +
+                     path + " is " + std::to_string(f->size()) + " bytes; the manifest says " +
                          std::to_string(listed[path].size));
-    if (Status s = evidence::HashFile(p.string(), &sum, &size); !s.ok())
-      return problem(BundleProblemKind::kChanged, path, s.message());
-    if (sum != listed[path].sha256) return problem(BundleProblemKind::kChanged, path, path + " was changed (SHA-256 differs)");
+    auto sum = f->Sha256();
+    if (!sum.ok()) return problem(BundleProblemKind::kChanged, path, sum.status().message());
+    if (*sum != listed[path].sha256) return problem(BundleProblemKind::kChanged, path, path + " was changed (SHA-256 differs)");
     ++v.files;
   }
 
@@ -274,10 +292,14 @@ Result<BundleVerification> VerifyBundle(const std::string& dir_name, const std::
     extra.push_back(rel);
     if (fs::is_directory(st)) it.disable_recursion_pending();
   }
-  if (ec) return problem(BundleProblemKind::kAdded, "", dir_name + ": cannot list the bundle: " + ec.message());
+  if (ec) return problem(BundleProblemKind::kAdded, ".", dir_name + ": cannot list the bundle: " + ec.message());
   if (!extra.empty()) {
     std::sort(extra.begin(), extra.end());
-    return problem(BundleProblemKind::kAdded, extra.front(), extra.front() + " is not in the manifest (added)");
+    const auto st = fs::symlink_status(dir / extra.front(), ec);
+    const std::string what = ec ? "" : fs::is_symlink(st) ? " (a symbolic link, not followed)"
+                                     : fs::is_directory(st) ? " (a folder)"
+                                                            : "";
+    return problem(BundleProblemKind::kAdded, extra.front(), extra.front() + what + " is not in the manifest (added)");
   }
 
   if (!CheckAuditChain(dir, listed, &v)) return v;

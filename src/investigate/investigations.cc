@@ -362,6 +362,7 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
   json candidates = json::array();
   for (const Lead& l : out.leads)
     candidates.push_back({l.candidate.face_id, std::round(l.candidate.score * 1e4) / 1e4});
+  out.probe_photo_kept = req.case_id > 0 && req.keep_probe_photo && !probe_crop.empty();
   if (req.case_id > 0) {
     SearchRecord rec;
     rec.case_id = req.case_id;
@@ -375,7 +376,7 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
     for (const Lead& l : out.leads) rec.candidates.push_back({l.candidate.face_id, l.candidate.score});
     rec.shown = SearchResultJson(out).dump();
     rec.probe_crop = std::move(probe_crop);
-    if (req.keep_probe_photo && !rec.probe_crop.empty()) rec.probe_photo = req.probe.photo;
+    if (out.probe_photo_kept) rec.probe_photo = req.probe.photo;
     Status st = m.cases->RecordSearch(&rec);
     if (!st.ok()) return st;
     out.search_id = rec.id;
@@ -394,7 +395,7 @@ Result<SearchResult> Investigations::Search(const Principal& who, const SearchRe
                        {"undecided", out.undecided},
                        {"leads", out.LeadCount()},
                        {"not_searched_purpose", not_searched.faces},
-                       {"probe_photo_kept", req.case_id > 0 && req.keep_probe_photo && !req.probe.photo.empty()},
+                       {"probe_photo_kept", out.probe_photo_kept},
                        {"candidates", candidates}});
   if (!seq.ok()) return seq.status();
   out.audit_seq = *seq;
@@ -574,6 +575,7 @@ json SearchResultJson(const SearchResult& r) {
           {"fmr", r.threshold.fmr},
           {"decision", SearchThresholdJson(r.threshold)},
           {"undecided", r.undecided},
+          {"probe_photo_kept", r.probe_photo_kept},
           {"model", r.model},
           {"calibration", {{"file", r.calibration}, {"sha256", r.calibration_sha256}}},
           {"ranked_by_cohort", r.ranked_by_cohort},

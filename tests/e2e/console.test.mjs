@@ -162,6 +162,8 @@ async function signOut(ctx) {
 
 // Presses an evidence export form's button and checks the ZIP it saves: a bundle that
 // `lineup evidence verify` finds intact, whose manifest's SHA-256 the page shows.
+// keptProbe: the searches whose probe photo the case keeps, and that photo's file.
+const keptProbe = { searches: [], file: '' };
 async function exportEvidence(prefix, caseId, file) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(`#${prefix}-button`).click()]);
   check(dl.suggestedFilename() === `case-${caseId}-evidence.zip`, `the download is named ${dl.suggestedFilename()}`);
@@ -183,6 +185,16 @@ async function exportEvidence(prefix, caseId, file) {
       check(crypto.createHash('sha256').update(manifest).digest('hex') === sha, 'the manifest is not the one the page names');
       const report = fs.readFileSync(path.join(bundle, 'report.html'), 'utf8');
       check(report.includes('not identifications'), 'the report lacks the notice');
+      // The photo the case was asked to keep is in the bundle, byte for byte, and only that one.
+      const record = JSON.parse(fs.readFileSync(path.join(bundle, 'case.json'), 'utf8'));
+      const photos = record.searches.filter((s) => s.probe_photo).map((s) => s.id);
+      check(JSON.stringify(photos) === JSON.stringify(keptProbe.searches),
+        `the bundle keeps the probe photos of searches ${JSON.stringify(photos)}, expected ${JSON.stringify(keptProbe.searches)}`);
+      for (const s of record.searches.filter((x) => x.probe_photo)) {
+        const kept = fs.readFileSync(path.join(bundle, s.probe_photo));
+        check(kept.equals(fs.readFileSync(keptProbe.file)), `${s.probe_photo} is not the probe photo sent`);
+        check(report.includes(`href="${s.probe_photo}"`), `the report does not link ${s.probe_photo}`);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -583,6 +595,25 @@ async function main() {
     await page.locator('#probe-canvas').click({ position: { x: (x + w / 2) * k, y: (y + hh / 2) * k } });
     await page.locator('#face-list li.searched').filter({ hasText: `Face ${other.face}:` }).waitFor();
     await shot('item09-other-face');
+  });
+
+  await step('analyst 1: issue 17: keep the probe photo in the case (the CLI\'s --keep-probe)', async () => {
+    const keep = page.getByLabel(`Keep the probe photo in case #${caseId}`);
+    check(await keep.isVisible(), 'the search form of a case offers no "keep the probe photo"');
+    check(!(await keep.isChecked()), 'keeping the probe photo is ticked before anyone asked');
+    check(firstSearch.probe_photo_kept === false, 'the first search, unticked, kept its photo');
+    await page.locator('#probe-file').setInputFiles(PROBE);
+    await page.getByLabel('Justification').fill('The original camera still, kept as evidence with the case.');
+    await keep.check();
+    const r = await searchAnswer(caseId, () => page.getByRole('button', { name: 'Search', exact: true }).click());
+    // The server keeps the photo only when the form sent keep_probe (server/handlers.cc).
+    check(r.probe_photo_kept === true, `the search answered probe_photo_kept ${r.probe_photo_kept}: keep_probe was not sent`);
+    keptProbe.searches = [r.search_id];
+    keptProbe.file = PROBE;
+    const note = (await page.locator('#probe-kept').textContent()).trim();
+    check(note.includes(`Case #${caseId} keeps this probe photo`), `the kept note reads "${note}"`);
+    await shot('issue17-keep-probe'); // the ticked box in the form, and the results saying so
+    await keep.uncheck();
   });
 
   await step('analyst 1: item 4: a probe too poor to decide is stated prominently, its high scorers withheld', async () => {

@@ -838,9 +838,17 @@ async function pageSearch(view, caseId) {
   const subjects = h('div', { class: 'field checkbox' },
     h('input', { type: 'checkbox', name: 'subjects', id: 'opt-subjects', checked: true }),
     h('label', { for: 'opt-subjects' }, 'Group the candidates by known subject (looks deeper into the gallery)'));
+  // As the CLI's --keep-probe and the API's keep_probe: offered here because a search in
+  // the console is always made in a case (this page's), and only an open one.
+  const keepProbe = h('div', { class: 'field checkbox with-help', id: 'keep-probe-field' },
+    h('input', { type: 'checkbox', name: 'keep_probe', id: 'opt-keep-probe', 'aria-describedby': 'keep-probe-help' }),
+    h('label', { for: 'opt-keep-probe' }, `Keep the probe photo in case #${c.id}`),
+    h('p', { class: 'help', id: 'keep-probe-help' },
+      'The case always keeps the searched face’s crop. Tick this when the photo itself is evidence: the case then keeps ',
+      'it too, and the case’s evidence export includes it.'));
   const button = h('button', { type: 'submit', class: 'btn primary', disabled: true, 'aria-describedby': 'probe-file-status' }, 'Search');
   const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'probe-h', id: 'search-form' },
-    h('h2', { id: 'probe-h' }, 'Probe photo'), drop, justification,
+    h('h2', { id: 'probe-h' }, 'Probe photo'), drop, justification, keepProbe,
     h('details', { class: 'options' }, h('summary', {}, 'Search options'),
       h('div', { class: 'grid-3' }, top, fpir, h('div', {}, all, subjects)),
       h('details', { class: 'options expert' }, h('summary', {}, 'Expert setting'), h('div', { class: 'grid-3' }, fmr))),
@@ -913,6 +921,7 @@ async function pageSearch(view, caseId) {
     else fd.append('fpir', form.elements.fpir.value);
     if (form.elements.all.checked) fd.append('all', 'true');
     if (form.elements.subjects.checked) fd.append('subjects', 'true');
+    if (form.elements.keep_probe.checked) fd.append('keep_probe', 'true');
     if (faceN) fd.append('face', String(faceN));
     results.setAttribute('aria-busy', 'true');
     results.replaceChildren(h('p', { class: 'muted loading' },
@@ -1160,6 +1169,10 @@ async function renderResults(container, r, { photo = null, rerun = null, recorde
       'The probe face is too poor for any candidate to be called a lead, however high its score. ',
       'The candidates below are for orientation only: search again with a better photo.'));
   }
+  if (r.probe_photo_kept) {
+    parts.push(h('p', { class: 'kept-note', id: 'probe-kept' },
+      `Case #${r.case_id} keeps this probe photo; its evidence export includes it.`));
+  }
   if (r.warnings && r.warnings.length) {
     parts.push(h('div', { class: 'warning-box', role: 'alert', id: 'search-warnings' },
       h('strong', {}, 'Warning'), h('ul', {}, r.warnings.map((w) => h('li', {}, w)))));
@@ -1301,7 +1314,9 @@ function probePanel(ctx, probe, photo, rerun, recorded) {
       `${faces.length === 1 ? '1 face' : `${faces.length} faces`} found in the photo (${probe.width}×${probe.height} pixels); `,
       `face ${probe.searched_face} (yellow) was searched.`,
       rerun && faces.length > 1 ? ' Click another face to search it.' : '',
-      !ctx.probeImg ? (recorded ? ' The server keeps no copy of the photo: the boxes are drawn where the faces were.'
+      !ctx.probeImg ? (recorded ? (ctx.r.probe_photo_kept
+        ? ' The case keeps the photo for its evidence export, but the console does not show it: the boxes are drawn where the faces were.'
+        : ' The server keeps no copy of the photo: the boxes are drawn where the faces were.')
         : ' The browser cannot show this format: the boxes are drawn where the faces are.') : '');
   };
   draw();
