@@ -3,7 +3,7 @@
 // GFLOP/s, and how far the outputs are from OpenCV's (max abs difference; for
 // fr_feature the cosine of the 512-value vectors).
 //
-//   lineup_bench_engines [--photos 200] [--engines opencv,dnnl,xnnpack]
+//   lineup_bench_engines [--photos 200] [--engines opencv,dnnl]
 //       [--nets fr_feature,fr_landmark,fr_detect] [--reps 3] [--json OUT]
 //
 // Inputs: the first --photos LFW photos in path order; for fr_feature every face found
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lineup_bench_engines: %s\n", err.c_str());
     return 2;
   }
-  const auto engines = Split(flags.Get("--engines", "opencv,dnnl,xnnpack"));
+  const auto engines = Split(flags.Get("--engines", "opencv,dnnl"));
   const auto nets = Split(flags.Get("--nets", "fr_feature,fr_landmark,fr_detect"));
   cv::setNumThreads(1);
 

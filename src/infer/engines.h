@@ -13,8 +13,6 @@ namespace lineup::infer {
 // OpenCV's DNN module: reads the file's bytes itself; `graph` gives the input shape and
 // output names (opencv_net.cc).
 Result<std::unique_ptr<InferenceNet>> BuildOpenCvNet(const OnnxGraph& graph, std::string_view bytes);
-// XNNPACK's subgraph API (xnnpack_net.cc).
-Result<std::unique_ptr<InferenceNet>> BuildXnnpackNet(const OnnxGraph& graph);
 // oneDNN primitives (dnnl_net.cc).
 Result<std::unique_ptr<InferenceNet>> BuildDnnlNet(const OnnxGraph& graph);
 

@@ -8,7 +8,7 @@
 
 namespace lineup {
 
-std::vector<std::string> InferenceEngines() { return {"opencv", "xnnpack", "dnnl"}; }
+std::vector<std::string> InferenceEngines() { return {"opencv", "dnnl"}; }
 
 const char* DefaultInferenceEngine() { return "opencv"; }
 
@@ -27,7 +27,6 @@ Result<std::unique_ptr<InferenceNet>> InferenceNet::FromBytes(const std::string&
   auto graph = infer::OnnxGraph::Parse(bytes, what);
   if (!graph.ok()) return graph.status();
   if (engine == "opencv") return infer::BuildOpenCvNet(*graph, bytes);
-  if (engine == "xnnpack") return infer::BuildXnnpackNet(*graph);
   return infer::BuildDnnlNet(*graph);
 }
 

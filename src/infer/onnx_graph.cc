@@ -89,8 +89,12 @@ int64_t ElementCount(const Dims& d) {
 
 std::string DimsText(const Dims& d) {
   std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
-  return s + "]";
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(d[i]);
+  }
+  s += ']';
+  return s;
 }
 
 int64_t OnnxNode::Int(const std::string& key, int64_t fallback) const {

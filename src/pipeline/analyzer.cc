@@ -1,5 +1,6 @@
 #include "lineup/analyzer.h"
 
+#include "lineup/inference.h"
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "lineup/aligner.h"
+#include "lineup/inference.h"
 #include "lineup/landmarker.h"
 #include "lineup/models.h"
 
@@ -56,11 +58,13 @@ Result<std::unique_ptr<FaceAnalyzer>> FaceAnalyzer::Create(const AnalyzerOptions
   impl->opt = options;
   if (impl->opt.model_dir.empty()) impl->opt.model_dir = DefaultModelDir();
   if (impl->opt.embedder.empty()) impl->opt.embedder = Embedder::DefaultSpec();
-  auto det = FaceDetector::Create(impl->opt.detector, impl->opt.model_dir, impl->opt.detector_options);
+  if (impl->opt.engine.empty()) impl->opt.engine = DefaultInferenceEngine();
+  auto det = FaceDetector::Create(impl->opt.detector, impl->opt.model_dir, impl->opt.detector_options, impl->opt.engine);
   if (!det.ok()) return det.status();
-  auto lm = Landmarker::Create(impl->opt.model_dir, impl->opt.refine_landmarks, impl->opt.mirror_landmarks);
+  auto lm = Landmarker::Create(impl->opt.model_dir, impl->opt.refine_landmarks, impl->opt.mirror_landmarks,
+                               impl->opt.engine);
   if (!lm.ok()) return lm.status();
-  auto emb = Embedder::Create(impl->opt.embedder, impl->opt.model_dir);
+  auto emb = Embedder::Create(impl->opt.embedder, impl->opt.model_dir, impl->opt.engine);
   if (!emb.ok()) return emb.status();
   impl->detector = std::move(*det);
   impl->landmarker = std::move(*lm);
