@@ -120,6 +120,13 @@ class DnnlNet final : public InferenceNet {
   }
 
   Status Conv(const OnnxGraph& g, size_t i, std::set<size_t>* done);
+  // True if node i is the only reader of `value`, which is neither the graph's input
+  // nor one of its outputs (so node i may overwrite it).
+  bool OnlyReader(const OnnxGraph& g, const std::string& value, size_t i) const {
+    auto it = readers_.find(value);
+    return it != readers_.end() && it->second == std::vector<size_t>{i} && value != g.InputName() &&
+           !graph_outputs_.count(value);
+  }
   Status Binary(const OnnxGraph& g, const OnnxNode& n);
 
   dnnl::engine eng_;
@@ -217,6 +224,20 @@ Status DnnlNet::Conv(const OnnxGraph& g, size_t i, std::set<size_t>* done) {
   return Status::OK();
 }
 
+// A 4-D layout with channels innermost and unblocked (NHWC).
+bool ChannelsLast(const memory::desc& d) {
+  const auto& b = d.data.format_desc.blocking;
+  return d.data.ndims == 4 && d.data.format_kind == dnnl_blocked && b.inner_nblks == 0 && b.strides[1] == 1 &&
+         b.strides[3] == d.data.dims[1] && b.strides[2] == d.data.dims[1] * d.data.dims[3];
+}
+
+dnnl::algorithm Alg(const std::string& op) {
+  return op == "Add"   ? dnnl::algorithm::binary_add
+         : op == "Sub" ? dnnl::algorithm::binary_sub
+         : op == "Mul" ? dnnl::algorithm::binary_mul
+                       : dnnl::algorithm::binary_div;
+}
+
 Status DnnlNet::Binary(const OnnxGraph& g, const OnnxNode& n) {
   Dims a = g.Shape(n.inputs[0]), b = g.Shape(n.inputs[1]);
   const Dims& y = g.Shape(n.outputs[0]);
@@ -226,16 +247,35 @@ Status DnnlNet::Binary(const OnnxGraph& g, const OnnxNode& n) {
     std::swap(a, b);
     std::swap(an, bn);
   }
+  if (b == y && values_.count(an) && values_.count(bn)) {
+    // Same shapes: work in the first operand's layout (a convolution's, often).
+    memory ma = values_.at(an);
+    memory mb = As(bn, ma.get_desc());
+    dnnl::binary::desc d(Alg(n.op), ma.get_desc(), mb.get_desc(), ma.get_desc());
+    dnnl::binary::primitive_desc pd(d, eng_);
+    memory dst = NewMem(ma.get_desc());
+    Add<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, ma}, {DNNL_ARG_SRC_1, mb}, {DNNL_ARG_DST, dst}});
+    values_[n.outputs[0]] = dst;
+    return Status::OK();
+  }
+  if (values_.count(an) && ElementCount(b) == 1 && g.Constant(bn)) {
+    // A scalar constant: any layout of the first operand.
+    memory ma = values_.at(an);
+    const memory::desc bdesc = Plain(Dims(y.size(), 1));
+    memory mb = Const(g.Constant(bn)->f, bdesc);
+    dnnl::binary::desc d(Alg(n.op), ma.get_desc(), bdesc, ma.get_desc());
+    dnnl::binary::primitive_desc pd(d, eng_);
+    memory dst = NewMem(ma.get_desc());
+    Add<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, ma}, {DNNL_ARG_SRC_1, mb}, {DNNL_ARG_DST, dst}});
+    values_[n.outputs[0]] = dst;
+    return Status::OK();
+  }
   memory ma = AsPlain(g, an), mb = AsPlain(g, bn);
   Dims bb = b;
   while (bb.size() < y.size()) bb.insert(bb.begin(), 1);
   const memory::desc bdesc = Plain(bb);
   memory mbv(bdesc, eng_, mb.get_data_handle());
-  const dnnl::algorithm alg = n.op == "Add"   ? dnnl::algorithm::binary_add
-                              : n.op == "Sub" ? dnnl::algorithm::binary_sub
-                              : n.op == "Mul" ? dnnl::algorithm::binary_mul
-                                              : dnnl::algorithm::binary_div;
-  dnnl::binary::desc d(alg, ma.get_desc(), bdesc, Plain(y));
+  dnnl::binary::desc d(Alg(n.op), ma.get_desc(), bdesc, Plain(y));
   dnnl::binary::primitive_desc pd(d, eng_);
   memory dst = NewMem(Plain(y));
   Add<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, ma}, {DNNL_ARG_SRC_1, mbv}, {DNNL_ARG_DST, dst}});
@@ -276,7 +316,8 @@ Status DnnlNet::Build(const OnnxGraph& g) {
       memory s = Const(g.Constant(n.inputs[1])->f, Plain(sd));
       dnnl::prelu_forward::desc d(dnnl::prop_kind::forward_inference, x.get_desc(), Plain(sd));
       dnnl::prelu_forward::primitive_desc pd(d, eng_);
-      memory y = NewMem(x.get_desc());
+      // In place when nothing else reads the input: the activations stay in cache.
+      memory y = OnlyReader(g, n.inputs[0], i) ? x : NewMem(x.get_desc());
       Add<dnnl::prelu_forward>(pd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, s}, {DNNL_ARG_DST, y}});
       values_[out] = y;
     } else if (n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div") {
@@ -285,27 +326,34 @@ Status DnnlNet::Build(const OnnxGraph& g) {
       memory x = AsPlain(g, n.inputs[0]);
       values_[out] = memory(Plain(yd), eng_, x.get_data_handle());
     } else if (n.op == "Concat") {
+      // In channels-last layout if every input is held so (convolutions' outputs, in
+      // the RFB block), else in plain layout.
+      bool same = true;
+      for (const auto& in : n.inputs) same = same && values_.count(in) && ChannelsLast(values_.at(in).get_desc());
       std::vector<memory::desc> srcs;
       std::unordered_map<int, memory> args;
       for (size_t k = 0; k < n.inputs.size(); ++k) {
-        memory m = AsPlain(g, n.inputs[k]);
+        memory m = same ? values_.at(n.inputs[k]) : AsPlain(g, n.inputs[k]);
         srcs.push_back(m.get_desc());
         args[DNNL_ARG_MULTIPLE_SRC + int(k)] = m;
       }
-      dnnl::concat::primitive_desc pd(Plain(yd), int(n.Int("axis", 0)), srcs, eng_);
-      memory y = NewMem(Plain(yd));
+      const memory::desc ymd = same ? memory::desc(MDims(yd), dt::f32, tag::nhwc) : Plain(yd);
+      dnnl::concat::primitive_desc pd(ymd, int(n.Int("axis", 0)), srcs, eng_);
+      memory y = NewMem(ymd);
       args[DNNL_ARG_DST] = y;
       Add<dnnl::concat>(pd, std::move(args));
       values_[out] = y;
     } else if (n.op == "Transpose") {
-      memory x = AsPlain(g, n.inputs[0]);
-      const Dims& xd = g.Shape(n.inputs[0]);
+      memory x = values_.count(n.inputs[0]) ? values_.at(n.inputs[0]) : AsPlain(g, n.inputs[0]);
       const auto perm = n.Ints("perm");
-      memory::dims xs(xd.size()), vs(xd.size());
-      int64_t stride = 1;
-      for (size_t k = xd.size(); k-- > 0;) { xs[k] = stride; stride *= xd[k]; }
-      for (size_t k = 0; k < perm.size(); ++k) vs[k] = xs[size_t(perm[k])];
-      memory view(memory::desc(MDims(yd), dt::f32, vs), eng_, x.get_data_handle());
+      std::vector<int> inverse(perm.size());
+      for (size_t k = 0; k < perm.size(); ++k) inverse[size_t(perm[k])] = int(k);
+      const memory::desc vd = x.get_desc().permute_axes(inverse);
+      memory view(vd, eng_, x.get_data_handle());
+      if (vd == Plain(yd)) {  // e.g. NCHW -> NHWC of a tensor held channels-last: no copy
+        values_[out] = view;
+        continue;
+      }
       memory y = NewMem(Plain(yd));
       dnnl::reorder::primitive_desc pd(eng_, view.get_desc(), eng_, y.get_desc());
       steps_.push_back({dnnl::reorder(pd), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, y}}, "transpose"});
