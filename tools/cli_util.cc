@@ -105,7 +105,7 @@ const std::vector<Option>& AnalysisOptions() {
   static const std::vector<Option> options = {
       {"--models", "DIR", "model folder (default $LINEUP_MODELS or the source tree's models/)"},
       {"--detector", "SPEC", "pyramid (default) or single"},
-      {"--engine", "NAME", "inference engine running the networks: opencv (default) or dnnl (oneDNN; docs/engine.md)"},
+      {"--engine", "NAME", "inference engine running the networks: dnnl (oneDNN, default) or opencv (OpenCV DNN; docs/engine.md)"},
       {"--embedder", "SPEC",
        "fr_feature+weight (default), fr_feature, fr_feature+flip, fr_feature:rgb and fr_feature+flip:rgb (fed "
        "RGB: galleries made before 2026-11-27), faceapi_resnet or fr_feature+faceapi[:W] (both models fused; "

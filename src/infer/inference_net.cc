@@ -8,9 +8,9 @@
 
 namespace lineup {
 
-std::vector<std::string> InferenceEngines() { return {"opencv", "dnnl"}; }
+std::vector<std::string> InferenceEngines() { return {"dnnl", "opencv"}; }
 
-const char* DefaultInferenceEngine() { return "opencv"; }
+const char* DefaultInferenceEngine() { return "dnnl"; }
 
 Status CheckInferenceEngine(const std::string& engine) {
   std::string known;
