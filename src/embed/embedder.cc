@@ -118,8 +118,8 @@ class FrFeatureEmbedder final : public Embedder {
  private:
   // The unit-length output; its length before normalising goes to *raw_length if given.
   Result<cv::Mat> Forward(const cv::Mat& face, double* raw_length) {
-    cv::Mat blob = cv::dnn::blobFromImage(face, 1.0 / 128, cv::Size(112, 112), cv::Scalar::all(127), rgb_, false);
-    if (Status s = net_->Run({blob.ptr<float>(), blob.total()}); !s.ok()) return s.WithContext("embedding network");
+    cv::dnn::blobFromImage(face, blob_, 1.0 / 128, cv::Size(112, 112), cv::Scalar::all(127), rgb_, false);
+    if (Status s = net_->Run({blob_.ptr<float>(), blob_.total()}); !s.ok()) return s.WithContext("embedding network");
     const auto r = net_->Output(0);
     cv::Mat v = cv::Mat(1, static_cast<int>(r.size()), CV_32F, const_cast<float*>(r.data())).clone();
     double n = cv::norm(v);
@@ -129,6 +129,7 @@ class FrFeatureEmbedder final : public Embedder {
   }
 
   std::unique_ptr<InferenceNet> net_;
+  cv::Mat blob_;  // the network's input, reused
   bool flip_;
   bool rgb_;
   bool weighted_;

@@ -12,8 +12,9 @@
 // an inner product, with a BatchNormalization that reads only its output folded into
 // its weights.
 //
-// oneDNN is built with OpenMP here; Run limits the calling thread to one OpenMP thread
-// for its duration (one pipeline per core) and restores the previous setting after.
+// oneDNN is built with OpenMP here; building and Run limit the calling thread to one
+// OpenMP thread for their duration (one pipeline per core) and restore the previous
+// setting after.
 #include <omp.h>
 
 #include <cmath>
@@ -428,6 +429,17 @@ Status DnnlNet::Build(const OnnxGraph& g) {
 }  // namespace
 
 Result<std::unique_ptr<InferenceNet>> BuildDnnlNet(const OnnxGraph& graph) {
+  // oneDNN sizes a primitive's work split for the OpenMP threads it sees when the
+  // primitive is made, and asks for that many threads at every run whatever the caller's
+  // setting then: made for two threads, every run woke a second thread and waited for
+  // it (a fifth of a pipeline's CPU time went to the kernel and libgomp). So primitives
+  // are made for one thread, as they run.
+  const int prev = omp_get_max_threads();
+  omp_set_num_threads(1);
+  struct Restore {
+    int n;
+    ~Restore() { omp_set_num_threads(n); }
+  } restore{prev};
   try {
     auto net = std::make_unique<DnnlNet>();
     if (Status s = net->Build(graph); !s.ok()) return s;
