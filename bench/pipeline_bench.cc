@@ -40,6 +40,7 @@
 #include "lineup/analyzer.h"
 #include "lineup/detector.h"
 #include "lineup/embedder.h"
+#include "lineup/inference.h"
 #include "lineup/image.h"
 #include "lineup/landmarker.h"
 #include "lineup/models.h"
@@ -52,10 +53,12 @@ namespace lineup::bench {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: lineup_bench_pipeline [--data DIR] [--models DIR] [--photos N] [--threads N[,N...]]\n"
+    "usage: lineup_bench_pipeline [--data DIR] [--models DIR] [--engine NAME] [--photos N] [--threads N[,N...]]\n"
     "         [--json OUT] [--list-out FILE] [--skip-micro] [--skip-e2e] [--micro-min-time S]\n"
     "         [--micro-reps N] [--micro-filter REGEX] [--benchmark_* flags]\n"
     "  --data DIR        real-photo data (default $LINEUP_DATA or ../shared/data)\n"
+    "  --engine NAME     inference engine for the three networks (default: Lineup's default;\n"
+    "                    docs/engine.md)\n"
     "  --photos N        first N LFW photos in sorted path order (default 1000)\n"
     "  --threads LIST    pipelines (workers) for the end-to-end run; several, comma-separated,\n"
     "                    give one run each (default: one per core)\n"
@@ -128,18 +131,21 @@ bool RunEndToEnd(const AnalyzerOptions& opt, const std::vector<std::string>& pat
                  std::string* error) {
   e->threads = threads;
   e->photos = static_cast<int64_t>(paths.size());
-  // Model loading as AnalyzeFiles does it (one analyzer per worker, in turn), timed
+  // Model loading as AnalyzeFiles does it (one analyzer per worker, all at once), timed
   // on its own so that it can be told apart from the photos' time.
   {
     auto t0 = Clock::now();
-    for (int i = 0; i < threads; ++i) {
-      auto a = FaceAnalyzer::Create(opt);
-      if (!a.ok()) {
-        *error = a.status().ToString();
+    std::vector<Status> made(static_cast<size_t>(threads));
+    std::vector<std::thread> loaders;
+    for (size_t i = 0; i < made.size(); ++i)
+      loaders.emplace_back([&, i] { made[i] = FaceAnalyzer::Create(opt).status(); });
+    for (auto& t : loaders) t.join();
+    for (const Status& s : made)
+      if (!s.ok()) {
+        *error = s.ToString();
         return false;
       }
-    }
-    e->setup_ms = MsBetween(t0, Clock::now()) ;
+    e->setup_ms = MsBetween(t0, Clock::now());
   }
   std::vector<Clock::time_point> done_at;
   done_at.reserve(paths.size());
@@ -292,6 +298,7 @@ struct Fixture {
 };
 
 Fixture* g_fx = nullptr;
+std::string g_engine;  // --engine, or Lineup's default
 
 // Runs the body with OpenCV on state.range(0) threads, restoring the setting after.
 class CvThreads {
@@ -328,23 +335,24 @@ bool MakeFixture(const std::string& data, const std::string& model_dir, const st
   cv::imencode(".jpg", fx->big, enc, {cv::IMWRITE_JPEG_QUALITY, 90});
   fx->big_bytes.assign(enc.begin(), enc.end());
 
-  auto pyr = FaceDetector::Create("pyramid", model_dir);
+  auto pyr = FaceDetector::Create("pyramid", model_dir, {}, g_engine);
   if (!pyr.ok()) return *error = pyr.status().ToString(), false;
   fx->pyramid = std::move(*pyr);
-  auto single = FaceDetector::Create("single", model_dir);
+  auto single = FaceDetector::Create("single", model_dir, {}, g_engine);
   if (!single.ok()) return *error = single.status().ToString(), false;
   fx->single = std::move(*single);
   // The landmarker as the pipeline makes it by default.
   const AnalyzerOptions defaults;
   fx->landmark_runs = (defaults.refine_landmarks ? 2 : 1) * (defaults.mirror_landmarks ? 2 : 1);
-  auto lm = Landmarker::Create(model_dir, defaults.refine_landmarks, defaults.mirror_landmarks);
+  auto lm = Landmarker::Create(model_dir, defaults.refine_landmarks, defaults.mirror_landmarks, g_engine);
   if (!lm.ok()) return *error = lm.status().ToString(), false;
   fx->landmarker = std::move(*lm);
-  auto emb = Embedder::Create(Embedder::DefaultSpec(), model_dir);
+  auto emb = Embedder::Create(Embedder::DefaultSpec(), model_dir, g_engine);
   if (!emb.ok()) return *error = emb.status().ToString(), false;
   fx->embedder = std::move(*emb);
   AnalyzerOptions opt;
   opt.model_dir = model_dir;
+  opt.engine = g_engine;
   auto an = FaceAnalyzer::Create(opt);
   if (!an.ok()) return *error = an.status().ToString(), false;
   fx->analyzer = std::move(*an);
@@ -637,7 +645,7 @@ int Main(int argc, char** argv) {
   Flags flags;
   std::string err;
   if (!flags.Parse(argc, argv,
-                   {"--data", "--models", "--photos", "--threads", "--json", "--list-out", "--micro-min-time",
+                   {"--data", "--models", "--engine", "--photos", "--threads", "--json", "--list-out", "--micro-min-time",
                     "--micro-reps", "--micro-filter"},
                    {"--skip-micro", "--skip-e2e", "--help"}, &err)) {
     std::fprintf(stderr, "lineup_bench_pipeline: %s\n%s", err.c_str(), kUsage);
@@ -677,6 +685,11 @@ int Main(int argc, char** argv) {
   }
   const std::string data = DataRoot(flags.Get("--data"));
   const std::string model_dir = flags.Get("--models", DefaultModelDir());
+  g_engine = flags.Get("--engine", DefaultInferenceEngine());
+  if (Status s = CheckInferenceEngine(g_engine); !s.ok()) {
+    std::fprintf(stderr, "lineup_bench_pipeline: %s\n", s.message().c_str());
+    return 2;
+  }
 
   auto paths = FirstLfwPhotos(data, static_cast<size_t>(photos), &err);
   if (paths.empty()) {
@@ -711,6 +724,7 @@ int Main(int argc, char** argv) {
     report["pipeline_options"] = {{"detector", defaults.detector},
                                   {"min_face", defaults.detector_options.min_face},
                                   {"embedder", defaults.embedder.empty() ? Embedder::DefaultSpec() : defaults.embedder},
+                                  {"engine", g_engine},
                                   {"refine_landmarks", defaults.refine_landmarks},
                                   {"mirror_landmarks", defaults.mirror_landmarks}};
   }
@@ -718,6 +732,7 @@ int Main(int argc, char** argv) {
                           {"rule", "first N of lfw/images/*/*.jpg in sorted (byte) path order"}};
   std::printf("lineup_bench_pipeline: %zu LFW photos (%s .. %s)\n", paths.size(),
               fs::path(paths.front()).filename().c_str(), fs::path(paths.back()).filename().c_str());
+  std::printf("engine: %s\n", g_engine.c_str());
   std::printf("machine: %s, %u cores, OpenCV %s; load average %s\n",
               report["machine"].value("cpu", std::string("?")).c_str(), std::thread::hardware_concurrency(),
               cv::getVersionString().c_str(), LoadString(LoadAverages()).c_str());
@@ -732,6 +747,7 @@ int Main(int argc, char** argv) {
     }
     AnalyzerOptions opt;
     opt.model_dir = model_dir;
+    opt.engine = g_engine;
     for (int threads : thread_runs) {
       std::printf("end to end: %zu photos on %d pipeline%s ...\n", paths.size(), threads, threads == 1 ? "" : "s");
       std::fflush(stdout);

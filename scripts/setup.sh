@@ -8,10 +8,13 @@ pkgs=(cmake g++ make pkg-config zlib1g-dev libjpeg-dev libssl-dev nlohmann-json3
       libfaiss-dev libopenblas0-pthread libsqlite3-dev libexif-dev libgtest-dev libgmock-dev libbenchmark-dev
       libcpp-httplib-dev libsodium-dev libigraph-dev libcairo2-dev libpango1.0-dev libarchive-dev fonts-dejavu-core
       poppler-utils unzip chromium chromium-driver clang libclang-rt-14-dev curl openssl
-      nats-server libnats-dev postgresql-15 libpq-dev libpqxx-dev iproute2)
+      nats-server libnats-dev postgresql-15 libpq-dev libpqxx-dev iproute2
+      libdnnl-dev libonnx-dev libprotobuf-dev)
 # nats-server, libnats-dev, postgresql-15, libpq-dev and libpqxx-dev: the cluster's
 # shared services and their client libraries (scripts/cluster.sh, issue 19); iproute2's
 # ss lets the cluster test check that everything listens on 127.0.0.1 only.
+# libdnnl-dev (oneDNN) runs the three networks (--engine dnnl); libonnx-dev and
+# libprotobuf-dev read the ONNX files for it (docs/engine.md).
 # libcairo2-dev, libpango1.0-dev and fonts-dejavu-core draw the evidence report's PDF,
 # libarchive-dev zips a bundle for download (src/evidence/); poppler-utils' pdftotext
 # lets the tests read the PDF back, and unzip opens the downloaded bundle in tests/e2e.

@@ -4,7 +4,9 @@
 // committed. Real photos come from the shared data folder (see test_util.h).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -1226,3 +1228,45 @@ TEST(ExifPlace, GpsPositionAndHostileBytes) {
     }
   }
 }
+
+namespace {
+
+// DecodeImage decodes a JPEG in one pass with libjpeg (checking its data as it goes);
+// the pixels must be exactly cv::imdecode's, EXIF orientation included, on every JPEG
+// of the real-photo folders and a sample of LFW.
+TEST(DecodeJpegOnce, SamePixelsAsOpenCv) {
+  std::string data;
+  LINEUP_REQUIRE_DATA(data, "lfw/images");
+  data = std::filesystem::path(data).parent_path().parent_path().string();
+  std::vector<std::string> paths;
+  for (const char* sub : {"deepface", "face_recognition", "groups", "detection"}) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(data + "/" + sub, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); ++it) {
+      std::string ext = it->path().extension().string();
+      for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext == ".jpg" || ext == ".jpeg") paths.push_back(it->path().string());
+    }
+  }
+  std::vector<std::string> lfw;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(data + "/lfw/images"))
+    if (e.path().extension() == ".jpg") lfw.push_back(e.path().string());
+  std::sort(lfw.begin(), lfw.end());
+  for (size_t i = 0; i < lfw.size(); i += 97) paths.push_back(lfw[i]);
+  int compared = 0;
+  for (const auto& p : paths) {
+    auto bytes = lineup::ReadFileBytes(p, int64_t{256} << 20);
+    ASSERT_TRUE(bytes.ok()) << p;
+    std::vector<uint8_t> b(bytes->begin(), bytes->end());
+    auto ours = DecodeImage(b);
+    if (!ours.ok() || ours->info.format != "jpeg") continue;  // not a JPEG inside, or refused as before
+    cv::Mat theirs = cv::imdecode(b, cv::IMREAD_COLOR);
+    ASSERT_FALSE(theirs.empty()) << p;
+    ASSERT_EQ(ours->bgr.size(), theirs.size()) << p;
+    EXPECT_EQ(cv::norm(ours->bgr, theirs, cv::NORM_INF), 0) << p;
+    ++compared;
+  }
+  EXPECT_GE(compared, 150) << "JPEGs compared";
+}
+
+}  // namespace

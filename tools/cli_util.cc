@@ -11,6 +11,7 @@
 #include <map>
 
 #include "lineup/embedder.h"
+#include "lineup/inference.h"
 #include "lineup/models.h"
 #include "lineup/vector_file.h"
 
@@ -104,6 +105,7 @@ const std::vector<Option>& AnalysisOptions() {
   static const std::vector<Option> options = {
       {"--models", "DIR", "model folder (default $LINEUP_MODELS or the source tree's models/)"},
       {"--detector", "SPEC", "pyramid (default) or single"},
+      {"--engine", "NAME", "inference engine running the networks: dnnl (oneDNN, default) or opencv (OpenCV DNN; docs/engine.md)"},
       {"--embedder", "SPEC",
        "fr_feature+weight (default), fr_feature, fr_feature+flip, fr_feature:rgb and fr_feature+flip:rgb (fed "
        "RGB: galleries made before 2026-11-27), faceapi_resnet or fr_feature+faceapi[:W] (both models fused; "
@@ -304,6 +306,9 @@ Result<AnalyzerOptions> AnalyzerOptionsFrom(const Args& a) {
   o.model_dir = a.Get("--models");
   o.detector = a.Get("--detector", "pyramid");
   o.embedder = a.Get("--embedder");
+  o.engine = a.Get("--engine");
+  if (!o.engine.empty())
+    if (Status s = CheckInferenceEngine(o.engine); !s.ok()) return s;
   const std::string lm = a.Get("--landmarks", "single");
   if (lm != "refined" && lm != "single" && lm != "refined+mirror" && lm != "single+mirror")
     return Status::InvalidArgument("--landmarks must be refined, single, refined+mirror or single+mirror");

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "lineup/calibration.h"
 #include "lineup/embedder.h"
+#include "lineup/inference.h"
 #include "lineup/models.h"
 #include "lineup_version.h"
 #include "model_sums.h"
@@ -57,6 +58,7 @@ int CmdVersion(int argc, char** argv) {
 
   nlohmann::json j = {{"version", kVersion}, {"git", kGitDescribe}, {"models_dir", dir}};
   j["embedder"] = {{"spec", spec}};
+  j["inference_engine"] = DefaultInferenceEngine();
   if (embedder.ok()) j["embedder"]["model_id"] = (*embedder)->Model().Id();
   else j["embedder"]["error"] = embedder.status().message();
   for (const auto& [role, file] : {std::pair{"detector", "fr_detect.onnx"}, std::pair{"landmarks", "fr_landmark.onnx"}})
@@ -75,7 +77,8 @@ int CmdVersion(int argc, char** argv) {
     return kExitOk;
   }
   std::printf("lineup %s%s\n", kVersion, *kGitDescribe ? (std::string(" (") + kGitDescribe + ")").c_str() : "");
-  std::printf("models in %s:\n", dir.c_str());
+  std::printf("models in %s, run by %s (the default engine; --engine chooses):\n", dir.c_str(),
+              DefaultInferenceEngine());
   if (embedder.ok())
     std::printf("  embedder     %s (--embedder %s)\n", (*embedder)->Model().Id().c_str(), spec.c_str());
   else

@@ -27,6 +27,10 @@ struct AnalyzerOptions {
   std::string detector = "pyramid";               // FaceDetector::Create spec
   DetectorOptions detector_options;
   std::string embedder;                           // empty: Embedder::DefaultSpec()
+  // The inference engine running the three ONNX networks (include/lineup/inference.h):
+  // "opencv" or "dnnl"; empty: DefaultInferenceEngine(). Vectors do not depend on it
+  // beyond float rounding (docs/engine.md), so a gallery accepts either.
+  std::string engine;
   bool refine_landmarks = false;  // measured: no gain on LFW for 1.3 ms (docs/accuracy.md)
   bool mirror_landmarks = false;
   QualityOptions quality;

@@ -56,9 +56,11 @@ class FaceDetector {
 
   // Makes a detector from a factory string: "pyramid" (default: whole frame, tiles,
   // margin fallback) or "single" (one pass over the frame resized to 320x240, like the
-  // model's reference code). Models are read from `model_dir`.
+  // model's reference code). Models are read from `model_dir` and run on the inference
+  // engine `engine` (include/lineup/inference.h; empty: DefaultInferenceEngine()).
   static Result<std::unique_ptr<FaceDetector>> Create(const std::string& spec, const std::string& model_dir,
-                                                      const DetectorOptions& options = {});
+                                                      const DetectorOptions& options = {},
+                                                      const std::string& engine = "");
 };
 
 }  // namespace lineup

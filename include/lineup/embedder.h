@@ -77,7 +77,12 @@ class Embedder {
   //   "fr_feature+faceapi"  both (fr_feature fed RGB, as measured), fused: the similarity is w * cosine(fr_feature) +
   //                         (1 - w) * cosine(faceapi_resnet), w = kDefaultFusionWeight;
   //   "fr_feature+faceapi:W" the same with weight W in (0, 1), at most two decimals.
-  static Result<std::unique_ptr<Embedder>> Create(const std::string& spec, const std::string& model_dir);
+  // fr_feature runs on the inference engine `engine` (include/lineup/inference.h; empty:
+  // DefaultInferenceEngine()); faceapi_resnet, built layer by layer from TensorFlow.js
+  // weights, always runs on OpenCV's DNN module. The engine does not change a model's
+  // id: the engines' vectors agree to cosine 0.9999 (docs/engine.md).
+  static Result<std::unique_ptr<Embedder>> Create(const std::string& spec, const std::string& model_dir,
+                                                  const std::string& engine = "");
   // The spec used when none is given, chosen from measurements (docs/accuracy.md).
   static const char* DefaultSpec();
   // The spec whose embedder makes vectors of `model_id` (EmbeddingModel::Id), without

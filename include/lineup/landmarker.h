@@ -21,10 +21,11 @@ namespace lineup {
 
 class Landmarker {
  public:
-  // Loads fr_landmark.onnx from model_dir. `refine` adds the second, re-centred pass;
-  // `mirror` averages each pass with the points found on the mirrored crop.
+  // Loads fr_landmark.onnx from model_dir onto the inference engine `engine` (empty:
+  // DefaultInferenceEngine()). `refine` adds the second, re-centred pass; `mirror`
+  // averages each pass with the points found on the mirrored crop.
   static Result<std::unique_ptr<Landmarker>> Create(const std::string& model_dir, bool refine = false,
-                                                    bool mirror = false);
+                                                    bool mirror = false, const std::string& engine = "");
 
   // 68 points (photo pixels, iBUG 300-W order) for each box of `photo`.
   Result<std::vector<std::vector<cv::Point2f>>> Locate(const cv::Mat& photo, std::span<const cv::Rect2f> boxes);

@@ -23,6 +23,10 @@ std::string DefaultModelDir();
 // against the pin. NotFound if absent, Corrupt if the sum differs or OpenCV rejects it.
 Result<cv::dnn::Net> LoadModel(const std::string& dir, const std::string& file);
 
+// The bytes of models/<file> in `dir` after checking its SHA-256 against the pin (the
+// same errors as LoadModel); for engines that read the file themselves.
+Result<std::string> ReadPinnedModel(const std::string& dir, const std::string& file);
+
 // Hex SHA-256 of a file's bytes, or an IOError.
 Result<std::string> Sha256File(const std::string& path);
 std::string Sha256Hex(const void* data, size_t n);

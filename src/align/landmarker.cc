@@ -5,7 +5,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "lineup/models.h"
+#include "lineup/inference.h"
 
 namespace lineup {
 
@@ -59,16 +59,19 @@ constexpr int kMirror[68] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
                              64, 63, 62, 61, 60, 67, 66, 65};                              // inner lips
 
 struct Landmarker::Impl {
-  cv::dnn::Net net;
+  std::unique_ptr<InferenceNet> net;
   bool refine;
   bool mirror;
+  Status status;  // the first failed run, reported by Locate
 
-  // 136 values in crop-relative units for one 64x64 crop.
+  // 136 values in crop-relative units for one 64x64 crop (zeros after a failed run).
   std::vector<cv::Point2f> Run(const cv::Mat& crop) {
-    net.setInput(cv::dnn::blobFromImage(crop, 1.0 / 256));
-    cv::Mat r = net.forward();
-    const float* v = r.ptr<float>();
     std::vector<cv::Point2f> pts(68);
+    if (!status.ok()) return pts;
+    cv::Mat blob = cv::dnn::blobFromImage(crop, 1.0 / 256);
+    status = net->Run({blob.ptr<float>(), blob.total()});
+    if (!status.ok()) return pts;
+    const float* v = net->Output(0).data();
     for (int i = 0; i < 68; ++i) pts[i] = {v[2 * i], v[2 * i + 1]};
     return pts;
   }
@@ -96,9 +99,13 @@ struct Landmarker::Impl {
 Landmarker::Landmarker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Landmarker::~Landmarker() = default;
 
-Result<std::unique_ptr<Landmarker>> Landmarker::Create(const std::string& model_dir, bool refine, bool mirror) {
-  auto net = LoadModel(model_dir, "fr_landmark.onnx");
+Result<std::unique_ptr<Landmarker>> Landmarker::Create(const std::string& model_dir, bool refine, bool mirror,
+                                                      const std::string& engine) {
+  auto net = InferenceNet::Load(engine.empty() ? DefaultInferenceEngine() : engine, model_dir, "fr_landmark.onnx");
   if (!net.ok()) return net.status();
+  if ((*net)->InputDims() != std::vector<int64_t>{1, 1, kSide, kSide} || (*net)->OutputCount() != 1 ||
+      (*net)->OutputDims(0) != std::vector<int64_t>{1, 136})
+    return Status::Corrupt(model_dir + "/fr_landmark.onnx does not have the landmark network's input and output");
   auto impl = std::make_unique<Impl>();
   impl->net = std::move(*net);
   impl->refine = refine;
@@ -108,10 +115,12 @@ Result<std::unique_ptr<Landmarker>> Landmarker::Create(const std::string& model_
 
 Result<std::vector<std::vector<cv::Point2f>>> Landmarker::Locate(const cv::Mat& photo,
                                                                 std::span<const cv::Rect2f> boxes) {
+  impl_->status = Status::OK();
   try {
     std::vector<cv::Rect2f> squares;
     for (const auto& b : boxes) squares.push_back(SquareOf(b));
     auto pts = impl_->Pass(photo, squares);
+    if (!impl_->status.ok()) return impl_->status.WithContext("landmark network");
     if (!impl_->refine) return pts;
     // Re-centre each square on the first pass's points, keeping its size: the network
     // was trained on crops centred like a frontal detector box.
@@ -124,7 +133,9 @@ Result<std::vector<std::vector<cv::Point2f>>> Landmarker::Locate(const cv::Mat& 
       squares[i].x += c.x - c0.x;
       squares[i].y += c.y - c0.y;
     }
-    return impl_->Pass(photo, squares);
+    pts = impl_->Pass(photo, squares);
+    if (!impl_->status.ok()) return impl_->status.WithContext("landmark network");
+    return pts;
   } catch (const cv::Exception& e) {
     return Status::Internal(std::string("landmark network failed: ") + e.err);
   }

@@ -8,7 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "lineup/detector.h"
-#include "lineup/models.h"
+#include "lineup/inference.h"
 
 namespace lineup {
 
@@ -50,7 +50,7 @@ float IoU(const cv::Rect2f& a, const cv::Rect2f& b, float* inter_over_min) {
 
 class PyramidDetector final : public FaceDetector {
  public:
-  PyramidDetector(cv::dnn::Net net, DetectorOptions o, bool pyramid)
+  PyramidDetector(std::unique_ptr<InferenceNet> net, DetectorOptions o, bool pyramid)
       : net_(std::move(net)), opt_(o), pyramid_(pyramid) {}
 
   std::string Describe() const override {
@@ -63,10 +63,12 @@ class PyramidDetector final : public FaceDetector {
   Result<std::vector<std::vector<Detection>>> Detect(std::span<const cv::Mat> photos) override {
     std::vector<std::vector<Detection>> out;
     out.reserve(photos.size());
+    net_status_ = Status::OK();
     try {
       for (const cv::Mat& p : photos) {
         if (p.empty() || p.type() != CV_8UC3) return Status::InvalidArgument("detector needs an 8-bit BGR photo");
         out.push_back(pyramid_ ? DetectPyramid(p) : DetectSingle(p));
+        if (!net_status_.ok()) return net_status_.WithContext("face detector");
       }
     } catch (const cv::Exception& e) {
       return Status::Internal(std::string("face detector failed: ") + e.err);
@@ -76,16 +78,17 @@ class PyramidDetector final : public FaceDetector {
 
  private:
   // Runs the network on one 320x240 BGR input and maps kept boxes to photo pixels.
+  // A failed run is kept in net_status_ (the pyramid's passes return nothing) and
+  // reported by Detect.
   void RunNet(const cv::Mat& input, const View& v, std::vector<Detection>* found) {
-    cv::Mat blob = cv::dnn::blobFromImage(input, 1.0 / 128, cv::Size(kNetW, kNetH), cv::Scalar::all(127), true, false);
-    net_.setInput(blob, "input");
-    std::vector<cv::Mat> outs;
-    net_.forward(outs, out_names_);
-    const cv::Mat& scores = outs[0];
-    const cv::Mat& boxes = outs[1];
-    const int n = static_cast<int>(scores.total() / 2);
-    const float* s = scores.ptr<float>();
-    const float* b = boxes.ptr<float>();
+    if (!net_status_.ok()) return;
+    // Into the same buffer every time: a fresh 0.9 MB blob per pass cost page faults.
+    cv::dnn::blobFromImage(input, blob_, 1.0 / 128, cv::Size(kNetW, kNetH), cv::Scalar::all(127), true, false);
+    net_status_ = net_->Run({blob_.ptr<float>(), blob_.total()});
+    if (!net_status_.ok()) return;
+    const float* s = net_->Output(0).data();
+    const float* b = net_->Output(1).data();
+    const int n = static_cast<int>(net_->Output(0).size() / 2);
     const float edge = 2;
     for (int i = 0; i < n; ++i) {
       float conf = s[2 * i + 1];
@@ -233,23 +236,30 @@ class PyramidDetector final : public FaceDetector {
     return out;
   }
 
-  cv::dnn::Net net_;
+  std::unique_ptr<InferenceNet> net_;
   DetectorOptions opt_;
   bool pyramid_;
-  std::vector<std::string> out_names_{"scores", "boxes"};
+  Status net_status_;
+  cv::Mat blob_;  // the network's input, reused
   std::vector<int> levels_;  // the level (View::level) of each detection found for the photo in hand
 };
 
 }  // namespace
 
 Result<std::unique_ptr<FaceDetector>> FaceDetector::Create(const std::string& spec, const std::string& model_dir,
-                                                          const DetectorOptions& options) {
+                                                          const DetectorOptions& options, const std::string& engine) {
   if (spec != "pyramid" && spec != "single")
     return Status::InvalidArgument("unknown detector \"" + spec + "\" (known: pyramid, single)");
   if (!(options.min_face >= 4) || !(options.threshold > 0 && options.threshold < 1))
     return Status::InvalidArgument("detector options out of range (min_face >= 4, 0 < threshold < 1)");
-  auto net = LoadModel(model_dir, "fr_detect.onnx");
+  auto net = InferenceNet::Load(engine.empty() ? DefaultInferenceEngine() : engine, model_dir, "fr_detect.onnx");
   if (!net.ok()) return net.status();
+  // scores [1, N, 2] (column 1: face) and boxes [1, N, 4], in that order (docs/models.md).
+  const InferenceNet& n = **net;
+  if (n.InputDims() != std::vector<int64_t>{1, 3, kNetH, kNetW} || n.OutputCount() != 2 ||
+      n.OutputDims(0).size() != 3 || n.OutputDims(0)[2] != 2 || n.OutputDims(1).size() != 3 ||
+      n.OutputDims(1)[2] != 4 || n.OutputDims(0)[1] != n.OutputDims(1)[1])
+    return Status::Corrupt(model_dir + "/fr_detect.onnx does not have the detector's input and outputs");
   return std::unique_ptr<FaceDetector>(new PyramidDetector(std::move(*net), options, spec == "pyramid"));
 }
 

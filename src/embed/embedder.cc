@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -13,8 +11,8 @@
 #include <opencv2/dnn.hpp>
 
 #include "lineup/aligner.h"
+#include "lineup/inference.h"
 #include "lineup/models.h"
-#include "model_sums.h"  // generated from scripts/models.sha256
 
 namespace lineup {
 
@@ -77,7 +75,7 @@ double FrFeatureWeight(double raw_length) {
 
 class FrFeatureEmbedder final : public Embedder {
  public:
-  FrFeatureEmbedder(cv::dnn::Net net, const FrFeatureSetting& s)
+  FrFeatureEmbedder(std::unique_ptr<InferenceNet> net, const FrFeatureSetting& s)
       : net_(std::move(net)), flip_(s.flip), rgb_(s.rgb), weighted_(s.weighted) {
     model_ = {"fr_feature", kFrFeatureVersion, s.setting, 512, s.weighted ? kWeightLimit : 1.0f};
   }
@@ -96,12 +94,16 @@ class FrFeatureEmbedder final : public Embedder {
           return Status::InvalidArgument("embedder needs 112x112 8-bit BGR aligned faces");
         cv::Mat row = out.row(static_cast<int>(i));
         double raw_length = 0;
-        Forward(f, &raw_length).copyTo(row);
+        auto v = Forward(f, &raw_length);
+        if (!v.ok()) return v.status();
+        v->copyTo(row);
         certainty_[i] = static_cast<float>(raw_length / std::exp(kWeightLogMean));
         if (flip_) {
           cv::Mat mirrored;
           cv::flip(f, mirrored, 1);
-          row += Forward(mirrored, nullptr);
+          auto m = Forward(mirrored, nullptr);
+          if (!m.ok()) return m.status();
+          row += *m;
         }
         double n = cv::norm(row);
         if (n > 0) row /= n;
@@ -115,20 +117,19 @@ class FrFeatureEmbedder final : public Embedder {
 
  private:
   // The unit-length output; its length before normalising goes to *raw_length if given.
-  cv::Mat Forward(const cv::Mat& face, double* raw_length) {
-    cv::Mat blob = cv::dnn::blobFromImage(face, 1.0 / 128, cv::Size(112, 112), cv::Scalar::all(127), rgb_, false);
-    net_.setInput(blob);
-    cv::Mat r = net_.forward();
-    r = r.reshape(1, 1);
-    cv::Mat v;
-    r.convertTo(v, CV_32F);
+  Result<cv::Mat> Forward(const cv::Mat& face, double* raw_length) {
+    cv::dnn::blobFromImage(face, blob_, 1.0 / 128, cv::Size(112, 112), cv::Scalar::all(127), rgb_, false);
+    if (Status s = net_->Run({blob_.ptr<float>(), blob_.total()}); !s.ok()) return s.WithContext("embedding network");
+    const auto r = net_->Output(0);
+    cv::Mat v = cv::Mat(1, static_cast<int>(r.size()), CV_32F, const_cast<float*>(r.data())).clone();
     double n = cv::norm(v);
     if (raw_length) *raw_length = n;
     if (n > 0) v /= n;
     return v;
   }
 
-  cv::dnn::Net net_;
+  std::unique_ptr<InferenceNet> net_;
+  cv::Mat blob_;  // the network's input, reused
   bool flip_;
   bool rgb_;
   bool weighted_;
@@ -147,25 +148,6 @@ struct TfjsTensor {
   std::vector<float> values;
 };
 using TfjsWeights = std::map<std::string, TfjsTensor>;
-
-// The bytes of model_dir/file after checking its SHA-256 against the pin in
-// scripts/models.sha256 (as LoadModel does for the ONNX models).
-Result<std::string> ReadPinnedModelFile(const std::string& dir, const std::string& file) {
-  const std::string path = dir + "/" + file;
-  const char* want = nullptr;
-  for (const auto& pin : kModelSums)
-    if (file == pin.file) want = pin.sha256;
-  if (!want) return Status::InvalidArgument("model " + file + " is not pinned in scripts/models.sha256");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("model file " + path + " is missing; " + kFetchHint);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::IOError("model file " + path + ": read failed");
-  const std::string got = Sha256Hex(bytes.data(), bytes.size());
-  if (got != want)
-    return Status::Corrupt("model file " + path + " is corrupt (SHA-256 " + got.substr(0, 12) + "… is not the pinned " +
-                           std::string(want).substr(0, 12) + "…); " + kFetchHint);
-  return bytes;
-}
 
 // The tensors of `manifest` (its text, read from manifest_path), whose one weights file
 // must be named bin_name; `bin` is that file's bytes, read from bin_path.
@@ -459,9 +441,9 @@ class FaceApiResNetEmbedder final : public Embedder {
 };
 
 Result<cv::dnn::Net> LoadFaceApiResNet(const std::string& dir) {
-  auto manifest = ReadPinnedModelFile(dir, kFaceApiManifest);
+  auto manifest = ReadPinnedModel(dir, kFaceApiManifest);
   if (!manifest.ok()) return manifest.status();
-  auto bin = ReadPinnedModelFile(dir, kFaceApiWeights);
+  auto bin = ReadPinnedModel(dir, kFaceApiWeights);
   if (!bin.ok()) return bin.status();
   const std::string manifest_path = dir + "/" + kFaceApiManifest;
   auto weights = DecodeTfjsWeights(manifest_path, *manifest, kFaceApiWeights, dir + "/" + kFaceApiWeights, *bin);
@@ -557,14 +539,18 @@ Result<std::string> Embedder::SpecFor(const std::string& model_id) {
   return Status::NotFound("no embedder of this version of Lineup makes vectors of " + model_id);
 }
 
-Result<std::unique_ptr<Embedder>> Embedder::Create(const std::string& spec, const std::string& model_dir) {
+Result<std::unique_ptr<Embedder>> Embedder::Create(const std::string& spec, const std::string& model_dir,
+                                                  const std::string& engine) {
   const std::string kKnown =
       "known: fr_feature+weight, fr_feature, fr_feature+flip, fr_feature:rgb, fr_feature+flip:rgb, faceapi_resnet, "
       "fr_feature+faceapi[:W]";
   for (const auto& s : kFrFeatureSettings) {
     if (spec != s.spec) continue;
-    auto net = LoadModel(model_dir, "fr_feature.onnx");
+    auto net = InferenceNet::Load(engine.empty() ? DefaultInferenceEngine() : engine, model_dir, "fr_feature.onnx");
     if (!net.ok()) return net.status();
+    if ((*net)->InputDims() != std::vector<int64_t>{1, 3, 112, 112} || (*net)->OutputCount() != 1 ||
+        (*net)->OutputDims(0) != std::vector<int64_t>{1, 512})
+      return Status::Corrupt(model_dir + "/fr_feature.onnx does not have the embedding network's input and output");
     return std::unique_ptr<Embedder>(new FrFeatureEmbedder(std::move(*net), s));
   }
   if (spec == "faceapi_resnet") {
@@ -586,7 +572,7 @@ Result<std::unique_ptr<Embedder>> Embedder::Create(const std::string& spec, cons
                                      "\": the weight W of fr_feature+faceapi:W must be in (0, 1), at most two decimals");
     }
     // The fusion was measured and calibrated with RGB input (docs/accuracy.md).
-    auto a = Create("fr_feature:rgb", model_dir);
+    auto a = Create("fr_feature:rgb", model_dir, engine);
     if (!a.ok()) return a.status();
     auto b = Create("faceapi_resnet", model_dir);
     if (!b.ok()) return b.status();

@@ -111,6 +111,67 @@ Status CheckJpegData(Bytes d) {
   return Status::OK();
 }
 
+// The whole JPEG decoded by libjpeg in one pass, with the same check of its image data
+// as CheckJpegData: until 2026-12-02 the data was read twice, once at 1/8 scale for the
+// check and once by OpenCV for the pixels. The pixels are OpenCV's (libjpeg's default
+// IDCT and upsampling, colour converted to BGR by libjpeg; engine_test compares them
+// with cv::imdecode on every test photo). Four-channel (CMYK, YCCK) files set
+// *other_colours and decode nothing: OpenCV converts those itself.
+Status DecodeJpegChecked(Bytes d, cv::Mat* bgr, bool* other_colours) {
+  jpeg_decompress_struct cinfo;
+  JpegCheck check;
+  cinfo.err = jpeg_std_error(&check.mgr);
+  check.mgr.error_exit = JpegCheckError;
+  check.mgr.emit_message = JpegCheckMessage;
+  jpeg_create_decompress(&cinfo);
+  if (setjmp(check.escape)) {
+    jpeg_destroy_decompress(&cinfo);
+    return Damaged("JPEG", check.message);
+  }
+  jpeg_mem_src(&cinfo, d.data(), static_cast<unsigned long>(d.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.num_components != 1 && cinfo.num_components != 3) {
+    *other_colours = true;
+    jpeg_destroy_decompress(&cinfo);
+    return Status::OK();
+  }
+  cinfo.out_color_space = JCS_EXT_BGR;
+  jpeg_start_decompress(&cinfo);
+  // *bgr lives in the caller's frame, so the jump back here leaves it intact.
+  bgr->create(static_cast<int>(cinfo.output_height), static_cast<int>(cinfo.output_width), CV_8UC3);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = bgr->ptr<uint8_t>(static_cast<int>(cinfo.output_scanline));
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  if (check.damaged) return Damaged("JPEG", check.message);
+  return Status::OK();
+}
+
+// Turns a decoded photo upright by its EXIF orientation (1-8), as cv::imdecode does.
+void ApplyExifOrientation(Bytes d, cv::Mat* bgr) {
+  if (d.size() < 4 || d.size() > (size_t{1} << 31)) return;
+  ExifData* ed = exif_data_new_from_data(d.data(), static_cast<unsigned int>(d.size()));
+  if (!ed) return;
+  int orientation = 1;
+  if (ExifEntry* e = exif_data_get_entry(ed, EXIF_TAG_ORIENTATION);
+      e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->data && e->size >= 2)
+    orientation = exif_get_short(e->data, exif_data_get_byte_order(ed));
+  exif_data_unref(ed);
+  cv::Mat& m = *bgr;
+  switch (orientation) {
+    case 2: cv::flip(m, m, 1); break;
+    case 3: cv::flip(m, m, -1); break;
+    case 4: cv::flip(m, m, 0); break;
+    case 5: cv::transpose(m, m); break;
+    case 6: cv::transpose(m, m); cv::flip(m, m, 1); break;
+    case 7: cv::transpose(m, m); cv::flip(m, m, -1); break;
+    case 8: cv::transpose(m, m); cv::flip(m, m, 0); break;
+    default: break;
+  }
+}
+
 // JPEG: walk the marker segments up to the first start-of-frame. The image data
 // after start-of-scan must end with an end-of-image marker, or the file was cut.
 Result<ImageInfo> ProbeJpeg(Bytes d) {
@@ -307,13 +368,21 @@ Result<Image> DecodeImage(std::span<const uint8_t> data, const DecodeOptions& op
     return Status::InvalidArgument(FormatName(info->format) + " of " + std::to_string(info->width) + "x" +
                                    std::to_string(info->height) + " exceeds the limit of " +
                                    std::to_string(options.max_pixels) + " pixels");
-  if (info->format == "jpeg") {
-    Status st = CheckJpegData(data);
-    if (!st.ok()) return st;
-  }
   Image img;
   img.info = *info;
   img.bytes = static_cast<int64_t>(data.size());
+  if (info->format == "jpeg") {
+    bool other_colours = false;
+    Status st = DecodeJpegChecked(data, &img.bgr, &other_colours);
+    if (!st.ok()) return st;
+    if (!other_colours) {
+      ApplyExifOrientation(data, &img.bgr);
+      return img;
+    }
+    img.bgr.release();
+    st = CheckJpegData(data);  // CMYK and YCCK: checked here, decoded by OpenCV below
+    if (!st.ok()) return st;
+  }
   if (OwnDecoder decode = DecoderFor(info->format)) {
     auto bgr = decode(data);
     if (!bgr.ok()) return bgr.status();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "model_sums.h"  // generated from scripts/models.sha256
@@ -51,6 +52,23 @@ Result<std::string> Sha256File(const std::string& path) {
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
   return Hex(md, len);
+}
+
+Result<std::string> ReadPinnedModel(const std::string& dir, const std::string& file) {
+  const std::string path = dir + "/" + file;
+  const char* want = nullptr;
+  for (const auto& pin : kModelSums)
+    if (file == pin.file) want = pin.sha256;
+  if (!want) return Status::InvalidArgument("model " + file + " is not pinned in scripts/models.sha256");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("model file " + path + " is missing; " + kFetchHint);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return Status::IOError("model file " + path + ": read failed");
+  const std::string got = Sha256Hex(bytes.data(), bytes.size());
+  if (got != want)
+    return Status::Corrupt("model file " + path + " is corrupt (SHA-256 " + got.substr(0, 12) + "… is not the pinned " +
+                           std::string(want).substr(0, 12) + "…); " + kFetchHint);
+  return bytes;
 }
 
 Result<cv::dnn::Net> LoadModel(const std::string& dir, const std::string& file) {
