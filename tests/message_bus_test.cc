@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "lineup/message_bus.h"
+#include "cluster_env.h"
 #include "test_util.h"
 
 namespace {
@@ -30,46 +31,12 @@ using lineup::Status;
 using lineup::StreamSpec;
 namespace fs = std::filesystem;
 
-std::string g_dir, g_urls, g_script;
-bool g_up = false;
+lineup_test::ClusterEnv* g_cluster = nullptr;
 
-int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
-
-std::string ClusterCmd(const std::string& verb) {
-  return "CLUSTER_PORT_BASE=15422 " + g_script + " " + verb + " --dir " + g_dir + " > /dev/null 2>&1";
-}
-
-class ClusterEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    g_script = std::string(LINEUP_TEST_SOURCE_DIR) + "/scripts/cluster.sh";
-    char tmpl[] = "/tmp/lineup-bus-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    fs::permissions(tmpl, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
-    g_dir = std::string(tmpl) + "/cluster";
-    if (Sh("command -v nats-server > /dev/null") != 0) {  // tests skip with a reason, except in CI
-      const char* ci = std::getenv("CI");
-      ASSERT_FALSE(ci && std::string(ci) == "true") << "nats-server is missing in CI (scripts/setup.sh installs it)";
-      return;
-    }
-    ASSERT_EQ(Sh(ClusterCmd("up --nodes 0")), 0) << "scripts/cluster.sh up failed";
-    std::ifstream env(g_dir + "/env");
-    for (std::string line; std::getline(env, line);)
-      if (line.rfind("LINEUP_CLUSTER=", 0) == 0) g_urls = line.substr(15);
-    ASSERT_FALSE(g_urls.empty());
-    g_up = true;
-  }
-  void TearDown() override {
-    if (!g_dir.empty()) {
-      Sh(ClusterCmd("down"));
-      fs::remove_all(fs::path(g_dir).parent_path());
-    }
-  }
-};
 
 #define REQUIRE_CLUSTER()                                                            \
   do {                                                                               \
-    if (!g_up) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)"; \
+    if (!g_cluster->up()) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)"; \
   } while (0)
 
 std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
@@ -82,14 +49,14 @@ std::vector<uint8_t> Reply(const char* prefix, std::span<const uint8_t> q) {
 std::string Text(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
 
 std::unique_ptr<MessageBus> Connect(const std::string& name) {
-  auto bus = MessageBus::Connect(g_urls, name);
+  auto bus = MessageBus::Connect(g_cluster->urls(), name);
   EXPECT_TRUE(bus.ok()) << bus.status().ToString();
   return bus.ok() ? std::move(*bus) : nullptr;
 }
 
 TEST(MessageBus, RefusesMissingOrWrongCredentialsAndBadUrls) {
   REQUIRE_CLUSTER();
-  std::string first = g_urls.substr(0, g_urls.find(','));
+  std::string first = g_cluster->urls().substr(0, g_cluster->urls().find(','));
   std::string host = first.substr(first.find('@') + 1);
   auto none = MessageBus::Connect("nats://" + host, "t");
   ASSERT_FALSE(none.ok());
@@ -183,7 +150,7 @@ TEST(MessageBus, PublishingSurvivesTheLossOfAServer) {
   int stored = 0;
   for (int i = 0; i < 60; ++i) {
     if (i == 20) {  // the first URL: most likely this client's server
-      ASSERT_EQ(Sh(ClusterCmd("kill-nats 1")), 0);
+      ASSERT_EQ(g_cluster->Run("kill-nats 1"), 0);
     }
     // A publisher retries with the same id until the stream confirms: stored once.
     for (int attempt = 0; attempt < 40; ++attempt) {
@@ -215,7 +182,7 @@ TEST(MessageBus, PublishingSurvivesTheLossOfAServer) {
     }
   }
   EXPECT_EQ(got.size(), 60u);
-  ASSERT_EQ(Sh(ClusterCmd("start-nats 1")), 0);
+  ASSERT_EQ(g_cluster->Run("start-nats 1"), 0);
 }
 
 TEST(MessageBus, RequestsGoToOneServerOfAQueueGroupAndTimeOutWithoutOne) {
@@ -254,6 +221,7 @@ TEST(MessageBus, RequestsGoToOneServerOfAQueueGroupAndTimeOutWithoutOne) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new ClusterEnv);
+  g_cluster = new lineup_test::ClusterEnv(15422);
+  ::testing::AddGlobalTestEnvironment(g_cluster);
   return RUN_ALL_TESTS();
 }

@@ -19,6 +19,7 @@
 #include "lineup/gallery.h"
 #include "lineup/message_bus.h"
 #include "lineup/shard_log.h"
+#include "cluster_env.h"
 #include "test_util.h"
 
 namespace {
@@ -30,38 +31,7 @@ using lineup::ShardReplica;
 using lineup::Status;
 namespace fs = std::filesystem;
 
-std::string g_dir, g_urls;
-bool g_up = false;
-
-std::string ClusterCmd(const std::string& verb) {
-  return "CLUSTER_PORT_BASE=15622 " + std::string(LINEUP_TEST_SOURCE_DIR) + "/scripts/cluster.sh " + verb + " --dir " +
-         g_dir + " > /dev/null 2>&1";
-}
-
-class ClusterEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lineup-shardlog-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    fs::permissions(tmpl, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
-    g_dir = std::string(tmpl) + "/cluster";
-    if (std::system("command -v nats-server > /dev/null") != 0) {
-      const char* ci = std::getenv("CI");
-      ASSERT_FALSE(ci && std::string(ci) == "true") << "nats-server is missing in CI (scripts/setup.sh installs it)";
-      return;
-    }
-    ASSERT_EQ(std::system(ClusterCmd("up --nodes 0").c_str()), 0) << "scripts/cluster.sh up failed";
-    std::ifstream env(g_dir + "/env");
-    for (std::string line; std::getline(env, line);)
-      if (line.rfind("LINEUP_CLUSTER=", 0) == 0) g_urls = line.substr(15);
-    g_up = !g_urls.empty();
-  }
-  void TearDown() override {
-    if (g_dir.empty()) return;
-    std::system(ClusterCmd("down").c_str());
-    fs::remove_all(fs::path(g_dir).parent_path());
-  }
-};
+lineup_test::ClusterEnv* g_cluster = nullptr;
 
 std::string Sha(int i) {
   char b[65];
@@ -138,8 +108,8 @@ void ExpectSameFaces(Gallery& a, Gallery& b) {
 }
 
 TEST(ShardLog, ReplicasApplyTheirShardsLogIntoTheSameGallery) {
-  if (!g_up) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
-  auto bus = MessageBus::Connect(g_urls, "shard-log-test");
+  if (!g_cluster->up()) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
+  auto bus = MessageBus::Connect(g_cluster->urls(), "shard-log-test");
   ASSERT_TRUE(bus.ok()) << bus.status().ToString();
   MessageBus& b = **bus;
   constexpr int kShards = 2;
@@ -222,8 +192,8 @@ TEST(ShardLog, ReplicasApplyTheirShardsLogIntoTheSameGallery) {
 }
 
 TEST(ShardLog, MalformedEntriesStopAReplicaBeforeThem) {
-  if (!g_up) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
-  auto bus = MessageBus::Connect(g_urls, "shard-log-hostile");
+  if (!g_cluster->up()) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
+  auto bus = MessageBus::Connect(g_cluster->urls(), "shard-log-hostile");
   ASSERT_TRUE(bus.ok());
   MessageBus& b = **bus;
   lineup_test::TempDir tmp;
@@ -271,6 +241,7 @@ TEST(ShardLog, MalformedEntriesStopAReplicaBeforeThem) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new ClusterEnv);
+  g_cluster = new lineup_test::ClusterEnv(15622);
+  ::testing::AddGlobalTestEnvironment(g_cluster);
   return RUN_ALL_TESTS();
 }

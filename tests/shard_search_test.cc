@@ -21,6 +21,7 @@
 #include "lineup/gallery.h"
 #include "lineup/message_bus.h"
 #include "lineup/shard_search.h"
+#include "cluster_env.h"
 #include "test_util.h"
 
 namespace {
@@ -33,38 +34,7 @@ namespace fs = std::filesystem;
 
 constexpr int kShards = 3;
 
-std::string g_dir, g_urls;
-bool g_up = false;
-
-std::string ClusterCmd(const std::string& verb) {
-  return "CLUSTER_PORT_BASE=15522 " + std::string(LINEUP_TEST_SOURCE_DIR) + "/scripts/cluster.sh " + verb + " --dir " +
-         g_dir + " > /dev/null 2>&1";
-}
-
-class ClusterEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lineup-shards-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    fs::permissions(tmpl, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
-    g_dir = std::string(tmpl) + "/cluster";
-    if (std::system("command -v nats-server > /dev/null") != 0) {
-      const char* ci = std::getenv("CI");
-      ASSERT_FALSE(ci && std::string(ci) == "true") << "nats-server is missing in CI (scripts/setup.sh installs it)";
-      return;
-    }
-    ASSERT_EQ(std::system(ClusterCmd("up --nodes 0").c_str()), 0) << "scripts/cluster.sh up failed";
-    std::ifstream env(g_dir + "/env");
-    for (std::string line; std::getline(env, line);)
-      if (line.rfind("LINEUP_CLUSTER=", 0) == 0) g_urls = line.substr(15);
-    g_up = !g_urls.empty();
-  }
-  void TearDown() override {
-    if (g_dir.empty()) return;
-    std::system(ClusterCmd("down").c_str());
-    fs::remove_all(fs::path(g_dir).parent_path());
-  }
-};
+lineup_test::ClusterEnv* g_cluster = nullptr;
 
 // One face's vector and a key naming it the same way in every gallery.
 struct RealFace {
@@ -128,7 +98,7 @@ std::string KeyOf(Gallery& g, int64_t face_id) {
 }
 
 TEST(ShardSearch, ShardsAnswerAsOneGalleryAndSayWhatIsMissing) {
-  if (!g_up) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
+  if (!g_cluster->up()) GTEST_SKIP() << "nats-server is not installed (scripts/setup.sh installs it)";
   std::string lfw;
   LINEUP_REQUIRE_DATA(lfw, "lfw/images");
   const std::vector<RealFace> faces = EmbedLfw(lfw, 120);
@@ -154,7 +124,7 @@ TEST(ShardSearch, ShardsAnswerAsOneGalleryAndSayWhatIsMissing) {
   std::unique_ptr<ShardServer> server_a[kShards], server_b[kShards];
   for (int s = 0; s < kShards; ++s) {
     for (auto* slot : {&server_a[s], &server_b[s]}) {
-      auto bus = MessageBus::Connect(g_urls, "shard-" + std::to_string(s));
+      auto bus = MessageBus::Connect(g_cluster->urls(), "shard-" + std::to_string(s));
       ASSERT_TRUE(bus.ok()) << bus.status().ToString();
       auto srv = ShardServer::Start(bus->get(), slot == &server_a[s] ? primary[s].get() : replica[s].get(), s);
       ASSERT_TRUE(srv.ok()) << srv.status().ToString();
@@ -162,7 +132,7 @@ TEST(ShardSearch, ShardsAnswerAsOneGalleryAndSayWhatIsMissing) {
       buses.push_back(std::move(*bus));
     }
   }
-  auto coordinator = MessageBus::Connect(g_urls, "coordinator");
+  auto coordinator = MessageBus::Connect(g_cluster->urls(), "coordinator");
   ASSERT_TRUE(coordinator.ok());
 
   auto shard_key = [&](const lineup::ShardHit& h) { return KeyOf(*primary[h.shard], h.face_id); };
@@ -233,6 +203,7 @@ TEST(ShardSearch, ShardsAnswerAsOneGalleryAndSayWhatIsMissing) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new ClusterEnv);
+  g_cluster = new lineup_test::ClusterEnv(15522);
+  ::testing::AddGlobalTestEnvironment(g_cluster);
   return RUN_ALL_TESTS();
 }
