@@ -215,7 +215,8 @@ int NodeServe(const Args& args) {
   Status st = EnsureShardLogs(**bus, *shards, *replicas);
   if (st.ok()) st = (*bus)->EnsureStream({kEnrolStream, {kEnrolSubject}, *replicas, true});
   if (!st.ok()) return Fail(st);
-  auto replica = ShardReplica::Open(bus->get(), gallery->get(), *shard);
+  std::mutex gallery_mu;  // the replica changes the gallery while the server searches it
+  auto replica = ShardReplica::Open(bus->get(), gallery->get(), *shard, &gallery_mu);
   if (!replica.ok()) return Fail(replica.status());
   // Searches use their own connection: a long catch-up does not delay them.
   auto search_bus = MessageBus::Connect(*urls, "node-shard-" + std::to_string(*shard) + "-search");
@@ -232,12 +233,13 @@ int NodeServe(const Args& args) {
     total += *n;
     if (*n == 0 || g_stop) break;
   }
-  auto server = ShardServer::Start(search_bus->get(), gallery->get(), *shard);
+  const long long faces_now = static_cast<long long>((*gallery)->size());  // before searches begin
+  auto server = ShardServer::Start(search_bus->get(), gallery->get(), *shard, &gallery_mu);
   if (!server.ok()) return Fail(server.status());
   std::vector<std::thread> threads;
   for (int w = 0; w < *workers; ++w) threads.emplace_back(EnrolmentWorker, *urls, *opt, *shards, w);
   std::printf("node: shard %d of %d, %lld faces (log entry %llu), serving searches%s\n", *shard, *shards,
-              static_cast<long long>((*gallery)->size()), static_cast<unsigned long long>((*replica)->applied()),
+              faces_now, static_cast<unsigned long long>((*replica)->applied()),
               *workers ? ", enrolling queued photos" : "");
   std::fflush(stdout);
   while (!g_stop) {
@@ -248,6 +250,7 @@ int NodeServe(const Args& args) {
       continue;
     }
     if (*n > 0) {
+      std::lock_guard<std::mutex> lock(gallery_mu);
       std::printf("node: shard %d: %lld faces (log entry %llu)\n", *shard, static_cast<long long>((*gallery)->size()),
                   static_cast<unsigned long long>((*replica)->applied()));
       std::fflush(stdout);

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -55,7 +56,11 @@ class ShardReplica {
  public:
   // The replica of `shard` kept in `gallery` (not owned), resuming after the last
   // sequence the gallery recorded. FailedPrecondition if the gallery is another shard's.
-  static Result<std::unique_ptr<ShardReplica>> Open(MessageBus* bus, Gallery* gallery, int shard);
+  // CatchUp holds `gallery_mu` while it reads and changes the gallery (not while it
+  // waits for the log), so that a ShardServer given the same mutex can search it
+  // meanwhile; null: the caller uses the gallery from this thread only.
+  static Result<std::unique_ptr<ShardReplica>> Open(MessageBus* bus, Gallery* gallery, int shard,
+                                                    std::mutex* gallery_mu = nullptr);
   ~ShardReplica();
   // Applies up to `max` entries, waiting at most wait_ms for the first; returns how many
   // were applied or skipped as already held. After an error (an unreachable server, a

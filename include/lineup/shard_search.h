@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,7 +37,11 @@ std::string ShardQueueGroup(int shard);
 class ShardServer {
  public:
   // Serves `gallery` (not owned; it must outlive the server) as a replica of `shard`.
-  static Result<std::unique_ptr<ShardServer>> Start(MessageBus* bus, Gallery* gallery, int shard);
+  // Searches run on the bus's thread, holding `gallery_mu` (a Gallery is used by one
+  // thread at a time): pass the mutex through which the owner also changes the gallery
+  // (a ShardReplica's); null: the server's own, for a gallery nothing else touches.
+  static Result<std::unique_ptr<ShardServer>> Start(MessageBus* bus, Gallery* gallery, int shard,
+                                                    std::mutex* gallery_mu = nullptr);
   ~ShardServer();  // stops serving; a search being answered finishes first
   int64_t searches() const;  // answered so far
 

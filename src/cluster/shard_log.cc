@@ -164,6 +164,7 @@ Result<PublishAck> PublishPhoto(MessageBus& bus, int shards, const ShardPhoto& p
 struct ShardReplica::Impl {
   MessageBus* bus = nullptr;
   Gallery* gallery = nullptr;
+  std::mutex* gallery_mu = nullptr;
   int shard = 0;
   std::string state_path;  // <gallery>/shard_applied: "shard S applied N"
   std::unique_ptr<StreamReader> reader;
@@ -244,11 +245,13 @@ ShardReplica::~ShardReplica() = default;
 uint64_t ShardReplica::applied() const { return impl_->applied; }
 int64_t ShardReplica::skipped() const { return impl_->skipped; }
 
-Result<std::unique_ptr<ShardReplica>> ShardReplica::Open(MessageBus* bus, Gallery* gallery, int shard) {
+Result<std::unique_ptr<ShardReplica>> ShardReplica::Open(MessageBus* bus, Gallery* gallery, int shard,
+                                                        std::mutex* gallery_mu) {
   if (!bus || !gallery || shard < 0) return Status::InvalidArgument("ShardReplica needs a bus, a gallery and a shard");
   auto impl = std::make_unique<Impl>();
   impl->bus = bus;
   impl->gallery = gallery;
+  impl->gallery_mu = gallery_mu;
   impl->shard = shard;
   impl->state_path = gallery->dir() + "/shard_applied";
   Status st = impl->LoadApplied();
@@ -268,6 +271,8 @@ Result<int64_t> ShardReplica::CatchUp(int max, int wait_ms) {
     d.reader.reset();
     return got.status();
   }
+  std::unique_lock<std::mutex> hold;
+  if (d.gallery_mu) hold = std::unique_lock<std::mutex>(*d.gallery_mu);
   // The fetched entries in order, as one AddFaces (durable), then the place recorded.
   std::vector<Catalog::NewImage> images;
   std::vector<float> vectors;

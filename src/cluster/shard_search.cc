@@ -65,7 +65,8 @@ std::vector<uint8_t> ErrorReply(const std::string& m) {
 struct ShardServer::Impl {
   Gallery* gallery = nullptr;
   int shard = 0;
-  std::mutex mu;  // Gallery::Search is not safe against itself
+  std::mutex own_mu;
+  std::mutex* mu = &own_mu;  // held while the gallery is used
   std::atomic<int64_t> searches{0};
   std::unique_ptr<Subscription> sub;
 
@@ -83,7 +84,7 @@ struct ShardServer::Impl {
     std::memcpy(probes.data(), r.here(), probes.size() * sizeof(float));
     Result<std::vector<std::vector<Candidate>>> found = Status::Internal("not run");
     {
-      std::lock_guard<std::mutex> lock(mu);
+      std::lock_guard<std::mutex> lock(*mu);
       found = gallery->Search(probes, static_cast<int>(k));
     }
     if (!found.ok()) return ErrorReply(found.status().ToString());
@@ -107,11 +108,13 @@ ShardServer::ShardServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ShardServer::~ShardServer() { impl_->sub.reset(); }
 int64_t ShardServer::searches() const { return impl_->searches.load(); }
 
-Result<std::unique_ptr<ShardServer>> ShardServer::Start(MessageBus* bus, Gallery* gallery, int shard) {
+Result<std::unique_ptr<ShardServer>> ShardServer::Start(MessageBus* bus, Gallery* gallery, int shard,
+                                                      std::mutex* gallery_mu) {
   if (!bus || !gallery || shard < 0) return Status::InvalidArgument("ShardServer needs a bus, a gallery and a shard >= 0");
   auto impl = std::make_unique<Impl>();
   impl->gallery = gallery;
   impl->shard = shard;
+  if (gallery_mu) impl->mu = gallery_mu;
   Impl* self = impl.get();
   auto sub = bus->Serve(ShardSearchSubject(shard), ShardQueueGroup(shard),
                         [self](std::span<const uint8_t> req) { return self->Answer(req); });
